@@ -1,0 +1,37 @@
+# crashwatch: the two commands that matter are `make demo` and `make test`.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+
+.PHONY: venv demo test lint test-unit bench clean
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[dev]'
+	touch $@
+
+venv: $(VENV)/.installed
+
+## demo: diagnose the bundled example snapshots (the live demo lands with the operator)
+demo: venv
+	$(BIN)/crashwatch diagnose -o table --logs-dir examples/logs $(addprefix -f ,$(sort $(wildcard examples/*.json examples/*.yaml)))
+
+## lint: ruff and mypy --strict
+lint: venv
+	$(BIN)/ruff check operator tests bench
+	$(BIN)/mypy
+
+## test-unit: the fast, pure suite
+test-unit: venv
+	$(BIN)/pytest -q tests/unit
+
+## test: everything CI runs
+test: lint test-unit
+
+## bench: diagnosis-engine benchmark (prints figures; never part of pass/fail)
+bench: venv
+	$(BIN)/python bench/bench_diagnose.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
