@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import textwrap
 from collections.abc import Sequence
 
 from crashwatch.model import Finding
@@ -33,7 +34,8 @@ def to_table(findings: Sequence[Finding], width: int | None = None) -> str:
     lines = []
     for r in rows:
         head = "  ".join(r[i].ljust(widths[i]) for i in range(5))
-        room = max(width - len(head) - 2, 30)
-        why = r[5] if len(r[5]) <= room else r[5][: room - 1] + "…"
-        lines.append(f"{head}  {why}".rstrip())
+        room = max(width - len(head) - 2, 40)
+        wrapped = textwrap.wrap(r[5], room) or [""]
+        lines.append(f"{head}  {wrapped[0]}".rstrip())
+        lines += [" " * (len(head) + 2) + more for more in wrapped[1:]]
     return "\n".join(lines)

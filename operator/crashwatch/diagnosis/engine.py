@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from crashwatch.diagnosis.context import RECENT_CRASH_SECONDS, ContainerContext
-from crashwatch.diagnosis.owners import controller_ref, top_owner
+from crashwatch.diagnosis.owners import top_owner
 from crashwatch.diagnosis.rules.config import diagnose_config_error, diagnose_failed_mount
 from crashwatch.diagnosis.rules.crash import (
     START_FAILURE_WAITING,
@@ -30,6 +30,7 @@ from crashwatch.diagnosis.view import (
     as_int,
     as_list,
     as_str,
+    controller_ref,
     meta,
     parse_time,
 )
@@ -114,12 +115,31 @@ def _job_complete(view: ClusterView, pod: Obj) -> bool:
     )
 
 
+def _quiet(status: Mapping[str, Any]) -> bool:
+    """A running pod whose containers all run, are ready and never restarted: the fast,
+    common case that needs no further look."""
+    if status.get("phase") != "Running" or status.get("reason"):
+        return False
+    statuses = status.get("containerStatuses")
+    if type(statuses) is not list or not statuses:
+        return False
+    for cs in statuses:
+        if type(cs) is not dict or cs.get("ready") is not True or cs.get("restartCount") != 0:
+            return False
+        state = cs.get("state")
+        if type(state) is not dict or "running" not in state:
+            return False
+    return True
+
+
 def diagnose_pod(view: ClusterView, pod: Obj, logs: LogSource | None = None) -> list[Finding]:
     """Findings for one pod: one per failing container, or one for an eviction."""
     md = meta(pod)
     if md.get("deletionTimestamp"):
         return []
     status = as_dict(pod.get("status"))
+    if _quiet(status):
+        return []
     phase = as_str(status.get("phase"))
     owner = top_owner(view, pod)
     if as_str(status.get("reason")) == "Evicted":

@@ -5,22 +5,19 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from crashwatch.diagnosis.view import ClusterView, Obj, as_dict, as_int, as_list, as_str, meta
+from crashwatch.diagnosis.view import (
+    ClusterView,
+    Obj,
+    as_dict,
+    as_int,
+    as_list,
+    as_str,
+    controller_ref,
+    meta,
+)
 from crashwatch.model import OwnerRef
 
 REVISION_ANNOTATION = "deployment.kubernetes.io/revision"
-
-
-def controller_ref(obj: Obj) -> tuple[str, str] | None:
-    """The (kind, name) of the object's controlling owner, if it has one."""
-    refs = [as_dict(r) for r in as_list(meta(obj).get("ownerReferences"))]
-    for ref in refs:
-        if ref.get("controller") is True and ref.get("name"):
-            return as_str(ref.get("kind")), as_str(ref.get("name"))
-    for ref in refs:  # hand-written owner references often omit ``controller``
-        if ref.get("name") and ref.get("kind"):
-            return as_str(ref.get("kind")), as_str(ref.get("name"))
-    return None
 
 
 def top_owner(view: ClusterView, pod: Obj) -> OwnerRef | None:

@@ -65,7 +65,8 @@ def _load(raw: list[dict[str, Any]]) -> tuple[Signature, ...]:
 def catalogue() -> tuple[Signature, ...]:
     """The bundled catalogue, compiled once."""
     text = resources.files("crashwatch.diagnosis").joinpath("signatures.yaml").read_text("utf-8")
-    return _load(yaml.safe_load(text))
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when it is there
+    return _load(yaml.load(text, Loader=loader))  # a safe loader (C or pure Python)
 
 
 def bound_log(text: str) -> str:

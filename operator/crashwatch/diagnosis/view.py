@@ -19,17 +19,22 @@ OWN_COMPONENT = "crashwatch"
 Obj = Mapping[str, Any]
 
 
+_EMPTY: Mapping[str, Any] = {}
+
+
 def as_dict(value: object) -> Mapping[str, Any]:
     """The value if it is a mapping, else an empty one (malformed input reads as empty)."""
-    return value if isinstance(value, Mapping) else {}
+    if type(value) is dict:  # the common case, without the slow ABC check
+        return value
+    return value if isinstance(value, Mapping) else _EMPTY
 
 
 def as_list(value: object) -> list[Any]:
-    return value if isinstance(value, list) else []
+    return value if type(value) is list or isinstance(value, list) else []
 
 
 def as_str(value: object) -> str:
-    return value if isinstance(value, str) else ""
+    return value if type(value) is str or isinstance(value, str) else ""
 
 
 def as_int(value: object, default: int = 0) -> int:
@@ -65,6 +70,23 @@ def name_of(obj: Obj) -> str:
 
 def namespace_of(obj: Obj) -> str:
     return as_str(meta(obj).get("namespace"))
+
+
+def controller_ref(obj: Obj) -> tuple[str, str] | None:
+    """The (kind, name) of the object's controlling owner, if it has one."""
+    refs = as_list(meta(obj).get("ownerReferences"))
+    if not refs:
+        return None
+    fallback = None
+    for raw in refs:
+        ref = as_dict(raw)
+        kind, name = as_str(ref.get("kind")), as_str(ref.get("name"))
+        if not (kind and name):
+            continue
+        if ref.get("controller") is True:
+            return kind, name
+        fallback = fallback or (kind, name)  # hand-written references often omit it
+    return fallback
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,26 +174,51 @@ def _is_event(obj: Obj) -> bool:
     return obj.get("kind") == "Event"
 
 
-def _walk_times(obj: Obj) -> Iterable[float]:
+class _Clock:
+    """The newest timestamp seen. Kubernetes writes UTC ``...Z`` times, which order as
+    strings: those are compared as strings and only the newest is parsed."""
+
+    __slots__ = ("newest_other", "newest_z")
+
+    def __init__(self) -> None:
+        self.newest_z = ""
+        self.newest_other: float | None = None
+
+    def see(self, value: object) -> None:
+        if type(value) is not str or not value:
+            return
+        if value[-1] == "Z" and value[4:5] == "-" and value[10:11] == "T":
+            self.newest_z = max(self.newest_z, value)
+            return
+        t = parse_time(value)
+        if t is not None and (self.newest_other is None or t > self.newest_other):
+            self.newest_other = t
+
+    def see_time(self, t: float | None) -> None:
+        if t is not None and (self.newest_other is None or t > self.newest_other):
+            self.newest_other = t
+
+    def now(self) -> float | None:
+        z = parse_time(self.newest_z)
+        if z is None:
+            return self.newest_other
+        return z if self.newest_other is None else max(z, self.newest_other)
+
+
+def _see_pod_times(clock: _Clock, obj: Obj) -> None:
     """Timestamps in a pod's status and metadata: they tell a snapshot's own time."""
-    t = parse_time(meta(obj).get("creationTimestamp"))
-    if t is not None:
-        yield t
+    clock.see(meta(obj).get("creationTimestamp"))
     status = as_dict(obj.get("status"))
     for cond in as_list(status.get("conditions")):
-        t = parse_time(as_dict(cond).get("lastTransitionTime"))
-        if t is not None:
-            yield t
+        clock.see(as_dict(cond).get("lastTransitionTime"))
     for key in ("initContainerStatuses", "containerStatuses"):
         for cs in as_list(status.get(key)):
             cs = as_dict(cs)
             for state_key in ("state", "lastState"):
                 for st in as_dict(cs.get(state_key)).values():
                     st = as_dict(st)
-                    for field_name in ("startedAt", "finishedAt"):
-                        t = parse_time(st.get(field_name))
-                        if t is not None:
-                            yield t
+                    clock.see(st.get("startedAt"))
+                    clock.see(st.get("finishedAt"))
 
 
 class ClusterView:
@@ -192,9 +239,11 @@ class ClusterView:
         self.vpas: list[Obj] = []
         self.configmaps: dict[str, set[str]] = defaultdict(set)
         self.secrets: dict[str, set[str]] = defaultdict(set)
-        self._events: dict[tuple[str, str, str], list[Event]] = defaultdict(list)
+        self._raw_events: dict[tuple[str, str, str], list[Obj]] = defaultdict(list)
+        self._events: dict[tuple[str, str, str], list[Event]] = {}
         self._rs_by_deployment: dict[tuple[str, str], list[Obj]] = defaultdict(list)
-        latest: float | None = None
+        self._pods_by_controller: dict[tuple[str, str, str], list[Obj]] = defaultdict(list)
+        clock = _Clock()
         for raw in objects:
             if not isinstance(raw, Mapping):
                 continue
@@ -202,14 +251,18 @@ class ClusterView:
             key = (namespace_of(raw), name_of(raw))
             if kind == "Pod":
                 self.pods.append(raw)
-                for t in _walk_times(raw):
-                    latest = t if latest is None or t > latest else latest
+                _see_pod_times(clock, raw)
             elif _is_event(raw):
-                ev = normalise_event(raw)
-                if ev is not None:
-                    self._events[(ev.namespace, ev.kind, ev.name)].append(ev)
-                    if ev.last is not None and (latest is None or ev.last > latest):
-                        latest = ev.last
+                # Indexed raw; normalised only for the pods a diagnosis looks at.
+                involved = as_dict(raw.get("regarding") or raw.get("involvedObject"))
+                self._raw_events[(
+                    as_str(involved.get("namespace")) or key[0],
+                    as_str(involved.get("kind")),
+                    as_str(involved.get("name")),
+                )].append(raw)
+                for field_name in ("lastTimestamp", "deprecatedLastTimestamp", "eventTime"):
+                    clock.see(raw.get(field_name))
+                clock.see(as_dict(raw.get("series")).get("lastObservedTime"))
             elif kind == "ReplicaSet":
                 self.replicasets[key] = raw
             elif kind == "Deployment":
@@ -233,19 +286,30 @@ class ClusterView:
                 ref = as_dict(ref)
                 if ref.get("kind") == "Deployment" and ref.get("controller", True):
                     self._rs_by_deployment[(ns, as_str(ref.get("name")))].append(rs)
-        self.now: float | None = latest
+        for pod in self.pods:
+            ref = controller_ref(pod)
+            if ref is not None:
+                self._pods_by_controller[(namespace_of(pod), *ref)].append(pod)
+        self.now: float | None = clock.now()
         """The snapshot's own time: its newest timestamp (None when it has none)."""
 
     def events_for(self, namespace: str, kind: str, name: str, uid: str = "") -> list[Event]:
         """Events about one object, oldest first; events about a namesake with another uid
         (a StatefulSet pod re-created under the same name) are left out."""
-        found = [
-            ev
-            for ev in self._events.get((namespace, kind, name), ())
-            if not (uid and ev.uid and ev.uid != uid)
-        ]
+        key = (namespace, kind, name)
+        normalised = self._events.get(key)
+        if normalised is None:
+            normalised = [
+                ev for ev in map(normalise_event, self._raw_events.get(key, ())) if ev is not None
+            ]
+            self._events[key] = normalised
+        found = [ev for ev in normalised if not (uid and ev.uid and ev.uid != uid)]
         found.sort(key=lambda ev: ev.last or 0.0)
         return found
+
+    def pods_of(self, namespace: str, kind: str, name: str) -> list[Obj]:
+        """Pods whose controller is the named object."""
+        return self._pods_by_controller.get((namespace, kind, name), [])
 
     def replicasets_of(self, namespace: str, deployment: str) -> list[Obj]:
         return self._rs_by_deployment.get((namespace, deployment), [])

@@ -17,13 +17,12 @@ from typing import Any
 from crashwatch.diagnosis.context import ContainerContext, terminated_line
 from crashwatch.diagnosis.owners import (
     container_spec,
-    controller_ref,
     owning_replicaset,
     pod_template,
     revision,
     workload,
 )
-from crashwatch.diagnosis.view import as_dict, as_list, as_str, meta
+from crashwatch.diagnosis.view import as_dict, as_list, as_str, controller_ref, meta
 from crashwatch.model import Confidence, Finding, Reason
 from crashwatch.quantity import parse_quantity
 
@@ -159,10 +158,8 @@ def _from_siblings(ctx: ContainerContext, current: Mapping[str, str]) -> MemoryR
     mine = controller_ref(ctx.pod)
     if mine is None:
         return None
-    for other in ctx.view.pods:
-        if other is ctx.pod or controller_ref(other) != mine:
-            continue
-        if as_str(meta(other).get("namespace")) != ctx.namespace:
+    for other in ctx.view.pods_of(ctx.namespace, *mine):
+        if other is ctx.pod:
             continue
         other_status = as_dict(other.get("status"))
         statuses = [as_dict(s) for s in as_list(other_status.get("containerStatuses"))]

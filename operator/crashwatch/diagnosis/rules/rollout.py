@@ -8,7 +8,6 @@ from typing import Any
 
 from crashwatch.diagnosis.owners import (
     container_spec,
-    controller_ref,
     pod_template,
     revision,
 )
@@ -26,10 +25,8 @@ def _images(template: Mapping[str, Any]) -> dict[str, str]:
 
 def _pods_of(view: ClusterView, namespace: str, rs_name: str) -> list[Obj]:
     return [
-        p for p in view.pods
-        if as_str(meta(p).get("namespace")) == namespace
-        and controller_ref(p) == ("ReplicaSet", rs_name)
-        and not meta(p).get("deletionTimestamp")
+        p for p in view.pods_of(namespace, "ReplicaSet", rs_name)
+        if not meta(p).get("deletionTimestamp")
     ]
 
 

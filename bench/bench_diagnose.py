@@ -1,0 +1,134 @@
+"""Benchmark: ``crashwatch diagnose`` on a generated 10,000-pod snapshot with 500
+failing pods (goal: under 2 s on one core). Prints its figures; never asserts.
+
+    make bench            # or: python bench/bench_diagnose.py --pods 10000 --failing 500
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import random
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests" / "unit"))
+
+import kube as k  # noqa: E402
+
+from crashwatch.cli.loader import load_objects  # noqa: E402
+from crashwatch.diagnosis import diagnose  # noqa: E402
+
+
+def generate(pods: int, failing: int, seed: int = 7) -> dict[str, object]:
+    """Deployments of 10 pods each; ``failing`` pods spread over several failure kinds,
+    each with the kubelet's Events; every healthy pod has its Normal start-up Events."""
+    rnd = random.Random(seed)
+    items: list[dict[str, object]] = []
+    fail_idx = set(rnd.sample(range(pods), failing))
+    for i in range(pods):
+        dep = f"svc-{i // 10:04d}"
+        ns = f"team-{i // 1000:02d}"
+        rs = f"{dep}-7d9c5b8f6d"
+        c = k.container(image=f"registry.example.com/{ns}/{dep}:1.{i % 7}.0",
+                        livenessProbe={"httpGet": {"path": "/healthz", "port": 8080}})
+        p = k.pod(name=f"{rs}-{i:05d}", namespace=ns, containers=[c], owner=("ReplicaSet", rs))
+        if i % 10 == 0:
+            items.append(k.replicaset(rs, dep, 1, [c], namespace=ns, replicas=10, available=10))
+            items.append(k.deployment(dep, [c], revision=1, namespace=ns, replicas=10,
+                                      available=10))
+        if i not in fail_idx:
+            p["status"]["containerStatuses"] = [k.running_status(c)]
+            items.append(p)
+            items.append(k.event(p, "Started", "Started container app", type_="Normal",
+                                 container_name="app", last_ago=7000, first_ago=7000))
+            continue
+        kind = i % 5
+        if kind == 0:
+            p["status"]["containerStatuses"] = [
+                k.crashloop_status(c, p, k.terminated("OOMKilled", 137))]
+        elif kind == 1:
+            p["status"]["containerStatuses"] = [k.crashloop_status(
+                c, p, k.terminated("Error", 1, message="FATAL: VAULT_ADDR must be set"))]
+        elif kind == 2:
+            p["status"]["containerStatuses"] = [
+                k.crashloop_status(c, p, k.terminated("Error", 137, ran_for=30))]
+            items.append(k.event(p, "Unhealthy", "Liveness probe failed: HTTP probe failed "
+                                 "with statuscode: 404", container_name="app", count=9))
+            items.append(k.event(p, "Killing", "Container app failed liveness probe, will be "
+                                 "restarted", type_="Normal", container_name="app", count=3))
+        elif kind == 3:
+            msg = f"couldn't find key api_url in ConfigMap {ns}/{dep}-config"
+            p["status"]["containerStatuses"] = [
+                k.waiting_status(c, "CreateContainerConfigError", msg)]
+            items.append(k.event(p, "Failed", f"Error: {msg}", container_name="app", count=7))
+        else:
+            img = c["image"]
+            p["status"]["containerStatuses"] = [
+                k.waiting_status(c, "ImagePullBackOff", f'Back-off pulling image "{img}"')]
+            items.append(k.event(p, "Failed", f'Failed to pull image "{img}": rpc error: code = '
+                                 f"NotFound desc = failed to pull and unpack image: {img}: "
+                                 "not found", container_name="app", count=4))
+        items.append(p)
+    return {"apiVersion": "v1", "kind": "List", "items": items, "metadata": {}}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--pods", type=int, default=10_000)
+    parser.add_argument("--failing", type=int, default=500)
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "snapshot.json"
+        path.write_text(json.dumps(generate(args.pods, args.failing)))
+        size_mb = path.stat().st_size / 1e6
+
+        load_s, diag_s, found = [], [], 0
+        for _ in range(args.repeat):
+            t0 = time.process_time()
+            objects = load_objects(str(path))
+            t1 = time.process_time()
+            findings = diagnose(objects)
+            t2 = time.process_time()
+            load_s.append(t1 - t0)
+            diag_s.append(t2 - t1)
+            found = len(findings)
+        rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+        # The whole command as a user runs it (interpreter start, imports, parse, diagnose,
+        # render), pinned to one core.
+        cmd = [sys.executable, "-m", "crashwatch", "diagnose", "-f", str(path), "-o", "json"]
+        if hasattr(os, "sched_setaffinity"):
+            cmd = ["taskset", "-c", "0", *cmd]
+        walls = []
+        for _ in range(args.repeat):
+            t0 = time.perf_counter()
+            subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
+            walls.append(time.perf_counter() - t0)
+
+    best_total = min(ld + dg for ld, dg in zip(load_s, diag_s, strict=True))
+    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+          f"Python {platform.python_version()}")
+    print(f"snapshot: {args.pods} pods ({args.failing} failing), {size_mb:.1f} MB JSON")
+    print(f"findings: {found}")
+    print(f"parse (CPU, best of {args.repeat}):      {min(load_s):.3f} s")
+    print(f"diagnose (CPU, best of {args.repeat}):   {min(diag_s):.3f} s "
+          f"({args.pods / min(diag_s):,.0f} pods/s)")
+    print(f"parse + diagnose:             {best_total:.3f} s "
+          f"({args.pods / best_total:,.0f} pods/s)")
+    print(f"crashwatch diagnose, 1 core:  {min(walls):.3f} s wall (best of {args.repeat}); "
+          f"goal < 2 s")
+    print(f"peak RSS of this process:     {rss_mb:.0f} MB")
+
+
+if __name__ == "__main__":
+    main()
