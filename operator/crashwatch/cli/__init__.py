@@ -3,13 +3,32 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import sys
 from collections.abc import Sequence
+from dataclasses import fields
 
 from crashwatch import __version__
 from crashwatch.cli.loader import LogsDir, SnapshotError, load_objects
 from crashwatch.cli.render import to_json, to_table
 from crashwatch.diagnosis import diagnose
+from crashwatch.settings import (
+    LogSettings,
+    PublishSettings,
+    ServerSettings,
+    Settings,
+    WatchSettings,
+    env_overrides,
+    field_docs,
+)
+from crashwatch.watch.selectors import parse_selector
+
+SETTINGS_GROUPS: tuple[tuple[str, type], ...] = (
+    ("watch", WatchSettings),
+    ("logs", LogSettings),
+    ("publish", PublishSettings),
+    ("server", ServerSettings),
+)
 
 EXIT_OK = 0
 EXIT_BAD_INPUT = 2
@@ -42,7 +61,64 @@ def _parser() -> argparse.ArgumentParser:
         "-o", "--output", choices=("json", "table"), default=None,
         help="output format (default: table on a terminal, json otherwise)",
     )
+    run = sub.add_parser(
+        "run",
+        help="run the operator: watch the cluster, diagnose live, publish",
+        description=(
+            "Watch pods, events and their owners; diagnose failing containers; publish "
+            "crashwatch.dev/* annotations, Warning Events and Prometheus metrics. Every flag "
+            "can also be set as an environment variable CRASHWATCH_<NAME> (e.g. "
+            "CRASHWATCH_METRICS_PORT=9090, CRASHWATCH_NAMESPACES=a,b)."
+        ),
+    )
+    for group_name, cls in SETTINGS_GROUPS:
+        group = run.add_argument_group(group_name)
+        docs = field_docs(cls)
+        for f in fields(cls):
+            default = f.default
+            flag = "--namespace" if f.name == "namespaces" else "--" + f.name.replace("_", "-")
+            help_text = f"{docs.get(f.name, '')} [env CRASHWATCH_{f.name.upper()}]"
+            if isinstance(default, bool):
+                group.add_argument(flag, dest=f.name, action=argparse.BooleanOptionalAction,
+                                   default=None, help=help_text + f" (default: {default})")
+            elif isinstance(default, tuple):
+                group.add_argument(flag, dest=f.name, action="append", default=None,
+                                   metavar="NAME", help=help_text + " (repeatable)")
+            else:
+                group.add_argument(flag, dest=f.name, type=type(default), default=None,
+                                   metavar=f.name.split("_")[-1].upper(),
+                                   help=help_text + f" (default: {default!r})")
     return parser
+
+
+def build_settings(args: argparse.Namespace, environ: dict[str, str] | None = None) -> Settings:
+    """Defaults, then CRASHWATCH_* environment variables, then flags."""
+    parts = {}
+    for key, cls in SETTINGS_GROUPS:
+        values = env_overrides(cls, environ)
+        for f in fields(cls):
+            given = getattr(args, f.name, None)
+            if given is not None:
+                values[f.name] = tuple(given) if isinstance(f.default, tuple) else given
+        parts[key] = cls(**values)
+    return Settings(**parts)
+
+
+def _run(args: argparse.Namespace) -> int:
+    try:
+        settings = build_settings(args)
+        parse_selector(settings.watch.ignore_selector)
+        parse_selector(settings.watch.namespace_selector)
+    except (ValueError, TypeError) as err:
+        print(f"crashwatch: {err}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    # kopf and the kubernetes client load only for `run`: `diagnose` starts fast.
+    from crashwatch.logsetup import configure  # noqa: PLC0415
+    from crashwatch.watch.operator import run  # noqa: PLC0415
+
+    configure(settings.server.log_format, settings.server.log_level)
+    asyncio.run(run(settings))
+    return EXIT_OK
 
 
 def _diagnose(args: argparse.Namespace) -> int:
@@ -63,6 +139,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command == "diagnose":
         return _diagnose(args)
+    if args.command == "run":
+        return _run(args)
     parser.error(f"unknown command {args.command}")  # pragma: no cover
     return EXIT_BAD_INPUT  # pragma: no cover
 

@@ -115,7 +115,7 @@ def _job_complete(view: ClusterView, pod: Obj) -> bool:
     )
 
 
-def _quiet(status: Mapping[str, Any]) -> bool:
+def is_quiet_status(status: Mapping[str, Any]) -> bool:
     """A running pod whose containers all run, are ready and never restarted: the fast,
     common case that needs no further look."""
     if status.get("phase") != "Running" or status.get("reason"):
@@ -138,7 +138,7 @@ def diagnose_pod(view: ClusterView, pod: Obj, logs: LogSource | None = None) -> 
     if md.get("deletionTimestamp"):
         return []
     status = as_dict(pod.get("status"))
-    if _quiet(status):
+    if is_quiet_status(status):
         return []
     phase = as_str(status.get("phase"))
     owner = top_owner(view, pod)
@@ -175,9 +175,11 @@ def _sort_key(f: Finding) -> tuple[str, str, str, bool, str, str]:
 def diagnose(
     objects: Iterable[object] | ClusterView,
     logs: LogSource | None = None,
+    now: float | None = None,
 ) -> list[Finding]:
-    """Every finding in a set of objects (a snapshot or the operator's view)."""
-    view = objects if isinstance(objects, ClusterView) else ClusterView(objects)
+    """Every finding in a set of objects (a snapshot or the operator's view), judged at
+    ``now`` (epoch seconds) or, by default, at the objects' newest timestamp."""
+    view = objects if isinstance(objects, ClusterView) else ClusterView(objects, now)
     findings: list[Finding] = []
     for pod in view.pods:
         try:

@@ -228,7 +228,7 @@ class ClusterView:
     history, autoscalers and the names of ConfigMaps and Secrets.
     """
 
-    def __init__(self, objects: Iterable[object]) -> None:
+    def __init__(self, objects: Iterable[object], now: float | None = None) -> None:
         self.pods: list[Obj] = []
         self.replicasets: dict[tuple[str, str], Obj] = {}
         self.deployments: dict[tuple[str, str], Obj] = {}
@@ -290,8 +290,9 @@ class ClusterView:
             ref = controller_ref(pod)
             if ref is not None:
                 self._pods_by_controller[(namespace_of(pod), *ref)].append(pod)
-        self.now: float | None = clock.now()
-        """The snapshot's own time: its newest timestamp (None when it has none)."""
+        self.now: float | None = now if now is not None else clock.now()
+        """The time the objects are judged at: the caller's clock (the live operator), else
+        the snapshot's own newest timestamp (None when it has none)."""
 
     def events_for(self, namespace: str, kind: str, name: str, uid: str = "") -> list[Event]:
         """Events about one object, oldest first; events about a namesake with another uid

@@ -1,0 +1,169 @@
+"""The one place crashwatch writes to the cluster (and reads pod logs).
+
+The kubernetes client is synchronous; each call runs in a worker thread. Writes are
+idempotent: annotations by merge patch of crashwatch's own keys only, Events under a
+deterministic name per (object, reason) whose count is raised instead of posting twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import socket
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+import structlog
+from kubernetes import client, config
+from kubernetes.client.exceptions import ApiException
+
+from crashwatch.metrics import Metrics
+
+log = structlog.get_logger("crashwatch.kube")
+
+COMPONENT = "crashwatch"
+REPORTING_CONTROLLER = "crashwatch.dev/crashwatch"
+RETRIES = 3
+
+_API_VERSION = {"Pod": "v1", "ReplicaSet": "apps/v1", "Deployment": "apps/v1",
+                "StatefulSet": "apps/v1", "DaemonSet": "apps/v1", "Job": "batch/v1",
+                "CronJob": "batch/v1"}
+
+
+def load_api_client() -> client.ApiClient:
+    """In-cluster credentials when running in a pod, else the kubeconfig (KUBECONFIG)."""
+    try:
+        config.load_incluster_config()
+    except config.ConfigException:
+        config.load_kube_config()
+    return client.ApiClient()
+
+
+def _now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+class KubeClient:
+    def __init__(self, api: client.ApiClient, metrics: Metrics, dry_run: bool = False) -> None:
+        self.core = client.CoreV1Api(api)
+        self.apps = client.AppsV1Api(api)
+        self.batch = client.BatchV1Api(api)
+        self.metrics = metrics
+        self.dry_run = dry_run
+        self.instance = socket.gethostname()
+        self._event_counts: dict[tuple[str, str], int] = {}
+
+    async def _call(self, write: str, kind: str, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        """Run one API call with bounded retries on transient errors."""
+        for attempt in range(RETRIES):
+            try:
+                result = await asyncio.to_thread(fn, *args, **kwargs)
+            except ApiException as err:
+                if err.status in (404, 410):
+                    self.metrics.publications.labels(write, kind, "gone").inc()
+                    return None
+                if err.status in (409, 422, 403, 400):
+                    self.metrics.publications.labels(write, kind, f"http_{err.status}").inc()
+                    raise
+                if attempt == RETRIES - 1:
+                    self.metrics.publications.labels(write, kind, "error").inc()
+                    raise
+            except (OSError, ValueError):
+                if attempt == RETRIES - 1:
+                    self.metrics.publications.labels(write, kind, "error").inc()
+                    raise
+            else:
+                self.metrics.publications.labels(write, kind, "ok").inc()
+                return result
+            await asyncio.sleep(0.2 * 2**attempt)
+        return None  # pragma: no cover
+
+    async def annotate(self, kind: str, namespace: str, name: str,
+                       annotations: Mapping[str, str | None]) -> bool:
+        """Set (or, with None, remove) annotations on one object."""
+        if self.dry_run:
+            self.metrics.publications.labels("annotation", kind, "dry_run").inc()
+            return True
+        body = {"metadata": {"annotations": dict(annotations)}}
+        fn = {
+            "Pod": self.core.patch_namespaced_pod,
+            "Deployment": self.apps.patch_namespaced_deployment,
+            "StatefulSet": self.apps.patch_namespaced_stateful_set,
+            "DaemonSet": self.apps.patch_namespaced_daemon_set,
+            "ReplicaSet": self.apps.patch_namespaced_replica_set,
+            "Job": self.batch.patch_namespaced_job,
+            "CronJob": self.batch.patch_namespaced_cron_job,
+        }.get(kind)
+        if fn is None:
+            return False
+        try:
+            done = await self._call("annotation", kind, fn, name, namespace, body)
+        except (ApiException, OSError, ValueError) as err:
+            log.warning("annotate failed", kind=kind, namespace=namespace, name=name,
+                        error=str(err)[:200])
+            return False
+        return done is not None
+
+    async def post_event(self, kind: str, namespace: str, name: str, uid: str,
+                         reason: str, message: str, type_: str = "Warning") -> bool:
+        """Post (or count again) a Warning Event about one object."""
+        if self.dry_run:
+            self.metrics.publications.labels("event", kind, "dry_run").inc()
+            return True
+        digest = hashlib.sha256(f"{uid}/{reason}".encode()).hexdigest()[:12]
+        event_name = f"{name}.cw{digest}"[:253]
+        key = (namespace, event_name)
+        now = _now()
+        count = self._event_counts.get(key, 0) + 1
+        body: dict[str, Any] = {
+            "apiVersion": "v1",
+            "kind": "Event",
+            "metadata": {"name": event_name, "namespace": namespace,
+                         "labels": {"app.kubernetes.io/managed-by": "crashwatch"}},
+            "involvedObject": {"apiVersion": _API_VERSION.get(kind, "v1"), "kind": kind,
+                               "namespace": namespace, "name": name, "uid": uid},
+            "reason": reason,
+            "message": message[:1024],
+            "type": type_,
+            "count": count,
+            "firstTimestamp": now,
+            "lastTimestamp": now,
+            "source": {"component": COMPONENT},
+            "reportingComponent": REPORTING_CONTROLLER,
+            "reportingInstance": self.instance,
+        }
+        try:
+            if count == 1:
+                try:
+                    await self._call("event", kind, self.core.create_namespaced_event,
+                                     namespace, body)
+                    self._event_counts[key] = 1
+                    return True
+                except ApiException as err:
+                    if err.status != 409:
+                        raise
+                    existing = await asyncio.to_thread(
+                        self.core.read_namespaced_event, event_name, namespace)
+                    count = (existing.count or 1) + 1
+            patch = {"count": count, "lastTimestamp": now, "message": message[:1024]}
+            await self._call("event", kind, self.core.patch_namespaced_event, event_name,
+                             namespace, patch)
+            self._event_counts[key] = count
+            return True
+        except (ApiException, OSError, ValueError) as err:
+            log.warning("event failed", kind=kind, namespace=namespace, name=name,
+                        error=str(err)[:200])
+            return False
+
+    async def previous_log(self, namespace: str, pod: str, container: str,
+                           tail_lines: int, max_bytes: int) -> str | None:
+        """The previous container's log tail, or None if the kubelet has none to give."""
+        try:
+            text = await asyncio.to_thread(
+                self.core.read_namespaced_pod_log, pod, namespace, container=container,
+                previous=True, tail_lines=tail_lines, limit_bytes=max_bytes,
+                _request_timeout=10)
+        except (ApiException, OSError, ValueError):
+            return None
+        return text if isinstance(text, str) else None

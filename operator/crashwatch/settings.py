@@ -1,0 +1,122 @@
+"""Typed, documented settings for ``crashwatch run``: one dataclass per concern.
+
+Every field can be set by a command-line flag or by an environment variable named
+``CRASHWATCH_<FIELD>`` (upper case; lists comma-separated; booleans true/false).
+Flags win over the environment, the environment over the defaults.
+"""
+
+from __future__ import annotations
+
+import ast
+import inspect
+import os
+import textwrap
+from dataclasses import dataclass, field, fields
+
+
+@dataclass(frozen=True, slots=True)
+class WatchSettings:
+    namespaces: tuple[str, ...] = ()
+    """Namespaces to watch; empty: the whole cluster."""
+    namespace_selector: str = ""
+    """A label selector over Namespaces (``team=payments``): only pods in matching
+    namespaces are diagnosed. Applied on top of ``namespaces``."""
+    ignore_selector: str = "crashwatch.dev/ignore=true"
+    """Pods or workloads whose labels match this selector are never diagnosed."""
+    event_ttl_seconds: float = 3600.0
+    """Events older than this are dropped from memory (Kubernetes keeps them an hour)."""
+    max_events_per_pod: int = 32
+    """At most this many recent events are kept per pod."""
+    sweep_interval_seconds: float = 60.0
+    """How often stale entries (deleted pods, expired events) are swept."""
+
+
+@dataclass(frozen=True, slots=True)
+class LogSettings:
+    read_logs: bool = True
+    """Read the previous container's log tail of crash-looping containers."""
+    log_tail_lines: int = 200
+    """Lines read from the end of the previous container's log."""
+    log_max_bytes: int = 64 * 1024
+    """Bytes read at most from the previous container's log."""
+    logs_dir: str = ""
+    """Read logs from ``DIR/<namespace>/<pod>/<container>.log`` instead of the API
+    (tests, demos, clusters without kubelet log access)."""
+
+
+@dataclass(frozen=True, slots=True)
+class PublishSettings:
+    annotations: bool = True
+    """Write ``crashwatch.dev/*`` annotations on failing pods and their top owner."""
+    events: bool = True
+    """Post Warning Events about failing pods and their top owner."""
+    max_evidence_bytes: int = 2048
+    """Bound of the ``crashwatch.dev/evidence`` annotation (JSON list of lines)."""
+    dry_run: bool = False
+    """Diagnose and count, but write nothing to the cluster."""
+
+
+@dataclass(frozen=True, slots=True)
+class ServerSettings:
+    metrics_port: int = 9090
+    """Port of the Prometheus ``/metrics`` endpoint (0: off)."""
+    health_port: int = 8080
+    """Port of ``/healthz`` (liveness and readiness); 0: off."""
+    peering: str = ""
+    """kopf peering name for two replicas that must never both act; empty: standalone."""
+    log_format: str = "auto"
+    """``json`` (in the cluster), ``console`` (a terminal) or ``auto``."""
+    log_level: str = "info"
+    """Logging level: debug, info, warning, error."""
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    watch: WatchSettings = field(default_factory=WatchSettings)
+    logs: LogSettings = field(default_factory=LogSettings)
+    publish: PublishSettings = field(default_factory=PublishSettings)
+    server: ServerSettings = field(default_factory=ServerSettings)
+
+
+def field_docs(cls: type) -> dict[str, str]:
+    """The docstring under each field of a settings dataclass (for --help and the README)."""
+    tree = ast.parse(textwrap.dedent(inspect.getsource(cls)))
+    body = tree.body[0].body if tree.body and isinstance(tree.body[0], ast.ClassDef) else []
+    docs: dict[str, str] = {}
+    for node, after in zip(body, [*body[1:], None], strict=True):
+        if (isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name)
+                and isinstance(after, ast.Expr) and isinstance(after.value, ast.Constant)
+                and isinstance(after.value.value, str)):
+            docs[node.target.id] = " ".join(after.value.value.split())
+    return docs
+
+
+def _convert(raw: str, default: object) -> object:
+    if isinstance(default, bool):
+        if raw.lower() in ("1", "true", "yes", "on"):
+            return True
+        if raw.lower() in ("0", "false", "no", "off"):
+            return False
+        raise ValueError(f"expected true or false, got {raw!r}")
+    if isinstance(default, int):
+        return int(raw)
+    if isinstance(default, float):
+        return float(raw)
+    if isinstance(default, tuple):
+        return tuple(x.strip() for x in raw.split(",") if x.strip())
+    return raw
+
+
+def env_overrides(cls: type, environ: dict[str, str] | None = None) -> dict[str, object]:
+    """Field values for ``cls`` taken from ``CRASHWATCH_<FIELD>`` variables."""
+    environ = dict(os.environ) if environ is None else environ
+    found: dict[str, object] = {}
+    for f in fields(cls):
+        key = f"CRASHWATCH_{f.name.upper()}"
+        if key in environ:
+            default = f.default
+            try:
+                found[f.name] = _convert(environ[key], default)
+            except ValueError as err:
+                raise ValueError(f"{key}: {err}") from None
+    return found

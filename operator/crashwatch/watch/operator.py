@@ -1,0 +1,146 @@
+"""kopf, embedded: registers thin handlers that forward to the Watchdog, and runs.
+
+Only ``@kopf.on.event`` is used on pods, events and owners: kopf then writes nothing to
+the watched objects (no annotations, no finalizers, no status). kopf's own Event posting
+is off, so it never posts about a pod either.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+import kopf
+import structlog
+from prometheus_client import start_http_server
+
+from crashwatch.cli.loader import LogsDir
+from crashwatch.kube.client import KubeClient, load_api_client
+from crashwatch.metrics import Metrics
+from crashwatch.settings import Settings
+from crashwatch.watch.store import Store
+from crashwatch.watch.watchdog import LogReader, Watchdog
+
+log = structlog.get_logger("crashwatch.operator")
+
+OWNER_RESOURCES = (
+    ("ReplicaSet", ("apps", "v1", "replicasets")),
+    ("Deployment", ("apps", "v1", "deployments")),
+    ("StatefulSet", ("apps", "v1", "statefulsets")),
+    ("DaemonSet", ("apps", "v1", "daemonsets")),
+    ("Job", ("batch", "v1", "jobs")),
+    ("CronJob", ("batch", "v1", "cronjobs")),
+    ("VerticalPodAutoscaler", ("autoscaling.k8s.io", "v1", "verticalpodautoscalers")),
+)
+
+
+def _guard(dog: Watchdog, resource: str, fn: Any, *args: Any) -> None:
+    """A malformed object never stops the watch loop: count it, log it, go on."""
+    dog.seen(resource)
+    try:
+        fn(*args)
+    except Exception as err:
+        dog.metrics.handler_errors.labels(resource).inc()
+        log.warning("handler error", resource=resource, error=str(err)[:300])
+
+
+def register(registry: kopf.OperatorRegistry, dog: Watchdog, settings: Settings) -> None:
+    @kopf.on.event("v1", "pods", registry=registry)
+    async def pods(event: Mapping[str, Any], **_: Any) -> None:
+        _guard(dog, "pods", dog.on_pod, event.get("type") or "", event.get("object") or {})
+
+    @kopf.on.event("v1", "events", registry=registry)
+    async def events(event: Mapping[str, Any], **_: Any) -> None:
+        if event.get("type") != "DELETED":
+            _guard(dog, "events", dog.on_event, event.get("object") or {})
+
+    for kind, (group, version, plural) in OWNER_RESOURCES:
+        def make(kind: str, plural: str) -> Any:
+            async def owner(event: Mapping[str, Any], **_: Any) -> None:
+                _guard(dog, plural, dog.on_owner, kind, event.get("type") or "",
+                       event.get("object") or {})
+            return owner
+        kopf.on.event(group, version, plural, registry=registry, id=f"owner-{plural}")(
+            make(kind, plural))
+
+    if settings.watch.namespace_selector:
+        @kopf.on.event("v1", "namespaces", registry=registry)
+        async def namespaces(event: Mapping[str, Any], **_: Any) -> None:
+            _guard(dog, "namespaces", dog.on_namespace, event.get("type") or "",
+                   event.get("object") or {})
+
+
+def kopf_settings(settings: Settings) -> kopf.OperatorSettings:
+    ks = kopf.OperatorSettings()
+    ks.posting.enabled = False  # kopf must never post Events about watched objects
+    ks.peering.standalone = not settings.server.peering
+    if settings.server.peering:
+        ks.peering.name = settings.server.peering
+        ks.peering.mandatory = True
+        ks.peering.clusterwide = not settings.watch.namespaces
+    ks.watching.server_timeout = 300
+    ks.watching.client_timeout = 330
+    ks.watching.connect_timeout = 10
+    ks.networking.request_timeout = 30
+    return ks
+
+
+async def _sweeper(dog: Watchdog, interval: float) -> None:
+    while True:
+        await asyncio.sleep(interval)
+        try:
+            await dog.sweep()
+        except Exception as err:  # pragma: no cover - defensive
+            log.warning("sweep failed", error=str(err))
+
+
+async def run(settings: Settings, stop_flag: asyncio.Event | None = None) -> None:
+    metrics = Metrics()
+    if settings.server.metrics_port:
+        start_http_server(settings.server.metrics_port, registry=metrics.registry)
+    api = load_api_client()
+    kube = KubeClient(api, metrics, dry_run=settings.publish.dry_run)
+    reader: LogReader | None = None
+    if settings.logs.logs_dir:
+        files = LogsDir(settings.logs.logs_dir, max_bytes=settings.logs.log_max_bytes)
+
+        async def from_files(ns: str, pod: str, container: str) -> str | None:
+            return await asyncio.to_thread(files, ns, pod, container)
+
+        reader = from_files
+    elif settings.logs.read_logs:
+        async def from_api(ns: str, pod: str, container: str) -> str | None:
+            return await kube.previous_log(ns, pod, container, settings.logs.log_tail_lines,
+                                           settings.logs.log_max_bytes)
+
+        reader = from_api
+    dog = Watchdog(settings, Store(settings.watch), kube, metrics, reader)
+    registry = kopf.OperatorRegistry()
+    register(registry, dog, settings)
+    health = (f"http://0.0.0.0:{settings.server.health_port}/healthz"
+              if settings.server.health_port else None)
+    log.info("starting", namespaces=list(settings.watch.namespaces) or "all",
+             metrics_port=settings.server.metrics_port, health=health,
+             dry_run=settings.publish.dry_run)
+    sweeper = asyncio.create_task(_sweeper(dog, settings.watch.sweep_interval_seconds))
+    logging.getLogger("kopf.objects").setLevel(logging.WARNING)
+    try:
+        await kopf.operator(
+            registry=registry,
+            settings=kopf_settings(settings),
+            clusterwide=not settings.watch.namespaces,
+            namespaces=settings.watch.namespaces,
+            liveness_endpoint=health,
+            standalone=not settings.server.peering,
+            peering_name=settings.server.peering or None,
+            stop_flag=stop_flag,
+        )
+    finally:
+        sweeper.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await sweeper
+        await dog.drain()
+        log.info("stopped")

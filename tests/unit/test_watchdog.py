@@ -1,0 +1,172 @@
+"""The watchdog's publishing logic: what it writes when, fed kubelet-shaped watch events.
+
+The writer here records calls instead of sending them; the same Watchdog against a real
+API server is exercised by the end-to-end suite.
+"""
+
+import asyncio
+import copy
+from typing import Any
+
+import kube as k
+import pytest
+
+from crashwatch.metrics import Metrics
+from crashwatch.settings import Settings
+from crashwatch.watch.store import Store
+from crashwatch.watch.watchdog import ANN_REASON, ANNOTATIONS, Watchdog
+
+NOW = k.NOW.timestamp()
+
+
+class Recorder:
+    def __init__(self) -> None:
+        self.calls: list[tuple[Any, ...]] = []
+
+    async def annotate(self, kind, namespace, name, annotations):
+        self.calls.append(("annotate", kind, name, dict(annotations)))
+        return True
+
+    async def post_event(self, kind, namespace, name, uid, reason, message, type_="Warning"):
+        self.calls.append(("event", kind, name, reason))
+        return True
+
+
+@pytest.fixture
+def dog():
+    rec = Recorder()
+    d = Watchdog(Settings(), Store(Settings().watch, clock=lambda: NOW), rec, Metrics(),
+                 clock=lambda: NOW)
+    return d, rec
+
+
+def _run(coro):
+    return asyncio.run(coro)
+
+
+def _crashing_pod():
+    c = k.container()
+    p = k.pod(containers=[c])
+    p["status"]["containerStatuses"] = [k.crashloop_status(c, p, k.terminated("OOMKilled", 137))]
+    return p
+
+
+def _healthy(p):
+    h = copy.deepcopy(p)
+    h["status"]["containerStatuses"] = [k.running_status(p["spec"]["containers"][0])]
+    return h
+
+
+def test_healthy_pods_cause_no_writes_and_are_not_kept(dog):
+    d, rec = dog
+
+    async def go():
+        for i in range(50):
+            c = k.container()
+            p = k.pod(name=f"web-7d9c5b8f6d-{i:05d}", containers=[c])
+            p["status"]["containerStatuses"] = [k.running_status(c)]
+            d.on_pod("MODIFIED", p)
+        await d.drain()
+
+    _run(go())
+    assert rec.calls == []
+    assert d.store.pods == {}
+
+
+def test_failing_pod_is_annotated_with_events_on_pod_and_owner_once(dog):
+    d, rec = dog
+    p = _crashing_pod()
+
+    async def go():
+        d.on_pod("ADDED", p)
+        await d.drain()
+        first = list(rec.calls)
+        d.on_pod("MODIFIED", p)  # the same status again: nothing new to say
+        await d.drain()
+        return first
+
+    first = _run(go())
+    kinds = [(c[0], c[1]) for c in first]
+    assert kinds == [("annotate", "Pod"), ("event", "Pod"), ("annotate", "Deployment"),
+                     ("event", "Deployment")]
+    assert first[0][3][ANN_REASON] == "CrashLoop.OOMKilled"
+    assert rec.calls == first
+
+
+def test_recovery_removes_annotations_and_forgets_the_pod(dog):
+    d, rec = dog
+    p = _crashing_pod()
+
+    async def go():
+        d.on_pod("ADDED", p)
+        await d.drain()
+        rec.calls.clear()
+        d.on_pod("MODIFIED", _healthy(p))
+        await d.drain()
+
+    _run(go())
+    assert ("annotate", "Pod", p["metadata"]["name"], dict.fromkeys(ANNOTATIONS)) in rec.calls
+    assert ("annotate", "Deployment", "web", dict.fromkeys(ANNOTATIONS)) in rec.calls
+    assert not [c for c in rec.calls if c[0] == "event"]
+    assert d.store.pods == {} and d.findings == {}
+
+
+def test_event_upgrades_a_finding(dog):
+    d, rec = dog
+    c = k.container(name="hub", image="quay.io/x/hub:9.9")
+    p = k.pod(containers=[c], phase="Pending")
+    p["status"]["containerStatuses"] = [
+        k.waiting_status(c, "ImagePullBackOff", 'Back-off pulling image "quay.io/x/hub:9.9"')]
+
+    async def go():
+        d.on_pod("ADDED", p)
+        await d.drain()
+        d.on_event(k.event(p, "Failed", 'Failed to pull image "quay.io/x/hub:9.9": rpc error: '
+                           "code = NotFound desc = quay.io/x/hub:9.9: not found",
+                           container_name="hub"))
+        await d.drain()
+
+    _run(go())
+    reasons = [c[3][ANN_REASON] for c in rec.calls if c[0] == "annotate" and c[1] == "Pod"]
+    assert reasons == ["Image.PullBackOff", "Image.NotFound"]
+
+
+def test_malformed_pod_does_not_raise_and_is_counted_as_nothing(dog):
+    d, rec = dog
+
+    async def go():
+        d.on_pod("ADDED", {"metadata": {"name": "x", "namespace": "y"}, "status": "garbage"})
+        d.on_pod("ADDED", {"metadata": "garbage"})
+        await d.drain()
+
+    _run(go())
+    assert rec.calls == []
+
+
+def test_ignore_selector_skips_labelled_pods(dog):
+    d, rec = dog
+    p = _crashing_pod()
+    p["metadata"]["labels"]["crashwatch.dev/ignore"] = "true"
+
+    async def go():
+        d.on_pod("ADDED", p)
+        await d.drain()
+
+    _run(go())
+    assert rec.calls == []
+
+
+def test_failing_gauge_drops_to_zero_on_recovery(dog):
+    d, _ = dog
+    p = _crashing_pod()
+
+    async def go():
+        d.on_pod("ADDED", p)
+        await d.drain()
+        labels = ("shop", "Deployment", "web", "app", "CrashLoop.OOMKilled")
+        before = d.metrics.failing.labels(*labels)._value.get()
+        d.on_pod("MODIFIED", _healthy(p))
+        await d.drain()
+        return before, d.metrics.failing.labels(*labels)._value.get()
+
+    assert _run(go()) == (1, 0)
