@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 
-.PHONY: venv demo test lint test-unit bench clean
+.PHONY: venv demo test lint test-unit test-alerts tools bench clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -26,8 +26,16 @@ lint: venv
 test-unit: venv
 	$(BIN)/pytest -q tests/unit
 
+## tools: system tools the tests run for real (promtool, prometheus from Debian)
+tools:
+	bash tests/tools/ensure-tools.sh
+
+## test-alerts: the shipped alert rules under a real promtool
+test-alerts: venv tools
+	$(BIN)/pytest -q tests/alerts
+
 ## test: everything CI runs
-test: lint test-unit
+test: lint test-unit test-alerts
 
 ## bench: diagnosis-engine benchmark (prints figures; never part of pass/fail)
 bench: venv

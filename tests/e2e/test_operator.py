@@ -1,0 +1,236 @@
+"""``crashwatch run`` as a separate process against the real local control plane.
+
+Pods made by real Deployments (kube-controller-manager, kube-scheduler, kwok) are driven
+into failures by the simulated kubelet (tests/cluster/kubelet.py), exactly as a kubelet
+writes them; the operator must annotate, post Events and export metrics, then clean up on
+recovery, and must write nothing while healthy workloads churn.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from kubernetes import client
+from tests.cluster import kubelet
+from tests.cluster.plane import REPO, ControlPlane
+
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(240)]
+
+REASON = "crashwatch.dev/reason"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class Operator:
+    def __init__(self, proc: subprocess.Popen[str], metrics_port: int, log_path: Path,
+                 logs_dir: Path) -> None:
+        self.proc = proc
+        self.metrics_port = metrics_port
+        self.log_path = log_path
+        self.logs_dir = logs_dir
+
+    def metrics(self) -> str:
+        with urllib.request.urlopen(f"http://127.0.0.1:{self.metrics_port}/metrics",
+                                    timeout=5) as r:
+            return str(r.read().decode())
+
+    def sample(self, name: str, **labels: str) -> float:
+        """The sum of a metric's samples whose labels include ``labels``."""
+        total = 0.0
+        for line in self.metrics().splitlines():
+            if not line.startswith(name + "{") and not line.startswith(name + " "):
+                continue
+            found = dict(re.findall(r'(\w+)="([^"]*)"', line.split("}")[0]))
+            if all(found.get(k) == v for k, v in labels.items()):
+                total += float(line.rsplit(" ", 1)[1])
+        return total
+
+
+@pytest.fixture(scope="module")
+def operator(control_plane: ControlPlane, tmp_path_factory: pytest.TempPathFactory
+             ) -> Iterator[Operator]:
+    work = tmp_path_factory.mktemp("operator")
+    logs_dir = work / "logs"
+    logs_dir.mkdir()
+    metrics_port, health_port = _free_port(), _free_port()
+    env = {**os.environ, "KUBECONFIG": str(control_plane.admin_kubeconfig),
+           "CRASHWATCH_LOG_FORMAT": "json"}
+    log_path = work / "operator.log"
+    with log_path.open("w") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "crashwatch", "run", "--logs-dir", str(logs_dir),
+             "--metrics-port", str(metrics_port), "--health-port", str(health_port),
+             "--sweep-interval-seconds", "5"],
+            cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT, text=True)
+    op = Operator(proc, metrics_port, log_path, logs_dir)
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{health_port}/healthz", timeout=2):
+                break
+        except OSError:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError("operator did not become healthy:\n"
+                                   + log_path.read_text()[-4000:]) from None
+            time.sleep(0.2)
+    try:
+        yield op
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            code = proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            code = proc.wait()
+        assert code == 0, f"operator exited {code} on SIGTERM:\n{log_path.read_text()[-3000:]}"
+
+
+def wait_for(what: str, check: Callable[[], Any], timeout: float = 20.0,
+             op: Operator | None = None) -> Any:
+    deadline = time.monotonic() + timeout
+    last: Any = None
+    while time.monotonic() < deadline:
+        last = check()
+        if last:
+            return last
+        time.sleep(0.2)
+    tail = op.log_path.read_text()[-3000:] if op else ""
+    raise AssertionError(f"timed out waiting for {what} (last: {last!r})\n{tail}")
+
+
+def make_deployment(apps: client.AppsV1Api, ns: str, name: str, image: str = "example/app:1.0",
+                    replicas: int = 1, container: dict[str, Any] | None = None) -> None:
+    c = {"name": "app", "image": image,
+         "resources": {"limits": {"memory": "256Mi"}, "requests": {"memory": "128Mi"}},
+         **(container or {})}
+    apps.create_namespaced_deployment(ns, {
+        "apiVersion": "apps/v1", "kind": "Deployment",
+        "metadata": {"name": name},
+        "spec": {"replicas": replicas, "selector": {"matchLabels": {"app": name}},
+                 "template": {"metadata": {"labels": {"app": name}},
+                              "spec": {"containers": [c]}}},
+    })
+
+
+def running_pods(core: client.CoreV1Api, ns: str, app: str, n: int = 1) -> list[client.V1Pod]:
+    def ready() -> list[client.V1Pod] | None:
+        pods = core.list_namespaced_pod(ns, label_selector=f"app={app}").items
+        ok = [p for p in pods if p.status.phase == "Running" and p.status.container_statuses
+              and all(c.ready for c in p.status.container_statuses)]
+        return ok if len(ok) >= n else None
+    return list(wait_for(f"{n} running pod(s) of {app}", ready, timeout=60))
+
+
+def annotations(obj: Any) -> dict[str, str]:
+    return dict(obj.metadata.annotations or {})
+
+
+def own_events(core: client.CoreV1Api, ns: str, name: str) -> list[client.CoreV1Event]:
+    return [e for e in core.list_namespaced_event(ns).items
+            if e.involved_object.name == name and (e.source and e.source.component == "crashwatch")]
+
+
+SCENARIOS: dict[str, tuple[str, Callable[..., Any], list[str]]] = {
+    "missing-env": ("CrashLoop.MissingEnv", lambda core, pod, logs: kubelet.crash_loop(
+        core, pod, "app", exit_code=1, restarts=3, logs_dir=logs,
+        log="I, [2026-11-23T10:00:00 #1]  INFO -- : Booting\n/usr/local/bundle/gems/railties-"
+            "7.1.3/lib/rails/application.rb:658:in `validate_secret_key_base': Missing "
+            "`secret_key_base` for 'production' environment, set this string with `bin/rails "
+            "credentials:edit` (ArgumentError)\n"), ["SECRET_KEY_BASE"]),
+    "oom": ("CrashLoop.OOMKilled", lambda core, pod, logs: kubelet.oom_kill(
+        core, pod, "app", restarts=3), ["OOMKilled", "256Mi"]),
+    "liveness": ("CrashLoop.LivenessProbe", lambda core, pod, logs: kubelet.liveness_kill(
+        core, pod, "app", status_code=404), ["404"]),
+    "missing-key": ("Config.MissingSecretKey", lambda core, pod, logs: kubelet.config_error(
+        core, pod, "app", kind="secret", name="db-credentials", key="password"),
+        ["password", "db-credentials"]),
+    "image": ("Image.NotFound", lambda core, pod, logs: kubelet.image_pull_error(
+        core, pod, "app", kind="notfound"), ["example/app:1.0"]),
+    "readiness": ("Probe.ReadinessFailing", lambda core, pod, logs: kubelet.readiness_failing(
+        core, pod, "app", status_code=503), ["503"]),
+}
+
+
+@pytest.mark.parametrize("scenario", sorted(SCENARIOS))
+def test_failure_is_annotated_evented_counted_and_cleared_on_recovery(
+    scenario: str, operator: Operator, core: client.CoreV1Api, apps: client.AppsV1Api,
+    namespace: str,
+) -> None:
+    reason, drive, needles = SCENARIOS[scenario]
+    name = f"app-{uuid.uuid4().hex[:5]}"
+    make_deployment(apps, namespace, name)
+    pod = running_pods(core, namespace, name)[0]
+    pod_name = pod.metadata.name
+
+    drive(core, (namespace, pod_name), operator.logs_dir)
+
+    got = wait_for(f"{reason} on the pod", lambda: (
+        annotations(core.read_namespaced_pod(pod_name, namespace)).get(REASON) == reason
+        and core.read_namespaced_pod(pod_name, namespace)), op=operator)
+    ann = annotations(got)
+    evidence = json.loads(ann["crashwatch.dev/evidence"]) + [ann["crashwatch.dev/summary"]]
+    for needle in needles:
+        assert any(needle in line for line in evidence), (needle, evidence)
+    assert ann["crashwatch.dev/since"].endswith("Z")
+    dep = wait_for("owner annotation", lambda: annotations(
+        apps.read_namespaced_deployment(name, namespace)).get(REASON) == reason, op=operator)
+    assert dep
+    events = wait_for("crashwatch Event on the pod",
+                      lambda: own_events(core, namespace, pod_name), op=operator)
+    assert events[0].reason == reason and events[0].type == "Warning"
+    assert wait_for("owner Event", lambda: own_events(core, namespace, name), op=operator)
+    assert operator.sample("crashwatch_failing_containers", namespace=namespace,
+                           owner_kind="Deployment", owner_name=name, reason=reason) == 1
+
+    kubelet.recover(core, (namespace, pod_name), "app")
+
+    wait_for("annotations removed", lambda: REASON not in annotations(
+        core.read_namespaced_pod(pod_name, namespace)), op=operator)
+    wait_for("owner annotations removed", lambda: REASON not in annotations(
+        apps.read_namespaced_deployment(name, namespace)), op=operator)
+    assert operator.sample("crashwatch_failing_containers", namespace=namespace,
+                           owner_kind="Deployment", owner_name=name, reason=reason) == 0
+
+
+def test_healthy_churn_causes_no_writes(
+    operator: Operator, core: client.CoreV1Api, apps: client.AppsV1Api, namespace: str,
+) -> None:
+    writes_before = operator.sample("crashwatch_publications_total")
+    seen_before = operator.sample("crashwatch_watch_events_total", resource="pods")
+    make_deployment(apps, namespace, "churn", replicas=3)
+    running_pods(core, namespace, "churn", 3)
+    apps.patch_namespaced_deployment_scale("churn", namespace, {"spec": {"replicas": 5}})
+    running_pods(core, namespace, "churn", 5)
+    for tag in ("1.1", "1.2"):
+        apps.patch_namespaced_deployment("churn", namespace, {"spec": {"template": {"spec": {
+            "containers": [{"name": "app", "image": f"example/app:{tag}"}]}}}})
+
+        def rolled(tag: str = tag) -> bool:
+            pods = core.list_namespaced_pod(namespace, label_selector="app=churn").items
+            return len(pods) == 5 and all(
+                p.spec.containers[0].image == f"example/app:{tag}" and p.status.phase ==
+                "Running" and p.status.container_statuses and
+                all(c.ready for c in p.status.container_statuses) for p in pods)
+        wait_for(f"rollout to {tag}", rolled, timeout=90)
+    time.sleep(1.0)  # let the operator see the last updates
+    assert operator.sample("crashwatch_watch_events_total", resource="pods") > seen_before + 10
+    assert operator.sample("crashwatch_publications_total") == writes_before
+    for p in core.list_namespaced_pod(namespace).items:
+        assert not any(k.startswith("crashwatch.dev/reason") for k in annotations(p))
