@@ -185,7 +185,7 @@ def test_failure_is_annotated_evented_counted_and_cleared_on_recovery(
         annotations(core.read_namespaced_pod(pod_name, namespace)).get(REASON) == reason
         and core.read_namespaced_pod(pod_name, namespace)), op=operator)
     ann = annotations(got)
-    evidence = json.loads(ann["crashwatch.dev/evidence"]) + [ann["crashwatch.dev/summary"]]
+    evidence = [*json.loads(ann["crashwatch.dev/evidence"]), ann["crashwatch.dev/summary"]]
     for needle in needles:
         assert any(needle in line for line in evidence), (needle, evidence)
     assert ann["crashwatch.dev/since"].endswith("Z")
