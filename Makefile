@@ -22,9 +22,9 @@ lint: venv
 	$(BIN)/ruff check operator tests bench
 	$(BIN)/mypy
 
-## test-unit: the fast, pure suite
+## test-unit: the fast, pure suite, and the blind evaluation set (eval/blind) as regression
 test-unit: venv
-	$(BIN)/pytest -q tests/unit
+	$(BIN)/pytest -q tests/unit tests/eval
 
 ## tools: system tools the tests run for real (promtool, prometheus from Debian)
 tools:

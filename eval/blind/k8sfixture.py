@@ -661,7 +661,10 @@ class Scenario:
             os.makedirs(os.path.dirname(p), exist_ok=True)
             with open(p, "w") as f:
                 f.write(text if text.endswith("\n") else text + "\n")
-        exp: dict[str, Any] = {"description": self.description, "snapshot_time": iso(self.T),
+        import re
+        stamps = re.findall(r"20\d\d-\d\d-\d\dT\d\d:\d\d:\d\d", json.dumps(self.items))
+        exp: dict[str, Any] = {"description": self.description,
+                               "snapshot_time": max(stamps) + "Z",
                                "findings": self.expected}
         if self.optional:
             exp["optional_findings"] = self.optional

@@ -38,9 +38,19 @@ START_FAILURE_WAITING = frozenset(
 )
 
 
+_SHELLS = frozenset({"sh", "bash", "dash", "ash", "/bin/sh", "/bin/bash", "/bin/dash",
+                     "/bin/ash", "/usr/bin/bash", "/usr/bin/env"})
+
+
 def _command(ctx: ContainerContext) -> list[str]:
+    """The entrypoint as the spec gives it; for ``sh -c "X ..."``, the script's first word."""
     spec = ctx.spec
-    return [str(x) for x in as_list(spec.get("command")) + as_list(spec.get("args"))]
+    argv = [str(x) for x in as_list(spec.get("command")) + as_list(spec.get("args"))]
+    if len(argv) >= 3 and argv[0] in _SHELLS and argv[1] == "-c" and argv[2].split():
+        words = argv[2].split()
+        words = words[1:] if words[0] == "exec" and len(words) > 1 else words
+        return [words[0], *argv[3:]]
+    return argv
 
 
 def _runtime_start_failure(
@@ -161,6 +171,10 @@ def diagnose_termination(
             return live
     if exit_code == 137:
         return diagnose_oom(ctx, term, confidence=Confidence.LOW, evidence=evidence)
+    if exit_code in (126, 127):
+        line = telling_line(log)
+        if line:
+            evidence.append(f"log: {line}")
     if exit_code == 127:
         cmd = (_command(ctx)[:1] or ["?"])[0]
         return ctx.finding(

@@ -3,6 +3,7 @@ available. Workload-level; proposes rolling back to the last healthy revision.""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -11,6 +12,7 @@ from crashwatch.diagnosis.owners import (
     pod_template,
     revision,
 )
+from crashwatch.diagnosis.rules.memory import LAST_HEALTHY_ANNOTATION
 from crashwatch.diagnosis.view import ClusterView, Obj, as_dict, as_int, as_list, as_str, meta
 from crashwatch.model import Confidence, Finding, OwnerRef, Reason
 from crashwatch.redact import redact
@@ -48,6 +50,19 @@ def _resources_only_change(new: Mapping[str, Any], old: Mapping[str, Any]) -> bo
         if a != b:
             return False
     return True
+
+
+def _recorded_healthy_revision(dep: Obj) -> int | None:
+    """The revision crashwatch recorded as last known good on the Deployment, if any."""
+    raw = as_dict(meta(dep).get("annotations")).get(LAST_HEALTHY_ANNOTATION)
+    if not isinstance(raw, str):
+        return None
+    try:
+        record = json.loads(raw)
+    except ValueError:
+        return None
+    rev = as_dict(record).get("revision")
+    return as_int(rev, 0) or None
 
 
 def diagnose_regressions(view: ClusterView, pod_findings: Iterable[Finding]) -> list[Finding]:
@@ -89,23 +104,29 @@ def _regression(
     if failing and all(f.reason is Reason.EVICTED for f in failing):
         return None
 
-    # The last healthy revision: the newest older one with available pods, else the
-    # newest older one none of whose pods is seen failing.
+    # The newest revision had become available (its rollout completed): whatever broke it
+    # since is not this rollout's doing.
+    if progressing.get("reason") == "NewReplicaSetAvailable" and progressing.get(
+            "status") == "True":
+        return None
+
+    # The last healthy revision: the newest older one with available pods (or the one
+    # crashwatch recorded as last known good), and none of its pods seen failing.
     def known_failing(rs: Obj) -> bool:
         pods = _pods_of(view, ns, as_str(meta(rs).get("name")))
         return any(by_pod.get((ns, as_str(meta(p).get("name")))) for p in pods)
 
+    recorded = _recorded_healthy_revision(dep)
     healthy = next(
-        (rs for rs in older if as_int(as_dict(rs.get("status")).get("availableReplicas")) > 0
+        (rs for rs in older
+         if (as_int(as_dict(rs.get("status")).get("availableReplicas")) > 0
+             or revision(rs) == recorded)
          and not known_failing(rs)),
         None,
     )
+    if healthy is None:
+        return None  # no earlier revision is known to have worked
     confidence = Confidence.HIGH
-    if healthy is None:
-        healthy = next((rs for rs in older if not known_failing(rs)), None)
-        confidence = Confidence.MEDIUM
-    if healthy is None:
-        return None
     new_t, old_t = pod_template(newest), pod_template(healthy)
     if failing and all(f.reason is Reason.OOM_AFTER_SHRINK for f in failing) and (
         _resources_only_change(new_t, old_t)
