@@ -201,3 +201,23 @@ def test_events_about_an_earlier_pod_with_the_same_name_are_ignored():
                  container_name="app", count=50)
     ev["involvedObject"]["uid"] = "00000000-0000-0000-0000-000000000000"
     assert run([p, ev]) == []
+
+
+def test_no_regression_when_the_older_revision_never_was_available():
+    objs, logs = _promotion()
+    for o in objs:
+        if o["kind"] == "ReplicaSet":
+            o["status"]["availableReplicas"] = 0
+            o["status"]["readyReplicas"] = 0
+        if o["kind"] == "Pod" and o["metadata"]["name"] == "web-5c8d7f9b4-aaaaa":
+            objs.remove(o)
+    assert [f.reason for f in run(objs, logs)] == [Reason.MISSING_ENV]
+
+
+def test_no_regression_when_the_newest_revision_had_completed_its_rollout():
+    objs, logs = _promotion()
+    dep = next(o for o in objs if o["kind"] == "Deployment")
+    prog = next(c for c in dep["status"]["conditions"] if c["type"] == "Progressing")
+    prog.update({"status": "True", "reason": "NewReplicaSetAvailable",
+                 "message": 'ReplicaSet "web-6f7b9c8d5" has successfully progressed.'})
+    assert [f.reason for f in run(objs, logs)] == [Reason.MISSING_ENV]

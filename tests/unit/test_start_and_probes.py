@@ -154,3 +154,22 @@ def test_old_readiness_events_of_a_ready_container_are_history():
     ev = k.event(p, "Unhealthy", "Readiness probe failed: HTTP probe failed with statuscode: 503",
                  container_name="app", count=3, last_ago=800)
     assert run([p, ev]) == []
+
+
+def test_exit_127_shell_exec_names_the_missing_binary():
+    log = "/bin/sh: 1: exec: /usr/local/bin/node-agent: not found\n"
+    objs, logs = _crash(k.container(command=["/bin/sh", "-c", "exec /usr/local/bin/node-agent"]),
+                        k.terminated("Error", 127), log=log)
+    f = only(run(objs, logs))
+    assert f.reason is Reason.COMMAND_NOT_FOUND
+    assert f.details["command"] == "/usr/local/bin/node-agent"
+
+
+def test_exit_126_shell_permission_denied_names_the_script():
+    log = "/bin/sh: 1: /app/start.sh: Permission denied\n"
+    objs, logs = _crash(k.container(command=["/bin/sh", "-c", "/app/start.sh"]),
+                        k.terminated("Error", 126), log=log)
+    f = only(run(objs, logs))
+    assert f.reason is Reason.PERMISSION_DENIED
+    assert f.details["command"] == "/app/start.sh"
+    assert "/app/start.sh" in evidence_text(f)
