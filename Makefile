@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 
-.PHONY: venv demo test lint test-unit bench clean
+.PHONY: venv demo test lint test-unit test-e2e controlplane bench clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -26,8 +26,17 @@ lint: venv
 test-unit: venv
 	$(BIN)/pytest -q tests/unit
 
+## controlplane: build (or reuse, in well under a second) etcd, kube-apiserver,
+## kube-controller-manager, kube-scheduler and kwok into .cache/controlplane/<k8s-version>/
+controlplane:
+	bash tests/cluster/build.sh
+
+## test-e2e: end-to-end tests against a real local control plane (tests/cluster/README.md)
+test-e2e: venv controlplane
+	$(BIN)/pytest -q tests/e2e
+
 ## test: everything CI runs
-test: lint test-unit
+test: lint test-unit test-e2e
 
 ## bench: diagnosis-engine benchmark (prints figures; never part of pass/fail)
 bench: venv
