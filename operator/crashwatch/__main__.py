@@ -1,0 +1,5 @@
+import sys
+
+from crashwatch.cli import main
+
+sys.exit(main())

@@ -1,0 +1,143 @@
+"""What one rule sees about one container: the pod, its status, its events, its log."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from crashwatch.diagnosis.owners import container_spec
+from crashwatch.diagnosis.view import ClusterView, Event, Obj, as_dict, as_int, as_str
+from crashwatch.model import Confidence, Finding, OwnerRef, Reason
+from crashwatch.redact import redact
+
+#: A container whose last crash is older than this, and that runs and is ready,
+#: is healthy again (the kubelet resets its back-off after 10 minutes too).
+RECENT_CRASH_SECONDS = 600.0
+#: Events older than this (from the snapshot's time) are history, not evidence.
+EVENT_WINDOW_SECONDS = 3600.0
+MAX_EVIDENCE = 10
+
+
+@dataclass(slots=True)
+class ContainerContext:
+    view: ClusterView
+    pod: Obj
+    owner: OwnerRef | None
+    name: str
+    is_init: bool
+    status: Mapping[str, Any]
+    log: str = ""
+    events: list[Event] = field(default_factory=list)
+    """Events about this pod: this container's and the pod-wide ones, oldest first."""
+
+    @property
+    def namespace(self) -> str:
+        return as_str(as_dict(self.pod.get("metadata")).get("namespace"))
+
+    @property
+    def pod_name(self) -> str:
+        return as_str(as_dict(self.pod.get("metadata")).get("name"))
+
+    @property
+    def pod_spec(self) -> Mapping[str, Any]:
+        return as_dict(self.pod.get("spec"))
+
+    @property
+    def spec(self) -> Mapping[str, Any]:
+        return container_spec(self.pod_spec, self.name)
+
+    @property
+    def state(self) -> Mapping[str, Any]:
+        return as_dict(self.status.get("state"))
+
+    @property
+    def last_state(self) -> Mapping[str, Any]:
+        return as_dict(self.status.get("lastState"))
+
+    @property
+    def restarts(self) -> int:
+        return as_int(self.status.get("restartCount"))
+
+    @property
+    def field_path(self) -> str:
+        return f"spec.{'initContainers' if self.is_init else 'containers'}{{{self.name}}}"
+
+    def container_events(self, *reasons: str) -> list[Event]:
+        """This container's recent events with one of the reasons, oldest first."""
+        return [
+            ev
+            for ev in self.events
+            if ev.container == self.name
+            and (not reasons or ev.reason in reasons)
+            and self.view.is_recent(ev.last, EVENT_WINDOW_SECONDS)
+        ]
+
+    def pod_events(self, *reasons: str) -> list[Event]:
+        """Recent pod-wide events (no container in ``fieldPath``) with one of the reasons."""
+        return [
+            ev
+            for ev in self.events
+            if ev.container is None
+            and (not reasons or ev.reason in reasons)
+            and self.view.is_recent(ev.last, EVENT_WINDOW_SECONDS)
+        ]
+
+    def finding(
+        self,
+        reason: Reason,
+        summary: str,
+        evidence: list[str],
+        *,
+        remediation: dict[str, Any] | None = None,
+        confidence: Confidence = Confidence.HIGH,
+        details: dict[str, Any] | None = None,
+        container: str | bool | None = True,
+    ) -> Finding:
+        """Build a finding about this container (``container=False``: about the pod)."""
+        seen: list[str] = []
+        for line in evidence:
+            clean = redact(line)
+            if clean and clean not in seen:
+                seen.append(clean)
+        return Finding(
+            namespace=self.namespace,
+            pod=self.pod_name,
+            container=self.name if container is True else None,
+            owner=self.owner,
+            reason=reason,
+            summary=redact(summary, limit=400),
+            evidence=tuple(seen[:MAX_EVIDENCE]),
+            remediation=remediation,
+            confidence=confidence,
+            details={"initContainer": True, **(details or {})} if self.is_init else details or {},
+        )
+
+
+def event_line(ev: Event) -> str:
+    """An Event as evidence: ``Warning Failed (x3): Error: ...``."""
+    count = f" (x{ev.count})" if ev.count > 1 else ""
+    return f"event {ev.type} {ev.reason}{count}: {ev.message}"
+
+
+def terminated_line(term: Mapping[str, Any], restarts: int | None = None) -> str:
+    parts = [f"terminated: reason={as_str(term.get('reason')) or '?'}"]
+    if "exitCode" in term:
+        parts.append(f"exitCode={as_int(term.get('exitCode'))}")
+    if term.get("signal"):
+        parts.append(f"signal={as_int(term.get('signal'))}")
+    if term.get("finishedAt"):
+        parts.append(f"finishedAt={as_str(term.get('finishedAt'))}")
+    if restarts is not None:
+        parts.append(f"restartCount={restarts}")
+    message = as_str(term.get("message")).strip()
+    line = " ".join(parts)
+    if message:
+        first = message.splitlines()[-1] if "\n" in message else message
+        line += f" message={first!r}"
+    return line
+
+
+def waiting_line(waiting: Mapping[str, Any]) -> str:
+    msg = as_str(waiting.get("message"))
+    return f"waiting: {as_str(waiting.get('reason'))}" + (f": {msg}" if msg else "")

@@ -1,0 +1,170 @@
+"""The diagnosis engine: Kubernetes objects in, findings out. Pure: no I/O of its own
+(logs come through a callable the caller supplies), never raises on malformed input.
+
+Per pod, every container (init containers too) gets at most one finding: the most
+specific reason. Then each Deployment is checked for a rollout regression.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+from crashwatch.diagnosis.context import RECENT_CRASH_SECONDS, ContainerContext
+from crashwatch.diagnosis.owners import controller_ref, top_owner
+from crashwatch.diagnosis.rules.config import diagnose_config_error, diagnose_failed_mount
+from crashwatch.diagnosis.rules.crash import (
+    START_FAILURE_WAITING,
+    diagnose_start_failure,
+    diagnose_termination,
+)
+from crashwatch.diagnosis.rules.image import IMAGE_WAITING, diagnose_image
+from crashwatch.diagnosis.rules.pod import diagnose_eviction
+from crashwatch.diagnosis.rules.probes import diagnose_readiness, liveness_events
+from crashwatch.diagnosis.rules.rollout import diagnose_regressions
+from crashwatch.diagnosis.view import (
+    ClusterView,
+    Obj,
+    as_dict,
+    as_int,
+    as_list,
+    as_str,
+    meta,
+    parse_time,
+)
+from crashwatch.model import Finding
+
+#: ``logs(namespace, pod, container)`` -> the previous container's log tail, or None.
+LogSource = Callable[[str, str, str], str | None]
+
+STARTING_WAITING = frozenset({"ContainerCreating", "PodInitializing", ""})
+
+
+def _abnormal(term: Mapping[str, Any]) -> bool:
+    return bool(term) and (
+        as_int(term.get("exitCode")) != 0 or as_str(term.get("reason")) == "OOMKilled"
+    )
+
+
+def _load_log(ctx: ContainerContext, logs: LogSource | None) -> None:
+    if logs is None:
+        return
+    try:
+        text = logs(ctx.namespace, ctx.pod_name, ctx.name)
+    except Exception:  # a log source that fails must not stop a diagnosis
+        text = None
+    ctx.log = text if isinstance(text, str) else ""
+
+
+def diagnose_container(ctx: ContainerContext, logs: LogSource | None = None) -> Finding | None:
+    """The one most specific finding for one container, or None if it is not failing."""
+    state = ctx.state
+    waiting = as_dict(state.get("waiting"))
+    running = as_dict(state.get("running"))
+    terminated = as_dict(state.get("terminated"))
+    last = as_dict(ctx.last_state.get("terminated"))
+
+    if "waiting" in state:
+        reason = as_str(waiting.get("reason"))
+        if reason == "CrashLoopBackOff":
+            _load_log(ctx, logs)
+            return diagnose_termination(ctx, last, waiting)
+        if reason == "CreateContainerConfigError":
+            return diagnose_config_error(ctx, waiting)
+        if reason in IMAGE_WAITING:
+            return diagnose_image(ctx, waiting)
+        if reason in START_FAILURE_WAITING:
+            _load_log(ctx, logs)
+            return diagnose_start_failure(ctx, waiting)
+        if reason in STARTING_WAITING:
+            return diagnose_failed_mount(ctx)
+        if _abnormal(last) and ctx.restarts > 0:
+            _load_log(ctx, logs)
+            return diagnose_termination(ctx, last, waiting)
+        return None
+    if "terminated" in state:
+        if not _abnormal(terminated):
+            return None
+        _load_log(ctx, logs)
+        return diagnose_termination(ctx, terminated)
+    if "running" in state:
+        if _abnormal(last) and ctx.restarts >= 1:
+            recent = ctx.view.is_recent(parse_time(last.get("finishedAt")), RECENT_CRASH_SECONDS)
+            kills, _ = liveness_events(ctx)
+            ready = ctx.status.get("ready") is True
+            if recent and (ctx.restarts >= 2 or not ready or kills):
+                _load_log(ctx, logs)
+                return diagnose_termination(ctx, last)
+        if ctx.status.get("ready") is False and not ctx.is_init:
+            return diagnose_readiness(ctx, running)
+    return None
+
+
+def _job_complete(view: ClusterView, pod: Obj) -> bool:
+    ref = controller_ref(pod)
+    if ref is None or ref[0] != "Job":
+        return False
+    job = view.jobs.get((as_str(meta(pod).get("namespace")), ref[1]))
+    if job is None:
+        return False
+    return any(
+        as_dict(c).get("type") == "Complete" and as_dict(c).get("status") == "True"
+        for c in as_list(as_dict(job.get("status")).get("conditions"))
+    )
+
+
+def diagnose_pod(view: ClusterView, pod: Obj, logs: LogSource | None = None) -> list[Finding]:
+    """Findings for one pod: one per failing container, or one for an eviction."""
+    md = meta(pod)
+    if md.get("deletionTimestamp"):
+        return []
+    status = as_dict(pod.get("status"))
+    phase = as_str(status.get("phase"))
+    owner = top_owner(view, pod)
+    if as_str(status.get("reason")) == "Evicted":
+        found = diagnose_eviction(view, pod, owner)
+        return [found] if found else []
+    if phase == "Succeeded" or (phase == "Failed" and _job_complete(view, pod)):
+        return []
+    events = view.events_for(
+        as_str(md.get("namespace")), "Pod", as_str(md.get("name")), as_str(md.get("uid"))
+    )
+    findings = []
+    for key, is_init in (("initContainerStatuses", True), ("containerStatuses", False)):
+        for cs in as_list(status.get(key)):
+            cs = as_dict(cs)
+            name = as_str(cs.get("name"))
+            if not name:
+                continue
+            ctx = ContainerContext(
+                view=view, pod=pod, owner=owner, name=name, is_init=is_init, status=cs,
+                events=events,
+            )
+            found = diagnose_container(ctx, logs)
+            if found is not None:
+                findings.append(found)
+    return findings
+
+
+def _sort_key(f: Finding) -> tuple[str, str, str, bool, str, str]:
+    owner = f"{f.owner.kind}/{f.owner.name}" if f.owner else ""
+    return (f.namespace, owner, "", f.pod is None, f.pod or "", f.container or "")
+
+
+def diagnose(
+    objects: Iterable[object] | ClusterView,
+    logs: LogSource | None = None,
+) -> list[Finding]:
+    """Every finding in a set of objects (a snapshot or the operator's view)."""
+    view = objects if isinstance(objects, ClusterView) else ClusterView(objects)
+    findings: list[Finding] = []
+    for pod in view.pods:
+        try:
+            findings.extend(diagnose_pod(view, pod, logs))
+        except Exception:
+            continue
+    with contextlib.suppress(Exception):  # same contract as above
+        findings.extend(diagnose_regressions(view, findings))
+    findings.sort(key=_sort_key)
+    return findings

@@ -1,0 +1,176 @@
+"""Probes: the kubelet killing a container that fails its liveness (or startup) probe,
+and a running container that never becomes ready."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from crashwatch.diagnosis.context import (
+    ContainerContext,
+    event_line,
+    terminated_line,
+)
+from crashwatch.diagnosis.view import Event, as_dict, as_int, as_list, as_str, parse_time
+from crashwatch.model import Confidence, Finding, Reason
+
+_STATUS = re.compile(r"statuscode: (?P<code>\d{3})")
+_REFUSED = re.compile(r"dial tcp (?P<addr>[^\s]+):(?P<port>\d+): connect: connection refused")
+_TIMEOUT = re.compile(
+    r"(?i)context deadline exceeded|Client\.Timeout exceeded|i/o timeout|timed out"
+)
+_KILLING = re.compile(r"failed (?P<probe>liveness|startup) probe")
+
+#: A running container that has not become ready for this long, with no probe events
+#: in the snapshot, is still reported (with low confidence).
+NOT_READY_GRACE_SECONDS = 300.0
+
+
+def probe_description(probe: Mapping[str, Any], ports: list[Any]) -> str:
+    """``GET :8080/healthz`` / ``TCP :5432`` / ``exec [cat /tmp/ok]`` from a probe spec."""
+
+    def port_of(raw: object) -> str:
+        if isinstance(raw, str) and not raw.isdigit():
+            for p in ports:
+                p = as_dict(p)
+                if p.get("name") == raw:
+                    return f"{as_int(p.get('containerPort'))} ({raw})"
+        return str(raw)
+
+    if probe.get("httpGet"):
+        get = as_dict(probe.get("httpGet"))
+        scheme = as_str(get.get("scheme")) or "HTTP"
+        return f"{scheme} GET :{port_of(get.get('port'))}{as_str(get.get('path')) or '/'}"
+    if probe.get("tcpSocket"):
+        return f"TCP :{port_of(as_dict(probe.get('tcpSocket')).get('port'))}"
+    if probe.get("grpc"):
+        return f"gRPC :{as_int(as_dict(probe.get('grpc')).get('port'))}"
+    if probe.get("exec"):
+        return f"exec {as_list(as_dict(probe.get('exec')).get('command'))}"
+    return "?"
+
+
+def failure_details(message: str) -> dict[str, Any]:
+    """What a probe failure message says: HTTP status, refused port, timeout, output."""
+    details: dict[str, Any] = {}
+    m = _STATUS.search(message)
+    if m:
+        details["statusCode"] = int(m["code"])
+        return details
+    m = _REFUSED.search(message)
+    if m:
+        details["refusedPort"] = int(m["port"])
+        details["address"] = f"{m['addr']}:{m['port']}"
+        return details
+    if _TIMEOUT.search(message):
+        details["timeout"] = True
+        return details
+    out = message.split(":", 1)[1].strip() if ":" in message else message
+    if out:
+        details["output"] = out[:200]
+    return details
+
+
+def _what_failed(details: Mapping[str, Any]) -> str:
+    if "statusCode" in details:
+        return f"gets HTTP {details['statusCode']}"
+    if "refusedPort" in details:
+        return f"is refused on port {details['refusedPort']} (nothing listens there)"
+    if details.get("timeout"):
+        return "times out"
+    if "output" in details:
+        return f"fails: {details['output']}"
+    return "fails"
+
+
+def liveness_events(ctx: ContainerContext) -> tuple[list[Event], list[Event]]:
+    """(kills, failures): ``Killing`` events for a failed liveness/startup probe and the
+    ``Unhealthy`` liveness/startup failures, for this container."""
+    kills = [ev for ev in ctx.container_events("Killing") if _KILLING.search(ev.message)]
+    failures = [
+        ev
+        for ev in ctx.container_events("Unhealthy")
+        if ev.message.startswith(("Liveness probe failed", "Startup probe failed"))
+    ]
+    return kills, failures
+
+
+def diagnose_liveness(
+    ctx: ContainerContext, term: Mapping[str, Any] | None, *, require_kill: bool = True
+) -> Finding | None:
+    kills, failures = liveness_events(ctx)
+    if require_kill and not kills:
+        return None
+    if not kills and not failures:
+        return None
+    probe_kind = "liveness"
+    if (kills and "startup" in kills[-1].message) or (
+        not kills and failures[-1].message.startswith("Startup")
+    ):
+        probe_kind = "startup"
+    probe = as_dict(ctx.spec.get(f"{probe_kind}Probe"))
+    evidence: list[str] = []
+    details: dict[str, Any] = {"probe": probe_kind}
+    if failures:
+        evidence.append(event_line(failures[-1]))
+        details.update(failure_details(failures[-1].message))
+    if kills:
+        evidence.append(event_line(kills[-1]))
+    if probe:
+        described = probe_description(probe, as_list(ctx.spec.get("ports")))
+        details["target"] = described
+        evidence.append(f"{probe_kind}Probe: {described}")
+    if term:
+        evidence.append(terminated_line(term, ctx.restarts))
+    summary = (
+        f"The kubelet keeps killing container {ctx.name}: its {probe_kind} probe"
+        f"{' ' + details['target'] if 'target' in details else ''} {_what_failed(details)}."
+    )
+    return ctx.finding(
+        Reason.LIVENESS_PROBE,
+        summary,
+        evidence,
+        remediation={"action": "fix-probe", "probe": probe_kind, "container": ctx.name},
+        details=details,
+        confidence=Confidence.HIGH if kills else Confidence.MEDIUM,
+    )
+
+
+def diagnose_readiness(ctx: ContainerContext, running: Mapping[str, Any]) -> Finding | None:
+    """Running but not ready because the readiness probe fails."""
+    failures = [
+        ev for ev in ctx.container_events("Unhealthy") if ev.message.startswith("Readiness probe")
+    ]
+    probe = as_dict(ctx.spec.get("readinessProbe"))
+    started = parse_time(running.get("startedAt"))
+    details: dict[str, Any] = {"probe": "readiness"}
+    evidence: list[str] = []
+    if failures:
+        details.update(failure_details(failures[-1].message))
+        evidence.append(event_line(failures[-1]))
+        confidence = Confidence.HIGH
+    elif probe and ctx.view.now is not None and started is not None and (
+        ctx.view.now - started >= NOT_READY_GRACE_SECONDS
+    ):
+        confidence = Confidence.LOW
+        evidence.append(f"running since {as_str(running.get('startedAt'))} and never ready")
+    else:
+        return None
+    if probe:
+        described = probe_description(probe, as_list(ctx.spec.get("ports")))
+        details["target"] = described
+        evidence.append(f"readinessProbe: {described}")
+    evidence.append(f"ready=false started={ctx.status.get('started')}")
+    summary = (
+        f"Container {ctx.name} runs but is never ready: its readiness probe"
+        f"{' ' + details['target'] if 'target' in details else ''} {_what_failed(details)}."
+    )
+    return ctx.finding(
+        Reason.READINESS_FAILING,
+        summary,
+        evidence,
+        remediation={"action": "fix-probe", "probe": "readiness", "container": ctx.name},
+        details=details,
+        confidence=confidence,
+    )

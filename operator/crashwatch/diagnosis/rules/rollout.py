@@ -1,0 +1,169 @@
+"""``Rollout.Regression``: a Deployment's newest revision fails while an earlier one was
+available. Workload-level; proposes rolling back to the last healthy revision."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from crashwatch.diagnosis.owners import (
+    container_spec,
+    controller_ref,
+    pod_template,
+    revision,
+)
+from crashwatch.diagnosis.view import ClusterView, Obj, as_dict, as_int, as_list, as_str, meta
+from crashwatch.model import Confidence, Finding, OwnerRef, Reason
+from crashwatch.redact import redact
+
+
+def _images(template: Mapping[str, Any]) -> dict[str, str]:
+    return {
+        as_str(as_dict(c).get("name")): as_str(as_dict(c).get("image"))
+        for c in as_list(template.get("containers"))
+    }
+
+
+def _pods_of(view: ClusterView, namespace: str, rs_name: str) -> list[Obj]:
+    return [
+        p for p in view.pods
+        if as_str(meta(p).get("namespace")) == namespace
+        and controller_ref(p) == ("ReplicaSet", rs_name)
+        and not meta(p).get("deletionTimestamp")
+    ]
+
+
+def _pod_ready(pod: Obj) -> bool:
+    return any(
+        as_dict(c).get("type") == "Ready" and as_dict(c).get("status") == "True"
+        for c in as_list(as_dict(pod.get("status")).get("conditions"))
+    )
+
+
+def _resources_only_change(new: Mapping[str, Any], old: Mapping[str, Any]) -> bool:
+    if _images(new) != _images(old):
+        return False
+    for name in _images(new):
+        a = dict(container_spec(new, name))
+        b = dict(container_spec(old, name))
+        a.pop("resources", None)
+        b.pop("resources", None)
+        if a != b:
+            return False
+    return True
+
+
+def diagnose_regressions(view: ClusterView, pod_findings: Iterable[Finding]) -> list[Finding]:
+    by_pod: dict[tuple[str, str], list[Finding]] = {}
+    for f in pod_findings:
+        if f.pod is not None:
+            by_pod.setdefault((f.namespace, f.pod), []).append(f)
+    out = []
+    for (ns, name), dep in sorted(view.deployments.items()):
+        found = _regression(view, ns, name, dep, by_pod)
+        if found is not None:
+            out.append(found)
+    return out
+
+
+def _regression(
+    view: ClusterView,
+    ns: str,
+    name: str,
+    dep: Obj,
+    by_pod: Mapping[tuple[str, str], list[Finding]],
+) -> Finding | None:
+    rss = sorted(view.replicasets_of(ns, name), key=revision, reverse=True)
+    if len(rss) < 2 or revision(rss[0]) < 2:
+        return None  # a first deployment cannot regress
+    newest, older = rss[0], rss[1:]
+    new_name = as_str(meta(newest).get("name"))
+    new_pods = _pods_of(view, ns, new_name)
+    failing = [f for p in new_pods for f in by_pod.get((ns, as_str(meta(p).get("name"))), ())]
+    progressing = next(
+        (as_dict(c) for c in as_list(as_dict(dep.get("status")).get("conditions"))
+         if as_dict(c).get("type") == "Progressing"), {},
+    )
+    deadline = progressing.get("reason") == "ProgressDeadlineExceeded"
+    if any(_pod_ready(p) for p in new_pods):
+        return None
+    if not failing and not (deadline and not new_pods):
+        return None
+    if failing and all(f.reason is Reason.EVICTED for f in failing):
+        return None
+
+    # The last healthy revision: the newest older one with available pods, else the
+    # newest older one none of whose pods is seen failing.
+    def known_failing(rs: Obj) -> bool:
+        pods = _pods_of(view, ns, as_str(meta(rs).get("name")))
+        return any(by_pod.get((ns, as_str(meta(p).get("name")))) for p in pods)
+
+    healthy = next(
+        (rs for rs in older if as_int(as_dict(rs.get("status")).get("availableReplicas")) > 0
+         and not known_failing(rs)),
+        None,
+    )
+    confidence = Confidence.HIGH
+    if healthy is None:
+        healthy = next((rs for rs in older if not known_failing(rs)), None)
+        confidence = Confidence.MEDIUM
+    if healthy is None:
+        return None
+    new_t, old_t = pod_template(newest), pod_template(healthy)
+    if failing and all(f.reason is Reason.OOM_AFTER_SHRINK for f in failing) and (
+        _resources_only_change(new_t, old_t)
+    ):
+        return None  # the autoscaler loop: a resource floor fixes it, not a rollback
+    new_images, old_images = _images(new_t), _images(old_t)
+    old_name = as_str(meta(healthy).get("name"))
+    old_rev, new_rev = revision(healthy), revision(newest)
+    reasons = sorted({f.reason.value for f in failing})
+    changed = {c: (old_images.get(c), img) for c, img in new_images.items()
+               if old_images.get(c) != img}
+    last_image = ", ".join(old_images[c] for c in changed if old_images.get(c)) or ", ".join(
+        old_images.values())
+    evidence = [
+        f"revision {new_rev} (ReplicaSet {new_name}, image {', '.join(new_images.values())}): "
+        f"{len(new_pods)} pod(s), none ready"
+        + (f"; failing with {', '.join(reasons)}" if reasons else ""),
+        f"last healthy revision {old_rev} (ReplicaSet {old_name}): image {last_image}"
+        f", {as_int(as_dict(healthy.get('status')).get('availableReplicas'))} available",
+    ]
+    for f in failing[:2]:
+        evidence.append(f"pod {f.pod}: {f.reason.value}: {f.summary}")
+    if deadline:
+        evidence.append(f"condition Progressing=False ProgressDeadlineExceeded: "
+                        f"{as_str(progressing.get('message'))}")
+    what = f" ({', '.join(reasons)})" if reasons else ""
+    summary = (
+        f"Deployment {name}'s revision {new_rev} fails{what} while revision {old_rev} "
+        f"(image {last_image}) was available: roll back to revision {old_rev}."
+    )
+    return Finding(
+        namespace=ns,
+        pod=None,
+        container=None,
+        owner=OwnerRef("Deployment", name),
+        reason=Reason.ROLLOUT_REGRESSION,
+        summary=redact(summary, limit=400),
+        evidence=tuple(redact(e) for e in evidence),
+        remediation={
+            "action": "rollback",
+            "target": {"kind": "Deployment", "name": name},
+            "fromRevision": new_rev,
+            "toRevision": old_rev,
+            "replicaSet": old_name,
+            "images": old_images,
+        },
+        confidence=confidence,
+        details={
+            "failingRevision": new_rev,
+            "failingReplicaSet": new_name,
+            "lastHealthyRevision": old_rev,
+            "lastHealthyReplicaSet": old_name,
+            "lastHealthyImages": old_images,
+            "failingImages": new_images,
+            "changedContainers": sorted(changed),
+            "podReasons": reasons,
+        },
+    )

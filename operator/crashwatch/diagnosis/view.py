@@ -1,0 +1,268 @@
+"""An indexed, read-only view of the objects a diagnosis needs.
+
+Objects arrive as plain dicts exactly as the API server returns them (a
+``kubectl get -o json`` dump or a watch stream). Nothing here raises on a
+malformed object: unknown shapes are skipped, missing fields read as empty.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+#: Events crashwatch itself posts carry this component; they are never evidence.
+OWN_COMPONENT = "crashwatch"
+
+Obj = Mapping[str, Any]
+
+
+def as_dict(value: object) -> Mapping[str, Any]:
+    """The value if it is a mapping, else an empty one (malformed input reads as empty)."""
+    return value if isinstance(value, Mapping) else {}
+
+
+def as_list(value: object) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
+def as_str(value: object) -> str:
+    return value if isinstance(value, str) else ""
+
+
+def as_int(value: object, default: int = 0) -> int:
+    if isinstance(value, bool):
+        return default
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str):
+        try:
+            return int(value)
+        except ValueError:
+            return default
+    return default
+
+
+def parse_time(value: object) -> float | None:
+    """RFC 3339 (``2024-05-01T10:00:00Z``, with or without fraction) to epoch seconds."""
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        return None
+
+
+def meta(obj: Obj) -> Mapping[str, Any]:
+    return as_dict(obj.get("metadata"))
+
+
+def name_of(obj: Obj) -> str:
+    return as_str(meta(obj).get("name"))
+
+
+def namespace_of(obj: Obj) -> str:
+    return as_str(meta(obj).get("namespace"))
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """A core ``v1`` or ``events.k8s.io/v1`` Event, normalised to one shape."""
+
+    namespace: str
+    kind: str
+    name: str
+    uid: str
+    field_path: str
+    reason: str
+    type: str
+    message: str
+    count: int
+    first: float | None
+    last: float | None
+    component: str
+
+    @property
+    def container(self) -> str | None:
+        """The container named by ``fieldPath`` (``spec.containers{NAME}``), if any."""
+        path = self.field_path
+        start = path.find("{")
+        if start < 0 or not path.endswith("}"):
+            return None
+        return path[start + 1 : -1] or None
+
+
+def normalise_event(obj: Obj) -> Event | None:
+    """Read either Event API's shape; None for our own or unusable events."""
+    api = as_str(obj.get("apiVersion"))
+    if api.startswith("events.k8s.io"):
+        involved = as_dict(obj.get("regarding"))
+        message = as_str(obj.get("note"))
+        series = as_dict(obj.get("series"))
+        count = as_int(series.get("count")) or as_int(obj.get("deprecatedCount"), 1)
+        first = parse_time(obj.get("deprecatedFirstTimestamp")) or parse_time(obj.get("eventTime"))
+        last = (
+            parse_time(series.get("lastObservedTime"))
+            or parse_time(obj.get("deprecatedLastTimestamp"))
+            or parse_time(obj.get("eventTime"))
+        )
+        component = as_str(obj.get("reportingController")) or as_str(
+            as_dict(obj.get("deprecatedSource")).get("component")
+        )
+    else:
+        involved = as_dict(obj.get("involvedObject"))
+        message = as_str(obj.get("message"))
+        series = as_dict(obj.get("series"))
+        count = as_int(obj.get("count"), 0) or as_int(series.get("count"), 1) or 1
+        first = parse_time(obj.get("firstTimestamp")) or parse_time(obj.get("eventTime"))
+        last = (
+            parse_time(obj.get("lastTimestamp"))
+            or parse_time(series.get("lastObservedTime"))
+            or parse_time(obj.get("eventTime"))
+            or first
+        )
+        component = as_str(as_dict(obj.get("source")).get("component")) or as_str(
+            obj.get("reportingComponent")
+        )
+    if component.startswith(OWN_COMPONENT) or component.endswith("/" + OWN_COMPONENT):
+        return None
+    name = as_str(involved.get("name"))
+    if not name:
+        return None
+    namespace = as_str(involved.get("namespace")) or namespace_of(obj)
+    return Event(
+        namespace=namespace,
+        kind=as_str(involved.get("kind")),
+        name=name,
+        uid=as_str(involved.get("uid")),
+        field_path=as_str(involved.get("fieldPath")),
+        reason=as_str(obj.get("reason")),
+        type=as_str(obj.get("type")),
+        message=message,
+        count=max(count, 1),
+        first=first,
+        last=last if last is not None else first,
+        component=component,
+    )
+
+
+def _is_event(obj: Obj) -> bool:
+    return obj.get("kind") == "Event"
+
+
+def _walk_times(obj: Obj) -> Iterable[float]:
+    """Timestamps in a pod's status and metadata: they tell a snapshot's own time."""
+    t = parse_time(meta(obj).get("creationTimestamp"))
+    if t is not None:
+        yield t
+    status = as_dict(obj.get("status"))
+    for cond in as_list(status.get("conditions")):
+        t = parse_time(as_dict(cond).get("lastTransitionTime"))
+        if t is not None:
+            yield t
+    for key in ("initContainerStatuses", "containerStatuses"):
+        for cs in as_list(status.get(key)):
+            cs = as_dict(cs)
+            for state_key in ("state", "lastState"):
+                for st in as_dict(cs.get(state_key)).values():
+                    st = as_dict(st)
+                    for field_name in ("startedAt", "finishedAt"):
+                        t = parse_time(st.get(field_name))
+                        if t is not None:
+                            yield t
+
+
+class ClusterView:
+    """Objects grouped by kind and indexed by namespace and name.
+
+    Only what a diagnosis reads is kept: pods, events, the owners' revision
+    history, autoscalers and the names of ConfigMaps and Secrets.
+    """
+
+    def __init__(self, objects: Iterable[object]) -> None:
+        self.pods: list[Obj] = []
+        self.replicasets: dict[tuple[str, str], Obj] = {}
+        self.deployments: dict[tuple[str, str], Obj] = {}
+        self.statefulsets: dict[tuple[str, str], Obj] = {}
+        self.daemonsets: dict[tuple[str, str], Obj] = {}
+        self.jobs: dict[tuple[str, str], Obj] = {}
+        self.cronjobs: dict[tuple[str, str], Obj] = {}
+        self.vpas: list[Obj] = []
+        self.configmaps: dict[str, set[str]] = defaultdict(set)
+        self.secrets: dict[str, set[str]] = defaultdict(set)
+        self._events: dict[tuple[str, str, str], list[Event]] = defaultdict(list)
+        self._rs_by_deployment: dict[tuple[str, str], list[Obj]] = defaultdict(list)
+        latest: float | None = None
+        for raw in objects:
+            if not isinstance(raw, Mapping):
+                continue
+            kind = raw.get("kind")
+            key = (namespace_of(raw), name_of(raw))
+            if kind == "Pod":
+                self.pods.append(raw)
+                for t in _walk_times(raw):
+                    latest = t if latest is None or t > latest else latest
+            elif _is_event(raw):
+                ev = normalise_event(raw)
+                if ev is not None:
+                    self._events[(ev.namespace, ev.kind, ev.name)].append(ev)
+                    if ev.last is not None and (latest is None or ev.last > latest):
+                        latest = ev.last
+            elif kind == "ReplicaSet":
+                self.replicasets[key] = raw
+            elif kind == "Deployment":
+                self.deployments[key] = raw
+            elif kind == "StatefulSet":
+                self.statefulsets[key] = raw
+            elif kind == "DaemonSet":
+                self.daemonsets[key] = raw
+            elif kind == "Job":
+                self.jobs[key] = raw
+            elif kind == "CronJob":
+                self.cronjobs[key] = raw
+            elif kind == "VerticalPodAutoscaler":
+                self.vpas.append(raw)
+            elif kind == "ConfigMap":
+                self.configmaps[key[0]].add(key[1])
+            elif kind == "Secret":
+                self.secrets[key[0]].add(key[1])
+        for (ns, _), rs in self.replicasets.items():
+            for ref in as_list(meta(rs).get("ownerReferences")):
+                ref = as_dict(ref)
+                if ref.get("kind") == "Deployment" and ref.get("controller", True):
+                    self._rs_by_deployment[(ns, as_str(ref.get("name")))].append(rs)
+        self.now: float | None = latest
+        """The snapshot's own time: its newest timestamp (None when it has none)."""
+
+    def events_for(self, namespace: str, kind: str, name: str, uid: str = "") -> list[Event]:
+        """Events about one object, oldest first; events about a namesake with another uid
+        (a StatefulSet pod re-created under the same name) are left out."""
+        found = [
+            ev
+            for ev in self._events.get((namespace, kind, name), ())
+            if not (uid and ev.uid and ev.uid != uid)
+        ]
+        found.sort(key=lambda ev: ev.last or 0.0)
+        return found
+
+    def replicasets_of(self, namespace: str, deployment: str) -> list[Obj]:
+        return self._rs_by_deployment.get((namespace, deployment), [])
+
+    def vpas_for(self, namespace: str, kind: str, name: str) -> list[Obj]:
+        found = []
+        for vpa in self.vpas:
+            if namespace_of(vpa) != namespace:
+                continue
+            ref = as_dict(as_dict(vpa.get("spec")).get("targetRef"))
+            if ref.get("kind") == kind and ref.get("name") == name:
+                found.append(vpa)
+        return found
+
+    def is_recent(self, t: float | None, window: float) -> bool:
+        """True when ``t`` lies within ``window`` seconds of the snapshot's time
+        (or when there is no clock to judge by)."""
+        if t is None or self.now is None:
+            return True
+        return self.now - t <= window

@@ -1,0 +1,24 @@
+"""Small helpers shared by the unit tests."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from crashwatch.diagnosis import diagnose
+from crashwatch.model import Finding
+
+
+def run(objects: Iterable[Any], logs: Mapping[tuple[str, str, str], str] | None = None
+        ) -> list[Finding]:
+    table = dict(logs or {})
+    return diagnose(list(objects), (lambda ns, p, c: table.get((ns, p, c))) if logs else None)
+
+
+def only(findings: list[Finding]) -> Finding:
+    assert len(findings) == 1, [(f.reason.value, f.pod, f.container) for f in findings]
+    return findings[0]
+
+
+def evidence_text(f: Finding) -> str:
+    return "\n".join(f.evidence)
