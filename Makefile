@@ -19,7 +19,7 @@ demo: venv
 
 ## lint: ruff and mypy --strict
 lint: venv
-	$(BIN)/ruff check operator tests bench
+	$(BIN)/ruff check $(wildcard operator tests bench)
 	$(BIN)/mypy
 
 ## test-unit: the fast, pure suite
