@@ -11,6 +11,9 @@
 #   tests/cluster/build.sh --print    print the bin dir only (no build)
 #   tests/cluster/build.sh --regen    rewrite go/go.mod for KUBE_VERSION (maintainers only)
 set -euo pipefail
+# The whole script is one brace group, so bash parses it before running it: editing or
+# checking out a new version while a build runs cannot derail the running one.
+{
 
 KUBE_VERSION=v1.36.3   # k8s.io/kubernetes release; staging modules pinned to v0.36.3 in go/go.mod
 KWOK_VERSION=v0.8.0    # sigs.k8s.io/kwok (built against k8s.io/* v0.36.x)
@@ -26,6 +29,15 @@ if ! command -v go >/dev/null 2>&1; then
   export PATH="$PATH:/usr/local/go/bin"
 fi
 export GOTOOLCHAIN=local GOFLAGS=-buildvcs=false CGO_ENABLED=0
+
+# plane.py generates its PKI with the openssl CLI: install it if this machine lacks it.
+if ! command -v openssl >/dev/null 2>&1; then
+  if [[ $(id -u) == 0 ]] && command -v apt-get >/dev/null 2>&1; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openssl >&2
+  else
+    echo "[controlplane] openssl is required (apt-get install openssl)" >&2; exit 1
+  fi
+fi
 
 log() { echo "[controlplane] $*" >&2; }
 
@@ -79,6 +91,11 @@ if have_all; then
   exit 0
 fi
 
+if ! command -v go >/dev/null 2>&1; then
+  echo "[controlplane] Go >= 1.26 is required to build the binaries (not found in PATH or /usr/local/go/bin)" >&2
+  exit 1
+fi
+
 # One builder at a time per cache (two `make test` in parallel must not both build).
 mkdir -p "$CACHE_ROOT"
 exec 9>"$CACHE_ROOT/.build.lock"
@@ -122,3 +139,5 @@ for b in "${BINARIES[@]}"; do mv -f "$TMP/$b" "$BIN_DIR/$b"; done
 echo "$STAMP" > "$BIN_DIR/.stamp"
 log "built in $(( $(date +%s) - START ))s: $("$BIN_DIR/kube-apiserver" --version)"
 echo "$BIN_DIR"
+exit 0
+}

@@ -135,6 +135,8 @@ def test_deployment_becomes_replicaset_and_running_ready_pod(
         assert cs.started
         assert cs.state.running is not None
         assert cs.container_id.startswith("containerd://")
+        assert cs.image == "docker.io/library/nginx:1.27"
+        assert cs.image_id.startswith("docker.io/library/nginx@sha256:")
         assert p.status.pod_ip
         assert p.status.host_ip
 
