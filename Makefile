@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 
-.PHONY: venv demo test lint test-unit test-alerts tools bench clean
+.PHONY: venv demo test lint test-unit test-alerts test-e2e tools controlplane bench clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -19,7 +19,7 @@ demo: venv
 
 ## lint: ruff and mypy --strict
 lint: venv
-	$(BIN)/ruff check operator tests bench
+	$(BIN)/ruff check $(wildcard operator tests bench)
 	$(BIN)/mypy
 
 ## test-unit: the fast, pure suite, and the blind evaluation set (eval/blind) as regression
@@ -34,8 +34,17 @@ tools:
 test-alerts: venv tools
 	$(BIN)/pytest -q tests/alerts
 
+## controlplane: build (or reuse, in well under a second) etcd, kube-apiserver,
+## kube-controller-manager, kube-scheduler and kwok into .cache/controlplane/<k8s-version>/
+controlplane:
+	bash tests/cluster/build.sh
+
+## test-e2e: end-to-end tests against a real local control plane (tests/cluster/README.md)
+test-e2e: venv controlplane
+	$(BIN)/pytest -q tests/e2e
+
 ## test: everything CI runs
-test: lint test-unit test-alerts
+test: lint test-unit test-alerts test-e2e
 
 ## bench: diagnosis-engine benchmark (prints figures; never part of pass/fail)
 bench: venv
