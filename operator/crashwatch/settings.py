@@ -23,6 +23,9 @@ class WatchSettings:
     namespaces are diagnosed. Applied on top of ``namespaces``."""
     ignore_selector: str = "crashwatch.dev/ignore=true"
     """Pods or workloads whose labels match this selector are never diagnosed."""
+    stable_after_seconds: float = 600.0
+    """A container that crashed, then ran and was ready this long, has recovered (the
+    kubelet resets its restart back-off after 10 minutes too)."""
     event_ttl_seconds: float = 3600.0
     """Events older than this are dropped from memory (Kubernetes keeps them an hour)."""
     max_events_per_pod: int = 32

@@ -77,7 +77,7 @@ def operator(control_plane: ControlPlane, tmp_path_factory: pytest.TempPathFacto
         proc = subprocess.Popen(
             [sys.executable, "-m", "crashwatch", "run", "--logs-dir", str(logs_dir),
              "--metrics-port", str(metrics_port), "--health-port", str(health_port),
-             "--sweep-interval-seconds", "5"],
+             "--sweep-interval-seconds", "2", "--stable-after-seconds", "3"],
             cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT, text=True)
     op = Operator(proc, metrics_port, log_path, logs_dir)
     deadline = time.monotonic() + 60

@@ -91,7 +91,7 @@ def diagnose_container(ctx: ContainerContext, logs: LogSource | None = None) -> 
         return diagnose_termination(ctx, terminated)
     if "running" in state:
         if _abnormal(last) and ctx.restarts >= 1:
-            recent = ctx.view.is_recent(parse_time(last.get("finishedAt")), RECENT_CRASH_SECONDS)
+            recent = ctx.view.is_recent(parse_time(last.get("finishedAt")), ctx.view.stable_after)
             kills, _ = liveness_events(ctx)
             ready = ctx.status.get("ready") is True
             if recent and (ctx.restarts >= 2 or not ready or kills):
@@ -176,10 +176,13 @@ def diagnose(
     objects: Iterable[object] | ClusterView,
     logs: LogSource | None = None,
     now: float | None = None,
+    stable_after: float = RECENT_CRASH_SECONDS,
 ) -> list[Finding]:
     """Every finding in a set of objects (a snapshot or the operator's view), judged at
-    ``now`` (epoch seconds) or, by default, at the objects' newest timestamp."""
-    view = objects if isinstance(objects, ClusterView) else ClusterView(objects, now)
+    ``now`` (epoch seconds) or, by default, at the objects' newest timestamp. A container
+    that crashed and has run ready for ``stable_after`` seconds since is recovered."""
+    view = (objects if isinstance(objects, ClusterView)
+            else ClusterView(objects, now, stable_after))
     findings: list[Finding] = []
     for pod in view.pods:
         try:

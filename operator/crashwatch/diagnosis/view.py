@@ -228,7 +228,12 @@ class ClusterView:
     history, autoscalers and the names of ConfigMaps and Secrets.
     """
 
-    def __init__(self, objects: Iterable[object], now: float | None = None) -> None:
+    def __init__(
+        self,
+        objects: Iterable[object],
+        now: float | None = None,
+        stable_after: float = 600.0,
+    ) -> None:
         self.pods: list[Obj] = []
         self.replicasets: dict[tuple[str, str], Obj] = {}
         self.deployments: dict[tuple[str, str], Obj] = {}
@@ -290,6 +295,8 @@ class ClusterView:
             ref = controller_ref(pod)
             if ref is not None:
                 self._pods_by_controller[(namespace_of(pod), *ref)].append(pod)
+        self.stable_after = stable_after
+        """A container that crashed, then ran and was ready this long, has recovered."""
         self.now: float | None = now if now is not None else clock.now()
         """The time the objects are judged at: the caller's clock (the live operator), else
         the snapshot's own newest timestamp (None when it has none)."""

@@ -48,6 +48,11 @@ def _guard(dog: Watchdog, resource: str, fn: Any, *args: Any) -> None:
 
 
 def register(registry: kopf.OperatorRegistry, dog: Watchdog, settings: Settings) -> None:
+    @kopf.on.login(registry=registry)
+    def login(**kwargs: Any) -> Any:
+        # The same credentials as the kubernetes client: in-cluster, else KUBECONFIG.
+        return kopf.login_via_client(**kwargs)
+
     @kopf.on.event("v1", "pods", registry=registry)
     async def pods(event: Mapping[str, Any], **_: Any) -> None:
         _guard(dog, "pods", dog.on_pod, event.get("type") or "", event.get("object") or {})
