@@ -40,7 +40,7 @@ controlplane:
 	bash tests/cluster/build.sh
 
 ## test-e2e: end-to-end tests against a real local control plane (tests/cluster/README.md)
-test-e2e: venv controlplane
+test-e2e: venv controlplane tools
 	$(BIN)/pytest -q tests/e2e
 
 ## test: everything CI runs

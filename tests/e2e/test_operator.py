@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -234,3 +235,74 @@ def test_healthy_churn_causes_no_writes(
     assert operator.sample("crashwatch_publications_total") == writes_before
     for p in core.list_namespaced_pod(namespace).items:
         assert not any(k.startswith("crashwatch.dev/reason") for k in annotations(p))
+
+
+@pytest.fixture
+def prometheus(operator: Operator, tmp_path: Path) -> Iterator[str]:
+    """A real Prometheus (Debian's) scraping the operator every second, with the shipped
+    rules: the same expressions, their ``for:`` shortened so a test need not wait 10m."""
+    binary = shutil.which("prometheus")
+    assert binary, "prometheus missing: run tests/tools/ensure-tools.sh (make test does)"
+    rules = (REPO / "deploy" / "prometheus" / "rules.yaml").read_text()
+    fast = re.sub(r"(?m)^(\s+)for: \S+$", r"\1for: 1s", rules)
+    assert fast != rules
+    (tmp_path / "rules.yaml").write_text(fast)
+    port = _free_port()
+    (tmp_path / "prometheus.yml").write_text(
+        "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n"
+        "rule_files: [rules.yaml]\n"
+        "scrape_configs:\n  - job_name: crashwatch\n    static_configs:\n"
+        f"      - targets: ['127.0.0.1:{operator.metrics_port}']\n")
+    proc = subprocess.Popen(
+        [binary, f"--config.file={tmp_path / 'prometheus.yml'}",
+         f"--storage.tsdb.path={tmp_path / 'data'}", f"--web.listen-address=127.0.0.1:{port}"],
+        stdout=subprocess.DEVNULL, stderr=(tmp_path / "prometheus.log").open("w"))
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_for("prometheus ready", lambda: _get(url + "/-/ready") is not None, timeout=60)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def _get(url: str) -> Any:
+    try:
+        with urllib.request.urlopen(url, timeout=3) as r:
+            body = r.read().decode()
+    except OSError:
+        return None
+    try:
+        return json.loads(body)
+    except ValueError:
+        return body
+
+
+def test_prometheus_scrapes_the_operator_and_the_shipped_alert_fires(
+    prometheus: str, operator: Operator, core: client.CoreV1Api, apps: client.AppsV1Api,
+    namespace: str,
+) -> None:
+    make_deployment(apps, namespace, "server")
+    pod = running_pods(core, namespace, "server")[0]
+    kubelet.config_error(core, (namespace, pod.metadata.name), "app", kind="configmap",
+                         name="server-config", key="invoice_template")
+
+    def firing() -> list[dict[str, Any]]:
+        data = _get(prometheus + "/api/v1/alerts") or {}
+        return [a for a in data.get("data", {}).get("alerts", [])
+                if a["state"] == "firing" and a["labels"].get("namespace") == namespace]
+
+    alerts = wait_for("CrashwatchConfigurationError firing", lambda: [
+        a for a in firing() if a["labels"]["alertname"] == "CrashwatchConfigurationError"],
+        timeout=60, op=operator)
+    labels = alerts[0]["labels"]
+    assert labels["owner_kind"] == "Deployment" and labels["owner_name"] == "server"
+    assert labels["reason"] == "Config.MissingConfigMapKey"
+    assert alerts[0]["annotations"]["summary"] == (
+        f"{namespace}/server cannot start: Config.MissingConfigMapKey")
+    up = _get(prometheus + "/api/v1/query?query=up%7Bjob%3D%22crashwatch%22%7D")
+    assert up["data"]["result"][0]["value"][1] == "1"
