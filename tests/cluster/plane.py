@@ -399,9 +399,19 @@ class ControlPlane:
         ctx.load_cert_chain(str(pki / "admin.crt"), str(pki / "admin.key"))
         return ctx
 
-    def _start_apiserver(self) -> None:
+    def restart_apiserver(self, down_seconds: float = 2.0) -> None:
+        """Stop kube-apiserver, keep it down ``down_seconds``, start it again on the same
+        port (clients' watches break and must reconnect), and wait until it is ready."""
+        old = next(p for p in self._procs if p.name == "kube-apiserver")
+        _kill_all([old], 10.0)
+        self._procs.remove(old)
+        time.sleep(down_seconds)
+        self._start_apiserver(port=self.ports["apiserver"])
+        self._write_state()
+
+    def _start_apiserver(self, port: int | None = None) -> None:
         pki = self.dir / "pki"
-        port = self.ports["apiserver"] = free_port()
+        port = self.ports["apiserver"] = port or free_port()
         proc = self._spawn(
             "kube-apiserver",
             [

@@ -306,3 +306,35 @@ def test_prometheus_scrapes_the_operator_and_the_shipped_alert_fires(
         f"{namespace}/server cannot start: Config.MissingConfigMapKey")
     up = _get(prometheus + "/api/v1/query?query=up%7Bjob%3D%22crashwatch%22%7D")
     assert up["data"]["result"][0]["value"][1] == "1"
+
+
+def test_api_server_restart_loses_nothing_and_doubles_nothing(
+    control_plane: ControlPlane, operator: Operator, core: client.CoreV1Api,
+    apps: client.AppsV1Api, namespace: str,
+) -> None:
+    make_deployment(apps, namespace, "before")
+    first = running_pods(core, namespace, "before")[0].metadata.name
+    kubelet.crash_loop(core, (namespace, first), "app", exit_code=1, restarts=3,
+                       logs_dir=operator.logs_dir, log="FATAL: VAULT_ADDR must be set\n")
+    got = wait_for("first diagnosis", lambda: annotations(core.read_namespaced_pod(
+        first, namespace)).get(REASON) == "CrashLoop.MissingEnv" and core.read_namespaced_pod(
+        first, namespace), op=operator)
+    since = annotations(got)["crashwatch.dev/since"]
+    events_before = {(e.metadata.name, e.count) for e in own_events(core, namespace, first)}
+    assert events_before
+
+    control_plane.restart_apiserver(down_seconds=3)
+
+    # A failure that happens after the restart is still seen (the watches reconnected) ...
+    make_deployment(apps, namespace, "after")
+    second = running_pods(core, namespace, "after")[0].metadata.name
+    kubelet.oom_kill(core, (namespace, second), "app", restarts=3)
+    wait_for("diagnosis after the restart", lambda: annotations(core.read_namespaced_pod(
+        second, namespace)).get(REASON) == "CrashLoop.OOMKilled", timeout=90, op=operator)
+    # ... and the relist replays nothing twice: same annotation, no new Event or count.
+    time.sleep(2)
+    assert annotations(core.read_namespaced_pod(first, namespace))["crashwatch.dev/since"] == (
+        since)
+    assert {(e.metadata.name, e.count) for e in own_events(core, namespace, first)} == (
+        events_before)
+    assert operator.proc.poll() is None

@@ -170,3 +170,38 @@ def test_failing_gauge_drops_to_zero_on_recovery(dog):
         return before, d.metrics.failing.labels(*labels)._value.get()
 
     assert _run(go()) == (1, 0)
+
+
+class Flaky(Recorder):
+    """Fails the first ``n`` writes, as an API server that is restarting does."""
+
+    def __init__(self, n: int) -> None:
+        super().__init__()
+        self.n = n
+
+    async def annotate(self, kind, namespace, name, annotations):
+        if self.n > 0:
+            self.n -= 1
+            return False
+        return await super().annotate(kind, namespace, name, annotations)
+
+
+def test_a_failed_write_is_retried_until_it_lands():
+    rec = Flaky(2)
+    d = Watchdog(Settings(), Store(Settings().watch, clock=lambda: NOW), rec, Metrics(),
+                 clock=lambda: NOW)
+    p = _crashing_pod()
+
+    async def go():
+        d.on_pod("ADDED", p)
+        for _ in range(50):
+            await asyncio.sleep(0.1)
+            if any(c[0] == "annotate" and c[1] == "Pod" for c in rec.calls):
+                break
+        await d.drain()
+
+    _run(go())
+    pod_writes = [c for c in rec.calls if c[0] == "annotate" and c[1] == "Pod"]
+    assert len(pod_writes) == 1
+    assert pod_writes[0][3][ANN_REASON] == "CrashLoop.OOMKilled"
+    assert d.metrics.handler_errors.labels("publish")._value.get() == 2

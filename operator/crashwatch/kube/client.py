@@ -17,6 +17,7 @@ from typing import Any
 import structlog
 from kubernetes import client, config
 from kubernetes.client.exceptions import ApiException
+from urllib3.exceptions import HTTPError as TransportError
 
 from crashwatch.metrics import Metrics
 
@@ -69,7 +70,7 @@ class KubeClient:
                 if attempt == RETRIES - 1:
                     self.metrics.publications.labels(write, kind, "error").inc()
                     raise
-            except (OSError, ValueError):
+            except (OSError, ValueError, TransportError):
                 if attempt == RETRIES - 1:
                     self.metrics.publications.labels(write, kind, "error").inc()
                     raise
@@ -99,7 +100,7 @@ class KubeClient:
             return False
         try:
             done = await self._call("annotation", kind, fn, name, namespace, body)
-        except (ApiException, OSError, ValueError) as err:
+        except (ApiException, OSError, ValueError, TransportError) as err:
             log.warning("annotate failed", kind=kind, namespace=namespace, name=name,
                         error=str(err)[:200])
             return False
@@ -151,7 +152,7 @@ class KubeClient:
                              namespace, patch)
             self._event_counts[key] = count
             return True
-        except (ApiException, OSError, ValueError) as err:
+        except (ApiException, OSError, ValueError, TransportError) as err:
             log.warning("event failed", kind=kind, namespace=namespace, name=name,
                         error=str(err)[:200])
             return False
@@ -164,6 +165,6 @@ class KubeClient:
                 self.core.read_namespaced_pod_log, pod, namespace, container=container,
                 previous=True, tail_lines=tail_lines, limit_bytes=max_bytes,
                 _request_timeout=10)
-        except (ApiException, OSError, ValueError):
+        except (ApiException, OSError, ValueError, TransportError):
             return None
         return text if isinstance(text, str) else None

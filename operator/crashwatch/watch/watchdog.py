@@ -100,6 +100,7 @@ class Watchdog:
         self._received: dict[Key, float] = {}
         self._logs: dict[tuple[str, str, int], str | None] = {}
         self._deleted: set[Key] = set()
+        self._failures: dict[Key, int] = {}
 
     # -- inputs --------------------------------------------------------------------
     def _namespace_allowed(self, namespace: str) -> bool:
@@ -250,7 +251,9 @@ class Watchdog:
                 new and old and new[0].summary != old[0].summary):
             for f in new:
                 self.metrics.diagnoses.labels(f.reason.value).inc()
-            await self._publish_pod(key, pod, new, deleted)
+            if not await self._publish_pod(key, pod, new, deleted):
+                self._retry(key, old, deleted)
+                return
         if pod is not None and not new:
             self.store.delete_pod(key)  # healthy again: nothing left to hold for it
         if owner is not None:
@@ -260,7 +263,10 @@ class Watchdog:
                 self.workload_findings[okey] = reg
             elif pod is not None:
                 self.workload_findings.pop(okey, None)
-            await self._publish_owner(okey)
+            if not await self._publish_owner(okey):
+                self._retry(key, old, deleted)
+                return
+        self._failures.pop(key, None)
         if pod is None or not new:
             self._owner_of.pop(key, None)
             self._pod_uid.pop(key, None)
@@ -271,6 +277,19 @@ class Watchdog:
             self.metrics.delay.observe(max(self.clock() - received, 0.0))
         for kind, n in self.store.sizes().items():
             self.metrics.tracked.labels(kind).set(n)
+
+    def _retry(self, key: Key, old: list[Finding], deleted: bool) -> None:
+        """A write failed (API server away, throttled...): keep the last published state
+        so the next attempt sees the change again, and try later with backoff."""
+        if old:
+            self.findings[key] = old
+        else:
+            self.findings.pop(key, None)
+        if deleted:
+            self._deleted.add(key)
+        n = self._failures[key] = self._failures.get(key, 0) + 1
+        self.metrics.handler_errors.labels("publish").inc()
+        self._schedule(key, delay=min(0.5 * 2 ** min(n, 7), 60.0))
 
     def _update_workload_gauge(self) -> None:
         for (ns, kind, name), f in self.workload_findings.items():
@@ -287,27 +306,31 @@ class Watchdog:
         }
 
     async def _publish_pod(self, key: Key, pod: Mapping[str, Any] | None,
-                           findings: list[Finding], deleted: bool = False) -> None:
+                           findings: list[Finding], deleted: bool = False) -> bool:
+        """Write what changed; False when a write failed (the caller retries later)."""
         before = self.published_pods.get(key)
         if not findings:
-            self.published_pods.pop(key, None)
             if before is None:
-                return
-            log.info("recovered", namespace=key[0], pod=key[1], reason=before.reason)
+                return True
             # A deleted pod has nothing to clean; a recovered one loses our annotations.
-            if not deleted and self.settings.publish.annotations:
-                await self.writer.annotate("Pod", key[0], key[1], dict.fromkeys(ANNOTATIONS))
-            return
+            if not deleted and self.settings.publish.annotations and not (
+                    await self.writer.annotate("Pod", key[0], key[1],
+                                               dict.fromkeys(ANNOTATIONS))):
+                return False
+            self.published_pods.pop(key, None)
+            log.info("recovered", namespace=key[0], pod=key[1], reason=before.reason)
+            return True
         primary = findings[0]
         since = before.since if before and before.reason == primary.reason.value else (
             _rfc3339(self.clock()))
-        self.published_pods[key] = Published(primary.reason.value, primary.summary, since)
         bound = log.bind(namespace=key[0], pod=key[1], container=primary.container,
                          owner=f"{primary.owner.kind}/{primary.owner.name}"
                          if primary.owner else None, reason=primary.reason.value)
+        if self.settings.publish.annotations and not await self.writer.annotate(
+                "Pod", key[0], key[1], self._annotations(primary, since)):
+            return False
+        self.published_pods[key] = Published(primary.reason.value, primary.summary, since)
         bound.info("diagnosed", summary=primary.summary)
-        if self.settings.publish.annotations:
-            await self.writer.annotate("Pod", key[0], key[1], self._annotations(primary, since))
         if self.settings.publish.events:
             uid = self._pod_uid.get(key) or as_str(meta(pod or {}).get("uid"))
             for f in findings:
@@ -316,6 +339,7 @@ class Watchdog:
                         f"[{f.container}] {f.summary}")
                     await self.writer.post_event("Pod", key[0], key[1], uid, f.reason.value,
                                                  message)
+        return True
 
     def _owner_finding(self, okey: OwnerKey) -> Finding | None:
         """What a workload's annotation says: its workload-level finding, else the first
@@ -329,33 +353,33 @@ class Watchdog:
         ]
         return candidates[0] if candidates else None
 
-    async def _publish_owner(self, okey: OwnerKey) -> None:
+    async def _publish_owner(self, okey: OwnerKey) -> bool:
         ns, kind, name = okey
         current = self._owner_finding(okey)
         before = self.published_owners.get(okey)
         if current is None:
             if before is not None:
+                if self.settings.publish.annotations and not await self.writer.annotate(
+                        kind, ns, name, dict.fromkeys(ANNOTATIONS)):
+                    return False
                 self.published_owners.pop(okey, None)
                 if before.reason.startswith("Rollout."):
                     self.metrics.workloads.labels(ns, kind, name, before.reason).set(0)
-                if self.settings.publish.annotations:
-                    await self.writer.annotate(kind, ns, name, dict.fromkeys(ANNOTATIONS))
-            return
-        if before is not None and (before.reason, before.summary) == (
-                current.reason.value, current.summary):
-            return
+            return True
         if before is not None and before.reason == current.reason.value:
-            # Same reason, other wording (another pod of the workload): not worth a write.
-            return
+            # Same reason (perhaps other wording, another pod): not worth a write.
+            return True
         since = _rfc3339(self.clock())
+        if self.settings.publish.annotations and not await self.writer.annotate(
+                kind, ns, name, self._annotations(current, since)):
+            return False
         self.published_owners[okey] = Published(current.reason.value, current.summary, since)
-        if self.settings.publish.annotations:
-            await self.writer.annotate(kind, ns, name, self._annotations(current, since))
         if self.settings.publish.events:
             owner_obj = self.store.owners.get(kind, {}).get((ns, name))
             uid = as_str(meta(owner_obj or {}).get("uid"))
             await self.writer.post_event(kind, ns, name, uid, current.reason.value,
                                          current.summary)
+        return True
 
     # -- housekeeping --------------------------------------------------------------------
     async def sweep(self) -> None:
