@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from kubernetes import client
-from kubernetes.client.rest import ApiException
+from kubernetes.client import ApiException
 
 SIMULATED_ANNOTATION = "crashwatch.dev/simulated"
 CRI = "containerd://"
@@ -70,7 +70,7 @@ def backoff_seconds(restart_count: int) -> int:
 
     The first crash restarts at once; each later one waits 10s, 20s, 40s, ... up to 5m0s.
     """
-    return min(INITIAL_BACKOFF * 2 ** max(restart_count - 1, 0), MAX_BACKOFF)
+    return int(min(INITIAL_BACKOFF * 2 ** max(restart_count - 1, 0), MAX_BACKOFF))
 
 
 def format_pod(pod: dict[str, Any]) -> str:
@@ -288,7 +288,8 @@ def _write_status(core: client.CoreV1Api, pod: dict[str, Any], container: str | 
         body = dict(pod)
         body["status"] = status
         try:
-            obj = core.replace_namespaced_pod_status(name, ns, body)
+            # A dict body is sent as is: the wire form, exactly as the kubelet would write it.
+            obj = core.replace_namespaced_pod_status(name, ns, body)  # type: ignore[arg-type]
             return dict(core.api_client.sanitize_for_serialization(obj))
         except ApiException as e:
             if e.status != 409:
@@ -337,7 +338,7 @@ def post_event(
             and (ev.involved_object.field_path or None) == involved.get("fieldPath")
         ):
             patch = {"count": (ev.count or 1) + 1, "lastTimestamp": now}
-            out = core.patch_namespaced_event(ev.metadata.name, md["namespace"], patch)
+            out = core.patch_namespaced_event(str(ev.metadata.name), md["namespace"], patch)
             return dict(core.api_client.sanitize_for_serialization(out))
     body = {
         "apiVersion": "v1",
@@ -354,7 +355,7 @@ def post_event(
         "lastTimestamp": now,
         "count": 1,
     }
-    out = core.create_namespaced_event(md["namespace"], body)
+    out = core.create_namespaced_event(md["namespace"], body)  # type: ignore[arg-type]
     return dict(core.api_client.sanitize_for_serialization(out))
 
 
@@ -365,7 +366,7 @@ def write_log(logs_dir: Path | str | None, pod: dict[str, Any], container: str,
         return None
     path = Path(logs_dir) / pod["metadata"]["namespace"] / pod["metadata"]["name"]
     path.mkdir(parents=True, exist_ok=True)
-    out = path / f"{container}.log"
+    out: Path = path / f"{container}.log"
     out.write_text(text if text.endswith("\n") or not text else text + "\n")
     return out
 

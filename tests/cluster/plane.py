@@ -167,7 +167,8 @@ class ControlPlane:
 
     def api_client(self, kubeconfig: Path | None = None) -> Any:
         """A ``kubernetes.client.ApiClient`` for the admin (or the given kubeconfig)."""
-        return config.new_client_from_config(config_file=str(kubeconfig or self.admin_kubeconfig))
+        path = str(kubeconfig or self.admin_kubeconfig)
+        return config.new_client_from_config(config_file=path)  # type: ignore[no-untyped-call]
 
     def __enter__(self) -> ControlPlane:
         return self.start()
@@ -257,7 +258,9 @@ class ControlPlane:
             token = core.create_namespaced_service_account_token(name, namespace, req)
         out = path or self.dir / f"sa-{namespace}-{name}.kubeconfig"
         user = f"system:serviceaccount:{namespace}:{name}"
-        self._write_kubeconfig(out, user, {"token": token.status.token}, namespace=namespace)
+        assert token.status is not None, "TokenRequest returned no token"
+        creds = {"token": str(token.status.token)}
+        self._write_kubeconfig(out, user, creds, namespace=namespace)
         return out
 
     # ------------------------------------------------------------------ internals
@@ -604,7 +607,7 @@ class ControlPlane:
             def nodes_ready() -> bool:
                 ready = 0
                 for n in core.list_node().items:
-                    conds = {c.type: c.status for c in (n.status.conditions or [])}
+                    conds = {c.type: c.status for c in ((n.status and n.status.conditions) or [])}
                     ready += conds.get("Ready") == "True"
                 return ready == len(self.node_names)
 
