@@ -166,6 +166,13 @@ SCENARIOS: dict[str, tuple[str, Callable[..., Any], list[str]]] = {
         core, pod, "app", kind="notfound"), ["example/app:1.0"]),
     "readiness": ("Probe.ReadinessFailing", lambda core, pod, logs: kubelet.readiness_failing(
         core, pod, "app", status_code=503), ["503"]),
+    "start-error": ("CrashLoop.CommandNotFound", lambda core, pod, logs: kubelet.start_error(
+        core, pod, "app"), ["executable file not found"]),
+    "unauthorized": ("Image.Unauthorized", lambda core, pod, logs: kubelet.image_pull_error(
+        core, pod, "app", kind="unauthorized"), ["example/app:1.0"]),
+    "missing-configmap": ("Config.MissingConfigMap", lambda core, pod, logs:
+                          kubelet.config_error(core, pod, "app", kind="configmap",
+                                               name="web-config"), ["web-config"]),
 }
 
 
@@ -338,3 +345,88 @@ def test_api_server_restart_loses_nothing_and_doubles_nothing(
     assert {(e.metadata.name, e.count) for e in own_events(core, namespace, first)} == (
         events_before)
     assert operator.proc.poll() is None
+
+
+def _pod_reason(core: client.CoreV1Api, ns: str, name: str, reason: str) -> Any:
+    pod = core.read_namespaced_pod(name, ns)
+    return annotations(pod).get(REASON) == reason and pod
+
+
+def test_eviction_is_published_and_cleared_when_the_pod_goes(
+    operator: Operator, core: client.CoreV1Api, apps: client.AppsV1Api, namespace: str,
+) -> None:
+    make_deployment(apps, namespace, "cache")
+    name = running_pods(core, namespace, "cache")[0].metadata.name
+    kubelet.evict(core, (namespace, name), "app")
+    got = wait_for("Pod.Evicted", lambda: _pod_reason(core, namespace, name, "Pod.Evicted"),
+                   op=operator)
+    assert "memory" in annotations(got)["crashwatch.dev/summary"]
+    assert wait_for("owner annotated", lambda: annotations(apps.read_namespaced_deployment(
+        "cache", namespace)).get(REASON) == "Pod.Evicted", op=operator)
+    assert operator.sample("crashwatch_failing_containers", namespace=namespace,
+                           reason="Pod.Evicted") == 1
+    core.delete_namespaced_pod(name, namespace, grace_period_seconds=0)
+    wait_for("owner annotation cleared", lambda: REASON not in annotations(
+        apps.read_namespaced_deployment("cache", namespace)), op=operator)
+    assert operator.sample("crashwatch_failing_containers", namespace=namespace,
+                           reason="Pod.Evicted") == 0
+
+
+def test_memory_shrunk_by_an_autoscaler_is_oom_after_shrink(
+    operator: Operator, core: client.CoreV1Api, apps: client.AppsV1Api, namespace: str,
+) -> None:
+    big = {"resources": {"limits": {"memory": "512Mi"}, "requests": {"memory": "512Mi"}}}
+    make_deployment(apps, namespace, "rails", container=big)
+    running_pods(core, namespace, "rails")
+    # An autoscaler rewrites the template after watching the app "use" little memory.
+    apps.patch_namespaced_deployment("rails", namespace, {"spec": {"template": {"spec": {
+        "containers": [{"name": "app", "resources": {"limits": {"memory": "32Mi"},
+                                                      "requests": {"memory": "32Mi"}}}]}}}})
+
+    def shrunk_pod() -> str | None:
+        for p in running_pods(core, namespace, "rails"):
+            if p.spec.containers[0].resources.limits["memory"] == "32Mi":
+                return str(p.metadata.name)
+        return None
+    name = wait_for("the shrunk pod running", shrunk_pod, timeout=60)
+    kubelet.oom_kill(core, (namespace, name), "app", restarts=3)
+    got = wait_for("OOMAfterShrink", lambda: _pod_reason(
+        core, namespace, name, "CrashLoop.OOMAfterShrink"), op=operator)
+    evidence = json.loads(annotations(got)["crashwatch.dev/evidence"])
+    assert any("32Mi" in line and "512Mi" in line for line in evidence), evidence
+    # The autoscaler's loop is fixed by a floor, not a rollback: no Rollout.Regression.
+    assert annotations(apps.read_namespaced_deployment("rails", namespace)).get(REASON) == (
+        "CrashLoop.OOMAfterShrink")
+
+
+def test_a_promotion_that_crash_loops_is_a_rollout_regression(
+    operator: Operator, core: client.CoreV1Api, apps: client.AppsV1Api, namespace: str,
+) -> None:
+    make_deployment(apps, namespace, "shop", image="example/shop:1.0")
+    running_pods(core, namespace, "shop")
+    # The new revision's pods are the simulated kubelet's from the start (kwok keeps away).
+    apps.patch_namespaced_deployment("shop", namespace, {"spec": {"template": {
+        "metadata": {"annotations": {kubelet.SIMULATED_ANNOTATION: "true"}},
+        "spec": {"containers": [{"name": "app", "image": "example/shop:1.1"}]}}}})
+
+    def new_pod() -> str | None:
+        for p in core.list_namespaced_pod(namespace, label_selector="app=shop").items:
+            if p.spec.containers[0].image == "example/shop:1.1" and p.spec.node_name:
+                return str(p.metadata.name)
+        return None
+    name = wait_for("the new revision's pod", new_pod, timeout=60)
+    kubelet.crash_loop(core, (namespace, name), "app", exit_code=1, restarts=3,
+                       logs_dir=operator.logs_dir,
+                       log="KeyError: 'SECRET_KEY_BASE'\n")
+    wait_for("MissingEnv on the new pod", lambda: _pod_reason(
+        core, namespace, name, "CrashLoop.MissingEnv"), op=operator)
+    dep = wait_for("Rollout.Regression on the Deployment", lambda: (
+        annotations(d := apps.read_namespaced_deployment("shop", namespace)).get(REASON)
+        == "Rollout.Regression" and d), op=operator)
+    ann = annotations(dep)
+    assert "example/shop:1.0" in ann["crashwatch.dev/evidence"]
+    assert "roll back to revision 1" in ann["crashwatch.dev/summary"]
+    assert operator.sample("crashwatch_failing_workload", namespace=namespace,
+                           owner_name="shop", reason="Rollout.Regression") == 1
+    events = own_events(core, namespace, "shop")
+    assert any(e.reason == "Rollout.Regression" for e in events)

@@ -59,6 +59,8 @@ def _runtime_start_failure(
     """The runtime could not exec the entrypoint (containerd ``StartError``, exit 128)."""
     m = _EXEC_TARGET.search(message) or _STAT_TARGET.search(message)
     command = m["command"] if m else (_command(ctx)[:1] or ["?"])[0]
+    if m:  # the runtime's message is long; its telling part goes first
+        evidence.insert(0, f"runtime: {message[m.start():].strip()}")
     if _PERMISSION.search(message):
         return ctx.finding(
             Reason.PERMISSION_DENIED,
