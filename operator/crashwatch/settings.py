@@ -50,7 +50,10 @@ class LogSettings:
 @dataclass(frozen=True, slots=True)
 class PublishSettings:
     annotations: bool = True
-    """Write ``crashwatch.dev/*`` annotations on failing pods and their top owner."""
+    """Write ``crashwatch.dev/*`` annotations on failing pods."""
+    owner_annotations: bool = True
+    """Also annotate the top owner (Deployment...). Needs patch on workloads: off in the
+    watch-only install, where owners get Events only."""
     events: bool = True
     """Post Warning Events about failing pods and their top owner."""
     max_evidence_bytes: int = 2048

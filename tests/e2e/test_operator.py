@@ -27,6 +27,7 @@ import pytest
 from kubernetes import client
 from tests.cluster import kubelet
 from tests.cluster.plane import REPO, ControlPlane
+from tests.e2e.deploying import apply_overlay, install_monitoring_crds, serviceaccount_kubeconfig
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(240)]
 
@@ -64,15 +65,16 @@ class Operator:
         return total
 
 
-@pytest.fixture(scope="module")
-def operator(control_plane: ControlPlane, tmp_path_factory: pytest.TempPathFactory
-             ) -> Iterator[Operator]:
-    work = tmp_path_factory.mktemp("operator")
+def start_operator(control_plane: ControlPlane, work: Path, overlay: str,
+                   extra_env: dict[str, str] | None = None) -> Operator:
+    """``crashwatch run`` under its own ServiceAccount, bound only by deploy/'s RBAC."""
+    install_monitoring_crds(control_plane)
+    apply_overlay(control_plane, overlay)
     logs_dir = work / "logs"
     logs_dir.mkdir()
     metrics_port, health_port = _free_port(), _free_port()
-    env = {**os.environ, "KUBECONFIG": str(control_plane.admin_kubeconfig),
-           "CRASHWATCH_LOG_FORMAT": "json"}
+    env = {**os.environ, "KUBECONFIG": str(serviceaccount_kubeconfig(control_plane)),
+           "CRASHWATCH_LOG_FORMAT": "json", **(extra_env or {})}
     log_path = work / "operator.log"
     with log_path.open("w") as out:
         proc = subprocess.Popen(
@@ -91,16 +93,29 @@ def operator(control_plane: ControlPlane, tmp_path_factory: pytest.TempPathFacto
                 raise RuntimeError("operator did not become healthy:\n"
                                    + log_path.read_text()[-4000:]) from None
             time.sleep(0.2)
+    return op
+
+
+def stop_operator(op: Operator) -> None:
+    op.proc.send_signal(signal.SIGTERM)
+    try:
+        code = op.proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        op.proc.kill()
+        code = op.proc.wait()
+    assert code == 0, f"operator exited {code} on SIGTERM:\n{op.log_path.read_text()[-3000:]}"
+    log = op.log_path.read_text()
+    assert "Forbidden" not in log and "forbidden" not in log, log[-3000:]
+
+
+@pytest.fixture(scope="module")
+def operator(control_plane: ControlPlane, tmp_path_factory: pytest.TempPathFactory
+             ) -> Iterator[Operator]:
+    op = start_operator(control_plane, tmp_path_factory.mktemp("operator"), "remediation")
     try:
         yield op
     finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            code = proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            code = proc.wait()
-        assert code == 0, f"operator exited {code} on SIGTERM:\n{log_path.read_text()[-3000:]}"
+        stop_operator(op)
 
 
 def wait_for(what: str, check: Callable[[], Any], timeout: float = 20.0,

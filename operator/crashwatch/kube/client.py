@@ -41,6 +41,12 @@ def load_api_client() -> client.ApiClient:
     return client.ApiClient()
 
 
+def _namespace_terminating(err: ApiException) -> bool:
+    """403 "unable to create new content in namespace X because it is being terminated":
+    the object is on its way out; not a permission problem."""
+    return err.status == 403 and "being terminated" in str(err.body or "")
+
+
 def _now() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
@@ -82,7 +88,11 @@ class KubeClient:
 
     async def annotate(self, kind: str, namespace: str, name: str,
                        annotations: Mapping[str, str | None]) -> bool:
-        """Set (or, with None, remove) annotations on one object."""
+        """Set (or, with None, remove) annotations on one object.
+
+        False only when trying again may help (the API server is away); a refusal that will
+        not change by itself (403 forbidden by RBAC, 422 invalid) is logged, counted and
+        reported as done, so it is not retried forever."""
         if self.dry_run:
             self.metrics.publications.labels("annotation", kind, "dry_run").inc()
             return True
@@ -99,12 +109,20 @@ class KubeClient:
         if fn is None:
             return False
         try:
-            done = await self._call("annotation", kind, fn, name, namespace, body)
-        except (ApiException, OSError, ValueError, TransportError) as err:
+            await self._call("annotation", kind, fn, name, namespace, body)
+        except ApiException as err:
+            if _namespace_terminating(err):
+                return True
+            permanent = err.status in (400, 403, 422)
+            log.warning("annotate refused" if permanent else "annotate failed", kind=kind,
+                        namespace=namespace, name=name, status=err.status,
+                        error=str(err.reason)[:200])
+            return permanent
+        except (OSError, ValueError, TransportError) as err:
             log.warning("annotate failed", kind=kind, namespace=namespace, name=name,
                         error=str(err)[:200])
             return False
-        return done is not None
+        return True
 
     async def post_event(self, kind: str, namespace: str, name: str, uid: str,
                          reason: str, message: str, type_: str = "Warning") -> bool:
@@ -152,7 +170,13 @@ class KubeClient:
                              namespace, patch)
             self._event_counts[key] = count
             return True
-        except (ApiException, OSError, ValueError, TransportError) as err:
+        except ApiException as err:
+            if _namespace_terminating(err):
+                return True
+            log.warning("event failed", kind=kind, namespace=namespace, name=name,
+                        status=err.status, error=str(err.body or err.reason)[:300])
+            return False
+        except (OSError, ValueError, TransportError) as err:
             log.warning("event failed", kind=kind, namespace=namespace, name=name,
                         error=str(err)[:200])
             return False

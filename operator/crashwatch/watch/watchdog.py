@@ -357,9 +357,10 @@ class Watchdog:
         ns, kind, name = okey
         current = self._owner_finding(okey)
         before = self.published_owners.get(okey)
+        annotate = self.settings.publish.annotations and self.settings.publish.owner_annotations
         if current is None:
             if before is not None:
-                if self.settings.publish.annotations and not await self.writer.annotate(
+                if annotate and not await self.writer.annotate(
                         kind, ns, name, dict.fromkeys(ANNOTATIONS)):
                     return False
                 self.published_owners.pop(okey, None)
@@ -370,7 +371,7 @@ class Watchdog:
             # Same reason (perhaps other wording, another pod): not worth a write.
             return True
         since = _rfc3339(self.clock())
-        if self.settings.publish.annotations and not await self.writer.annotate(
+        if annotate and not await self.writer.annotate(
                 kind, ns, name, self._annotations(current, since)):
             return False
         self.published_owners[okey] = Published(current.reason.value, current.summary, since)
