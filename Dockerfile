@@ -1,4 +1,3 @@
-# syntax=docker/dockerfile:1
 # crashwatch operator image:  docker build -t crashwatch:0.1.0 .
 #
 # Two stages from one base. The builder installs the runtime dependencies from requirements.lock
