@@ -3,7 +3,8 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 
-.PHONY: venv demo test lint test-unit test-alerts test-e2e tools controlplane bench clean
+.PHONY: venv demo test lint test-unit test-alerts test-e2e test-deploy tools pytools controlplane \
+	lock bench clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -45,6 +46,39 @@ test-e2e: venv controlplane tools
 
 ## test: everything CI runs
 test: lint test-unit test-alerts test-e2e
+
+## pytools: Python tools too heavy for the dev extras (checkov), in .cache/tools-venv
+pytools:
+	bash tests/tools/ensure-pytools.sh
+
+## test-deploy: the Dockerfile (hadolint, its structure, the wheel it installs) and the
+## manifests under deploy/ (checkov)
+test-deploy: venv pytools
+	$(BIN)/pytest -q tests/deploy
+
+## lock: regenerate the image's hashed lock files from pyproject.toml with pip-tools (in a
+## throwaway venv, .cache/lock-venv): requirements.lock (runtime dependencies) and
+## requirements-build.lock (the build backend). Existing pins are kept unless asked:
+## `make lock LOCK_ARGS=--upgrade` (or `LOCK_ARGS="--upgrade-package kopf"`).
+## Run it with CPython 3.11 on Linux, the image's platform.
+PIP_TOOLS_VERSION := 7.6.2
+LOCK_PYTHON ?= python3.11
+LOCK_VENV   := .cache/lock-venv
+LOCK_ARGS   ?=
+PIP_COMPILE := env -u PIP_FIND_LINKS CUSTOM_COMPILE_COMMAND="make lock" \
+	$(LOCK_VENV)/bin/pip-compile --quiet --generate-hashes --strip-extras --allow-unsafe \
+	--no-emit-index-url --no-emit-find-links $(LOCK_ARGS)
+
+$(LOCK_VENV)/.pip-tools-$(PIP_TOOLS_VERSION):
+	rm -rf $(LOCK_VENV)
+	$(LOCK_PYTHON) -m venv $(LOCK_VENV)
+	$(LOCK_VENV)/bin/pip install -q pip-tools==$(PIP_TOOLS_VERSION)
+	touch $@
+
+lock: $(LOCK_VENV)/.pip-tools-$(PIP_TOOLS_VERSION)
+	$(PIP_COMPILE) --output-file requirements.lock pyproject.toml
+	$(PIP_COMPILE) --all-build-deps --only-build-deps --output-file requirements-build.lock \
+		pyproject.toml
 
 ## bench: diagnosis-engine benchmark (prints figures; never part of pass/fail)
 bench: venv
