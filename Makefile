@@ -45,7 +45,7 @@ test-e2e: venv controlplane tools
 	$(BIN)/pytest -q tests/e2e
 
 ## test: everything CI runs
-test: lint test-unit test-alerts test-e2e
+test: lint test-unit test-alerts test-deploy test-e2e
 
 ## pytools: Python tools too heavy for the dev extras (checkov), in .cache/tools-venv
 pytools:

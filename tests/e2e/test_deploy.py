@@ -157,3 +157,56 @@ def test_watch_only_operator_annotates_pods_and_only_posts_events_on_owners(
         assert REASON not in annotations(apps.read_namespaced_deployment("worker", namespace))
     finally:
         stop_operator(op)
+
+
+def _policy(spec: dict[str, object]) -> dict[str, object]:
+    return {"apiVersion": "crashwatch.dev/v1alpha1", "kind": "RemediationPolicy",
+            "metadata": {"name": "p"}, "spec": spec}
+
+
+@pytest.mark.parametrize(
+    ("spec", "message"),
+    [
+        ({"selector": {}}, "must enable resourceFloor or rollback"),
+        ({"selector": {}, "resourceFloor": {"enabled": True, "headroomPercent": 500}},
+         "headroomPercent"),
+        ({"selector": {}, "resourceFloor": {"enabled": True, "target": "Somewhere"}},
+         "target"),
+        ({"selector": {}, "rollback": {"enabled": True, "maxPerDay": 0}}, "maxPerDay"),
+        ({"selector": {}, "rollback": {"enabled": True}, "cooldown": "soon"}, "cooldown"),
+        ({"selector": {"matchExpressions": [{"key": "app", "operator": "In"}]},
+          "rollback": {"enabled": True}}, "In and NotIn need values"),
+        ({"rollback": {"enabled": True}}, "selector"),
+    ],
+    ids=["nothing-enabled", "headroom", "target", "max-per-day", "cooldown", "in-no-values",
+         "no-selector"],
+)
+def test_invalid_remediation_policies_are_rejected_by_the_api_server(
+    control_plane: ControlPlane, monitoring: None, api: client.ApiClient, namespace: str,
+    spec: dict[str, object], message: str,
+) -> None:
+    apply_overlay(control_plane, "remediation")
+    custom = client.CustomObjectsApi(api)
+    with pytest.raises(client.ApiException) as err:
+        custom.create_namespaced_custom_object("crashwatch.dev", "v1alpha1", namespace,
+                                               "remediationpolicies", _policy(spec))
+    assert err.value.status == 422
+    assert message in str(err.value.body)
+
+
+def test_a_valid_policy_gets_safe_defaults(
+    control_plane: ControlPlane, monitoring: None, api: client.ApiClient, namespace: str,
+) -> None:
+    apply_overlay(control_plane, "remediation")
+    custom = client.CustomObjectsApi(api)
+    made = custom.create_namespaced_custom_object(
+        "crashwatch.dev", "v1alpha1", namespace, "remediationpolicies",
+        _policy({"selector": {"matchLabels": {"app": "rails"}},
+                 "resourceFloor": {"enabled": True}}))
+    spec = made["spec"]
+    assert spec["dryRun"] is True and spec["cooldown"] == "30m"
+    assert spec["resourceFloor"] == {"enabled": True, "target": "Auto", "headroomPercent": 10,
+                                     "ceiling": "4Gi"}
+    assert spec["rollback"] == {"enabled": False, "minRegressionDuration": "5m", "maxPerDay": 3}
+    table = kubectl(control_plane, "-n", namespace, "get", "remediationpolicies").stdout
+    assert table.split()[:5] == ["NAME", "DRY-RUN", "FLOOR", "ROLLBACK", "MATCHED"]
