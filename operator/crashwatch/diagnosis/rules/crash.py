@@ -32,6 +32,12 @@ _PERMISSION = re.compile(r"(?i)permission denied")
 _EXEC_TARGET = re.compile(r'exec(?::| ) ?"?(?P<command>[^":\s]+)"?: ')
 _STAT_TARGET = re.compile(r"stat (?P<command>/[^:\s]+): no such file")
 
+#: What a shell's exit code alone says, when no log line said more.
+_EXIT_MEANING = {
+    127: (Reason.COMMAND_NOT_FOUND, "is not found"),
+    126: (Reason.PERMISSION_DENIED, "is not executable"),
+}
+
 START_FAILURE_WAITING = frozenset(
     {"RunContainerError", "CreateContainerError", "StartError", "ContainerCannotRun",
      "PreStartHookError", "PostStartHookError", "PreCreateHookError"}
@@ -173,28 +179,18 @@ def diagnose_termination(
             return live
     if exit_code == 137:
         return diagnose_oom(ctx, term, confidence=Confidence.LOW, evidence=evidence)
-    if exit_code in (126, 127):
+    if exit_code in _EXIT_MEANING:
+        reason, what = _EXIT_MEANING[exit_code]
         line = telling_line(log)
         if line:
             evidence.append(f"log: {line}")
-    if exit_code == 127:
         cmd = (_command(ctx)[:1] or ["?"])[0]
         return ctx.finding(
-            Reason.COMMAND_NOT_FOUND,
-            f"Container {ctx.name} exits with code 127: a command it runs is not found.",
+            reason,
+            f"Container {ctx.name} exits with code {exit_code}: a command it runs {what}.",
             evidence,
             remediation={"action": "fix-entrypoint", "container": ctx.name, "command": cmd},
-            details={"exitCode": 127, "command": cmd},
-            confidence=Confidence.MEDIUM,
-        )
-    if exit_code == 126:
-        cmd = (_command(ctx)[:1] or ["?"])[0]
-        return ctx.finding(
-            Reason.PERMISSION_DENIED,
-            f"Container {ctx.name} exits with code 126: a command it runs is not executable.",
-            evidence,
-            remediation={"action": "fix-entrypoint", "container": ctx.name, "command": cmd},
-            details={"exitCode": 126, "command": cmd},
+            details={"exitCode": exit_code, "command": cmd},
             confidence=Confidence.MEDIUM,
         )
     return _app_error(ctx, log, evidence, exit_code, t_reason)

@@ -73,18 +73,20 @@ def _differs(current: Mapping[str, str], other: Mapping[str, str]) -> bool:
     )
 
 
-def _from_annotation(ctx: ContainerContext, current: Mapping[str, str]) -> MemoryRef | None:
-    wl = workload(ctx.view, ctx.namespace, ctx.owner)
-    if wl is None:
-        return None
-    raw = as_dict(meta(wl).get("annotations")).get(LAST_HEALTHY_ANNOTATION)
+def last_healthy_record(obj: Mapping[str, Any] | None) -> Mapping[str, Any]:
+    """The last-known-good crashwatch recorded on a workload (empty if none or unreadable)."""
+    raw = as_dict(meta(obj or {}).get("annotations")).get(LAST_HEALTHY_ANNOTATION)
     if not isinstance(raw, str):
-        return None
+        return {}
     try:
-        record = json.loads(raw)
+        return as_dict(json.loads(raw))
     except ValueError:
-        return None
-    if not isinstance(record, dict):
+        return {}
+
+
+def _from_annotation(ctx: ContainerContext, current: Mapping[str, str]) -> MemoryRef | None:
+    record = last_healthy_record(workload(ctx.view, ctx.namespace, ctx.owner))
+    if not record:
         return None
     cont = as_dict(as_dict(record.get("containers")).get(ctx.name))
     higher = _higher(current, memory_of({"resources": cont}))

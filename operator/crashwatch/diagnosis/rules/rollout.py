@@ -3,7 +3,6 @@ available. Workload-level; proposes rolling back to the last healthy revision.""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -12,7 +11,7 @@ from crashwatch.diagnosis.owners import (
     pod_template,
     revision,
 )
-from crashwatch.diagnosis.rules.memory import LAST_HEALTHY_ANNOTATION
+from crashwatch.diagnosis.rules.memory import last_healthy_record
 from crashwatch.diagnosis.view import ClusterView, Obj, as_dict, as_int, as_list, as_str, meta
 from crashwatch.model import Confidence, Finding, OwnerRef, Reason
 from crashwatch.redact import redact
@@ -54,15 +53,7 @@ def _resources_only_change(new: Mapping[str, Any], old: Mapping[str, Any]) -> bo
 
 def _recorded_healthy_revision(dep: Obj) -> int | None:
     """The revision crashwatch recorded as last known good on the Deployment, if any."""
-    raw = as_dict(meta(dep).get("annotations")).get(LAST_HEALTHY_ANNOTATION)
-    if not isinstance(raw, str):
-        return None
-    try:
-        record = json.loads(raw)
-    except ValueError:
-        return None
-    rev = as_dict(record).get("revision")
-    return as_int(rev, 0) or None
+    return as_int(last_healthy_record(dep).get("revision"), 0) or None
 
 
 def diagnose_regressions(view: ClusterView, pod_findings: Iterable[Finding]) -> list[Finding]:
