@@ -63,6 +63,13 @@ class PublishSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class RemediationSettings:
+    remediation: bool = False
+    """Act where a RemediationPolicy opts a workload in (needs the remediation overlay's
+    CRD and write role). Off: diagnose only."""
+
+
+@dataclass(frozen=True, slots=True)
 class ServerSettings:
     metrics_port: int = 9090
     """Port of the Prometheus ``/metrics`` endpoint (0: off)."""
@@ -81,6 +88,7 @@ class Settings:
     watch: WatchSettings = field(default_factory=WatchSettings)
     logs: LogSettings = field(default_factory=LogSettings)
     publish: PublishSettings = field(default_factory=PublishSettings)
+    remediation: RemediationSettings = field(default_factory=RemediationSettings)
     server: ServerSettings = field(default_factory=ServerSettings)
 
 

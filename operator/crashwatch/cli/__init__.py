@@ -15,6 +15,7 @@ from crashwatch.diagnosis import diagnose
 from crashwatch.settings import (
     LogSettings,
     PublishSettings,
+    RemediationSettings,
     ServerSettings,
     Settings,
     WatchSettings,
@@ -27,6 +28,7 @@ SETTINGS_GROUPS: tuple[tuple[str, type], ...] = (
     ("watch", WatchSettings),
     ("logs", LogSettings),
     ("publish", PublishSettings),
+    ("remediation", RemediationSettings),
     ("server", ServerSettings),
 )
 

@@ -29,7 +29,7 @@ RETRIES = 3
 
 _API_VERSION = {"Pod": "v1", "ReplicaSet": "apps/v1", "Deployment": "apps/v1",
                 "StatefulSet": "apps/v1", "DaemonSet": "apps/v1", "Job": "batch/v1",
-                "CronJob": "batch/v1"}
+                "CronJob": "batch/v1", "RemediationPolicy": "crashwatch.dev/v1alpha1"}
 
 
 def load_api_client() -> client.ApiClient:
@@ -192,3 +192,98 @@ class KubeClient:
         except (ApiException, OSError, ValueError, TransportError):
             return None
         return text if isinstance(text, str) else None
+
+
+class Outcome:
+    """How a guarded write ended."""
+
+    OK = "applied"
+    CONFLICT = "conflict"
+    GONE = "gone"
+    REFUSED = "refused"
+    ERROR = "error"
+
+
+_READERS = {
+    "Deployment": ("apps", "read_namespaced_deployment", "patch_namespaced_deployment"),
+    "StatefulSet": ("apps", "read_namespaced_stateful_set", "patch_namespaced_stateful_set"),
+    "DaemonSet": ("apps", "read_namespaced_daemon_set", "patch_namespaced_daemon_set"),
+    "ReplicaSet": ("apps", "read_namespaced_replica_set", "patch_namespaced_replica_set"),
+}
+
+
+class RemediationClient(KubeClient):
+    """The write verbs of remediation: kept apart from the watch-only writes above, and
+    each guarded by the object's resourceVersion (optimistic concurrency)."""
+
+    def __init__(self, api: client.ApiClient, metrics: Metrics) -> None:
+        super().__init__(api, metrics)
+        self.api = api
+        self.custom = client.CustomObjectsApi(api)
+
+    async def read(self, kind: str, namespace: str, name: str) -> dict[str, Any] | None:
+        group, reader, _ = _READERS[kind]
+        api = self.apps if group == "apps" else self.batch
+        try:
+            obj = await asyncio.to_thread(getattr(api, reader), name, namespace)
+        except ApiException as err:
+            if err.status == 404:
+                return None
+            raise
+        data = self.api.sanitize_for_serialization(obj)
+        return data if isinstance(data, dict) else None
+
+    async def guarded_patch(self, kind: str, namespace: str, name: str,
+                            patch: list[dict[str, Any]] | dict[str, Any]) -> str:
+        """A JSON patch (list, with a resourceVersion ``test``) or a merge patch carrying
+        ``metadata.resourceVersion``: the API server refuses it if the object changed."""
+        _, _, patcher = _READERS[kind]
+        try:
+            await asyncio.to_thread(getattr(self.apps, patcher), name, namespace, patch)
+        except ApiException as err:
+            if err.status == 404:
+                return Outcome.GONE
+            if err.status in (409, 422) or (err.status == 422 and "test" in str(err.body)):
+                return Outcome.CONFLICT
+            if err.status == 403:
+                return Outcome.REFUSED
+            log.warning("remediation write failed", kind=kind, namespace=namespace, name=name,
+                        status=err.status, error=str(err.body or err.reason)[:300])
+            return Outcome.ERROR
+        except (OSError, ValueError, TransportError):
+            return Outcome.ERROR
+        return Outcome.OK
+
+    async def read_vpa(self, namespace: str, name: str) -> dict[str, Any] | None:
+        try:
+            obj = await asyncio.to_thread(
+                self.custom.get_namespaced_custom_object, "autoscaling.k8s.io", "v1",
+                namespace, "verticalpodautoscalers", name)
+        except ApiException as err:
+            if err.status == 404:
+                return None
+            raise
+        return obj if isinstance(obj, dict) else None
+
+    async def replace_vpa(self, namespace: str, name: str, body: dict[str, Any]) -> str:
+        """Replace with the body's resourceVersion: a concurrent change makes it a 409."""
+        try:
+            await asyncio.to_thread(
+                self.custom.replace_namespaced_custom_object, "autoscaling.k8s.io", "v1",
+                namespace, "verticalpodautoscalers", name, body)
+        except ApiException as err:
+            return {404: Outcome.GONE, 409: Outcome.CONFLICT, 403: Outcome.REFUSED}.get(
+                err.status, Outcome.ERROR)
+        return Outcome.OK
+
+    async def patch_policy_status(self, namespace: str, name: str,
+                                  status: dict[str, Any]) -> bool:
+        try:
+            await asyncio.to_thread(
+                self.custom.patch_namespaced_custom_object_status, "crashwatch.dev", "v1alpha1",
+                namespace, "remediationpolicies", name, {"status": status})
+        except (ApiException, OSError, ValueError, TransportError) as err:
+            log.warning("policy status failed", namespace=namespace, name=name,
+                        error=str(err)[:200])
+            return False
+        return True

@@ -18,8 +18,9 @@ import structlog
 from prometheus_client import start_http_server
 
 from crashwatch.cli.loader import LogsDir
-from crashwatch.kube.client import KubeClient, load_api_client
+from crashwatch.kube.client import KubeClient, RemediationClient, load_api_client
 from crashwatch.metrics import Metrics
+from crashwatch.remediation.remediator import Remediator
 from crashwatch.settings import Settings
 from crashwatch.watch.store import Store
 from crashwatch.watch.watchdog import LogReader, Watchdog
@@ -47,7 +48,8 @@ def _guard(dog: Watchdog, resource: str, fn: Any, *args: Any) -> None:
         log.warning("handler error", resource=resource, error=str(err)[:300])
 
 
-def register(registry: kopf.OperatorRegistry, dog: Watchdog, settings: Settings) -> None:
+def register(registry: kopf.OperatorRegistry, dog: Watchdog, settings: Settings,
+             remediator: Remediator | None = None) -> None:
     @kopf.on.login(registry=registry)
     def login(**kwargs: Any) -> Any:
         # The same credentials as the kubernetes client: in-cluster, else KUBECONFIG.
@@ -70,6 +72,12 @@ def register(registry: kopf.OperatorRegistry, dog: Watchdog, settings: Settings)
             return owner
         kopf.on.event(group, version, plural, registry=registry, id=f"owner-{plural}")(
             make(kind, plural))
+
+    if remediator is not None:
+        @kopf.on.event("crashwatch.dev", "v1alpha1", "remediationpolicies", registry=registry)
+        async def policies(event: Mapping[str, Any], **_: Any) -> None:
+            _guard(dog, "remediationpolicies", remediator.on_policy, event.get("type") or "",
+                   event.get("object") or {})
 
     if settings.watch.namespace_selector:
         @kopf.on.event("v1", "namespaces", registry=registry)
@@ -108,6 +116,9 @@ async def run(settings: Settings, stop_flag: asyncio.Event | None = None) -> Non
         start_http_server(settings.server.metrics_port, registry=metrics.registry)
     api = load_api_client()
     kube = KubeClient(api, metrics, dry_run=settings.publish.dry_run)
+    remediator: Remediator | None = None
+    if settings.remediation.remediation:
+        remediator = Remediator(RemediationClient(api, metrics), metrics)
     reader: LogReader | None = None
     if settings.logs.logs_dir:
         files = LogsDir(settings.logs.logs_dir, max_bytes=settings.logs.log_max_bytes)
@@ -122,9 +133,9 @@ async def run(settings: Settings, stop_flag: asyncio.Event | None = None) -> Non
                                            settings.logs.log_max_bytes)
 
         reader = from_api
-    dog = Watchdog(settings, Store(settings.watch), kube, metrics, reader)
+    dog = Watchdog(settings, Store(settings.watch), kube, metrics, reader, remedy=remediator)
     registry = kopf.OperatorRegistry()
-    register(registry, dog, settings)
+    register(registry, dog, settings, remediator)
     health = (f"http://0.0.0.0:{settings.server.health_port}/healthz"
               if settings.server.health_port else None)
     log.info("starting", namespaces=list(settings.watch.namespaces) or "all",

@@ -20,7 +20,7 @@ from crashwatch.diagnosis import diagnose
 from crashwatch.diagnosis.owners import top_owner
 from crashwatch.diagnosis.view import ClusterView, as_dict, as_int, as_list, as_str, meta
 from crashwatch.metrics import Metrics
-from crashwatch.model import Finding, OwnerRef
+from crashwatch.model import Finding, OwnerRef, Reason
 from crashwatch.settings import Settings
 from crashwatch.watch.selectors import parse_selector
 from crashwatch.watch.store import Key, Store
@@ -36,6 +36,17 @@ DEBOUNCE_SECONDS = 0.2
 
 LogReader = Callable[[str, str, str], Awaitable[str | None]]
 OwnerKey = tuple[str, str, str]  # namespace, kind, name
+
+
+class Remedy(Protocol):
+    async def consider(self, finding: Finding) -> None: ...
+
+    def forget_regression(self, namespace: str, deployment: str) -> None: ...
+
+    async def tick(self) -> None: ...
+
+
+REMEDIABLE = (Reason.OOM_AFTER_SHRINK, Reason.ROLLOUT_REGRESSION)
 
 
 class Writer(Protocol):
@@ -79,7 +90,9 @@ class Watchdog:
         metrics: Metrics,
         log_reader: LogReader | None = None,
         clock: Callable[[], float] = time.time,
+        remedy: Remedy | None = None,
     ) -> None:
+        self.remedy = remedy
         self.settings = settings
         self.store = store
         self.writer = writer
@@ -254,6 +267,10 @@ class Watchdog:
             if not await self._publish_pod(key, pod, new, deleted):
                 self._retry(key, old, deleted)
                 return
+            if self.remedy is not None:
+                for f in new:
+                    if f.reason in REMEDIABLE:
+                        await self.remedy.consider(f)
         if pod is not None and not new:
             self.store.delete_pod(key)  # healthy again: nothing left to hold for it
         if owner is not None:
@@ -261,8 +278,12 @@ class Watchdog:
             reg = next((f for f in workload if f.owner == owner), None)
             if reg is not None:
                 self.workload_findings[okey] = reg
+                if self.remedy is not None:
+                    await self.remedy.consider(reg)
             elif pod is not None:
                 self.workload_findings.pop(okey, None)
+                if self.remedy is not None and owner.kind == "Deployment":
+                    self.remedy.forget_regression(key[0], owner.name)
             if not await self._publish_owner(okey):
                 self._retry(key, old, deleted)
                 return
@@ -387,6 +408,13 @@ class Watchdog:
         """Expire events and re-diagnose what is held (time alone changes some verdicts:
         a crash long past is history)."""
         self.store.sweep()
+        if self.remedy is not None:
+            # A policy created after a finding was published still gets to act on it.
+            for fs in list(self.findings.values()):
+                for f in fs:
+                    if f.reason in REMEDIABLE:
+                        await self.remedy.consider(f)
+            await self.remedy.tick()
         for key in list(self.store.pods) + [k for k in self.findings if k not in
                                             self.store.pods]:
             self._schedule(key, delay=0.0)

@@ -1,0 +1,1 @@
+"""Opt-in remediation: policy match, safety checks, then a memory floor or a rollback."""

@@ -1,0 +1,285 @@
+"""Acting on findings, only where a RemediationPolicy opts a workload in.
+
+``CrashLoop.OOMAfterShrink`` -> pin a memory floor at the last healthy value (+ headroom,
+under the ceiling), on the VPA's ``minAllowed`` when a VPA manages the workload, else on the
+workload's own requests and limits. ``Rollout.Regression`` -> put the Deployment's pod
+template back to the last available revision, as ``kubectl rollout undo`` does, once per bad
+revision, after the regression lasted ``minRegressionDuration``.
+
+Safety: nothing without a policy; dry-run (the default) only says what it would do;
+cooldowns and daily limits live on the workload (an annotation), so a restart keeps them;
+every write carries the object's resourceVersion, and a conflict or a vanished target is
+skipped and reported, never retried blindly. Every action or refusal: an Event on the
+workload and on the policy, ``crashwatch_remediations_total{action,result}``, a line in the
+policy's status.
+"""
+
+from __future__ import annotations
+
+import copy
+import time
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+import structlog
+
+from crashwatch.diagnosis.view import as_dict, as_list, as_str, meta
+from crashwatch.kube.client import Outcome, RemediationClient
+from crashwatch.metrics import Metrics
+from crashwatch.model import Finding, Reason
+from crashwatch.quantity import parse_quantity
+from crashwatch.remediation.policy import (
+    FLOOR_ANNOTATION,
+    STATE_ANNOTATION,
+    ActionState,
+    Policy,
+    floor_for,
+    refusal,
+)
+
+log = structlog.get_logger("crashwatch.remediation")
+MAX_STATUS_LINES = 20
+
+
+def _rfc3339(t: float) -> str:
+    return datetime.fromtimestamp(t, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _json_pointer(key: str) -> str:
+    return key.replace("~", "~0").replace("/", "~1")
+
+
+class Remediator:
+    def __init__(self, kube: RemediationClient, metrics: Metrics,
+                 clock: Callable[[], float] = time.time) -> None:
+        self.kube = kube
+        self.metrics = metrics
+        self.clock = clock
+        self.policies: dict[tuple[str, str], Policy] = {}
+        self._status: dict[tuple[str, str], list[dict[str, Any]]] = {}
+        self._said: dict[tuple[str, str, str], str] = {}  # (ns, workload, action) -> last word
+        self._regressions: dict[tuple[str, str], tuple[float, Finding]] = {}
+
+    # -- policies ----------------------------------------------------------------------
+    def on_policy(self, event_type: str, body: Mapping[str, Any]) -> None:
+        key = (as_str(meta(body).get("namespace")), as_str(meta(body).get("name")))
+        if event_type == "DELETED":
+            self.policies.pop(key, None)
+            self._status.pop(key, None)
+            return
+        self.policies[key] = Policy.from_object(body)
+        self._status[key] = [dict(as_dict(x)) for x in as_list(
+            as_dict(body.get("status")).get("lastActions"))]
+
+    def _policy_for(self, workload: Mapping[str, Any], wants: str) -> Policy | None:
+        for _, policy in sorted(self.policies.items()):
+            enabled = policy.floor_enabled if wants == "floor" else policy.rollback_enabled
+            if enabled and policy.covers(workload):
+                return policy
+        return None
+
+    # -- reporting ---------------------------------------------------------------------
+    async def _report(self, policy: Policy, kind: str, workload: Mapping[str, Any],
+                      action: str, result: str, change: str, why: str) -> None:
+        ns, name = policy.namespace, as_str(meta(workload).get("name"))
+        said = f"{result}:{change}"
+        if self._said.get((ns, name, action)) == said:
+            return  # the same word again (a re-diagnosis): nothing new to report
+        self._said[(ns, name, action)] = said
+        now = self.clock()
+        self.metrics.remediations.labels(action, result).inc()
+        verb = {"applied": "", "dry_run": "would ", "refused": "refused to "}.get(result, "")
+        message = f"{verb}{change}: {why}" if result != "applied" else f"{change}: {why}"
+        if result in (Outcome.CONFLICT, Outcome.GONE, Outcome.ERROR):
+            message = f"skipped {change} ({result}): {why}"
+        reason = {"applied": "Remediated", "dry_run": "RemediationDryRun"}.get(
+            result, "RemediationSkipped")
+        type_ = "Normal" if result in ("applied", "dry_run") else "Warning"
+        log.info("remediation", namespace=ns, workload=f"{kind}/{name}", action=action,
+                 result=result, change=change, why=why)
+        await self.kube.post_event(kind, ns, name, as_str(meta(workload).get("uid")), reason,
+                                   f"[{policy.name}] {message}", type_)
+        await self.kube.post_event("RemediationPolicy", ns, policy.name, policy.uid, reason,
+                                   f"{kind}/{name}: {message}", type_)
+        lines = [{"time": _rfc3339(now), "action": action, "target": f"{kind}/{name}",
+                  "result": result, "change": change, "reason": why[:512],
+                  "dryRun": result == "dry_run"}, *self._status.get((ns, policy.name), [])]
+        self._status[(ns, policy.name)] = lines[:MAX_STATUS_LINES]
+        await self.kube.patch_policy_status(ns, policy.name, {
+            "lastActions": lines[:MAX_STATUS_LINES],
+            "conditions": [{"type": "Ready", "status": "True", "reason": "Watching",
+                            "message": "crashwatch applies this policy",
+                            "lastTransitionTime": _rfc3339(now)}],
+        })
+
+    # -- entry points ----------------------------------------------------------------------
+    async def consider(self, finding: Finding) -> None:
+        try:
+            if finding.reason is Reason.OOM_AFTER_SHRINK:
+                await self._floor(finding)
+            elif finding.reason is Reason.ROLLOUT_REGRESSION and finding.owner is not None:
+                key = (finding.namespace, finding.owner.name)
+                first = self._regressions.get(key, (self.clock(), finding))[0]
+                self._regressions[key] = (first, finding)
+                await self._rollback_when_due(key)
+        except Exception as err:  # a remediation error must never stop diagnosis
+            self.metrics.remediations.labels("any", "error").inc()
+            log.exception("remediation failed", error=str(err))
+
+    def forget_regression(self, namespace: str, deployment: str) -> None:
+        self._regressions.pop((namespace, deployment), None)
+
+    async def tick(self) -> None:
+        """Act on regressions that have now lasted long enough."""
+        for key in list(self._regressions):
+            try:
+                await self._rollback_when_due(key)
+            except Exception as err:
+                log.exception("remediation failed", error=str(err))
+
+    # -- memory floor --------------------------------------------------------------------
+    async def _floor(self, f: Finding) -> None:
+        if f.owner is None or f.owner.kind not in ("Deployment", "StatefulSet", "DaemonSet"):
+            return
+        wl = await self.kube.read(f.owner.kind, f.namespace, f.owner.name)
+        if wl is None:
+            return
+        policy = self._policy_for(wl, "floor")
+        if policy is None:
+            return
+        container = f.container or ""
+        floor = floor_for(str(f.details.get("lastHealthy")), policy.headroom_percent,
+                          policy.ceiling)
+        if floor is None:
+            return
+        vpa_name = next((as_str(t.get("name")) for t in [as_dict(
+            (f.remediation or {}).get("target"))] if t.get("kind") == "VerticalPodAutoscaler"),
+            "")
+        use_vpa = policy.floor_target in ("Auto", "VerticalPodAutoscaler") and bool(vpa_name)
+        where = (f"VerticalPodAutoscaler {vpa_name} minAllowed" if use_vpa
+                 else f"{f.owner.kind} {f.owner.name} requests and limits")
+        change = f"pin memory floor {floor} for container {container} on {where}"
+        why = (f"CrashLoop.OOMAfterShrink: memory {f.details.get('current')} < last healthy "
+               f"{f.details.get('lastHealthy')}")
+        kind = f.owner.kind
+        if policy.floor_target == "VerticalPodAutoscaler" and not vpa_name:
+            await self._report(policy, kind, wl, "floor", "refused", change,
+                               "the policy wants the VPA but none manages this workload")
+            return
+        state = ActionState.from_workload(wl)
+        now = self.clock()
+        blocked = refusal(policy, state, now)
+        if blocked:
+            await self._report(policy, kind, wl, "floor", "refused", change, blocked)
+            return
+        if policy.dry_run:
+            await self._report(policy, kind, wl, "floor", "dry_run", change, why)
+            return
+        state.last_action = now
+        record = f'{{"container": "{container}", "memory": "{floor}", "reason": "{why}"}}'
+        if use_vpa:
+            result = await self._floor_on_vpa(f.namespace, vpa_name, container, floor)
+            if result == Outcome.OK:
+                result = await self.kube.guarded_patch(kind, f.namespace, f.owner.name, {
+                    "metadata": {"resourceVersion": as_str(meta(wl).get("resourceVersion")),
+                                 "annotations": {STATE_ANNOTATION: state.to_annotation(),
+                                                 FLOOR_ANNOTATION: record}}})
+        else:
+            result = await self.kube.guarded_patch(
+                kind, f.namespace, f.owner.name,
+                self._resources_patch(wl, container, floor, state, record))
+        await self._report(policy, kind, wl, "floor", result, change, why)
+
+    def _resources_patch(self, wl: Mapping[str, Any], container: str, floor: str,
+                         state: ActionState, record: str) -> dict[str, Any]:
+        value = parse_quantity(floor)
+        resources: dict[str, Any] = {}
+        for c in as_list(as_dict(as_dict(as_dict(wl.get("spec")).get("template")).get(
+                "spec")).get("containers")):
+            c = as_dict(c)
+            if c.get("name") != container:
+                continue
+            res = as_dict(c.get("resources"))
+            for field in ("requests", "limits"):
+                cur = parse_quantity(as_dict(res.get(field)).get("memory"))
+                if cur is None or (value is not None and cur < value):
+                    resources.setdefault(field, {})["memory"] = floor
+        return {
+            "metadata": {"resourceVersion": as_str(meta(wl).get("resourceVersion")),
+                         "annotations": {STATE_ANNOTATION: state.to_annotation(),
+                                         FLOOR_ANNOTATION: record}},
+            "spec": {"template": {"spec": {"containers": [
+                {"name": container, "resources": resources}]}}},
+        }
+
+    async def _floor_on_vpa(self, namespace: str, name: str, container: str,
+                            floor: str) -> str:
+        vpa = await self.kube.read_vpa(namespace, name)
+        if vpa is None:
+            return Outcome.GONE
+        body = copy.deepcopy(vpa)
+        spec = body.setdefault("spec", {})
+        policy = spec.setdefault("resourcePolicy", {})
+        policies = policy.setdefault("containerPolicies", [])
+        entry = next((p for p in policies if p.get("containerName") == container), None)
+        if entry is None:
+            entry = {"containerName": container}
+            policies.append(entry)
+        entry.setdefault("minAllowed", {})["memory"] = floor
+        return await self.kube.replace_vpa(namespace, name, body)
+
+    # -- rollback --------------------------------------------------------------------------
+    async def _rollback_when_due(self, key: tuple[str, str]) -> None:
+        first, f = self._regressions[key]
+        ns, name = key
+        dep = await self.kube.read("Deployment", ns, name)
+        if dep is None:
+            self._regressions.pop(key, None)
+            return
+        policy = self._policy_for(dep, "rollback")
+        if policy is None:
+            return
+        to_rev = int(f.details.get("lastHealthyRevision") or 0)
+        from_rev = int(f.details.get("failingRevision") or 0)
+        rs_name = as_str(f.details.get("lastHealthyReplicaSet"))
+        images = ", ".join(as_str(v) for v in as_dict(f.details.get("lastHealthyImages")).values())
+        change = f"roll back Deployment {name} from revision {from_rev} to {to_rev} ({images})"
+        why = f"Rollout.Regression: {f.summary}"
+        now = self.clock()
+        if now - first < policy.min_regression:
+            return  # not yet: the sweep asks again
+        state = ActionState.from_workload(dep)
+        blocked = refusal(policy, state, now, rollback=True, revision=from_rev)
+        if blocked:
+            await self._report(policy, "Deployment", dep, "rollback", "refused", change, blocked)
+            return
+        if policy.dry_run:
+            await self._report(policy, "Deployment", dep, "rollback", "dry_run", change, why)
+            return
+        rs = await self.kube.read("ReplicaSet", ns, rs_name)
+        if rs is None:
+            await self._report(policy, "Deployment", dep, "rollback", Outcome.GONE, change, why)
+            return
+        template = copy.deepcopy(dict(as_dict(as_dict(rs.get("spec")).get("template"))))
+        labels = as_dict(as_dict(template.get("metadata")).get("labels"))
+        template.setdefault("metadata", {})["labels"] = {
+            k: v for k, v in labels.items() if k != "pod-template-hash"}
+        state.last_action = now
+        state.rollbacks.append(now)
+        state.rolled_back_revisions.append(from_rev)
+        annotations = as_dict(meta(dep).get("annotations"))
+        patch: list[dict[str, Any]] = [
+            {"op": "test", "path": "/metadata/resourceVersion",
+             "value": as_str(meta(dep).get("resourceVersion"))},
+            {"op": "replace", "path": "/spec/template", "value": template},
+        ]
+        if not annotations:
+            patch.append({"op": "add", "path": "/metadata/annotations", "value": {}})
+        patch.append({"op": "add",
+                      "path": f"/metadata/annotations/{_json_pointer(STATE_ANNOTATION)}",
+                      "value": state.to_annotation()})
+        result = await self.kube.guarded_patch("Deployment", ns, name, patch)
+        if result == Outcome.OK:
+            self._regressions.pop(key, None)
+        await self._report(policy, "Deployment", dep, "rollback", result, change, why)

@@ -1,0 +1,183 @@
+"""Opt-in remediation on the real control plane (controller-manager rolling the real
+ReplicaSets): a memory floor stops an autoscaler's OOM loop, a bad promotion is rolled
+back, dry-run changes nothing, a cooldown holds, and holds across an operator restart."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from kubernetes import client
+from tests.cluster import kubelet
+from tests.cluster.plane import ControlPlane
+from tests.e2e.test_operator import (
+    Operator,
+    make_deployment,
+    running_pods,
+    start_operator,
+    stop_operator,
+    wait_for,
+)
+
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(240)]
+
+ENV = {"CRASHWATCH_REMEDIATION": "true", "CRASHWATCH_OWNER_ANNOTATIONS": "true"}
+
+
+@pytest.fixture
+def remediating(control_plane: ControlPlane, tmp_path: Path) -> Iterator[Operator]:
+    op = start_operator(control_plane, tmp_path, "remediation", ENV)
+    try:
+        yield op
+    finally:
+        stop_operator(op)
+
+
+def policy(api: client.ApiClient, ns: str, app: str, **spec: Any) -> None:
+    client.CustomObjectsApi(api).create_namespaced_custom_object(
+        "crashwatch.dev", "v1alpha1", ns, "remediationpolicies",
+        {"apiVersion": "crashwatch.dev/v1alpha1", "kind": "RemediationPolicy",
+         "metadata": {"name": f"{app}-policy"},
+         "spec": {"selector": {"matchLabels": {"app": app}}, **spec}})
+
+
+def policy_status(api: client.ApiClient, ns: str, app: str) -> dict[str, Any]:
+    obj = client.CustomObjectsApi(api).get_namespaced_custom_object(
+        "crashwatch.dev", "v1alpha1", ns, "remediationpolicies", f"{app}-policy")
+    return dict(obj.get("status") or {})
+
+
+def events(core: client.CoreV1Api, ns: str, name: str, reason: str) -> list[Any]:
+    return [e for e in core.list_namespaced_event(ns).items
+            if e.involved_object.name == name and e.reason == reason
+            and e.source and e.source.component == "crashwatch"]
+
+
+def memory_limit(apps: client.AppsV1Api, ns: str, name: str) -> str:
+    dep = apps.read_namespaced_deployment(name, ns)
+    return str(dep.spec.template.spec.containers[0].resources.limits["memory"])
+
+
+def shrink_and_oom(core: client.CoreV1Api, apps: client.AppsV1Api, ns: str) -> str:
+    """An autoscaler rewrites 512Mi to 32Mi; the new pod OOM-loops."""
+    big = {"resources": {"limits": {"memory": "512Mi"}, "requests": {"memory": "512Mi"}}}
+    make_deployment(apps, ns, "rails", container=big)
+    running_pods(core, ns, "rails")
+    apps.patch_namespaced_deployment("rails", ns, {"spec": {"template": {"spec": {
+        "containers": [{"name": "app", "resources": {"limits": {"memory": "32Mi"},
+                                                      "requests": {"memory": "32Mi"}}}]}}}})
+
+    def shrunk() -> str | None:
+        for p in running_pods(core, ns, "rails"):
+            if p.spec.containers[0].resources.limits["memory"] == "32Mi":
+                return str(p.metadata.name)
+        return None
+    name = str(wait_for("the shrunk pod", shrunk, timeout=60))
+    kubelet.oom_kill(core, (ns, name), "app", restarts=3)
+    return name
+
+
+def test_memory_floor_stops_the_oom_loop(
+    remediating: Operator, api: client.ApiClient, core: client.CoreV1Api,
+    apps: client.AppsV1Api, namespace: str,
+) -> None:
+    policy(api, namespace, "rails", dryRun=False,
+           resourceFloor={"enabled": True, "headroomPercent": 0})
+    shrink_and_oom(core, apps, namespace)
+    wait_for("floor pinned at 512Mi", lambda: memory_limit(apps, namespace, "rails") == "512Mi",
+             op=remediating)
+    dep = apps.read_namespaced_deployment("rails", namespace)
+    assert '"memory": "512Mi"' in dep.metadata.annotations["crashwatch.dev/memory-floor"]
+    # The loop stops: the controller rolls a 512Mi pod that runs and is ready.
+    wait_for("a 512Mi pod running", lambda: [
+        p for p in running_pods(core, namespace, "rails")
+        if p.spec.containers[0].resources.limits["memory"] == "512Mi"], timeout=60)
+    assert wait_for("Event on the Deployment", lambda: events(
+        core, namespace, "rails", "Remediated"), op=remediating)
+    assert wait_for("Event on the policy", lambda: events(
+        core, namespace, "rails-policy", "Remediated"), op=remediating)
+    last = wait_for("policy status", lambda: policy_status(api, namespace, "rails").get(
+        "lastActions"), op=remediating)[0]
+    assert (last["action"], last["result"], last["target"]) == (
+        "floor", "applied", "Deployment/rails")
+    assert remediating.sample("crashwatch_remediations_total", action="floor",
+                              result="applied") == 1
+
+
+def test_memory_floor_in_dry_run_changes_nothing_but_says_what_it_would_do(
+    remediating: Operator, api: client.ApiClient, core: client.CoreV1Api,
+    apps: client.AppsV1Api, namespace: str,
+) -> None:
+    policy(api, namespace, "rails", resourceFloor={"enabled": True, "headroomPercent": 0})
+    shrink_and_oom(core, apps, namespace)
+    ev = wait_for("dry-run Event", lambda: events(core, namespace, "rails",
+                                                  "RemediationDryRun"), op=remediating)
+    assert ev[0].message.startswith("[rails-policy] would pin memory floor 512Mi")
+    assert memory_limit(apps, namespace, "rails") == "32Mi"
+    assert remediating.sample("crashwatch_remediations_total", action="floor",
+                              result="dry_run") == 1
+
+
+def promote_and_crash(core: client.CoreV1Api, apps: client.AppsV1Api, ns: str, image: str,
+                      logs_dir: Path) -> str:
+    apps.patch_namespaced_deployment("shop", ns, {"spec": {"template": {
+        "metadata": {"annotations": {kubelet.SIMULATED_ANNOTATION: "true"}},
+        "spec": {"containers": [{"name": "app", "image": image}]}}}})
+
+    def new_pod() -> str | None:
+        for p in core.list_namespaced_pod(ns, label_selector="app=shop").items:
+            if p.spec.containers[0].image == image and p.spec.node_name and not (
+                    p.metadata.deletion_timestamp):
+                return str(p.metadata.name)
+        return None
+    name = str(wait_for(f"a pod of {image}", new_pod, timeout=60))
+    kubelet.crash_loop(core, (ns, name), "app", exit_code=1, restarts=3, logs_dir=logs_dir,
+                       log="KeyError: 'SECRET_KEY_BASE'\n")
+    return name
+
+
+def image_of(apps: client.AppsV1Api, ns: str) -> str:
+    return str(apps.read_namespaced_deployment("shop", ns).spec.template.spec.containers[0].image)
+
+
+def test_regression_is_rolled_back_then_a_second_one_is_refused_in_cooldown_even_after_restart(
+    control_plane: ControlPlane, api: client.ApiClient, core: client.CoreV1Api,
+    apps: client.AppsV1Api, namespace: str, tmp_path: Path,
+) -> None:
+    make_deployment(apps, namespace, "shop", image="example/shop:1.0")
+    running_pods(core, namespace, "shop")
+    (tmp_path / "first").mkdir()
+    op = start_operator(control_plane, tmp_path / "first", "remediation", ENV)
+    try:
+        policy(api, namespace, "shop", dryRun=False, cooldown="1h",
+               rollback={"enabled": True, "minRegressionDuration": "1s"})
+        promote_and_crash(core, apps, namespace, "example/shop:1.1", op.logs_dir)
+        wait_for("rolled back to 1.0", lambda: image_of(apps, namespace) == "example/shop:1.0",
+                 op=op)
+        # The Deployment becomes available again on the old image.
+        wait_for("available on 1.0", lambda: all(
+            p.spec.containers[0].image == "example/shop:1.0"
+            for p in running_pods(core, namespace, "shop")), timeout=90)
+        assert events(core, namespace, "shop", "Remediated")
+        assert op.sample("crashwatch_remediations_total", action="rollback",
+                         result="applied") == 1
+    finally:
+        stop_operator(op)
+
+    # A fresh operator process: the cooldown lives on the Deployment, not in memory.
+    (tmp_path / "second").mkdir()
+    op = start_operator(control_plane, tmp_path / "second", "remediation", ENV)
+    try:
+        promote_and_crash(core, apps, namespace, "example/shop:1.2", op.logs_dir)
+        refused = wait_for("refusal reported", lambda: events(
+            core, namespace, "shop", "RemediationSkipped"), op=op, timeout=60)
+        assert "in cooldown" in refused[0].message
+        assert image_of(apps, namespace) == "example/shop:1.2"
+        assert op.sample("crashwatch_remediations_total", action="rollback",
+                         result="refused") == 1
+        last = policy_status(api, namespace, "shop")["lastActions"][0]
+        assert (last["action"], last["result"]) == ("rollback", "refused")
+    finally:
+        stop_operator(op)
