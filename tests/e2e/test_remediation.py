@@ -181,3 +181,17 @@ def test_regression_is_rolled_back_then_a_second_one_is_refused_in_cooldown_even
         assert (last["action"], last["result"]) == ("rollback", "refused")
     finally:
         stop_operator(op)
+
+
+def test_rollback_in_dry_run_changes_nothing_but_says_what_it_would_do(
+    remediating: Operator, api: client.ApiClient, core: client.CoreV1Api,
+    apps: client.AppsV1Api, namespace: str,
+) -> None:
+    policy(api, namespace, "shop", rollback={"enabled": True, "minRegressionDuration": "1s"})
+    make_deployment(apps, namespace, "shop", image="example/shop:1.0")
+    running_pods(core, namespace, "shop")
+    promote_and_crash(core, apps, namespace, "example/shop:1.1", remediating.logs_dir)
+    ev = wait_for("dry-run Event", lambda: events(core, namespace, "shop", "RemediationDryRun"),
+                  op=remediating)
+    assert "would roll back Deployment shop from revision 2 to 1" in ev[0].message
+    assert image_of(apps, namespace) == "example/shop:1.1"
