@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 
-.PHONY: venv demo test lint test-unit test-alerts test-e2e test-deploy tools pytools controlplane \
+.PHONY: venv demo demo-offline test lint test-unit test-alerts test-e2e test-deploy tools pytools controlplane \
 	lock bench clean
 
 $(VENV)/.installed: pyproject.toml
@@ -14,13 +14,17 @@ $(VENV)/.installed: pyproject.toml
 
 venv: $(VENV)/.installed
 
-## demo: diagnose the bundled example snapshots (the live demo lands with the operator)
-demo: venv
+## demo: the motivating incidents replayed live on the local control plane (examples/live_demo.py)
+demo: venv controlplane tools
+	$(BIN)/python examples/live_demo.py
+
+## demo-offline: diagnose the bundled example snapshot, no cluster needed
+demo-offline: venv
 	$(BIN)/crashwatch diagnose -o table --logs-dir examples/logs $(addprefix -f ,$(sort $(wildcard examples/*.json examples/*.yaml)))
 
 ## lint: ruff and mypy --strict
 lint: venv
-	$(BIN)/ruff check $(wildcard operator tests bench)
+	$(BIN)/ruff check $(wildcard operator tests bench examples)
 	$(BIN)/mypy
 
 ## test-unit: the fast, pure suite, and the blind evaluation set (eval/blind) as regression

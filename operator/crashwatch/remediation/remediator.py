@@ -163,6 +163,8 @@ class Remediator:
         why = (f"CrashLoop.OOMAfterShrink: memory {f.details.get('current')} < last healthy "
                f"{f.details.get('lastHealthy')}")
         kind = f.owner.kind
+        if not use_vpa and self._already_at(wl, container, floor):
+            return  # pinned already (by us, moments ago, or by someone): nothing to do
         if policy.floor_target == "VerticalPodAutoscaler" and not vpa_name:
             await self._report(policy, kind, wl, "floor", "refused", change,
                                "the policy wants the VPA but none manages this workload")
@@ -190,6 +192,19 @@ class Remediator:
                 kind, f.namespace, f.owner.name,
                 self._resources_patch(wl, container, floor, state, record))
         await self._report(policy, kind, wl, "floor", result, change, why)
+
+    @staticmethod
+    def _already_at(wl: Mapping[str, Any], container: str, floor: str) -> bool:
+        value = parse_quantity(floor)
+        for c in as_list(as_dict(as_dict(as_dict(wl.get("spec")).get("template")).get(
+                "spec")).get("containers")):
+            c = as_dict(c)
+            if c.get("name") == container:
+                res = as_dict(c.get("resources"))
+                have = [parse_quantity(as_dict(res.get(f)).get("memory"))
+                        for f in ("limits", "requests")]
+                return value is not None and all(h is not None and h >= value for h in have)
+        return False
 
     def _resources_patch(self, wl: Mapping[str, Any], container: str, floor: str,
                          state: ActionState, record: str) -> dict[str, Any]:
