@@ -104,6 +104,10 @@ def test_memory_floor_stops_the_oom_loop(
         "floor", "applied", "Deployment/rails")
     assert remediating.sample("crashwatch_remediations_total", action="floor",
                               result="applied") == 1
+    status = wait_for("matched workloads", lambda: policy_status(api, namespace, "rails").get(
+        "matchedWorkloads") == 1 and policy_status(api, namespace, "rails"), op=remediating)
+    assert status["workloads"] == ["Deployment/rails"]
+    assert status["conditions"][0]["type"] == "Ready"
 
 
 def test_memory_floor_in_dry_run_changes_nothing_but_says_what_it_would_do(

@@ -52,7 +52,12 @@ def _json_pointer(key: str) -> str:
 
 class Remediator:
     def __init__(self, kube: RemediationClient, metrics: Metrics,
-                 clock: Callable[[], float] = time.time) -> None:
+                 clock: Callable[[], float] = time.time,
+                 workloads: Callable[[], list[tuple[str, Mapping[str, Any]]]] | None = None
+                 ) -> None:
+        self.workloads = workloads or (lambda: [])
+        """(kind, object) of every workload crashwatch holds, for status.workloads."""
+        self._matched: dict[tuple[str, str], list[str]] = {}
         self.kube = kube
         self.metrics = metrics
         self.clock = clock
@@ -131,12 +136,25 @@ class Remediator:
         self._regressions.pop((namespace, deployment), None)
 
     async def tick(self) -> None:
-        """Act on regressions that have now lasted long enough."""
+        """Act on regressions that have now lasted long enough; keep each policy's list of
+        the workloads it matches current."""
+        await self._update_matches()
         for key in list(self._regressions):
             try:
                 await self._rollback_when_due(key)
             except Exception as err:
                 log.exception("remediation failed", error=str(err))
+
+    async def _update_matches(self) -> None:
+        held = self.workloads()
+        for key, policy in list(self.policies.items()):
+            matched = sorted(f"{kind}/{as_str(meta(obj).get('name'))}" for kind, obj in held
+                             if policy.covers(obj))
+            if self._matched.get(key) == matched:
+                continue
+            if await self.kube.patch_policy_status(key[0], key[1], {
+                    "matchedWorkloads": len(matched), "workloads": matched[:256]}):
+                self._matched[key] = matched
 
     # -- memory floor --------------------------------------------------------------------
     async def _floor(self, f: Finding) -> None:

@@ -117,8 +117,13 @@ async def run(settings: Settings, stop_flag: asyncio.Event | None = None) -> Non
     api = load_api_client()
     kube = KubeClient(api, metrics, dry_run=settings.publish.dry_run)
     remediator: Remediator | None = None
+    store = Store(settings.watch)
     if settings.remediation.remediation:
-        remediator = Remediator(RemediationClient(api, metrics), metrics)
+        def held() -> list[tuple[str, Mapping[str, Any]]]:
+            return [(kind, obj) for kind in ("Deployment", "StatefulSet", "DaemonSet")
+                    for obj in store.owners[kind].values()]
+
+        remediator = Remediator(RemediationClient(api, metrics), metrics, workloads=held)
     reader: LogReader | None = None
     if settings.logs.logs_dir:
         files = LogsDir(settings.logs.logs_dir, max_bytes=settings.logs.log_max_bytes)
@@ -133,7 +138,7 @@ async def run(settings: Settings, stop_flag: asyncio.Event | None = None) -> Non
                                            settings.logs.log_max_bytes)
 
         reader = from_api
-    dog = Watchdog(settings, Store(settings.watch), kube, metrics, reader, remedy=remediator)
+    dog = Watchdog(settings, store, kube, metrics, reader, remedy=remediator)
     registry = kopf.OperatorRegistry()
     register(registry, dog, settings, remediator)
     health = (f"http://0.0.0.0:{settings.server.health_port}/healthz"

@@ -48,7 +48,11 @@ def trim_owner(kind: str, obj: Mapping[str, Any]) -> dict[str, Any]:
     spec = as_dict(obj.get("spec"))
     kept_spec: dict[str, Any] = {}
     if "template" in spec:
-        kept_spec["template"] = {"spec": as_dict(as_dict(spec["template"]).get("spec"))}
+        template = as_dict(spec["template"])
+        kept_spec["template"] = {
+            "metadata": {"labels": as_dict(as_dict(template.get("metadata")).get("labels"))},
+            "spec": as_dict(template.get("spec")),
+        }
     for k in ("targetRef", "resourcePolicy", "updatePolicy", "strategy", "replicas"):
         if k in spec:
             kept_spec[k] = spec[k]
