@@ -75,3 +75,42 @@ def test_without_a_matching_policy_nothing_is_touched():
     r.on_policy("ADDED", other)
     asyncio.run(r.consider(FINDING))
     assert kube.patches == [] and kube.events == [] and kube.statuses == []
+
+
+class ScriptedVPA(Scripted):
+    def __init__(self) -> None:
+        super().__init__(Outcome.OK)
+        self.replaced: list[dict[str, Any]] = []
+
+    async def read_vpa(self, namespace, name):
+        return {"apiVersion": "autoscaling.k8s.io/v1", "kind": "VerticalPodAutoscaler",
+                "metadata": {"name": name, "namespace": namespace, "resourceVersion": "41"},
+                "spec": {"targetRef": {"kind": "Deployment", "name": "rails"},
+                         "resourcePolicy": {"containerPolicies": [
+                             {"containerName": "app", "minAllowed": {"cpu": "10m"}}]}}}
+
+    async def replace_vpa(self, namespace, name, body):
+        self.replaced.append(body)
+        return Outcome.OK
+
+
+def test_floor_goes_on_the_vpa_min_allowed_when_a_vpa_manages_the_workload():
+    kube = ScriptedVPA()
+    r = Remediator(kube, Metrics(), clock=lambda: 1000.0)  # type: ignore[arg-type]
+    r.on_policy("ADDED", {**POLICY, "spec": {**POLICY["spec"], "resourceFloor": {
+        "enabled": True, "headroomPercent": 10}}})
+    vpa_finding = Finding(
+        namespace="shop", pod="rails-1", container="app", owner=OwnerRef("Deployment", "rails"),
+        reason=Reason.OOM_AFTER_SHRINK, summary="shrunk", evidence=(),
+        details={"current": "32Mi", "lastHealthy": "512Mi"},
+        remediation={"target": {"kind": "VerticalPodAutoscaler", "name": "rails-vpa"}})
+    asyncio.run(r.consider(vpa_finding))
+    assert len(kube.replaced) == 1
+    body = kube.replaced[0]
+    assert body["metadata"]["resourceVersion"] == "41"  # replace is guarded by it
+    policy = body["spec"]["resourcePolicy"]["containerPolicies"][0]
+    assert policy == {"containerName": "app", "minAllowed": {"cpu": "10m", "memory": "564Mi"}}
+    # The workload gets the record (and the cooldown state), not a resources change.
+    patch = kube.patches[0]
+    assert "spec" not in patch
+    assert '"memory": "564Mi"' in patch["metadata"]["annotations"]["crashwatch.dev/memory-floor"]
