@@ -20,7 +20,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -36,7 +35,7 @@ sys.path.insert(0, str(ROOT))
 
 from kubernetes import client  # noqa: E402
 from tests.cluster import kubelet  # noqa: E402
-from tests.cluster.plane import ControlPlane  # noqa: E402
+from tests.cluster.plane import ControlPlane, free_port  # noqa: E402
 from tests.e2e.deploying import (  # noqa: E402
     apply_overlay,
     install_monitoring_crds,
@@ -60,12 +59,6 @@ WORKLOADS = {k for k, _ in EXPECTED}
 
 def say(text: str = "") -> None:
     print(text, flush=True)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def wait(what: str, check: Callable[[], Any], timeout: float = 90.0) -> Any:

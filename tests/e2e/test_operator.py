@@ -13,7 +13,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -26,18 +25,12 @@ from typing import Any
 import pytest
 from kubernetes import client
 from tests.cluster import kubelet
-from tests.cluster.plane import REPO, ControlPlane
+from tests.cluster.plane import REPO, ControlPlane, free_port
 from tests.e2e.deploying import apply_overlay, install_monitoring_crds, serviceaccount_kubeconfig
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(240)]
 
 REASON = "crashwatch.dev/reason"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class Operator:
@@ -75,7 +68,7 @@ def start_operator(control_plane: ControlPlane, work: Path, overlay: str,
     apply_overlay(control_plane, overlay)
     logs_dir = work / "logs"
     logs_dir.mkdir()
-    metrics_port, health_port = _free_port(), _free_port()
+    metrics_port, health_port = free_port(), free_port()
     env = {**os.environ, "KUBECONFIG": str(serviceaccount_kubeconfig(control_plane)),
            "CRASHWATCH_LOG_FORMAT": "json", **(extra_env or {})}
     log_path = work / "operator.log"
@@ -288,7 +281,7 @@ def prometheus(operator: Operator, tmp_path: Path) -> Iterator[str]:
     fast = re.sub(r"(?m)^(\s+)for: \S+$", r"\1for: 1s", rules)
     assert fast != rules
     (tmp_path / "rules.yaml").write_text(fast)
-    port = _free_port()
+    port = free_port()
     (tmp_path / "prometheus.yml").write_text(
         "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n"
         "rule_files: [rules.yaml]\n"

@@ -204,11 +204,11 @@ class Outcome:
     ERROR = "error"
 
 
-_READERS = {
-    "Deployment": ("apps", "read_namespaced_deployment", "patch_namespaced_deployment"),
-    "StatefulSet": ("apps", "read_namespaced_stateful_set", "patch_namespaced_stateful_set"),
-    "DaemonSet": ("apps", "read_namespaced_daemon_set", "patch_namespaced_daemon_set"),
-    "ReplicaSet": ("apps", "read_namespaced_replica_set", "patch_namespaced_replica_set"),
+_READERS = {  # kind -> (read, patch) methods of AppsV1Api
+    "Deployment": ("read_namespaced_deployment", "patch_namespaced_deployment"),
+    "StatefulSet": ("read_namespaced_stateful_set", "patch_namespaced_stateful_set"),
+    "DaemonSet": ("read_namespaced_daemon_set", "patch_namespaced_daemon_set"),
+    "ReplicaSet": ("read_namespaced_replica_set", "patch_namespaced_replica_set"),
 }
 
 
@@ -222,10 +222,9 @@ class RemediationClient(KubeClient):
         self.custom = client.CustomObjectsApi(api)
 
     async def read(self, kind: str, namespace: str, name: str) -> dict[str, Any] | None:
-        group, reader, _ = _READERS[kind]
-        api = self.apps if group == "apps" else self.batch
+        reader, _ = _READERS[kind]
         try:
-            obj = await asyncio.to_thread(getattr(api, reader), name, namespace)
+            obj = await asyncio.to_thread(getattr(self.apps, reader), name, namespace)
         except ApiException as err:
             if err.status == 404:
                 return None
@@ -237,13 +236,13 @@ class RemediationClient(KubeClient):
                             patch: list[dict[str, Any]] | dict[str, Any]) -> str:
         """A JSON patch (list, with a resourceVersion ``test``) or a merge patch carrying
         ``metadata.resourceVersion``: the API server refuses it if the object changed."""
-        _, _, patcher = _READERS[kind]
+        _, patcher = _READERS[kind]
         try:
             await asyncio.to_thread(getattr(self.apps, patcher), name, namespace, patch)
         except ApiException as err:
             if err.status == 404:
                 return Outcome.GONE
-            if err.status in (409, 422) or (err.status == 422 and "test" in str(err.body)):
+            if err.status in (409, 422):  # 422: the resourceVersion "test" op failed
                 return Outcome.CONFLICT
             if err.status == 403:
                 return Outcome.REFUSED

@@ -171,9 +171,9 @@ class Remediator:
                           policy.ceiling)
         if floor is None:
             return
-        vpa_name = next((as_str(t.get("name")) for t in [as_dict(
-            (f.remediation or {}).get("target"))] if t.get("kind") == "VerticalPodAutoscaler"),
-            "")
+        target = as_dict((f.remediation or {}).get("target"))
+        vpa_name = as_str(target.get("name")) if target.get("kind") == (
+            "VerticalPodAutoscaler") else ""
         use_vpa = policy.floor_target in ("Auto", "VerticalPodAutoscaler") and bool(vpa_name)
         where = (f"VerticalPodAutoscaler {vpa_name} minAllowed" if use_vpa
                  else f"{f.owner.kind} {f.owner.name} requests and limits")

@@ -244,12 +244,12 @@ class Watchdog:
         workload: list[Finding] = []
         if pod is not None:
             logs = await self._prefetch_logs(pod)
-            objects = self.store.objects_for(key)
-            found = diagnose(objects, lambda ns, p, c: logs.get((ns, p, c)), now=self.clock(),
-                             stable_after=self.settings.watch.stable_after_seconds)
+            view = ClusterView(self.store.objects_for(key), self.clock(),
+                               self.settings.watch.stable_after_seconds)
+            found = diagnose(view, lambda ns, p, c: logs.get((ns, p, c)))
             new = [f for f in found if f.pod == key[1] and f.namespace == key[0]]
             workload = [f for f in found if f.pod is None]
-            self._owner_of[key] = top_owner(ClusterView(objects), pod)
+            self._owner_of[key] = top_owner(view, pod)
         old = self.findings.get(key, [])
         if new:
             self.findings[key] = new

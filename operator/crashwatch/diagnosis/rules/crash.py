@@ -67,22 +67,19 @@ def _runtime_start_failure(
     command = m["command"] if m else (_command(ctx)[:1] or ["?"])[0]
     if m:  # the runtime's message is long; its telling part goes first
         evidence.insert(0, f"runtime: {message[m.start():].strip()}")
-    if _PERMISSION.search(message):
-        return ctx.finding(
-            Reason.PERMISSION_DENIED,
-            f"Container {ctx.name}'s entrypoint {command} is not executable (permission denied).",
-            evidence,
-            remediation={"action": "fix-entrypoint", "container": ctx.name, "command": command},
-            details={"command": command, "exitCode": exit_code},
-        )
-    if _NOT_FOUND.search(message):
-        return ctx.finding(
-            Reason.COMMAND_NOT_FOUND,
-            f"Container {ctx.name}'s entrypoint {command} does not exist in the image.",
-            evidence,
-            remediation={"action": "fix-entrypoint", "container": ctx.name, "command": command},
-            details={"command": command, "exitCode": exit_code},
-        )
+    for pattern, reason, what in (
+        (_PERMISSION, Reason.PERMISSION_DENIED, "is not executable (permission denied)"),
+        (_NOT_FOUND, Reason.COMMAND_NOT_FOUND, "does not exist in the image"),
+    ):
+        if pattern.search(message):
+            return ctx.finding(
+                reason,
+                f"Container {ctx.name}'s entrypoint {command} {what}.",
+                evidence,
+                remediation={"action": "fix-entrypoint", "container": ctx.name,
+                             "command": command},
+                details={"command": command, "exitCode": exit_code},
+            )
     return None
 
 
