@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 
 .PHONY: venv demo demo-offline test lint test-unit test-alerts test-e2e test-deploy tools pytools controlplane \
-	lock bench clean
+	lock bench bench-cluster ksm clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -87,6 +87,15 @@ lock: $(LOCK_VENV)/.pip-tools-$(PIP_TOOLS_VERSION)
 ## bench: diagnosis-engine benchmark (prints figures; never part of pass/fail)
 bench: venv
 	$(BIN)/python bench/bench_diagnose.py
+
+## bench-cluster: crashwatch run beside kube-state-metrics at 1,000 and 10,000 pods on the
+## local control plane (about 15 minutes; prints a table, keeps it in bench/results/)
+bench-cluster: venv controlplane ksm
+	$(BIN)/python bench/bench_cluster.py
+
+## ksm: build kube-state-metrics from its Go module (for bench-cluster)
+ksm:
+	bench/build-ksm.sh
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -8,6 +8,7 @@ every line is cut to a bounded length.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 MASK = "***"
 MAX_LINE = 300
@@ -36,8 +37,10 @@ _RULES: tuple[tuple[re.Pattern[str], str], ...] = (
 )
 
 
+@lru_cache(maxsize=4096)
 def redact(text: str, limit: int = MAX_LINE) -> str:
-    """Mask secrets in one line of evidence and bound its length."""
+    """Mask secrets in one line of evidence and bound its length. Cached: a failing pod is
+    diagnosed again on each of its events, with the same evidence lines."""
     for pattern, repl in _RULES:
         text = pattern.sub(repl, text)
     text = " ".join(text.split()) if "\n" in text or "\t" in text else text

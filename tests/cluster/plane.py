@@ -124,6 +124,9 @@ class ControlPlane:
         bin_dir: directory holding the five binaries; built or reused via build.sh when None.
         nodes: how many kwok nodes to create (named ``kwok-node-0`` ...).
         detached: leave the processes running when this Python process exits (CLI ``up``).
+        max_pods: pods each kwok node accepts (110, as a kubelet; benchmarks raise it).
+        extra_args: more flags per component, by name (``{"kube-apiserver": [...]}``):
+            benchmarks use them for audit logging and client rate limits.
     """
 
     workdir: Path | None = None
@@ -131,6 +134,8 @@ class ControlPlane:
     nodes: int = 2
     detached: bool = False
     start_timeout: float = 120.0
+    max_pods: int = 110
+    extra_args: dict[str, list[str]] = field(default_factory=dict)
     ports: dict[str, int] = field(default_factory=dict)
     _procs: list[_Proc] = field(default_factory=list, repr=False)
     _own_workdir: bool = field(default=False, repr=False)
@@ -447,6 +452,7 @@ class ControlPlane:
                 "--allow-privileged=true",
                 "--profiling=false",
                 "--v=1",
+                *self.extra_args.get("kube-apiserver", []),
             ],
         )
 
@@ -537,6 +543,7 @@ class ControlPlane:
                 "--cluster-name=crashwatch",
                 "--controllers=*,bootstrapsigner,tokencleaner",
                 "--v=1",
+                *self.extra_args.get("kube-controller-manager", []),
             ],
         )
         self._wait("kube-controller-manager /healthz", self._healthz(port), proc)
@@ -556,6 +563,7 @@ class ControlPlane:
                 f"--cert-dir={self.dir / 'scheduler-certs'}",
                 "--leader-elect=false",
                 "--v=1",
+                *self.extra_args.get("kube-scheduler", []),
             ],
         )
         self._wait("kube-scheduler /healthz", self._healthz(port), proc)
@@ -569,6 +577,7 @@ class ControlPlane:
                 f"--kubeconfig={self.dir / 'kwok.kubeconfig'}",
                 f"--config={KWOK_CONFIG}",
                 f"--server-address=127.0.0.1:{port}",
+                *self.extra_args.get("kwok", []),
             ],
         )
 
@@ -580,6 +589,9 @@ class ControlPlane:
         self._wait("kwok /healthz", ok, proc)
 
     def _create_nodes(self) -> None:
+        # Room for max_pods pods of 100m CPU each (32 CPUs at least, as before).
+        capacity = {"cpu": str(max(32, self.max_pods // 10)), "memory": "256Gi",
+                    "pods": str(self.max_pods)}
         with self.api_client() as api:
             core = client.CoreV1Api(api)
             for name in self.node_names:
@@ -598,8 +610,8 @@ class ControlPlane:
                         },
                     ),
                     status=client.V1NodeStatus(
-                        allocatable={"cpu": "32", "memory": "256Gi", "pods": "110"},
-                        capacity={"cpu": "32", "memory": "256Gi", "pods": "110"},
+                        allocatable=capacity,
+                        capacity=capacity,
                     ),
                 )
                 core.create_node(node)

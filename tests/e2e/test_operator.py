@@ -26,6 +26,7 @@ import pytest
 from kubernetes import client
 from tests.cluster import kubelet
 from tests.cluster.plane import REPO, ControlPlane, free_port
+from tests.cluster.promtext import metric_sum
 from tests.e2e.deploying import apply_overlay, install_monitoring_crds, serviceaccount_kubeconfig
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(240)]
@@ -51,14 +52,7 @@ class Operator:
 
     def sample(self, name: str, **labels: str) -> float:
         """The sum of a metric's samples whose labels include ``labels``."""
-        total = 0.0
-        for line in self.metrics().splitlines():
-            if not line.startswith(name + "{") and not line.startswith(name + " "):
-                continue
-            found = dict(re.findall(r'(\w+)="([^"]*)"', line.split("}")[0]))
-            if all(found.get(k) == v for k, v in labels.items()):
-                total += float(line.rsplit(" ", 1)[1])
-        return total
+        return metric_sum(self.metrics(), name, **labels)
 
 
 def start_operator(control_plane: ControlPlane, work: Path, overlay: str,

@@ -291,7 +291,8 @@ class Watchdog:
         if pod is None or not new:
             self._owner_of.pop(key, None)
             self._pod_uid.pop(key, None)
-        self.metrics.set_failing(f for fs in self.findings.values() for f in fs)
+        if new != old:
+            self.metrics.set_failing(f for fs in self.findings.values() for f in fs)
         self._update_workload_gauge()
         received = self._received.pop(key, None)
         if received is not None and new != old:

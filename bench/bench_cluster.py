@@ -1,0 +1,1159 @@
+"""Cluster-scale benchmark: ``crashwatch run`` beside kube-state-metrics on one control plane.
+
+    make bench-cluster        # python bench/bench_cluster.py --scales 1000,10000
+
+Starts the local control plane (tests/cluster) with an audit log, installs crashwatch from
+deploy/ (watch-only overlay) and runs it as a process under its ServiceAccount's token,
+and runs kube-state-metrics (built from k8s.io/kube-state-metrics/v2, bench/build-ksm.sh)
+under a read-only ServiceAccount of its own. Then, for each scale (1,000 then 10,000 pods
+in Deployments of 20):
+
+1. healthy churn only (no failures) for ``--healthy-seconds``: kubelet-style status writes
+   that leave containers running and ready, pod label changes, single container restarts
+   that come back ready, Deployments scaled up and down. crashwatch must write nothing.
+2. mixed churn for ``--duration`` seconds at ``--rate`` pod status changes per second: the
+   same healthy churn plus a steady stream of failures of six kinds (missing env var,
+   OOMKilled, read-only filesystem, liveness probe 404, missing ConfigMap key, image not
+   found), each written as the kubelet writes it (status, Events, previous log), held a few
+   seconds, then recovered.
+
+Measured, per tool: delay from the failing status written to the API server until crashwatch
+has published its diagnosis (its pod patch, from the API server's audit log) and until
+kube-state-metrics' /metrics shows the waiting reason (or, for a liveness kill, the new
+restart count), p50/p99; watch events per second and CPU seconds per 1,000 events; peak
+RSS; API requests (reads, writes) from the audit log; crashwatch writes per diagnosis, and
+its writes during healthy churn. Prints one table with the ratios crashwatch/KSM and keeps
+it under bench/results/. Never asserts: figures only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import concurrent.futures as cf
+import datetime as dt
+import json
+import math
+import os
+import platform
+import random
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from kubernetes import client  # noqa: E402
+from tests.cluster import kubelet  # noqa: E402
+from tests.cluster.plane import ControlPlane, build_binaries, free_port  # noqa: E402
+from tests.cluster.promtext import metric_sum  # noqa: E402
+from tests.e2e.deploying import apply_overlay, install_monitoring_crds, kubectl  # noqa: E402
+
+from crashwatch import __version__  # noqa: E402
+
+CW_USER = "system:serviceaccount:crashwatch:crashwatch"
+KSM_USER = "system:serviceaccount:kube-system:kube-state-metrics"
+BENCH_USER = "kubernetes-admin"
+SMP = "application/strategic-merge-patch+json"
+PODS_PER_DEPLOYMENT = 20
+POOL_EVERY = 5          # every 5th Deployment is a "pool" the bench drives through failures
+HOLD_SECONDS = 5.0      # a failure is held this long, then recovered
+COOLDOWN_SECONDS = 8.0  # a recovered pod rests this long before it fails again
+IMAGE = "registry.example.com/shop/checkout:2.4.1"
+
+AUDIT_POLICY = f"""apiVersion: audit.k8s.io/v1
+kind: Policy
+omitStages: ["RequestReceived"]
+rules:
+  # crashwatch's pod patches with their bodies: a diagnosis set, or one cleared.
+  - level: Request
+    users: ["{CW_USER}"]
+    verbs: ["patch"]
+    resources: [{{group: "", resources: ["pods"]}}]
+  - level: Metadata
+    users: ["{CW_USER}", "{KSM_USER}"]
+  # The bench's own writes: when each failing status reached the API server.
+  - level: Metadata
+    users: ["{BENCH_USER}"]
+    verbs: ["patch", "create", "update"]
+    resources: [{{group: "", resources: ["pods/status"]}}]
+  - level: None
+"""
+
+KSM_RBAC = """apiVersion: v1
+kind: ServiceAccount
+metadata: {name: kube-state-metrics, namespace: kube-system}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata: {name: bench-kube-state-metrics}
+rules:
+  - apiGroups: ["*"]
+    resources: ["*"]
+    verbs: ["list", "watch"]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata: {name: bench-kube-state-metrics}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: bench-kube-state-metrics}
+subjects:
+  - {kind: ServiceAccount, name: kube-state-metrics, namespace: kube-system}
+"""
+
+# kind -> (crashwatch's expected reason, the previous log the container wrote or None)
+FAILURES: dict[str, tuple[str, str | None]] = {
+    "missing-env": ("CrashLoop.MissingEnv",
+                    "=> Booting Puma\n/usr/local/bundle/gems/railties-7.1.3/lib/rails/"
+                    "application.rb:658:in `validate_secret_key_base': Missing `secret_key_base`"
+                    " for 'production' environment, set this string with `bin/rails "
+                    "credentials:edit` (ArgumentError)\n"),
+    "oom": ("CrashLoop.OOMKilled", None),
+    "read-only-fs": ("CrashLoop.ReadOnlyFilesystem",
+                     "ERROR: Failed to start server in (production) mode\nError details:: "
+                     "java.nio.file.FileSystemException: /opt/app/lib/build.properties: "
+                     "Read-only file system\n"),
+    "liveness": ("CrashLoop.LivenessProbe", None),
+    "missing-key": ("Config.MissingConfigMapKey", None),
+    "image": ("Image.NotFound", None),
+}
+
+
+def now3339() -> str:
+    return kubelet.rfc3339()
+
+
+def parse_ts(s: str) -> float:
+    return dt.datetime.fromisoformat(s.replace("Z", "+00:00")).timestamp()
+
+
+def pct(xs: list[float], q: float) -> float:
+    if not xs:
+        return float("nan")
+    s = sorted(xs)
+    return s[min(len(s) - 1, max(0, math.ceil(q * len(s)) - 1))]
+
+
+# ------------------------------------------------------------------------- processes
+
+
+@dataclass
+class Proc:
+    name: str
+    popen: subprocess.Popen[bytes]
+    metrics_url: str
+
+    @property
+    def pid(self) -> int:
+        return self.popen.pid
+
+    def cpu_seconds(self) -> float:
+        fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        ticks = os.sysconf("SC_CLK_TCK")
+        return (int(fields[11]) + int(fields[12])) / ticks  # utime + stime
+
+    def memory_mb(self) -> tuple[float, float]:
+        """(current RSS, peak RSS) in MB."""
+        vals = {}
+        for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
+            if line.startswith(("VmRSS:", "VmHWM:")):
+                vals[line.split(":")[0]] = int(line.split()[1]) / 1024
+        return vals.get("VmRSS", 0.0), vals.get("VmHWM", 0.0)
+
+    def stop(self) -> None:
+        if self.popen.poll() is None:
+            self.popen.terminate()
+            try:
+                self.popen.wait(20)
+            except subprocess.TimeoutExpired:
+                self.popen.kill()
+
+
+def wait_http(url: str, proc: subprocess.Popen[bytes], what: str, timeout: float = 90) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"{what} exited with {proc.returncode}")
+        try:
+            with urllib.request.urlopen(url, timeout=2):
+                return
+        except OSError:
+            time.sleep(0.3)
+    raise RuntimeError(f"{what} not up at {url} after {timeout}s")
+
+
+def start_crashwatch(plane: ControlPlane, work: Path, *, cold: bool = False) -> tuple[Proc, Path]:
+    """crashwatch under its ServiceAccount's token. ``cold``: a second instance that only
+    diagnoses (dry run), to time a start against the full cluster."""
+    if not cold:
+        install_monitoring_crds(plane)
+        apply_overlay(plane, "watch-only")
+    kc = plane.mint_serviceaccount_kubeconfig("crashwatch", "crashwatch",
+                                              expiration_seconds=86400)
+    logs = work / "container-logs"
+    logs.mkdir(exist_ok=True)
+    mport, hport = free_port(), free_port()
+    env = {**os.environ, "KUBECONFIG": str(kc), "CRASHWATCH_LOG_FORMAT": "json",
+           # as deploy/overlays/watch-only runs it
+           "CRASHWATCH_OWNER_ANNOTATIONS": "false"}
+    if cold:
+        env["CRASHWATCH_DRY_RUN"] = "true"
+    name = "crashwatch-cold" if cold else "crashwatch"
+    out = (work / f"{name}.log").open("wb")
+    popen = subprocess.Popen(
+        [sys.executable, "-m", "crashwatch", "run", "--logs-dir", str(logs),
+         "--metrics-port", str(mport), "--health-port", str(hport),
+         "--sweep-interval-seconds", "2", "--stable-after-seconds", "3"],
+        cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+    if not cold:
+        wait_http(f"http://127.0.0.1:{hport}/healthz", popen, name)
+    return Proc(name, popen, f"http://127.0.0.1:{mport}/metrics"), logs
+
+
+def start_ksm(plane: ControlPlane, work: Path, *, cold: bool = False) -> Proc:
+    binary = subprocess.run([str(ROOT / "bench" / "build-ksm.sh")], check=True,
+                            capture_output=True, text=True).stdout.strip().splitlines()[-1]
+    if not cold:
+        kubectl(plane, "apply", "-f", "-", stdin=KSM_RBAC)
+    kc = plane.mint_serviceaccount_kubeconfig("kube-system", "kube-state-metrics",
+                                              expiration_seconds=86400)
+    port, tport = free_port(), free_port()
+    name = "kube-state-metrics-cold" if cold else "kube-state-metrics"
+    out = (work / f"{name}.log").open("wb")
+    popen = subprocess.Popen(
+        [binary, f"--kubeconfig={kc}", "--host=127.0.0.1", f"--port={port}",
+         "--telemetry-host=127.0.0.1", f"--telemetry-port={tport}"],
+        stdout=out, stderr=subprocess.STDOUT)
+    if not cold:
+        wait_http(f"http://127.0.0.1:{port}/healthz", popen, name)
+    return Proc(name, popen, f"http://127.0.0.1:{port}/metrics")
+
+
+def scrape(url: str) -> bytes:
+    with urllib.request.urlopen(url, timeout=30) as r:
+        return bytes(r.read())
+
+
+# ------------------------------------------------------------------------- the workload
+
+
+def deployment(ns: str, name: str, pool: bool, replicas: int) -> dict[str, Any]:
+    annotations = {kubelet.SIMULATED_ANNOTATION: "true"} if pool else {}
+    labels = {"app": name, "bench/pool": "true" if pool else "false"}
+    return {
+        "apiVersion": "apps/v1", "kind": "Deployment",
+        "metadata": {"name": name, "namespace": ns},
+        "spec": {
+            "replicas": replicas,
+            "selector": {"matchLabels": {"app": name}},
+            "template": {
+                "metadata": {"labels": labels, "annotations": annotations},
+                "spec": {
+                    "containers": [{
+                        "name": "app", "image": IMAGE,
+                        "ports": [{"containerPort": 8080}],
+                        "env": [{"name": "CHECKOUT_MODE", "valueFrom": {"configMapKeyRef": {
+                            "name": "checkout-config", "key": "mode"}}}],
+                        "livenessProbe": {"httpGet": {"path": "/healthz", "port": 8080},
+                                          "periodSeconds": 10, "failureThreshold": 3},
+                        "resources": {"requests": {"cpu": "50m", "memory": "128Mi"},
+                                      "limits": {"memory": "256Mi"}},
+                    }],
+                    "tolerations": [{"key": "kwok.x-k8s.io/node", "operator": "Exists",
+                                     "effect": "NoSchedule"}],
+                },
+            },
+        },
+    }
+
+
+@dataclass
+class PoolPod:
+    pod: dict[str, Any]
+    restarts: int = 0
+    last: dict[str, Any] | None = None
+    busy: bool = False
+    ready_at: float = 0.0
+
+
+@dataclass
+class Injection:
+    kind: str
+    ns: str
+    name: str
+    expected: str
+    ksm_metric: str          # "waiting" or "restarts"
+    ksm_value: str           # the waiting reason, or the restart count
+    sent: float              # bench clock, just before the write
+    t0: float | None = None  # API server clock (audit): the failing status stored
+    cw_at: float | None = None
+    cw_reason: str | None = None
+    ksm_at: float | None = None
+
+
+@dataclass
+class Workload:
+    core: client.CoreV1Api
+    apps: client.AppsV1Api
+    logs_dir: Path
+    rnd: random.Random = field(default_factory=lambda: random.Random(7))
+    pool: dict[tuple[str, str], PoolPod] = field(default_factory=dict)
+    plain: list[tuple[str, str]] = field(default_factory=list)
+    restarted: set[tuple[str, str]] = field(default_factory=set)
+    deployments: list[tuple[str, str, int]] = field(default_factory=list)
+    injections: list[Injection] = field(default_factory=list)
+    writes: Counter[str] = field(default_factory=Counter)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    errors: Counter[str] = field(default_factory=Counter)
+
+    # -- building ---------------------------------------------------------------------
+    def grow(self, pods: int) -> float:
+        """Create Deployments until ``pods`` pods exist; every pool pod gets its Running
+        status from the bench (kwok starts the others). Returns the seconds it took."""
+        t0 = time.monotonic()
+        have = len(self.deployments)
+        want = pods // PODS_PER_DEPLOYMENT
+        namespaces = sorted({f"shop-{i // 50:02d}" for i in range(want)})
+        for ns in namespaces:
+            try:
+                self.core.create_namespace({"metadata": {"name": ns}})  # type: ignore[arg-type]
+            except client.ApiException as e:
+                if e.status != 409:
+                    raise
+        for i in range(have, want):
+            ns, name = f"shop-{i // 50:02d}", f"svc-{i:04d}"
+            pool = i % POOL_EVERY == 0
+            body = deployment(ns, name, pool, PODS_PER_DEPLOYMENT)
+            self.apps.create_namespaced_deployment(ns, body,  # type: ignore[arg-type]
+                                                   _preload_content=False)
+            self.deployments.append((ns, name, PODS_PER_DEPLOYMENT))
+        self._wait_started(pods)
+        return time.monotonic() - t0
+
+    def _list_pods(self) -> list[dict[str, Any]]:
+        resp = self.core.list_pod_for_all_namespaces(label_selector="bench/pool",
+                                                     _preload_content=False)
+        return list(json.loads(resp.data)["items"])  # type: ignore[attr-defined]
+
+    def _wait_started(self, pods: int, timeout: float = 1200) -> None:
+        deadline = time.monotonic() + timeout
+        with cf.ThreadPoolExecutor(8) as ex:
+            while True:
+                items = self._list_pods()
+                to_start, running = [], 0
+                for p in items:
+                    md = p["metadata"]
+                    key = (md["namespace"], md["name"])
+                    if md.get("deletionTimestamp"):
+                        continue
+                    is_pool = md["labels"].get("bench/pool") == "true"
+                    if is_pool and key not in self.pool and p["spec"].get("nodeName"):
+                        to_start.append(p)
+                    elif p.get("status", {}).get("phase") == "Running":
+                        running += 1
+                        if not is_pool and key not in self.restarted and key not in self.plain:
+                            self.plain.append(key)
+                list(ex.map(self._start_pool_pod, to_start))
+                running += len(to_start)
+                print(f"    {running}/{pods} pods running", end="\r", flush=True)
+                if running >= pods:
+                    print()
+                    return
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"only {running}/{pods} pods running after {timeout}s")
+                time.sleep(2)
+
+    def _start_pool_pod(self, p: dict[str, Any]) -> None:
+        p.setdefault("status", {})
+        status = self._running_status(p, 0, None)
+        self._patch_status(p, status)
+        p["status"] = status
+        with self.lock:
+            self.pool[(p["metadata"]["namespace"], p["metadata"]["name"])] = PoolPod(p)
+
+    # -- kubelet-shaped statuses ------------------------------------------------------------
+    @staticmethod
+    def _frame(p: dict[str, Any], statuses: list[dict[str, Any]], phase: str) -> dict[str, Any]:
+        ip = kubelet.pod_ip(p)
+        old = p.get("status") or {}
+        return {
+            "phase": phase,
+            "conditions": kubelet._conditions(p, statuses),
+            "containerStatuses": statuses,
+            "hostIP": "127.0.0.1", "hostIPs": [{"ip": "127.0.0.1"}],
+            "podIP": ip, "podIPs": [{"ip": ip}],
+            "startTime": old.get("startTime") or now3339(),
+            "qosClass": "Burstable",
+        }
+
+    def _running_status(self, p: dict[str, Any], restarts: int,
+                        last: dict[str, Any] | None) -> dict[str, Any]:
+        spec_c = p["spec"]["containers"][0]
+        cs = kubelet._running(p, spec_c, now3339(), restarts)
+        if last:
+            cs["lastState"] = {"terminated": last}
+        return self._frame(p, [cs], "Running")
+
+    def _patch_status(self, p: dict[str, Any], status: dict[str, Any]) -> None:
+        md = p["metadata"]
+        self.core.patch_namespaced_pod_status(md["name"], md["namespace"], {"status": status},
+                                              _preload_content=False, _content_type=SMP)
+        with self.lock:
+            self.writes["status"] += 1
+
+    def _event(self, p: dict[str, Any], reason: str, message: str, type_: str = "Warning",
+               count: int = 1) -> None:
+        md = p["metadata"]
+        ts = now3339()
+        body = {
+            "metadata": {"name": f"{md['name']}.{time.time_ns():x}", "namespace": md["namespace"]},
+            "involvedObject": {"apiVersion": "v1", "kind": "Pod", "name": md["name"],
+                               "namespace": md["namespace"], "uid": md["uid"],
+                               "fieldPath": "spec.containers{app}"},
+            "reason": reason, "message": message, "type": type_,
+            "source": {"component": "kubelet", "host": p["spec"].get("nodeName", "")},
+            "reportingComponent": "kubelet", "reportingInstance": p["spec"].get("nodeName", ""),
+            "firstTimestamp": ts, "lastTimestamp": ts, "count": count,
+        }
+        self.core.create_namespaced_event(md["namespace"], body,  # type: ignore[arg-type]
+                                          _preload_content=False)
+        with self.lock:
+            self.writes["event"] += 1
+
+    # -- churn -------------------------------------------------------------------------
+    def heartbeat(self) -> None:
+        """A status write that leaves the pod healthy (a new lastProbeTime on Ready)."""
+        key = self.rnd.choice(self.plain)
+        patch = {"status": {"conditions": [{"type": "Ready", "status": "True",
+                                            "lastProbeTime": now3339()}]}}
+        self.core.patch_namespaced_pod_status(key[1], key[0], patch, _preload_content=False,
+                                              _content_type=SMP)
+        with self.lock:
+            self.writes["status"] += 1
+            self.writes["heartbeat"] += 1
+
+    def relabel(self) -> None:
+        key = self.rnd.choice(self.plain)
+        patch = {"metadata": {"labels": {"bench/beat": str(self.rnd.randrange(10**6))}}}
+        self.core.patch_namespaced_pod(key[1], key[0], patch, _preload_content=False,
+                                       _content_type=SMP)
+        with self.lock:
+            self.writes["label"] += 1
+
+    def restart(self) -> None:
+        """One container restart (exit 1) after which it runs and is ready again."""
+        with self.lock:
+            candidates = [k for k in self.plain if k not in self.restarted]
+            if not candidates:
+                return
+            key = self.rnd.choice(candidates)
+            self.restarted.add(key)
+        ts = now3339()
+        cs = {"name": "app", "restartCount": 1, "ready": True, "started": True,
+              "state": {"running": {"startedAt": ts}},
+              "lastState": {"terminated": {"exitCode": 1, "reason": "Error",
+                                           "startedAt": ts, "finishedAt": ts}}}
+        self.core.patch_namespaced_pod_status(key[1], key[0],
+                                              {"status": {"containerStatuses": [cs]}},
+                                              _preload_content=False, _content_type=SMP)
+        with self.lock:
+            self.writes["status"] += 1
+            self.writes["restart"] += 1
+
+    def rescale(self) -> None:
+        """A healthy Deployment scaled up by one, or back down."""
+        i = self.rnd.randrange(len(self.deployments))
+        ns, name, n = self.deployments[i]
+        if name.endswith(("0", "5")):  # pool Deployments (every 5th) keep their size
+            return
+        n = n + 1 if n == PODS_PER_DEPLOYMENT else PODS_PER_DEPLOYMENT
+        self.apps.patch_namespaced_deployment_scale(name, ns, {"spec": {"replicas": n}},
+                                                    _preload_content=False)
+        self.deployments[i] = (ns, name, n)
+        with self.lock:
+            self.writes["scale"] += 1
+
+    # -- failures ----------------------------------------------------------------------
+    def inject(self, kind: str) -> Injection | None:
+        now = time.monotonic()
+        with self.lock:
+            free = [k for k, v in self.pool.items() if not v.busy and v.ready_at <= now]
+            if not free:
+                self.errors["pool exhausted"] += 1
+                return None
+            key = self.rnd.choice(free)
+            pp = self.pool[key]
+            pp.busy = True
+        p, spec_c = pp.pod, pp.pod["spec"]["containers"][0]
+        expected, log = FAILURES[kind]
+        ns, name = key
+        if log:
+            kubelet.write_log(self.logs_dir, p, "app", log)
+        ts = dt.datetime.now(dt.UTC)
+        started = kubelet.rfc3339(ts - dt.timedelta(seconds=2))
+        finished = kubelet.rfc3339(ts)
+        crash_msg = f"Back-off restarting failed container app in pod {kubelet.format_pod(p)}"
+        ksm_metric, ksm_value = "waiting", "CrashLoopBackOff"
+        events: list[tuple[str, str, str, int]] = []
+        pre_events: list[tuple[str, str, str, int]] = []
+        if kind in ("missing-env", "oom", "read-only-fs"):
+            code, reason = (137, "OOMKilled") if kind == "oom" else (1, "Error")
+            pp.restarts += 1
+            pp.last = {"exitCode": code, "reason": reason, "startedAt": started,
+                       "finishedAt": finished,
+                       "containerID": kubelet.container_id(p, "app", pp.restarts - 1)}
+            cs = kubelet._base_status(p, spec_c)
+            cs.update(restartCount=pp.restarts,
+                      containerID=kubelet.container_id(p, "app", pp.restarts - 1),
+                      state={"waiting": {"reason": "CrashLoopBackOff", "message":
+                                         kubelet.crash_loop_message(p, "app", pp.restarts)}},
+                      lastState={"terminated": pp.last})
+            status = self._frame(p, [cs], "Running")
+            events.append(("BackOff", crash_msg, "Warning", 1))
+        elif kind == "liveness":
+            pre_events.append(("Unhealthy", "Liveness probe failed: HTTP probe failed with "
+                               "statuscode: 404", "Warning", 3))
+            pre_events.append(("Killing", "Container app failed liveness probe, will be "
+                               "restarted", "Normal", 1))
+            pp.restarts += 1
+            pp.last = {"exitCode": 137, "reason": "Error", "startedAt": started,
+                       "finishedAt": finished,
+                       "containerID": kubelet.container_id(p, "app", pp.restarts - 1)}
+            status = self._running_status(p, pp.restarts, pp.last)
+            ksm_metric, ksm_value = "restarts", str(pp.restarts)
+        elif kind == "missing-key":
+            msg = kubelet.config_error_message(ns, "configmap", "checkout-config", "mode")
+            cs = kubelet._base_status(p, spec_c)
+            cs.update(imageID="", state={"waiting": {"reason": "CreateContainerConfigError",
+                                                     "message": msg}})
+            cs["restartCount"] = pp.restarts
+            status = self._frame(p, [cs], "Pending")
+            events.append(("Failed", f"Error: {msg}", "Warning", 1))
+            ksm_value = "CreateContainerConfigError"
+        else:  # image
+            err = kubelet.image_pull_message(IMAGE, "notfound")
+            cs = kubelet._base_status(p, spec_c)
+            cs.update(imageID="", state={"waiting": {"reason": "ErrImagePull", "message": err}})
+            cs["restartCount"] = pp.restarts
+            status = self._frame(p, [cs], "Pending")
+            pre_events.append(("Failed", f'Failed to pull image "{IMAGE}": {err}', "Warning", 1))
+            events.append(("Failed", "Error: ErrImagePull", "Warning", 1))
+            ksm_value = "ErrImagePull"
+        for ev in pre_events:
+            self._event(p, *ev)
+        inj = Injection(kind, ns, name, expected, ksm_metric, ksm_value, time.time())
+        self._patch_status(p, status)
+        p["status"] = status
+        for ev in events:
+            self._event(p, *ev)
+        with self.lock:
+            self.injections.append(inj)
+        return inj
+
+    def recover(self, inj: Injection) -> None:
+        pp = self.pool[(inj.ns, inj.name)]
+        status = self._running_status(pp.pod, pp.restarts, pp.last)
+        self._patch_status(pp.pod, status)
+        pp.pod["status"] = status
+        with self.lock:
+            pp.busy = False
+            pp.ready_at = time.monotonic() + COOLDOWN_SECONDS
+
+
+# ------------------------------------------------------------------------- KSM watcher
+
+
+class KsmWatcher(threading.Thread):
+    """Scrapes kube-state-metrics' /metrics back to back and notes, for every pending
+    injection, the start of the first scrape that shows it."""
+
+    WAITING = re.compile(rb'kube_pod_container_status_waiting_reason\{namespace="([^"]*)",'
+                         rb'pod="([^"]*)",uid="[^"]*",container="app",reason="([^"]*)"\} 1')
+    RESTARTS = re.compile(rb'kube_pod_container_status_restarts_total\{namespace="([^"]*)",'
+                          rb'pod="([^"]*)",uid="[^"]*",container="app"\} (\d+)')
+
+    def __init__(self, url: str) -> None:
+        super().__init__(daemon=True)
+        self.url = url
+        self.pending: list[Injection] = []
+        self.lock = threading.Lock()
+        self.active = threading.Event()
+        self.done = threading.Event()
+        self.durations: list[float] = []
+        self.sizes: list[int] = []
+
+    def add(self, inj: Injection) -> None:
+        with self.lock:
+            self.pending.append(inj)
+
+    def run(self) -> None:
+        while not self.done.is_set():
+            if not self.active.wait(0.2):
+                continue
+            with self.lock:
+                pending = list(self.pending)
+            started = time.time()
+            try:
+                body = scrape(self.url)
+            except OSError:
+                time.sleep(0.1)
+                continue
+            self.durations.append(time.time() - started)
+            self.sizes.append(len(body))
+            if not pending:
+                continue
+            waiting = {(m[0].decode(), m[1].decode(), m[2].decode())
+                       for m in self.WAITING.findall(body)}
+            restarts: dict[tuple[str, str], str] = {}
+            if any(i.ksm_metric == "restarts" for i in pending):
+                restarts = {(m[0].decode(), m[1].decode()): m[2].decode()
+                            for m in self.RESTARTS.findall(body)}
+            seen = []
+            for inj in pending:
+                if inj.ksm_metric == "waiting":
+                    hit = (inj.ns, inj.name, inj.ksm_value) in waiting
+                else:
+                    hit = restarts.get((inj.ns, inj.name)) == inj.ksm_value
+                if hit:
+                    inj.ksm_at = started
+                    seen.append(inj)
+            if seen:
+                with self.lock:
+                    self.pending = [i for i in self.pending if i.ksm_at is None]
+
+
+# ------------------------------------------------------------------------- audit log
+
+
+@dataclass
+class Audit:
+    path: Path
+    offset: int = 0
+    records: list[dict[str, Any]] = field(default_factory=list)
+
+    def read(self) -> None:
+        with self.path.open("rb") as fh:
+            fh.seek(self.offset)
+            data = fh.read()
+        end = data.rfind(b"\n") + 1
+        self.offset += end
+        for line in data[:end].splitlines():
+            try:
+                self.records.append(json.loads(line))
+            except ValueError:
+                continue
+
+    def requests(self, user: str, since: float, until: float) -> Counter[str]:
+        """Distinct requests of ``user`` received in [since, until), by verb."""
+        seen: dict[str, str] = {}
+        for r in self.records:
+            if r.get("user", {}).get("username") != user:
+                continue
+            t = parse_ts(r["requestReceivedTimestamp"])
+            if since <= t < until:
+                seen[r["auditID"]] = r["verb"]
+        return Counter(seen.values())
+
+
+READS = ("get", "list", "watch")
+
+
+def split_rw(verbs: Counter[str]) -> tuple[int, int]:
+    reads = sum(n for v, n in verbs.items() if v in READS)
+    return reads, sum(verbs.values()) - reads
+
+
+def match_audit(audit: Audit, injections: list[Injection]) -> None:
+    """t0 = the bench's failing status stored; cw_at = crashwatch's first pod patch after it
+    that sets a reason."""
+    status_writes: dict[tuple[str, str], list[float]] = defaultdict(list)
+    cw_patches: dict[tuple[str, str], list[tuple[float, str | None]]] = defaultdict(list)
+    for r in audit.records:
+        if r.get("stage") != "ResponseComplete" or r.get("verb") != "patch":
+            continue
+        ref = r.get("objectRef") or {}
+        key = (ref.get("namespace", ""), ref.get("name", ""))
+        user = r.get("user", {}).get("username")
+        if user == BENCH_USER and ref.get("subresource") == "status":
+            status_writes[key].append(parse_ts(r["stageTimestamp"]))
+        elif user == CW_USER and ref.get("resource") == "pods" and not ref.get("subresource"):
+            ann = ((r.get("requestObject") or {}).get("metadata") or {}).get("annotations") or {}
+            cw_patches[key].append((parse_ts(r["stageTimestamp"]),
+                                    ann.get("crashwatch.dev/reason")))
+    for inj in injections:
+        key = (inj.ns, inj.name)
+        t0 = next((t for t in sorted(status_writes[key]) if t >= inj.sent - 0.05), None)
+        if t0 is None:
+            continue
+        inj.t0 = t0
+        hit = next(((t, reason) for t, reason in sorted(cw_patches[key])
+                    if t >= t0 and reason), None)
+        if hit and hit[0] - t0 < HOLD_SECONDS:
+            inj.cw_at, inj.cw_reason = hit
+
+
+# ------------------------------------------------------------------------- phases
+
+
+@dataclass
+class Sample:
+    t: float
+    cpu: dict[str, float]
+    events: dict[str, float]
+
+
+def sample(tools: list[Proc]) -> Sample:
+    cw = tools[0]
+    text = scrape(cw.metrics_url).decode()
+    events = {r: metric_sum(text, "crashwatch_watch_events_total", resource=r)
+              for r in ("pods", "events", "replicasets", "deployments")}
+    events["all"] = metric_sum(text, "crashwatch_watch_events_total")
+    return Sample(time.time(), {p.name: p.cpu_seconds() for p in tools}, events)
+
+
+def cw_writes(text: str) -> float:
+    return metric_sum(text, "crashwatch_publications_total", result="ok")
+
+
+def run_churn(work: Workload, seconds: float, rate: float, failures_per_s: float,
+              ksm: KsmWatcher | None) -> None:
+    """Pod status changes at ``rate`` per second; ``failures_per_s`` of them inject failures
+    (each also recovered later, another status change); the rest are healthy."""
+    rnd = random.Random(11)
+    kinds = list(FAILURES)
+    recoveries: list[tuple[float, Injection]] = []
+    healthy_rate = max(rate - 2 * failures_per_s - 5, 0)
+    plan = [("heartbeat", healthy_rate), ("restart", 5.0 if rate >= 10 else 0.0),
+            ("relabel", 10.0), ("rescale", 0.5), ("fail", failures_per_s)]
+    total = sum(r for _, r in plan)
+    step = 1.0 / total
+    deadline = time.monotonic() + seconds
+    nxt = time.monotonic()
+    n_fail = 0
+    futures: list[cf.Future[Any]] = []
+    with cf.ThreadPoolExecutor(12) as ex:
+        while time.monotonic() < deadline:
+            now = time.monotonic()
+            while recoveries and recoveries[0][0] <= now:
+                _, inj = recoveries.pop(0)
+                futures.append(ex.submit(work.recover, inj))
+            if now < nxt:
+                time.sleep(min(nxt - now, 0.005))
+                continue
+            nxt += step
+            what = rnd.choices([w for w, _ in plan], [r for _, r in plan])[0]
+            if what == "fail":
+                kind = kinds[n_fail % len(kinds)]
+                n_fail += 1
+
+                def fail(kind: str = kind) -> None:
+                    inj = work.inject(kind)
+                    if inj is not None:
+                        if ksm is not None:
+                            ksm.add(inj)
+                        with work.lock:
+                            recoveries.append((time.monotonic() + HOLD_SECONDS, inj))
+                            recoveries.sort(key=lambda x: x[0])
+                futures.append(ex.submit(fail))
+            else:
+                futures.append(ex.submit(getattr(work, what)))
+            if len(futures) > 2000:
+                futures = [f for f in futures if not f.done()]
+        # recover what is still failing
+        for f in futures:
+            try:
+                f.result()
+            except Exception as err:  # a failed write is counted, not fatal
+                work.errors[type(err).__name__] += 1
+        for _, inj in recoveries:
+            work.recover(inj)
+
+
+def cold_start(proc: Proc, synced: Any, timeout: float = 300) -> dict[str, float]:
+    """Wall and CPU seconds from a process's start until ``synced()`` (it has taken in every
+    pod of the cluster), then its peak RSS. No churn runs meanwhile."""
+    t0 = time.monotonic()
+    deadline = t0 + timeout
+    try:
+        while time.monotonic() < deadline:
+            time.sleep(0.25)
+            try:
+                if synced():
+                    break
+            except OSError:
+                continue
+        wall = time.monotonic() - t0
+        cpu = proc.cpu_seconds()
+        peak = proc.memory_mb()[1]
+    finally:
+        proc.stop()
+    return {"wall_s": wall, "cpu_s": cpu, "peak_rss_mb": peak}
+
+
+def cold_starts(plane: ControlPlane, scratch: Path, pods: int) -> dict[str, dict[str, float]]:
+    cw, _ = start_crashwatch(plane, scratch, cold=True)
+
+    def cw_synced() -> bool:
+        text = scrape(cw.metrics_url).decode()
+        return metric_sum(text, "crashwatch_watch_events_total", resource="pods") >= pods
+
+    out = {"crashwatch": cold_start(cw, cw_synced)}
+    ksm = start_ksm(plane, scratch, cold=True)
+
+    def ksm_synced() -> bool:
+        return scrape(ksm.metrics_url).count(b"\nkube_pod_info{") >= pods
+
+    out["ksm"] = cold_start(ksm, ksm_synced)
+    for v in out.values():
+        v["pods_per_cpu_s"] = pods / v["cpu_s"] if v["cpu_s"] else float("nan")
+    return out
+
+
+def run_scale(pods: int, args: argparse.Namespace, plane: ControlPlane, work: Workload,
+              tools: list[Proc], ksm: KsmWatcher, audit: Audit, scratch: Path
+              ) -> dict[str, Any]:
+    cw, kp = tools
+    print(f"== {pods} pods")
+    setup = work.grow(pods)
+    print(f"   pods created and running in {setup:.0f} s; settling")
+    time.sleep(args.settle)
+    # 1. healthy churn: crashwatch must write nothing (KSM is not scraped here, so its CPU
+    #    is its watch work only, like crashwatch's).
+    w0 = cw_writes(scrape(cw.metrics_url).decode())
+    s0 = sample(tools)
+    before = dict(work.writes)
+    run_churn(work, args.healthy_seconds, args.rate, 0.0, None)
+    time.sleep(3)
+    s1 = sample(tools)
+    w1 = cw_writes(scrape(cw.metrics_url).decode())
+    healthy_writes = dict(Counter(work.writes) - Counter(before))
+    # 2. mixed churn with failures, KSM scraped back to back
+    failures_per_s = min(10.0, len(work.pool) / (HOLD_SECONDS + COOLDOWN_SECONDS + 2) * 0.8)
+    first = len(work.injections)
+    writes_before = dict(work.writes)
+    ksm.active.set()
+    t_mixed = time.time()
+    run_churn(work, args.duration, args.rate, failures_per_s, ksm)
+    time.sleep(HOLD_SECONDS)
+    ksm.active.clear()
+    s2 = sample(tools)
+    mixed_writes = dict(Counter(work.writes) - Counter(writes_before))
+    time.sleep(1)
+    audit.read()
+    injections = work.injections[first:]
+    match_audit(audit, injections)
+
+    cw_delays = [i.cw_at - i.t0 for i in injections if i.cw_at and i.t0]
+    ksm_delays = [i.ksm_at - i.t0 for i in injections if i.ksm_at and i.t0]
+    correct = sum(1 for i in injections if i.cw_reason == i.expected)
+    wrong = Counter((i.kind, i.cw_reason) for i in injections
+                    if i.cw_reason and i.cw_reason != i.expected)
+
+    def per_k(s_a: Sample, s_b: Sample, name: str, events: float) -> float:
+        return (s_b.cpu[name] - s_a.cpu[name]) / events * 1000 if events else float("nan")
+
+    def figures(delays: list[float], events: tuple[float, float], proc: Proc,
+                cold: dict[str, float], requests: Counter[str]) -> dict[str, Any]:
+        """What is measured the same way for both tools."""
+        reads, writes = split_rw(requests)
+        return {
+            "delay_p50_ms": 1000 * pct(delays, 0.5),
+            "delay_p99_ms": 1000 * pct(delays, 0.99),
+            "delay_max_ms": 1000 * max(delays, default=float("nan")),
+            "published": len(delays),
+            "events_per_s": events[1] / (s2.t - s1.t),
+            "cpu_s_per_1k_events_healthy": per_k(s0, s1, proc.name, events[0]),
+            "cpu_s_per_1k_events_mixed": per_k(s1, s2, proc.name, events[1]),
+            "cold_start": cold,
+            "peak_rss_mb": proc.memory_mb()[1],
+            "rss_mb": proc.memory_mb()[0],
+            "api_reads": reads,
+            "api_writes": writes,
+            "api_verbs": dict(requests),
+        }
+
+    ev_cw_h = s1.events["all"] - s0.events["all"]
+    ev_ksm_h = sum(s1.events[r] - s0.events[r] for r in ("pods", "replicasets", "deployments"))
+    ev_cw_m = s2.events["all"] - s1.events["all"]
+    ev_ksm_m = sum(s2.events[r] - s1.events[r] for r in ("pods", "replicasets", "deployments"))
+    req_cw = audit.requests(CW_USER, args.tools_started, s2.t)
+    req_ksm = audit.requests(KSM_USER, args.tools_started, s2.t)
+    # 3. throughput: a fresh instance of each tool started against the whole cluster;
+    #    its initial listing is the largest burst of pods it ever takes in.
+    cold = cold_starts(plane, scratch, pods)
+    cw_pod_writes = sum(n for v, n in audit.requests(CW_USER, t_mixed, s2.t).items()
+                        if v not in READS)
+    snapshot_s = None
+    if pods == max(args.scales):
+        snapshot_s = time_diagnose(scratch)
+    per_kind = {}
+    for kind in FAILURES:
+        ks = [i for i in injections if i.kind == kind]
+        per_kind[kind] = {
+            "injected": len(ks),
+            "crashwatch_p50_ms": 1000 * pct([i.cw_at - i.t0 for i in ks
+                                             if i.cw_at and i.t0], 0.5),
+            "ksm_p50_ms": 1000 * pct([i.ksm_at - i.t0 for i in ks if i.ksm_at and i.t0], 0.5),
+            "correct": sum(1 for i in ks if i.cw_reason == i.expected),
+        }
+    result = {
+        "pods": pods,
+        "setup_seconds": round(setup, 1),
+        "mixed_seconds": args.duration,
+        "status_changes_per_s": round(mixed_writes.get("status", 0) / args.duration, 1),
+        "injected": len(injections),
+        "crashwatch": {
+            **figures(cw_delays, (ev_cw_h, ev_cw_m), cw, cold["crashwatch"], req_cw),
+            "correct": correct,
+            "wrong": {f"{k}->{r}": n for (k, r), n in wrong.items()},
+            "writes_healthy_churn": w1 - w0,
+            "writes_mixed": cw_pod_writes,
+            "writes_per_diagnosis": cw_pod_writes / len(cw_delays) if cw_delays else None,
+            "snapshot_diagnose_s": snapshot_s,
+        },
+        "ksm": {
+            **figures(ksm_delays, (ev_ksm_h, ev_ksm_m), kp, cold["ksm"], req_ksm),
+            "scrape_p50_ms": 1000 * pct(ksm.durations[-200:], 0.5),
+            "scrape_mb": (ksm.sizes[-1] / 1e6) if ksm.sizes else None,
+        },
+        "healthy_churn": {"seconds": args.healthy_seconds, **healthy_writes},
+        "mixed_churn": mixed_writes,
+        "per_kind": per_kind,
+        "bench_errors": dict(work.errors),
+    }
+    print(f"   crashwatch p50/p99 {result['crashwatch']['delay_p50_ms']:.0f}/"
+          f"{result['crashwatch']['delay_p99_ms']:.0f} ms, KSM p50/p99 "
+          f"{result['ksm']['delay_p50_ms']:.0f}/{result['ksm']['delay_p99_ms']:.0f} ms; "
+          f"{len(injections)} failures injected")
+    return result
+
+
+def time_diagnose(scratch: Path) -> float:
+    """``crashwatch diagnose`` on a kubectl dump of the whole 10,000-pod cluster."""
+    snap = scratch / "snapshot.json"
+    with snap.open("w") as fh:
+        subprocess.run(["kubectl", "get", "pods,events,deployments,replicasets", "-A",
+                        "-o", "json"], stdout=fh, check=True,
+                       env={**os.environ, "KUBECONFIG": os.environ["BENCH_KUBECONFIG"]})
+    cmd = [sys.executable, "-m", "crashwatch", "diagnose", "-f", str(snap), "-o", "json"]
+    if shutil.which("taskset"):
+        cmd = ["taskset", "-c", "0", *cmd]
+    walls = []
+    for _ in range(3):
+        t0 = time.perf_counter()
+        subprocess.run(cmd, stdout=subprocess.DEVNULL, check=False, cwd=ROOT)
+        walls.append(time.perf_counter() - t0)
+    return min(walls)
+
+
+# ------------------------------------------------------------------------- report
+
+
+def machine() -> dict[str, str]:
+    model = "unknown"
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            model = line.split(":", 1)[1].strip()
+            break
+    mem = Path("/proc/meminfo").read_text().split("\n")[0].split()[1]
+    return {
+        "cpu": model, "cores": str(os.cpu_count()),
+        "memory": f"{int(mem) / 1024 / 1024:.0f} GiB",
+        "kernel": platform.release(), "python": platform.python_version(),
+        "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+    }
+
+
+def fmt(v: Any, unit: str = "") -> str:
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return "n/a"
+    if isinstance(v, float):
+        return f"{v:,.0f}{unit}" if abs(v) >= 100 else f"{v:.3g}{unit}"
+    return f"{v:,}{unit}"
+
+
+def ratio(a: Any, b: Any) -> str:
+    try:
+        if a is None or b in (None, 0) or math.isnan(a) or math.isnan(b):
+            return "n/a"
+        return f"{a / b:.2f}"
+    except TypeError:
+        return "n/a"
+
+
+ROWS = [
+    ("diagnosis/reason delay p50", "delay_p50_ms", " ms"),
+    ("diagnosis/reason delay p99", "delay_p99_ms", " ms"),
+    ("diagnosis/reason delay max", "delay_max_ms", " ms"),
+    ("failures published", "published", ""),
+    ("watch events/s (mixed churn)", "events_per_s", ""),
+    ("CPU s per 1,000 events (healthy)", "cpu_s_per_1k_events_healthy", ""),
+    ("CPU s per 1,000 events (mixed)", "cpu_s_per_1k_events_mixed", ""),
+    ("peak RSS", "peak_rss_mb", " MB"),
+    ("API reads since start (list/get/watch)", "api_reads", ""),
+    ("API writes since start", "api_writes", ""),
+]
+
+
+def capacity(tool: dict[str, Any]) -> float:
+    """Pods taken in per CPU second at a cold start (the initial listing of every pod)."""
+    return float(tool["cold_start"]["pods_per_cpu_s"])
+
+
+def report(results: list[dict[str, Any]], info: dict[str, str], versions: dict[str, str],
+           args: argparse.Namespace) -> str:
+    out = [f"# crashwatch vs kube-state-metrics, cluster benchmark ({info['date']})", "",
+           f"Machine: {info['cpu']}, {info['cores']} cores, {info['memory']}, Linux "
+           f"{info['kernel']}, Python {info['python']}. Everything on it at once: etcd, "
+           "kube-apiserver, controller-manager, scheduler, kwok, both tools, the load "
+           "generator.", "",
+           "Versions: " + ", ".join(f"{k} {v}" for k, v in versions.items()) + ".", "",
+           f"Load: Deployments of {PODS_PER_DEPLOYMENT} pods; {args.healthy_seconds:.0f} s of "
+           f"healthy churn, then {args.duration:.0f} s of mixed churn at {args.rate:.0f} pod "
+           "status changes/s including failures of 6 kinds (each held "
+           f"{HOLD_SECONDS:.0f} s, then recovered).", ""]
+    for r in results:
+        cw, ks = r["crashwatch"], r["ksm"]
+        out += [f"## {r['pods']:,} pods ({r['status_changes_per_s']} status changes/s, "
+                f"{r['injected']} failures)", "",
+                "| measure | crashwatch | kube-state-metrics | crashwatch/KSM |",
+                "|---|---:|---:|---:|"]
+        for label, key, unit in ROWS:
+            out.append(f"| {label} | {fmt(cw.get(key), unit)} | {fmt(ks.get(key), unit)} | "
+                       f"{ratio(cw.get(key), ks.get(key))} |")
+        cap_cw, cap_ks = capacity(cw), capacity(ks)
+        for label, key, unit in (("cold start: until every pod is in", "wall_s", " s"),
+                                 ("cold start: CPU", "cpu_s", " s"),
+                                 ("cold start: peak RSS", "peak_rss_mb", " MB")):
+            a, b = cw["cold_start"][key], ks["cold_start"][key]
+            out.append(f"| {label} | {fmt(a, unit)} | {fmt(b, unit)} | {ratio(a, b)} |")
+        out.append(f"| pods (watch events) per CPU second, cold start | {fmt(cap_cw)} | "
+                   f"{fmt(cap_ks)} | {ratio(cap_cw, cap_ks)} |")
+        out += ["",
+                f"crashwatch: {cw['correct']}/{r['injected']} diagnoses named the injected "
+                f"reason{'; wrong: ' + json.dumps(cw['wrong']) if cw['wrong'] else ''}; "
+                f"writes during healthy churn: {fmt(cw['writes_healthy_churn'])}; writes "
+                f"during mixed churn: {cw['writes_mixed']} "
+                f"({fmt(cw['writes_per_diagnosis'])} per diagnosis: pod patch, Events, the "
+                "clearing patch on recovery). KSM /metrics: "
+                f"{fmt(ks['scrape_mb'])} MB, scraped in {fmt(ks['scrape_p50_ms'])} ms (p50): "
+                "its delay is taken at the start of the first scrape that shows the "
+                "reason, so it is a lower bound.", ""]
+        if cw.get("snapshot_diagnose_s") is not None:
+            out += [f"`crashwatch diagnose` on a kubectl dump of this cluster (pods, "
+                    f"events, deployments, replicasets): {cw['snapshot_diagnose_s']:.2f} s "
+                    "wall on one core (best of 3).", ""]
+        out += ["| failure kind | injected | crashwatch p50 | KSM p50 | named right |",
+                "|---|---:|---:|---:|---:|"]
+        for kind, k in r["per_kind"].items():
+            out.append(f"| {kind} | {k['injected']} | {fmt(k['crashwatch_p50_ms'], ' ms')} | "
+                       f"{fmt(k['ksm_p50_ms'], ' ms')} | {k['correct']} |")
+        out.append("")
+    big = max(results, key=lambda r: r["pods"])
+    cw, ks = big["crashwatch"], big["ksm"]
+    cap = capacity(cw)
+    goals = [
+        ("p99 diagnosis delay < 1 s at 10,000 pods", cw["delay_p99_ms"] < 1000,
+         f"{fmt(cw['delay_p99_ms'], ' ms')}"),
+        ("peak RSS at 10,000 pods <= KSM's", cw["peak_rss_mb"] <= ks["peak_rss_mb"],
+         f"{cw['peak_rss_mb']:.0f} vs {ks['peak_rss_mb']:.0f} MB"),
+        (">= 3,000 pod watch events/s per core", cap >= 3000, f"{cap:,.0f}/s"),
+        ("zero writes for healthy churn", all(r["crashwatch"]["writes_healthy_churn"] == 0
+                                             for r in results),
+         ", ".join(fmt(r["crashwatch"]["writes_healthy_churn"]) for r in results)),
+        ("`crashwatch diagnose` on 10,000 pods < 2 s",
+         (cw.get("snapshot_diagnose_s") or 99) < 2, fmt(cw.get("snapshot_diagnose_s"), " s")),
+    ]
+    out += ["## Goals", "", "| goal | met | figure |", "|---|---|---|"]
+    out += [f"| {g} | {'yes' if ok else 'NO'} | {fig} |" for g, ok, fig in goals]
+    return "\n".join(out) + "\n"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--scales", default="1000,10000",
+                        help="pod counts, ascending (default 1000,10000)")
+    parser.add_argument("--rate", type=float, default=100.0,
+                        help="pod status changes per second during churn")
+    parser.add_argument("--duration", type=float, default=60.0, help="mixed churn seconds")
+    parser.add_argument("--healthy-seconds", type=float, default=20.0)
+    parser.add_argument("--settle", type=float, default=15.0,
+                        help="seconds to wait after the pods are up")
+    parser.add_argument("--out", default=str(ROOT / "bench" / "results"))
+    parser.add_argument("--keep", action="store_true", help="keep the work dir")
+    args = parser.parse_args()
+    args.scales = sorted(int(x) for x in args.scales.split(","))
+
+    bin_dir = build_binaries()
+    ksm_bin = subprocess.run([str(ROOT / "bench" / "build-ksm.sh")], check=True,
+                             capture_output=True, text=True).stdout.strip()
+    scratch = Path(tempfile.mkdtemp(prefix="crashwatch-bench-"))
+    (scratch / "audit-policy.yaml").write_text(AUDIT_POLICY)
+    audit_log = scratch / "audit.log"
+    nodes = max(2, math.ceil(max(args.scales) * 1.05 / 1000))
+    plane = ControlPlane(
+        workdir=scratch / "plane", bin_dir=bin_dir, nodes=nodes, max_pods=1000,
+        extra_args={
+            "kube-apiserver": [f"--audit-policy-file={scratch / 'audit-policy.yaml'}",
+                               f"--audit-log-path={audit_log}", "--audit-log-format=json",
+                               "--audit-log-maxsize=0", "--max-requests-inflight=800",
+                               "--max-mutating-requests-inflight=400"],
+            "kube-controller-manager": ["--kube-api-qps=400", "--kube-api-burst=800",
+                                        "--concurrent-replicaset-syncs=10",
+                                        "--concurrent-deployment-syncs=10"],
+            "kube-scheduler": ["--kube-api-qps=400", "--kube-api-burst=800"],
+        })
+    versions = {"kube-apiserver": "v1.36.3", "etcd": "v3.6.8", "kwok": "v0.8.0",
+                "kube-state-metrics": Path(ksm_bin).parent.name.removeprefix("ksm-")}
+    tools: list[Proc] = []
+    results = []
+    try:
+        print(f"starting the control plane ({nodes} kwok nodes) in {scratch}")
+        plane.start()
+        os.environ["BENCH_KUBECONFIG"] = str(plane.admin_kubeconfig)
+        args.tools_started = time.time() - 1
+        cw, logs = start_crashwatch(plane, scratch)
+        ksm_proc = start_ksm(plane, scratch)
+        tools = [cw, ksm_proc]
+        versions = {"crashwatch": __version__, **versions}
+        api = plane.api_client()
+        api.configuration.connection_pool_maxsize = 16
+        api.rest_client.pool_manager.connection_pool_kw["maxsize"] = 16
+        work = Workload(client.CoreV1Api(api), client.AppsV1Api(api), logs)
+        ksm = KsmWatcher(ksm_proc.metrics_url)
+        ksm.start()
+        audit = Audit(audit_log)
+        for pods in args.scales:
+            results.append(run_scale(pods, args, plane, work, tools, ksm, audit, scratch))
+        ksm.done.set()
+    finally:
+        for t in tools:
+            t.stop()
+        plane.stop()
+        if not args.keep:
+            shutil.rmtree(scratch, ignore_errors=True)
+    info = machine()
+    text = report(results, info, versions, args)
+    print()
+    print(text)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "cluster.md").write_text(text)
+    (out / "cluster.json").write_text(json.dumps(
+        {"machine": info, "versions": versions, "args": dict(vars(args)),
+         "results": results}, indent=2, default=str) + "\n")
+    print(f"written: {out / 'cluster.md'}, {out / 'cluster.json'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
