@@ -32,7 +32,7 @@ ANN_SUMMARY = "crashwatch.dev/summary"
 ANN_EVIDENCE = "crashwatch.dev/evidence"
 ANN_SINCE = "crashwatch.dev/since"
 ANNOTATIONS = (ANN_REASON, ANN_SUMMARY, ANN_EVIDENCE, ANN_SINCE)
-DEBOUNCE_SECONDS = 0.2
+DEBOUNCE_SECONDS = 0.1  # on top of kopf's own 0.1 s batch window per object
 
 LogReader = Callable[[str, str, str], Awaitable[str | None]]
 OwnerKey = tuple[str, str, str]  # namespace, kind, name
