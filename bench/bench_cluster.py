@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import concurrent.futures as cf
+import contextlib
 import datetime as dt
 import json
 import math
@@ -150,6 +151,7 @@ class Proc:
     name: str
     popen: subprocess.Popen[bytes]
     metrics_url: str
+    started: float = field(default_factory=time.monotonic)
 
     @property
     def pid(self) -> int:
@@ -211,7 +213,8 @@ def start_crashwatch(plane: ControlPlane, work: Path, *, cold: bool = False) -> 
     popen = subprocess.Popen(
         [sys.executable, "-m", "crashwatch", "run", "--logs-dir", str(logs),
          "--metrics-port", str(mport), "--health-port", str(hport),
-         "--sweep-interval-seconds", "2", "--stable-after-seconds", "3"],
+         # production's sweep interval; a short stable-after so that pods recover fast
+         "--stable-after-seconds", "3"],
         cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
     if not cold:
         wait_http(f"http://127.0.0.1:{hport}/healthz", popen, name)
@@ -432,7 +435,7 @@ class Workload:
                     return
                 if time.monotonic() > deadline:
                     raise RuntimeError(f"only {running}/{pods} pods running after {timeout}s")
-                time.sleep(2)
+                time.sleep(5)
 
     def _start_pool_pod(self, p: dict[str, Any]) -> None:
         p.setdefault("status", {})
@@ -634,6 +637,19 @@ class Workload:
 # ------------------------------------------------------------------------- KSM watcher
 
 
+WAITING_FAMILY = b"kube_pod_container_status_waiting_reason"
+RESTARTS_FAMILY = b"kube_pod_container_status_restarts_total"
+
+
+def family(body: bytes, name: bytes) -> bytes:
+    """The lines of one metric family (kube-state-metrics writes each family in one run)."""
+    start = body.find(b"# TYPE " + name + b" ")
+    if start < 0:
+        return b""
+    end = body.find(b"# HELP ", start)
+    return body[start:] if end < 0 else body[start:end]
+
+
 class KsmWatcher(threading.Thread):
     """Scrapes kube-state-metrics' /metrics back to back and notes, for every pending
     injection, the start of the first scrape that shows it."""
@@ -652,6 +668,7 @@ class KsmWatcher(threading.Thread):
         self.done = threading.Event()
         self.durations: list[float] = []
         self.sizes: list[int] = []
+        self.last = 0.0
 
     def add(self, inj: Injection) -> None:
         with self.lock:
@@ -663,7 +680,9 @@ class KsmWatcher(threading.Thread):
                 continue
             with self.lock:
                 pending = list(self.pending)
-            started = time.time()
+            if self.durations:  # at most 10 scrapes a second: the bench shares 2 cores
+                time.sleep(max(0.0, self.last + 0.1 - time.time()))
+            started = self.last = time.time()
             try:
                 body = scrape(self.url)
             except OSError:
@@ -674,11 +693,11 @@ class KsmWatcher(threading.Thread):
             if not pending:
                 continue
             waiting = {(m[0].decode(), m[1].decode(), m[2].decode())
-                       for m in self.WAITING.findall(body)}
+                       for m in self.WAITING.findall(family(body, WAITING_FAMILY))}
             restarts: dict[tuple[str, str], str] = {}
             if any(i.ksm_metric == "restarts" for i in pending):
                 restarts = {(m[0].decode(), m[1].decode()): m[2].decode()
-                            for m in self.RESTARTS.findall(body)}
+                            for m in self.RESTARTS.findall(family(body, RESTARTS_FAMILY))}
             seen = []
             for inj in pending:
                 if inj.ksm_metric == "waiting":
@@ -700,9 +719,10 @@ class KsmWatcher(threading.Thread):
 class Audit:
     path: Path
     offset: int = 0
-    records: list[dict[str, Any]] = field(default_factory=list)
+    records: list[AuditRecord] = field(default_factory=list)
 
     def read(self) -> None:
+        """Parse what was appended since the last read, keeping only what is used."""
         with self.path.open("rb") as fh:
             fh.seek(self.offset)
             data = fh.read()
@@ -710,20 +730,38 @@ class Audit:
         self.offset += end
         for line in data[:end].splitlines():
             try:
-                self.records.append(json.loads(line))
+                r = json.loads(line)
             except ValueError:
                 continue
+            ref = r.get("objectRef") or {}
+            ann = ((r.get("requestObject") or {}).get("metadata") or {}).get("annotations")
+            self.records.append(AuditRecord(
+                r.get("user", {}).get("username", ""), r.get("verb", ""), r["auditID"],
+                r.get("stage", ""), parse_ts(r["requestReceivedTimestamp"]),
+                parse_ts(r["stageTimestamp"]), ref.get("namespace", ""), ref.get("name", ""),
+                ref.get("resource", ""), ref.get("subresource", ""),
+                (ann or {}).get("crashwatch.dev/reason")))
 
     def requests(self, user: str, since: float, until: float) -> Counter[str]:
         """Distinct requests of ``user`` received in [since, until), by verb."""
-        seen: dict[str, str] = {}
-        for r in self.records:
-            if r.get("user", {}).get("username") != user:
-                continue
-            t = parse_ts(r["requestReceivedTimestamp"])
-            if since <= t < until:
-                seen[r["auditID"]] = r["verb"]
+        seen = {r.audit_id: r.verb for r in self.records
+                if r.user == user and since <= r.received < until}
         return Counter(seen.values())
+
+
+@dataclass(frozen=True, slots=True)
+class AuditRecord:
+    user: str
+    verb: str
+    audit_id: str
+    stage: str
+    received: float
+    done: float
+    namespace: str
+    name: str
+    resource: str
+    subresource: str
+    reason: str | None  # crashwatch's reason annotation in a patch it sent
 
 
 READS = ("get", "list", "watch")
@@ -740,17 +778,13 @@ def match_audit(audit: Audit, injections: list[Injection]) -> None:
     status_writes: dict[tuple[str, str], list[float]] = defaultdict(list)
     cw_patches: dict[tuple[str, str], list[tuple[float, str | None]]] = defaultdict(list)
     for r in audit.records:
-        if r.get("stage") != "ResponseComplete" or r.get("verb") != "patch":
+        if r.stage != "ResponseComplete" or r.verb != "patch":
             continue
-        ref = r.get("objectRef") or {}
-        key = (ref.get("namespace", ""), ref.get("name", ""))
-        user = r.get("user", {}).get("username")
-        if user == BENCH_USER and ref.get("subresource") == "status":
-            status_writes[key].append(parse_ts(r["stageTimestamp"]))
-        elif user == CW_USER and ref.get("resource") == "pods" and not ref.get("subresource"):
-            ann = ((r.get("requestObject") or {}).get("metadata") or {}).get("annotations") or {}
-            cw_patches[key].append((parse_ts(r["stageTimestamp"]),
-                                    ann.get("crashwatch.dev/reason")))
+        key = (r.namespace, r.name)
+        if r.user == BENCH_USER and r.subresource == "status":
+            status_writes[key].append(r.done)
+        elif r.user == CW_USER and r.resource == "pods" and not r.subresource:
+            cw_patches[key].append((r.done, r.reason))
     for inj in injections:
         key = (inj.ns, inj.name)
         t0 = next((t for t in sorted(status_writes[key]) if t >= inj.sent - 0.05), None)
@@ -846,8 +880,8 @@ def cold_start(proc: Proc, progress: Any, pods: int, timeout: float = 300
     far) reaches ``pods``, its peak RSS, and the pods it took in per CPU second while it
     was taking them in (from the first sample that saw some: start-up excluded). No churn
     runs meanwhile."""
-    t0 = time.monotonic()
-    deadline = t0 + timeout
+    t0 = proc.started
+    deadline = time.monotonic() + timeout
     first: tuple[float, float] | None = None
     seen = 0.0
     try:
@@ -880,8 +914,8 @@ def cold_start_idle(proc: Proc, progress: Any, pods: int, timeout: float = 300
     """As cold_start, for a process whose /metrics is too big to poll (a 10,000-pod
     kube-state-metrics answer costs it a good part of a second of CPU): done when its CPU
     time has stopped growing for a second, then checked with one scrape."""
-    t0 = time.monotonic()
-    deadline = t0 + timeout
+    t0 = proc.started
+    deadline = time.monotonic() + timeout
     history: list[tuple[float, float]] = []
     try:
         while time.monotonic() < deadline:
@@ -909,8 +943,15 @@ def cold_start_idle(proc: Proc, progress: Any, pods: int, timeout: float = 300
 def cold_starts(plane: ControlPlane, scratch: Path, pods: int, *, profile: bool = False,
                 profiles: dict[str, str] | None = None) -> dict[str, dict[str, float]]:
     cw, _ = start_crashwatch(plane, scratch, cold=True)
-    prof = Profiler.attach(cw.pid, scratch / f"crashwatch-{pods}-cold.speedscope.json",
-                           120) if profile else None
+    prof = None
+    if profile:  # py-spy attaches once the interpreter runs (its /metrics answers)
+        for _ in range(100):
+            with contextlib.suppress(OSError):
+                scrape(cw.metrics_url)
+                break
+            time.sleep(0.05)
+        prof = Profiler.attach(cw.pid, scratch / f"crashwatch-{pods}-cold.speedscope.json",
+                               120)
 
     def cw_seen() -> float:
         text = scrape(cw.metrics_url).decode()

@@ -300,10 +300,17 @@ class Demo:
             except TimeoutError:
                 say(f"  {ns}: no remediation happened")
                 continue
-            status = self.custom.get_namespaced_custom_object(
-                "crashwatch.dev", "v1alpha1", ns, "remediationpolicies", "rails")
-            actions = (status.get("status") or {}).get("lastActions") or [{}]
-            last = next((a for a in actions if a.get("result") == "applied"), actions[0])
+            def applied(ns: str = ns) -> dict[str, Any] | None:
+                # The policy's status is written just after the workload's patch lands.
+                status = self.custom.get_namespaced_custom_object(
+                    "crashwatch.dev", "v1alpha1", ns, "remediationpolicies", "rails")
+                actions = (status.get("status") or {}).get("lastActions") or []
+                return next((a for a in actions if a.get("result") == "applied"), None)
+            try:
+                last = wait(f"the policy status in {ns}", applied, timeout=30)
+            except TimeoutError:
+                say(f"  {ns}: the policy status does not show the action")
+                continue
             self.remediations.append({"namespace": ns, **last})
             say(f"  {ns}/rails: {last.get('change')} ({last.get('result')})")
         self.running_pod("storefront-prod", "rails", lambda p: p.spec.containers[

@@ -54,19 +54,25 @@ class Metrics:
             ("action", "result"), registry=r)
         Info("crashwatch_build", "crashwatch build information.", registry=r).info(
             {"version": __version__})
-        self._failing_series: set[tuple[str, ...]] = set()
+        self._failing_counts: dict[tuple[str, ...], int] = {}
 
-    def set_failing(self, findings: Iterable[Finding]) -> None:
-        """Set the failing-containers gauge from every current finding; series that are
-        no longer failing drop to zero (and stay, so a rate or alert sees the drop)."""
-        counts: Tally[tuple[str, ...]] = Tally()
-        for f in findings:
-            if f.pod is None:
-                continue
-            counts[(f.namespace, f.owner.kind if f.owner else "Pod",
-                     f.owner.name if f.owner else "", f.container or "", f.reason.value)] += 1
-        for labels in self._failing_series - set(counts):
-            self.failing.labels(*labels).set(0)
-        for labels, n in counts.items():
-            self.failing.labels(*labels).set(n)
-        self._failing_series |= set(counts)
+    @staticmethod
+    def _failing_labels(f: Finding) -> tuple[str, ...]:
+        return (f.namespace, f.owner.kind if f.owner else "Pod",
+                f.owner.name if f.owner else "", f.container or "", f.reason.value)
+
+    def update_failing(self, old: Iterable[Finding], new: Iterable[Finding]) -> None:
+        """One pod's findings went from ``old`` to ``new``: adjust only the series they
+        touch (a series that drops to zero stays, so a rate or an alert sees the drop)."""
+        delta: Tally[tuple[str, ...]] = Tally()
+        for f in old:
+            if f.pod is not None:
+                delta[self._failing_labels(f)] -= 1
+        for f in new:
+            if f.pod is not None:
+                delta[self._failing_labels(f)] += 1
+        for labels, d in delta.items():
+            if d:
+                n = max(self._failing_counts.get(labels, 0) + d, 0)
+                self._failing_counts[labels] = n
+                self.failing.labels(*labels).set(n)

@@ -205,3 +205,26 @@ def test_a_failed_write_is_retried_until_it_lands():
     assert len(pod_writes) == 1
     assert pod_writes[0][3][ANN_REASON] == "CrashLoop.OOMKilled"
     assert d.metrics.handler_errors.labels("publish")._value.get() == 2
+
+
+def test_a_pod_running_again_after_crashes_is_looked_at_again_when_it_would_recover(dog):
+    d, rec = dog
+    c = k.container()
+    p = k.pod(containers=[c])
+    p["status"]["containerStatuses"] = [k.running_status(
+        c, started_ago=5, restarts=3, last=k.terminated("Error", 1, finished_ago=5))]
+
+    async def go():
+        d.on_pod("MODIFIED", p)
+        await d.drain()
+        key = (p["metadata"]["namespace"], p["metadata"]["name"])
+        assert d.findings.get(key), "a container that crashed 5 s ago is still failing"
+        handle = d._pending.get(key)
+        assert handle is not None, "no second look scheduled"
+        delay = handle.when() - asyncio.get_running_loop().time()
+        stable = d.settings.watch.stable_after_seconds
+        assert stable < delay <= stable + 1.0
+        handle.cancel()
+
+    _run(go())
+    assert any(call[0] == "annotate" for call in rec.calls)

@@ -111,6 +111,7 @@ def kopf_settings(settings: Settings) -> kopf.OperatorSettings:
         ks.peering.name = settings.server.peering
         ks.peering.mandatory = True
         ks.peering.clusterwide = not settings.watch.namespaces
+    ks.watching.chunk_size = settings.watch.list_chunk_size or None
     ks.watching.server_timeout = 300
     ks.watching.client_timeout = 330
     ks.watching.connect_timeout = 10

@@ -81,6 +81,12 @@ def evidence_annotation(evidence: tuple[str, ...], limit: int) -> str:
     return "[]"
 
 
+def _running_again(pod: Mapping[str, Any]) -> bool:
+    statuses = as_list(as_dict(pod.get("status")).get("containerStatuses"))
+    return bool(statuses) and all("running" in as_dict(as_dict(cs).get("state"))
+                                  for cs in statuses)
+
+
 class Watchdog:
     def __init__(
         self,
@@ -111,9 +117,10 @@ class Watchdog:
         self._pending: dict[Key, asyncio.TimerHandle] = {}
         self._running: set[asyncio.Task[None]] = set()
         self._received: dict[Key, float] = {}
-        self._logs: dict[tuple[str, str, int], str | None] = {}
+        self._logs: dict[str, dict[tuple[str, int], str | None]] = {}  # by pod uid
         self._deleted: set[Key] = set()
         self._failures: dict[Key, int] = {}
+        self._workload_series: set[tuple[str, str, str, str]] = set()
 
     # -- inputs --------------------------------------------------------------------
     def _namespace_allowed(self, namespace: str) -> bool:
@@ -230,10 +237,11 @@ class Watchdog:
                         "CrashLoopBackOff", "RunContainerError"))
                 if not container or not crashed:
                     continue
-                cache_key = (uid, container, as_int(cs.get("restartCount")))
-                if cache_key not in self._logs:
-                    self._logs[cache_key] = await self.log_reader(ns, name, container)
-                text = self._logs[cache_key]
+                cache = self._logs.setdefault(uid, {})
+                cache_key = (container, as_int(cs.get("restartCount")))
+                if cache_key not in cache:
+                    cache[cache_key] = await self.log_reader(ns, name, container)
+                text = cache[cache_key]
                 if text:
                     out[(ns, name, container)] = text
         return out
@@ -255,8 +263,7 @@ class Watchdog:
             self.findings[key] = new
         else:
             self.findings.pop(key, None)
-            self._logs = {k: v for k, v in self._logs.items()
-                          if k[0] != self._pod_uid.get(key)}
+            self._logs.pop(self._pod_uid.get(key, ""), None)
         deleted = key in self._deleted
         self._deleted.discard(key)
         owner = self._owner_of.get(key)
@@ -288,17 +295,19 @@ class Watchdog:
                 self._retry(key, old, deleted)
                 return
         self._failures.pop(key, None)
+        if new and pod is not None and _running_again(pod):
+            # Crashed, now running: the finding ends once it has run stable_after seconds;
+            # look again then rather than wait for the next sweep.
+            self._schedule(key, delay=self.settings.watch.stable_after_seconds + 1.0)
         if pod is None or not new:
             self._owner_of.pop(key, None)
             self._pod_uid.pop(key, None)
         if new != old:
-            self.metrics.set_failing(f for fs in self.findings.values() for f in fs)
+            self.metrics.update_failing(old, new)
         self._update_workload_gauge()
         received = self._received.pop(key, None)
         if received is not None and new != old:
             self.metrics.delay.observe(max(self.clock() - received, 0.0))
-        for kind, n in self.store.sizes().items():
-            self.metrics.tracked.labels(kind).set(n)
 
     def _retry(self, key: Key, old: list[Finding], deleted: bool) -> None:
         """A write failed (API server away, throttled...): keep the last published state
@@ -314,8 +323,11 @@ class Watchdog:
         self._schedule(key, delay=min(0.5 * 2 ** min(n, 7), 60.0))
 
     def _update_workload_gauge(self) -> None:
-        for (ns, kind, name), f in self.workload_findings.items():
-            self.metrics.workloads.labels(ns, kind, name, f.reason.value).set(1)
+        current = {(ns, kind, name, f.reason.value)
+                   for (ns, kind, name), f in self.workload_findings.items()}
+        for labels in current - self._workload_series:
+            self.metrics.workloads.labels(*labels).set(1)
+        self._workload_series = current
 
     # -- publishing ------------------------------------------------------------------
     def _annotations(self, f: Finding, since: str) -> dict[str, str | None]:
@@ -369,11 +381,13 @@ class Watchdog:
         if okey in self.workload_findings:
             return self.workload_findings[okey]
         ns, kind, name = okey
-        candidates = [
-            f for (pns, _), fs in sorted(self.findings.items()) if pns == ns for f in fs
+        candidates = (
+            (pod_key, i, f) for pod_key, fs in self.findings.items() if pod_key[0] == ns
+            for i, f in enumerate(fs)
             if f.owner is not None and (f.owner.kind, f.owner.name) == (kind, name)
-        ]
-        return candidates[0] if candidates else None
+        )
+        first = min(candidates, key=lambda c: (c[0], c[1]), default=None)
+        return first[2] if first else None
 
     async def _publish_owner(self, okey: OwnerKey) -> bool:
         ns, kind, name = okey
@@ -409,6 +423,8 @@ class Watchdog:
         """Expire events and re-diagnose what is held (time alone changes some verdicts:
         a crash long past is history)."""
         self.store.sweep()
+        for kind, n in self.store.sizes().items():
+            self.metrics.tracked.labels(kind).set(n)
         if self.remedy is not None:
             # A policy created after a finding was published still gets to act on it.
             for fs in list(self.findings.values()):
