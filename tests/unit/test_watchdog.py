@@ -228,3 +228,32 @@ def test_a_pod_running_again_after_crashes_is_looked_at_again_when_it_would_reco
 
     _run(go())
     assert any(call[0] == "annotate" for call in rec.calls)
+
+
+def test_news_about_a_pod_is_not_held_up_by_a_later_scheduled_look(dog):
+    d, rec = dog
+    c = k.container()
+    p = k.pod(containers=[c])
+    p["status"]["containerStatuses"] = [k.running_status(
+        c, started_ago=5, restarts=3, last=k.terminated("Error", 1, finished_ago=5))]
+    key = (p["metadata"]["namespace"], p["metadata"]["name"])
+
+    async def go():
+        d.on_pod("MODIFIED", p)
+        await d.drain()
+        loop = asyncio.get_running_loop()
+        assert d._pending[key].when() - loop.time() > 1  # the recovery check
+        d.on_pod("MODIFIED", _crashing_pod_like(p, c))
+        assert d._pending[key].when() - loop.time() <= 0.5  # the new crash, right away
+        await d.drain()
+
+    _run(go())
+    reasons = [call[3][ANN_REASON] for call in rec.calls if call[0] == "annotate"
+               and call[1] == "Pod" and call[3].get(ANN_REASON)]
+    assert reasons[-1] == "CrashLoop.OOMKilled"
+
+
+def _crashing_pod_like(p, c):
+    q = copy.deepcopy(p)
+    q["status"]["containerStatuses"] = [k.crashloop_status(c, q, k.terminated("OOMKilled", 137))]
+    return q

@@ -52,4 +52,6 @@ def parse_selector(selector: str) -> Matcher:
 
     Raises ValueError on a selector it cannot read."""
     tests = [_term(t) for t in _split(selector)]
+    if len(tests) == 1:
+        return tests[0]  # the common case, and it runs for every pod event
     return lambda labels: all(t(labels) for t in tests)

@@ -192,8 +192,12 @@ class Watchdog:
             loop = asyncio.get_running_loop()
         except RuntimeError:
             return
-        if key in self._pending:
-            return
+        pending = self._pending.get(key)
+        if pending is not None:
+            if pending.when() <= loop.time() + delay:
+                return
+            # A later look (a recovery check, a retry's backoff) must not hold up news.
+            pending.cancel()
         self._pending[key] = loop.call_later(delay, self._start, key)
 
     def _start(self, key: Key) -> None:
