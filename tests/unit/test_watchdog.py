@@ -207,12 +207,18 @@ def test_a_failed_write_is_retried_until_it_lands():
     assert d.metrics.handler_errors.labels("publish")._value.get() == 2
 
 
-def test_a_pod_running_again_after_crashes_is_looked_at_again_when_it_would_recover(dog):
-    d, rec = dog
+def _running_again_pod():
+    """Crashed three times, the last 5 s ago; running and ready again."""
     c = k.container()
     p = k.pod(containers=[c])
     p["status"]["containerStatuses"] = [k.running_status(
         c, started_ago=5, restarts=3, last=k.terminated("Error", 1, finished_ago=5))]
+    return p, c
+
+
+def test_a_pod_running_again_after_crashes_is_looked_at_again_when_it_would_recover(dog):
+    d, rec = dog
+    p, _ = _running_again_pod()
 
     async def go():
         d.on_pod("MODIFIED", p)
@@ -232,10 +238,7 @@ def test_a_pod_running_again_after_crashes_is_looked_at_again_when_it_would_reco
 
 def test_news_about_a_pod_is_not_held_up_by_a_later_scheduled_look(dog):
     d, rec = dog
-    c = k.container()
-    p = k.pod(containers=[c])
-    p["status"]["containerStatuses"] = [k.running_status(
-        c, started_ago=5, restarts=3, last=k.terminated("Error", 1, finished_ago=5))]
+    p, c = _running_again_pod()
     key = (p["metadata"]["namespace"], p["metadata"]["name"])
 
     async def go():
