@@ -13,6 +13,7 @@ import pytest
 
 from crashwatch.metrics import Metrics
 from crashwatch.settings import Settings
+from crashwatch.watch.operator import EVENT_FIELD_SELECTOR, NoDiffBase, kopf_settings
 from crashwatch.watch.store import Store
 from crashwatch.watch.watchdog import ANN_REASON, ANNOTATIONS, Watchdog
 
@@ -260,3 +261,12 @@ def _crashing_pod_like(p, c):
     q = copy.deepcopy(p)
     q["status"]["containerStatuses"] = [k.crashloop_status(c, q, k.terminated("OOMKilled", 137))]
     return q
+
+
+def test_kopf_is_told_to_page_listings_and_filter_events_at_the_api_server():
+    ks = kopf_settings(Settings())
+    assert ks.watching.chunk_size == 500
+    assert EVENT_FIELD_SELECTOR == "involvedObject.kind=Pod,source!=crashwatch"
+    assert list(ks.watching.field_selectors.values()) == [EVENT_FIELD_SELECTOR]
+    assert isinstance(ks.persistence.diffbase_storage, NoDiffBase)
+    assert ks.posting.enabled is False

@@ -18,7 +18,7 @@ import structlog
 from prometheus_client import start_http_server
 
 from crashwatch.cli.loader import LogsDir
-from crashwatch.kube.client import KubeClient, RemediationClient, load_api_client
+from crashwatch.kube.client import COMPONENT, KubeClient, RemediationClient, load_api_client
 from crashwatch.metrics import Metrics
 from crashwatch.remediation.remediator import Remediator
 from crashwatch.settings import Settings
@@ -26,6 +26,8 @@ from crashwatch.watch.store import Store
 from crashwatch.watch.watchdog import LogReader, Watchdog
 
 log = structlog.get_logger("crashwatch.operator")
+
+EVENT_FIELD_SELECTOR = f"involvedObject.kind=Pod,source!={COMPONENT}"
 
 OWNER_RESOURCES = (
     ("ReplicaSet", ("apps", "v1", "replicasets")),
@@ -112,6 +114,9 @@ def kopf_settings(settings: Settings) -> kopf.OperatorSettings:
         ks.peering.mandatory = True
         ks.peering.clusterwide = not settings.watch.namespaces
     ks.watching.chunk_size = settings.watch.list_chunk_size or None
+    # A diagnosis reads only pods' Events, never crashwatch's own: let the API server
+    # filter the rest out of the stream (nodes', ReplicaSets', ... and ours).
+    ks.watching.field_selectors[("v1", "events")] = EVENT_FIELD_SELECTOR
     ks.watching.server_timeout = 300
     ks.watching.client_timeout = 330
     ks.watching.connect_timeout = 10
