@@ -89,7 +89,7 @@ bench: venv
 	$(BIN)/python bench/bench_diagnose.py
 
 ## bench-cluster: crashwatch run beside kube-state-metrics at 1,000 and 10,000 pods on the
-## local control plane (about 15 minutes; prints a table, keeps it in bench/results/)
+## local control plane (about 17 minutes; prints a table, keeps it in bench/results/)
 bench-cluster: venv controlplane ksm
 	$(BIN)/python bench/bench_cluster.py
 

@@ -1246,8 +1246,12 @@ def report(results: list[dict[str, Any]], info: dict[str, str], versions: dict[s
          f"{fmt(cw['alone_delay_p99_ms'], ' ms')} (KSM not scraped); "
          f"{fmt(cw['delay_p99_ms'], ' ms')} while KSM's 10,000-pod /metrics is scraped back "
          "to back on the same 2 cores"),
-        ("peak RSS at 10,000 pods <= KSM's", cw["peak_rss_mb"] <= ks["peak_rss_mb"],
-         f"{cw['peak_rss_mb']:.0f} vs {ks['peak_rss_mb']:.0f} MB"),
+        ("peak RSS at 10,000 pods <= KSM's",
+         max(cw["peak_rss_mb"], cw["cold_start"]["peak_rss_mb"])
+         <= max(ks["peak_rss_mb"], ks["cold_start"]["peak_rss_mb"]),
+         f"running: {cw['peak_rss_mb']:.0f} vs {ks['peak_rss_mb']:.0f} MB; started into "
+         f"the full cluster: {cw['cold_start']['peak_rss_mb']:.0f} vs "
+         f"{ks['cold_start']['peak_rss_mb']:.0f} MB"),
         (">= 3,000 pod watch events/s per core", cap >= 3000,
          f"{cap:,.0f} pods per CPU second at a cold start (KSM: {capacity(ks):,.0f})"),
         ("zero writes for healthy churn", all(r["crashwatch"]["writes_healthy_churn"] == 0
@@ -1280,8 +1284,16 @@ def main() -> int:
     parser.add_argument("--keep", action="store_true", help="keep the work dir")
     parser.add_argument("--no-profile", dest="profile", action="store_false",
                         help="do not profile crashwatch with py-spy at the largest scale")
+    parser.add_argument("--render", metavar="JSON",
+                        help="only print the report of an earlier run's cluster.json")
     args = parser.parse_args()
     args.scales = sorted(int(x) for x in args.scales.split(","))
+    if args.render:
+        saved = json.loads(Path(args.render).read_text())
+        args.healthy_seconds = saved["args"]["healthy_seconds"]
+        args.duration, args.rate = saved["args"]["duration"], saved["args"]["rate"]
+        print(report(saved["results"], saved["machine"], saved["versions"], args), end="")
+        return 0
 
     bin_dir = build_binaries()
     ksm_bin = subprocess.run([str(ROOT / "bench" / "build-ksm.sh")], check=True,
