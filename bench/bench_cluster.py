@@ -1195,7 +1195,14 @@ def report(results: list[dict[str, Any]], info: dict[str, str], versions: dict[s
            f"Load: Deployments of {PODS_PER_DEPLOYMENT} pods; {args.healthy_seconds:.0f} s of "
            f"healthy churn, then {args.duration:.0f} s of mixed churn at {args.rate:.0f} pod "
            "status changes/s including failures of 6 kinds (each held "
-           f"{HOLD_SECONDS:.0f} s, then recovered).", ""]
+           f"{HOLD_SECONDS:.0f} s, then recovered).", "",
+           "Notes: kube-state-metrics runs with its default resources and metrics under a "
+           "read-only ClusterRole; crashwatch as deploy/overlays/watch-only runs it, except "
+           "`--stable-after-seconds 3` so that pods recover within the run. KSM's watch "
+           "events are the pod, ReplicaSet and Deployment events crashwatch counted on the "
+           "same streams (KSM does not count them). CPU per 1,000 events includes idle work "
+           "(crashwatch's sweeps; in mixed churn, KSM serving the bench's scrapes). Requests "
+           "and writes come from the API server's audit log.", ""]
     for r in results:
         cw, ks = r["crashwatch"], r["ksm"]
         out += [f"## {r['pods']:,} pods ({r['status_changes_per_s']} status changes/s, "
