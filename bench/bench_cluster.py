@@ -32,6 +32,7 @@ import argparse
 import concurrent.futures as cf
 import contextlib
 import datetime as dt
+import functools
 import json
 import math
 import os
@@ -221,9 +222,16 @@ def start_crashwatch(plane: ControlPlane, work: Path, *, cold: bool = False) -> 
     return Proc(name, popen, f"http://127.0.0.1:{mport}/metrics"), logs
 
 
+@functools.cache
+def ksm_binary() -> str:
+    """kube-state-metrics, built once (bench/build-ksm.sh prints its path last)."""
+    out = subprocess.run([str(ROOT / "bench" / "build-ksm.sh")], check=True,
+                         capture_output=True, text=True).stdout
+    return out.strip().splitlines()[-1]
+
+
 def start_ksm(plane: ControlPlane, work: Path, *, cold: bool = False) -> Proc:
-    binary = subprocess.run([str(ROOT / "bench" / "build-ksm.sh")], check=True,
-                            capture_output=True, text=True).stdout.strip().splitlines()[-1]
+    binary = ksm_binary()
     if not cold:
         kubectl(plane, "apply", "-f", "-", stdin=KSM_RBAC)
     kc = plane.mint_serviceaccount_kubeconfig("kube-system", "kube-state-metrics",
@@ -805,6 +813,7 @@ class Sample:
     t: float
     cpu: dict[str, float]
     events: dict[str, float]
+    writes: float  # crashwatch's writes that landed, from its own counter
 
 
 def sample(tools: list[Proc]) -> Sample:
@@ -813,11 +822,8 @@ def sample(tools: list[Proc]) -> Sample:
     events = {r: metric_sum(text, "crashwatch_watch_events_total", resource=r)
               for r in ("pods", "events", "replicasets", "deployments")}
     events["all"] = metric_sum(text, "crashwatch_watch_events_total")
-    return Sample(time.time(), {p.name: p.cpu_seconds() for p in tools}, events)
-
-
-def cw_writes(text: str) -> float:
-    return metric_sum(text, "crashwatch_publications_total", result="ok")
+    writes = metric_sum(text, "crashwatch_publications_total", result="ok")
+    return Sample(time.time(), {p.name: p.cpu_seconds() for p in tools}, events, writes)
 
 
 def run_churn(work: Workload, seconds: float, rate: float, failures_per_s: float,
@@ -980,13 +986,11 @@ def run_scale(pods: int, args: argparse.Namespace, plane: ControlPlane, work: Wo
     time.sleep(args.settle)
     # 1. healthy churn: crashwatch must write nothing (KSM is not scraped here, so its CPU
     #    is its watch work only, like crashwatch's).
-    w0 = cw_writes(scrape(cw.metrics_url).decode())
     s0 = sample(tools)
     before = dict(work.writes)
     run_churn(work, args.healthy_seconds, args.rate, 0.0, None)
     time.sleep(3)
     s1 = sample(tools)
-    w1 = cw_writes(scrape(cw.metrics_url).decode())
     healthy_writes = dict(Counter(work.writes) - Counter(before))
     # 2. mixed churn with failures, KSM scraped back to back
     failures_per_s = min(10.0, len(work.pool) / (HOLD_SECONDS + COOLDOWN_SECONDS + 2) * 0.8)
@@ -1089,7 +1093,7 @@ def run_scale(pods: int, args: argparse.Namespace, plane: ControlPlane, work: Wo
             "alone_published": len(cw_delays_b),
             "alone_injected": len(injections_b),
             "alone_correct": sum(1 for i in injections_b if i.cw_reason == i.expected),
-            "writes_healthy_churn": w1 - w0,
+            "writes_healthy_churn": s1.writes - s0.writes,
             "writes_mixed": cw_pod_writes,
             "writes_per_diagnosis": cw_pod_writes / len(cw_delays) if cw_delays else None,
             "snapshot_diagnose_s": snapshot_s,
@@ -1303,8 +1307,7 @@ def main() -> int:
         return 0
 
     bin_dir = build_binaries()
-    ksm_bin = subprocess.run([str(ROOT / "bench" / "build-ksm.sh")], check=True,
-                             capture_output=True, text=True).stdout.strip()
+    ksm_bin = ksm_binary()
     scratch = Path(tempfile.mkdtemp(prefix="crashwatch-bench-"))
     (scratch / "audit-policy.yaml").write_text(AUDIT_POLICY)
     audit_log = scratch / "audit.log"
