@@ -25,7 +25,6 @@ import sys
 import tempfile
 import threading
 import time
-import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -36,6 +35,7 @@ sys.path.insert(0, str(ROOT))
 from kubernetes import client  # noqa: E402
 from tests.cluster import kubelet  # noqa: E402
 from tests.cluster.plane import ControlPlane, free_port  # noqa: E402
+from tests.cluster.web import get  # noqa: E402
 from tests.e2e.deploying import (  # noqa: E402
     apply_overlay,
     install_monitoring_crds,
@@ -69,18 +69,6 @@ def wait(what: str, check: Callable[[], Any], timeout: float = 90.0) -> Any:
             return got
         time.sleep(0.3)
     raise TimeoutError(f"timed out waiting for {what}")
-
-
-def get(url: str) -> Any:
-    try:
-        with urllib.request.urlopen(url, timeout=3) as r:
-            body = r.read().decode()
-    except OSError:
-        return None
-    try:
-        return json.loads(body)
-    except ValueError:
-        return body
 
 
 class Demo:

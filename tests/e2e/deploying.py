@@ -14,58 +14,37 @@ from tests.cluster.plane import REPO, ControlPlane
 DEPLOY = REPO / "deploy"
 OVERLAYS = ("watch-only", "remediation")
 
-# Stand-ins for the Prometheus Operator's and the VPA's CRDs (not installable offline):
-# same group, kinds and scope, schema left open, so ServiceMonitor and PrometheusRule can
-# be applied and RBAC over VerticalPodAutoscalers can be checked and used.
-_MONITORING_CRDS = """
+def _open_crd(group: str, kind: str, annotations: str = "{}") -> str:
+    """A CRD of ``kind`` (plural: lower case + s) in ``group``, v1, schema left open."""
+    plural, singular = f"{kind.lower()}s", kind.lower()
+    return f"""
 apiVersion: apiextensions.k8s.io/v1
 kind: CustomResourceDefinition
 metadata:
-  name: verticalpodautoscalers.autoscaling.k8s.io
-  annotations:  # as the VPA project's own CRD carries it (a *.k8s.io group)
-    api-approved.kubernetes.io: https://github.com/kubernetes/kubernetes/pull/63797
+  name: {plural}.{group}
+  annotations: {annotations}
 spec:
-  group: autoscaling.k8s.io
+  group: {group}
   scope: Namespaced
-  names:
-    {kind: VerticalPodAutoscaler, plural: verticalpodautoscalers,
-     singular: verticalpodautoscaler, listKind: VerticalPodAutoscalerList}
+  names: {{kind: {kind}, plural: {plural}, singular: {singular}, listKind: {kind}List}}
   versions:
     - name: v1
       served: true
       storage: true
-      schema: {openAPIV3Schema: {type: object, x-kubernetes-preserve-unknown-fields: true}}
----
-apiVersion: apiextensions.k8s.io/v1
-kind: CustomResourceDefinition
-metadata: {name: servicemonitors.monitoring.coreos.com}
-spec:
-  group: monitoring.coreos.com
-  scope: Namespaced
-  names:
-    {kind: ServiceMonitor, plural: servicemonitors, singular: servicemonitor,
-     listKind: ServiceMonitorList}
-  versions:
-    - name: v1
-      served: true
-      storage: true
-      schema: {openAPIV3Schema: {type: object, x-kubernetes-preserve-unknown-fields: true}}
----
-apiVersion: apiextensions.k8s.io/v1
-kind: CustomResourceDefinition
-metadata: {name: prometheusrules.monitoring.coreos.com}
-spec:
-  group: monitoring.coreos.com
-  scope: Namespaced
-  names:
-    {kind: PrometheusRule, plural: prometheusrules, singular: prometheusrule,
-     listKind: PrometheusRuleList}
-  versions:
-    - name: v1
-      served: true
-      storage: true
-      schema: {openAPIV3Schema: {type: object, x-kubernetes-preserve-unknown-fields: true}}
+      schema: {{openAPIV3Schema: {{type: object, x-kubernetes-preserve-unknown-fields: true}}}}
 """
+
+
+# Stand-ins for the Prometheus Operator's and the VPA's CRDs (not installable offline):
+# same group, kinds and scope, schema left open, so ServiceMonitor and PrometheusRule can
+# be applied and RBAC over VerticalPodAutoscalers can be checked and used.
+_MONITORING_CRDS = "---".join([
+    # as the VPA project's own CRD carries it (a *.k8s.io group)
+    _open_crd("autoscaling.k8s.io", "VerticalPodAutoscaler", annotations=(
+        "{api-approved.kubernetes.io: https://github.com/kubernetes/kubernetes/pull/63797}")),
+    _open_crd("monitoring.coreos.com", "ServiceMonitor"),
+    _open_crd("monitoring.coreos.com", "PrometheusRule"),
+])
 
 
 def kubectl(plane: ControlPlane, *args: str, stdin: str | None = None,
