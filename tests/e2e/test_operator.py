@@ -27,6 +27,7 @@ from kubernetes import client
 from tests.cluster import kubelet
 from tests.cluster.plane import REPO, ControlPlane, free_port
 from tests.cluster.promtext import metric_sum
+from tests.cluster.web import get
 from tests.e2e.deploying import apply_overlay, install_monitoring_crds, serviceaccount_kubeconfig
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(240)]
@@ -287,7 +288,7 @@ def prometheus(operator: Operator, tmp_path: Path) -> Iterator[str]:
         stdout=subprocess.DEVNULL, stderr=(tmp_path / "prometheus.log").open("w"))
     url = f"http://127.0.0.1:{port}"
     try:
-        wait_for("prometheus ready", lambda: _get(url + "/-/ready") is not None, timeout=60)
+        wait_for("prometheus ready", lambda: get(url + "/-/ready") is not None, timeout=60)
         yield url
     finally:
         proc.terminate()
@@ -296,18 +297,6 @@ def prometheus(operator: Operator, tmp_path: Path) -> Iterator[str]:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
-
-
-def _get(url: str) -> Any:
-    try:
-        with urllib.request.urlopen(url, timeout=3) as r:
-            body = r.read().decode()
-    except OSError:
-        return None
-    try:
-        return json.loads(body)
-    except ValueError:
-        return body
 
 
 def test_prometheus_scrapes_the_operator_and_the_shipped_alert_fires(
@@ -320,7 +309,7 @@ def test_prometheus_scrapes_the_operator_and_the_shipped_alert_fires(
                          name="server-config", key="invoice_template")
 
     def firing() -> list[dict[str, Any]]:
-        data = _get(prometheus + "/api/v1/alerts") or {}
+        data = get(prometheus + "/api/v1/alerts") or {}
         return [a for a in data.get("data", {}).get("alerts", [])
                 if a["state"] == "firing" and a["labels"].get("namespace") == namespace]
 
@@ -332,7 +321,7 @@ def test_prometheus_scrapes_the_operator_and_the_shipped_alert_fires(
     assert labels["reason"] == "Config.MissingConfigMapKey"
     assert alerts[0]["annotations"]["summary"] == (
         f"{namespace}/server cannot start: Config.MissingConfigMapKey")
-    up = _get(prometheus + "/api/v1/query?query=up%7Bjob%3D%22crashwatch%22%7D")
+    up = get(prometheus + "/api/v1/query?query=up%7Bjob%3D%22crashwatch%22%7D")
     assert up["data"]["result"][0]["value"][1] == "1"
 
 
@@ -418,8 +407,10 @@ def test_memory_shrunk_by_an_autoscaler_is_oom_after_shrink(
     evidence = json.loads(annotations(got)["crashwatch.dev/evidence"])
     assert any("32Mi" in line and "512Mi" in line for line in evidence), evidence
     # The autoscaler's loop is fixed by a floor, not a rollback: no Rollout.Regression.
-    assert annotations(apps.read_namespaced_deployment("rails", namespace)).get(REASON) == (
-        "CrashLoop.OOMAfterShrink")
+    # (The Deployment is annotated just after the pod, once the pod's Events are posted.)
+    owner_reason = wait_for("the Deployment's annotation", lambda: annotations(
+        apps.read_namespaced_deployment("rails", namespace)).get(REASON), op=operator)
+    assert owner_reason == "CrashLoop.OOMAfterShrink"
 
 
 def test_a_promotion_that_crash_loops_is_a_rollout_regression(
