@@ -295,6 +295,8 @@ class Watchdog:
                 self.workload_findings.pop(okey, None)
                 if self.remedy is not None and owner.kind == "Deployment":
                     self.remedy.forget_regression(key[0], owner.name)
+            # The gauge says what is diagnosed; it does not wait for the writes below.
+            self._update_workload_gauge()
             if not await self._publish_owner(okey):
                 self._retry(key, old, deleted)
                 return
@@ -308,7 +310,6 @@ class Watchdog:
             self._pod_uid.pop(key, None)
         if new != old:
             self.metrics.update_failing(old, new)
-        self._update_workload_gauge()
         received = self._received.pop(key, None)
         if received is not None and new != old:
             self.metrics.delay.observe(max(self.clock() - received, 0.0))
