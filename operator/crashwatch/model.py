@@ -36,6 +36,20 @@ class Reason(StrEnum):
     READINESS_FAILING = "Probe.ReadinessFailing"
     EVICTED = "Pod.Evicted"
     ROLLOUT_REGRESSION = "Rollout.Regression"
+    # Added with the wider taxonomy (issue #13): never renamed once published.
+    EXEC_FORMAT_ERROR = "CrashLoop.ExecFormatError"
+    SEGFAULT = "CrashLoop.Segfault"
+    HEAP_EXHAUSTED = "CrashLoop.HeapExhausted"
+    DISK_FULL = "CrashLoop.DiskFull"
+    TOO_MANY_OPEN_FILES = "CrashLoop.TooManyOpenFiles"
+    STARTUP_PROBE = "CrashLoop.StartupProbe"
+    HOOK_FAILED = "CrashLoop.HookFailed"
+    UNSCHEDULABLE = "Pod.Unschedulable"
+    VOLUME_MOUNT_FAILED = "Pod.VolumeMountFailed"
+    IMAGE_NEVER_PULL = "Image.NeverPull"
+    CREATE_CONTAINER_ERROR = "Config.CreateContainerError"
+    RUNTIME_START_ERROR = "Runtime.StartError"
+    JOB_BACKOFF_LIMIT_EXCEEDED = "Job.BackoffLimitExceeded"
 
     def __str__(self) -> str:
         return self.value

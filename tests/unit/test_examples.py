@@ -2,8 +2,9 @@
 
 from pathlib import Path
 
-from crashwatch.cli.loader import LogsDir, load_objects
+from crashwatch.cli.loader import load_objects
 from crashwatch.diagnosis import diagnose
+from crashwatch.logsource import LogsDir
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 

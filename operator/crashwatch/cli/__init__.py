@@ -9,9 +9,10 @@ from collections.abc import Sequence
 from dataclasses import fields
 
 from crashwatch import __version__
-from crashwatch.cli.loader import LogsDir, SnapshotError, load_objects
+from crashwatch.cli.loader import SnapshotError, load_objects
 from crashwatch.cli.render import to_json, to_table
 from crashwatch.diagnosis import diagnose
+from crashwatch.logsource import LogsDir, LogsDirError
 from crashwatch.settings import (
     LogSettings,
     PublishSettings,
@@ -127,7 +128,7 @@ def _diagnose(args: argparse.Namespace) -> int:
     try:
         objects = [obj for path in args.files for obj in load_objects(path)]
         logs = LogsDir(args.logs_dir) if args.logs_dir else None
-    except SnapshotError as err:
+    except (SnapshotError, LogsDirError) as err:
         print(f"crashwatch: {err}", file=sys.stderr)
         return EXIT_BAD_INPUT
     findings = diagnose(objects, logs)

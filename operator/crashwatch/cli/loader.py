@@ -4,7 +4,6 @@ or single objects, from files or standard input."""
 from __future__ import annotations
 
 import json
-import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -90,26 +89,3 @@ def load_objects(path: str) -> list[dict[str, Any]]:
     if not docs:
         raise SnapshotError(f"{where}: no Kubernetes objects found")
     return objects
-
-
-class LogsDir:
-    """Previous-container log tails as ``DIR/<namespace>/<pod>/<container>.log``."""
-
-    def __init__(self, root: str, max_bytes: int = 64 * 1024) -> None:
-        if not os.path.isdir(root):
-            raise SnapshotError(f"{root}: --logs-dir is not a directory")
-        self.root = Path(root)
-        self.max_bytes = max_bytes
-
-    def __call__(self, namespace: str, pod: str, container: str) -> str | None:
-        if any(part in ("", ".", "..") or "/" in part for part in (namespace, pod, container)):
-            return None
-        path = self.root / namespace / pod / f"{container}.log"
-        try:
-            with path.open("rb") as fh:
-                fh.seek(0, os.SEEK_END)
-                size = fh.tell()
-                fh.seek(max(0, size - self.max_bytes))
-                return fh.read().decode("utf-8", errors="replace")
-        except OSError:
-            return None

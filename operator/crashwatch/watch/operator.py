@@ -17,8 +17,8 @@ import kopf
 import structlog
 from prometheus_client import start_http_server
 
-from crashwatch.cli.loader import LogsDir
 from crashwatch.kube.client import COMPONENT, KubeClient, RemediationClient, load_api_client
+from crashwatch.logsource import LogsDir
 from crashwatch.metrics import Metrics
 from crashwatch.remediation.remediator import Remediator
 from crashwatch.settings import Settings
