@@ -634,3 +634,23 @@ def test_logs_are_read_from_the_instance_that_died_once_each():
     _run(go())
     assert reads == [("app", False)]
     assert rec.writes("Pod")[0][3][ANN_REASON] == "CrashLoop.MissingEnv"
+
+
+def test_annotations_a_deployment_controller_copies_onto_replicasets_are_not_crashwatchs(dog):
+    """The Deployment controller copies a Deployment's annotations onto its ReplicaSets:
+    crashwatch writes only to top owners and must not try to clear those copies."""
+    d, rec = dog
+    p = _crashing_pod()
+
+    async def go():
+        d.on_pod("ADDED", p)
+        await d.drain()
+        said = [c[3] for c in rec.writes("Deployment") if c[0] == "annotate"][-1]
+        rs = k.replicaset("web-7d9c5b8f6d", "web", 1, p["spec"]["containers"])
+        rs["metadata"]["annotations"].update(said)
+        d.on_owner("ReplicaSet", "MODIFIED", rs)
+        d.on_pod("MODIFIED", _healthy(p))
+        await d.drain()
+
+    _run(go())
+    assert rec.writes("ReplicaSet") == []

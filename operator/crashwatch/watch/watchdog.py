@@ -25,7 +25,15 @@ from typing import Any, Protocol
 import structlog
 
 from crashwatch.diagnosis import diagnose
-from crashwatch.diagnosis.view import ClusterView, as_dict, as_int, as_list, as_str, meta
+from crashwatch.diagnosis.view import (
+    ClusterView,
+    as_dict,
+    as_int,
+    as_list,
+    as_str,
+    controller_ref,
+    meta,
+)
 from crashwatch.metrics import Metrics
 from crashwatch.model import Finding, OwnerRef, Reason
 from crashwatch.settings import Settings
@@ -295,7 +303,10 @@ class Watchdog:
         if event_type == "DELETED":
             self._owner_gone(kind, (ns, name))
             return
-        if kind in TOP_KINDS and "crashwatch.dev/reason" in as_dict(md.get("annotations")):
+        if kind in TOP_KINDS and "crashwatch.dev/reason" in as_dict(md.get("annotations")) and (
+                controller_ref(body) is None):
+            # Only a top owner is written to (the Deployment controller copies a
+            # Deployment's annotations onto its ReplicaSets: those are not crashwatch's).
             self.publisher.observe(kind, ns, name, as_str(md.get("uid")),
                                    published_annotations(body))
         if self.store.upsert_owner(kind, body):
