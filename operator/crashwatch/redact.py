@@ -4,17 +4,18 @@ Text leaves the process as annotations, Events and CLI output. Two functions:
 
 - ``printable(text, limit)``: for every published string. ANSI escape sequences (CSI such as
   colours, OSC such as a terminal's title, DCS/SOS/PM/APC strings, two-character escapes) are
-  removed; the remaining C0 and C1 control characters, DEL, U+FFFD, lone surrogates, invisible
-  format characters (zero-width, bidirectional overrides, Unicode tags) are dropped; every run
-  of whitespace becomes one space; the result is at most ``limit`` characters.
+  removed; the remaining C0 and C1 control characters, DEL, U+FFFD, lone surrogates and every
+  invisible format character (zero-width, bidirectional overrides, Unicode tags) are dropped;
+  every run of whitespace becomes one space; the result is at most ``limit`` characters.
 - ``redact(text, limit)``: the same cleaning, then secrets are masked with ``***``, then the
   length is bounded. Masked: the value of a secret-named key in JSON (also escaped inside a
   JSON string), Python/Ruby/Go/Node object dumps, logfmt, YAML-ish ``key: value``, query
   strings and ``--flag=``/``--flag value`` options; ``Authorization``, ``Cookie`` and
-  ``Set-Cookie`` headers; passwords in URLs; ``mysql -p<pw>``, ``redis-cli -a``,
-  ``sshpass -p``; ``Bearer``/``Basic``/``token`` credentials; env-style names such as
-  ``AWS_SECRET_ACCESS_KEY`` followed by a random-looking value; JWTs; PEM private keys; vendor
-  tokens (the detect-secrets plugins of crashwatch.secretscan, plus a few shapes they lack).
+  ``Set-Cookie`` headers; passwords in URLs; ``mysql -p<pw>``, ``redis-cli -a``, ``mongo -p``,
+  ``docker login -p``, ``sshpass -p``, ``curl -u user:pw``; ``Bearer``/``Basic``/``token``
+  credentials; env-style names such as ``AWS_SECRET_ACCESS_KEY`` followed by a random-looking
+  value; JWTs; PEM private keys; vendor tokens (the detect-secrets plugins of
+  crashwatch.secretscan, plus a few shapes they lack).
 
 Ordinary words survive: ``password authentication failed for user "app"``, ``(using password:
 YES)``, ``secret "db-creds" not found``, ``failed to fetch anonymous token: unexpected status``
@@ -25,12 +26,14 @@ sentence).
 Linear time on any input: every pattern here is RE2 (google-re2), whose matching time is linear
 in the text; detect-secrets' ``re`` patterns only ever see bounded windows
 (crashwatch.secretscan); at most ``RAW_LIMIT`` characters of raw text are read and at most
-``SCAN_LIMIT`` characters of cleaned text are scanned for secrets (the text past that, and
-the word the cut falls in, are dropped: a cut never leaves half a secret in view).
+``SCAN_LIMIT`` characters of cleaned text are scanned for secrets (each, or 4 x ``limit`` when
+that is more; the text past the cut is dropped, and so is the word the cut falls in unless it
+is longer than any secret: a cut never leaves half a secret in view).
 """
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from functools import lru_cache
 from typing import Protocol, cast
@@ -42,8 +45,9 @@ from crashwatch import secretscan
 MASK = "***"
 MAX_LINE = 300
 ELLIPSIS = "…"
-RAW_LIMIT = 65536
+RAW_LIMIT = 16384
 SCAN_LIMIT = 4096
+LONGEST_SECRET = 512
 
 Span = tuple[int, int]
 
@@ -85,39 +89,36 @@ def _compile(pattern: str) -> Pattern:
 
 # --------------------------------------------------------------------------- cleaning
 
+# No sequence here takes a space outside an OSC/DCS string (intermediates are ! to /, not
+# space to /): a stray ESC before a space never eats the word after it. A run of sequences is
+# one match (RE2 is linear either way; fewer matches are fewer Python objects).
 _ANSI = _compile(
+    r"(?:"
     # CSI (colours, cursor moves): ESC [ or 8-bit CSI, parameters, intermediates, final byte
-    r"(?:\x1b\[|\x{9b})[0-?]*[ -/]*[@-~]"
+    r"(?:\x1b\[|\x{9b})[0-?]*[!-/]*[@-~]"
     # OSC (window title, hyperlinks), terminated by BEL, ESC \ or ST
     r"|(?:\x1b\]|\x{9d})[^\x07\x1b\x{9c}]*(?:\x07|\x1b\\|\x{9c})"
     # DCS, SOS, PM, APC strings
     r"|(?:\x1b[PX^_]|[\x{90}\x{98}\x{9e}\x{9f}])[^\x1b\x{9c}]*(?:\x1b\\|\x{9c})"
     # any other escape (charset selection, ESC 7, an unterminated OSC's opening): ESC,
     # intermediates, final byte
-    r"|\x1b[ -/]*[0-~]"
+    r"|\x1b[!-/]*[0-~]"
+    r")+"
 )
 
 
 def _cleaning_table() -> dict[int, str | None]:
+    """Code point -> replacement for ``str.translate``: every control (Cc) and format (Cf)
+    character dropped (NUL, BEL, ESC, C1, DEL, zero-width and bidirectional marks, soft
+    hyphen, Unicode tags: all the Cf characters lie in planes 0, 1 and 14), and U+FFFD, U+FFFE,
+    U+FFFF with them; line and paragraph breaks become spaces."""
     table: dict[int, str | None] = {}
-    controls = [*range(0x00, 0x20), 0x7F, *range(0x80, 0xA0)]
-    invisible = [
-        0x00AD,  # soft hyphen
-        0x061C,  # Arabic letter mark
-        0x180E,  # Mongolian vowel separator
-        *range(0x200B, 0x2010),  # zero-width space/joiners, LRM, RLM
-        *range(0x202A, 0x202F),  # bidirectional embeddings and overrides
-        *range(0x2060, 0x2070),  # word joiner, invisible operators, bidi isolates
-        0xFEFF,  # zero-width no-break space (BOM)
-        *range(0xFFF9, 0xFFFC),  # interlinear annotation
-        0xFFFD,  # replacement character (undecodable bytes)
-        0xFFFE,
-        0xFFFF,
-        *range(0xE0000, 0xE0080),  # tags
-    ]
-    for code in (*controls, *invisible):
+    for code in (*range(0x20000), *range(0xE0000, 0xE1000)):
+        if unicodedata.category(chr(code)) in ("Cc", "Cf"):
+            table[code] = None
+    for code in (0xFFFD, 0xFFFE, 0xFFFF):
         table[code] = None
-    for code in (0x09, 0x0A, 0x0B, 0x0C, 0x0D, 0x85, 0x2028, 0x2029):
+    for code in (0x09, 0x0A, 0x0B, 0x0C, 0x0D, 0x1C, 0x1D, 0x1E, 0x1F, 0x85, 0x2028, 0x2029):
         table[code] = " "
     return table
 
@@ -145,16 +146,17 @@ def _bound(text: str, limit: int) -> str:
 
 
 def _cut(text: str, limit: int, *, cut_before: bool = False) -> str:
-    """At most ``limit`` characters, dropping the word the cut falls in (it may be half of a
-    secret that the scan would no longer recognise). ``cut_before``: ``text`` is already the
-    head of something longer."""
+    """At most ``limit`` characters. The word the cut falls in is dropped when it could be a
+    secret cut in two (at most LONGEST_SECRET characters of it are left): the scan would no
+    longer recognise it. A longer word is a blob (``panic: AAAA...``) and keeps its head.
+    ``cut_before``: ``text`` is already the head of something longer."""
     if len(text) <= limit and not cut_before:
         return text
     head = text[:limit]
     space = head.rfind(" ")
-    if space > 0:
-        head = head[:space]
-    return head + " " + ELLIPSIS
+    if len(head) - space - 1 <= LONGEST_SECRET:
+        head = head[: max(space, 0)]
+    return head + " " + ELLIPSIS if head else ELLIPSIS
 
 
 def printable(text: str, limit: int) -> str:
@@ -329,12 +331,12 @@ _QUOTED_VALUE = (
     r"|\"(?P<dv>(?:[^\"\\]|\\.)*)\"?"  # "x" (unterminated: to the end)
     r"|'(?P<sv>(?:[^'\\]|\\.)*)'?"  # 'x'
 )
-# a bare value: no quote, backtick, space, &, <, >; neither opening with a bracket nor ending with
-# punctuation (``password=x,`` keeps its comma; ``secret: {`` is no value)
+# a bare value: no quote, backtick, space or &; neither opening with a bracket or < nor ending
+# with punctuation (``password=x,`` keeps its comma; ``secret: {`` and ``<nil>`` are no value)
 _BARE_VALUE = (
     r"(?:(?i:bearer|basic)\s+)?"
     r"(?P<bv>[^\s&\"'`<>{}\[\](),;]"
-    r"(?:[^\s&\"'`<>]*[^\s&\"'`<>,;.:)\]}])?)"
+    r"(?:[^\s&\"'`]*[^\s&\"'`,;.:)\]}])?)"
 )
 _SEPARATOR = r"\s*(?:=>|:=|==?|:)\s*"
 
@@ -379,8 +381,16 @@ _CLI_PASSWORD = _compile(
     r"(?:(?i:\b(?:mysql|mysqldump|mysqladmin|mysqlimport|mysqlcheck|mysqlshow|mysqlpump|"
     r"mysqlslap|mariadb|mariadb-dump|mariadb-admin)\b)[^|;&]*?\s-p"
     r"|(?i:\bredis-cli\b)[^|;&]*?\s(?:-a|--pass)\s+"
+    r"|(?i:\bmongo(?:sh|dump|restore|import|export|stat|top)?\b)[^|;&]*?\s-p\s+"
+    r"|(?i:\b(?:docker|podman|buildah|skopeo|helm|oras|crane)\b)[^|;&]*?\slogin\b[^|;&]*?"
+    r"\s-p\s+"
     r"|(?i:\bsshpass\b)\s+-p\s*)"
     r"(?:\"(?P<dv>[^\"]*)\"|'(?P<sv>[^']*)'|(?P<bv>[^\s\"']\S*))"
+)
+# curl -u user:password, wget/curl --user user:password: the part after the colon
+_CLI_USER_PASSWORD = _compile(
+    r"(?i:\b(?:curl|wget|http|xh)\b)[^|;&]*?\s(?:-u|--user)(?:\s+|=)"
+    r"[\"']?(?P<user>[^\s:\"']*):(?P<v>[^\s\"']+)"
 )
 _SPACED_KEY = _compile(r"(?P<key>" + _KEY + r")\s+(?P<v>[^\s\"'<>]{16,})")
 _SCHEME_CREDENTIAL = _compile(
@@ -464,6 +474,11 @@ def _key_value(pattern: Pattern) -> Callable[[Match], Iterable[Span]]:
                     return []
                 if sep != ":" and len(segments) == 1 and _sentence_follows(text, start, end):
                     return []
+        quote = text[end : end + 1]
+        if m.span(bare_group)[0] >= 0 and value[-1] in "=:>" and quote and quote in "'\"":
+            # ``auth: password=>"x"``: a value ending in a separator owns the quoted string after it
+            close = text.find(quote, end + 1, end + 1 + LONGEST_SECRET)
+            end = close + 1 if close >= 0 else min(len(text), end + 1 + LONGEST_SECRET)
         return [(start, end)]
 
     return spans
@@ -484,6 +499,11 @@ def _cli_password(m: Match) -> Iterable[Span]:
     if span is None or not _worth_masking(m.string[span[0] : span[1]]):
         return []
     return [span]
+
+
+def _cli_user_password(m: Match) -> Iterable[Span]:
+    start, end = m.span(_CLI_USER_PASSWORD.groupindex["v"])
+    return [(start, end)] if _worth_masking(m.string[start:end]) else []
 
 
 def _spaced_key(m: Match) -> Iterable[Span]:
@@ -517,6 +537,7 @@ RULES: tuple[Rule, ...] = (
     (_BARE_KEY, _key_value(_BARE_KEY)),
     (_FLAG_VALUE, _flag_value),
     (_CLI_PASSWORD, _cli_password),
+    (_CLI_USER_PASSWORD, _cli_user_password),
     (_SPACED_KEY, _spaced_key),
     (_SCHEME_CREDENTIAL, _scheme_credential),
     (_JWT, _whole),
@@ -525,12 +546,15 @@ RULES: tuple[Rule, ...] = (
 
 
 def _mask_spans(text: str, spans: Iterable[Span]) -> str:
+    """``text`` with each span, overlapping or touching ones joined, replaced by MASK."""
     pieces: list[str] = []
     at = 0
     for start, end in sorted(spans):
-        if end <= at:
+        if end <= start:
             continue
-        start = max(start, at)
+        if pieces and start <= at:
+            at = max(at, end)  # joins the mask before it
+            continue
         pieces.append(text[at:start])
         pieces.append(MASK)
         at = end
@@ -540,20 +564,82 @@ def _mask_spans(text: str, spans: Iterable[Span]) -> str:
     return "".join(pieces)
 
 
+# A match's value may start another match of the same rule, which finditer would skip:
+# ``aUTH :password=>"x"`` (a key that names no secret, whose value holds a pair),
+# ``AUTH AWS_SECRET_ACCESS_KEY x`` (a word, then the real key), ``bearer token abc123``. When a
+# rule lets a match go, the rule reads its value again, and at the top level LONGEST_SECRET
+# characters after it, where a pair that starts in the value may end; deeper, the value alone.
+# Each level reads at most what the level above read, plus bounded tails: linear.
+_NESTING = 4
+_NESTED_VALUES: dict[int, list[int]] = {
+    id(_QUOTED_KEY): _groups(_QUOTED_KEY, *_VALUES),
+    id(_BARE_KEY): _groups(_BARE_KEY, *_VALUES),
+    id(_FLAG_VALUE): _groups(_FLAG_VALUE, "dv", "sv", "bv"),
+    id(_SPACED_KEY): _groups(_SPACED_KEY, "v"),
+    id(_SCHEME_CREDENTIAL): _groups(_SCHEME_CREDENTIAL, "v"),
+}
+
+
+_CANDIDATE_WORDS = ("pass", "pwd", "pw", "secret", "token", "key", "credential", "auth", "sig",
+                    "dsn", "conn", "session", "bearer", "basic")
+
+
+def _may_start_a_match(pattern: Pattern, value: str) -> bool:
+    """Whether a match of ``pattern`` can start inside ``value``: each needs a key word (or
+    ``bearer``/``basic``), and a key and value pair a separator."""
+    lowered = value.lower()
+    if not any(word in lowered for word in _CANDIDATE_WORDS):
+        return False
+    if id(pattern) in (id(_QUOTED_KEY), id(_BARE_KEY)):
+        return any(sep in value for sep in "=:")
+    return True
+
+
+def _rule_spans(pattern: Pattern, spans_of: Callable[[Match], Iterable[Span]], text: str,
+                depth: int = 0) -> list[Span]:
+    spans: list[Span] = []
+    values = _NESTED_VALUES.get(id(pattern))
+    for m in pattern.finditer(text):
+        found = list(spans_of(m))
+        spans.extend(found)
+        if found or values is None or depth >= _NESTING:
+            continue
+        value = _first_span(m, values)
+        if value is None or not _may_start_a_match(pattern, text[value[0] : value[1]]):
+            continue
+        inner = text[value[0] : value[1] + (LONGEST_SECRET if depth == 0 else 0)]
+        spans.extend((value[0] + start, value[0] + end)
+                     for start, end in _rule_spans(pattern, spans_of, inner, depth + 1))
+    return spans
+
+
 def mask(text: str) -> str:
-    """Mask the secrets in one cleaned line (no length bound: see ``redact``)."""
-    for pattern, spans_of in RULES:
-        spans = [span for m in pattern.finditer(text) for span in spans_of(m)]
-        if spans:
-            text = _mask_spans(text, spans)
-    return _mask_spans(text, secretscan.secret_spans(text))
+    """Mask the secrets in one cleaned line (no length bound: see ``redact``). Every rule and
+    the detectors look at the same text and their spans are masked together, so that no rule's
+    mask hides a secret from another."""
+    spans = [span for pattern, spans_of in RULES for span in _rule_spans(pattern, spans_of, text)]
+    spans.extend(secretscan.secret_spans(text))
+    return _mask_spans(text, spans)
 
 
-@lru_cache(maxsize=4096)
+def _redact(head: str, limit: int, cut_before: bool) -> str:
+    cleaned = _clean(head)
+    scanned = _cut(cleaned, max(SCAN_LIMIT, 4 * limit), cut_before=cut_before)
+    return _bound(mask(scanned), limit)
+
+
+# keyed by the head of the text only: a 2 MiB line costs the cache 16 Ki characters
+_redact_cached = lru_cache(maxsize=4096)(_redact)
+
+
 def redact(text: str, limit: int = MAX_LINE) -> str:
     """Clean ``text`` (see ``printable``), mask the secrets in it and bound its length.
     Cached: a failing pod is diagnosed again on each of its events, with the same lines."""
     raw_limit = max(RAW_LIMIT, 4 * limit)
-    cleaned = _clean(text[:raw_limit])
-    scanned = _cut(cleaned, max(SCAN_LIMIT, 4 * limit), cut_before=len(text) > raw_limit)
-    return _bound(mask(scanned), limit)
+    return _redact_cached(text[:raw_limit], limit, len(text) > raw_limit)
+
+
+def redact_uncached(text: str, limit: int = MAX_LINE) -> str:
+    """``redact`` without its cache (benchmarks, tests)."""
+    raw_limit = max(RAW_LIMIT, 4 * limit)
+    return _redact(text[:raw_limit], limit, len(text) > raw_limit)

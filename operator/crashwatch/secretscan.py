@@ -139,10 +139,16 @@ def _trimmed(text: str, start: int, end: int) -> tuple[int, int]:
 
 def secret_spans(text: str) -> list[tuple[int, int]]:
     """Sorted, disjoint ``(start, end)`` spans of ``text`` that hold a secret token: what the
-    plugins found, each widened to the token around it."""
+    plugins found, each widened to the token around it. A span that starts inside a token
+    already widened is not widened again: each character is walked over at most once."""
     widened: list[tuple[int, int]] = []
-    for start, end in found_spans(text):
-        while start > 0 and text[start - 1] in _TOKEN:
+    for start, end in sorted(found_spans(text)):
+        low = widened[-1][1] if widened else 0
+        if start < low:
+            if end <= low:
+                continue
+            start = low
+        while start > low and text[start - 1] in _TOKEN:
             start -= 1
         while end < len(text) and text[end] in _TOKEN_END:
             end += 1

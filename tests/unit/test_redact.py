@@ -129,6 +129,20 @@ def test_a_secret_in_a_crashing_containers_log_never_reaches_the_finding(crashin
         ("mysqldump -uroot -p'hunter2' shop", "mysqldump -uroot -p'***' shop"),
         ("redis-cli -h redis -a hunter2 ping", "redis-cli -h redis -a *** ping"),
         ("sshpass -p hunter2 ssh deploy@host", "sshpass -p *** ssh deploy@host"),
+        ("mongosh --host db -u admin -p hunter2 --authenticationDatabase admin",
+         "mongosh --host db -u admin -p *** --authenticationDatabase admin"),
+        ("docker login -u ci -p hunter2 ghcr.io", "docker login -u ci -p *** ghcr.io"),
+        ("curl -sf -u admin:hunter2 http://es:9200/_cluster/health",
+         "curl -sf -u admin:*** http://es:9200/_cluster/health"),
+        ("jdbc:sqlserver://db:1433;databaseName=shop;user=app;password=hunter2;",
+         "jdbc:sqlserver://db:1433;databaseName=shop;user=app;password=***;"),
+        ("Server=db;Database=shop;User Id=app;Pwd=hunter2;",
+         "Server=db;Database=shop;User Id=app;Pwd=***;"),
+        # a pair inside the value of a key that names no secret
+        ('{"auth_mode":"password:hunter2"}', '{"auth_mode":"password:***"}'),
+        ('  aUTH :password=>"hunter2"', 'aUTH :password=>"***"'),
+        ("kubectl create secret generic db --from-literal=password=hunter2",
+         "kubectl create secret generic db --from-literal=password=***"),
         (f"aws_secret_access_key = {AWS_SECRET}", "aws_secret_access_key = ***"),
         (f"token {JWT} rejected", "token *** rejected"),
         (f"id_token={JWT}", "id_token=***"),
@@ -232,6 +246,8 @@ def test_redacting_twice_changes_nothing():
         "usage: max_tokens=500 total_tokens=1200 token_type=bearer",
         "config: password_file=/run/secrets/db token_path=/var/run/secrets/token",
         "docker login --password-stdin -u ci ghcr.io",
+        "curl -u admin https://api/health",
+        "nc -p 8080 db 5432; mongosh --port 27017",
         "auth: token expired, refreshing",
         "tests: 12 passed, 0 failed; bypass=false",
         "sha256:f88000211e3c682e7419ac6e6cbd3a7a4980b483ac416a3b5d5ee81d4f831cc9",
@@ -252,7 +268,9 @@ def _strings(value: object) -> Iterator[str]:
             yield from _strings(item)
 
 
-def _fixture_lines() -> list[str]:
+def fixture_lines() -> list[str]:
+    """Every distinct log line and object string shipped in eval/blind and examples/ (also
+    bench/bench_redact.py's corpus)."""
     lines: set[str] = set()
     for path in [*REPO.glob("eval/blind/*/logs/**/*"), *REPO.glob("examples/logs/**/*")]:
         if path.is_file():
@@ -267,7 +285,7 @@ def test_no_line_of_the_bundled_logs_and_objects_loses_a_word():
     """Every log line and every string of the objects shipped with the evaluation set and the
     examples (none holds a secret: names, messages, images, UIDs) comes out of redaction as it
     went in, cleaned."""
-    lines = _fixture_lines()
+    lines = fixture_lines()
     assert len(lines) > 1000
     changed = [line for line in lines if mask(printable(line, 10_000)) != printable(line, 10_000)]
     assert changed == []

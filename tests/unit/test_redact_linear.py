@@ -14,7 +14,7 @@ import re2
 
 from crashwatch import redact as redact_module
 from crashwatch import secretscan
-from crashwatch.redact import PATTERNS, RAW_LIMIT, RULES, SCAN_LIMIT, redact
+from crashwatch.redact import PATTERNS, RAW_LIMIT, RULES, SCAN_LIMIT, redact_uncached
 
 GITHUB = "ghp" + "_" + "aB3dE5fG7hJ9kL1mN2pQ4rS6tU8vW0xY2z4A"
 JWT = ("eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9" + "." + "eyJzdWIiOiIxMjM0NTY3ODkwIn0" + "."
@@ -34,9 +34,13 @@ ADVERSARIAL = [
     "eyJ" * 23_000,
     "\x1b[" * 35_000,
     "\x1b]" * 35_000,
+    "\x1b[1mx" * 14_000,
+    "\x9d0;t" * 14_000,
     "Authorization: " * 5_000,
     "mysql -p" * 9_000,
     "-----BEGIN PRIVATE KEY-----" * 2_600,
+    "AUTHAUTHAUTHAUTH " * 4_000,
+    "aUTH :" * 12_000,
 ]
 
 
@@ -103,7 +107,7 @@ def test_the_detectors_only_see_bounded_windows(monkeypatch, line):
 
     monkeypatch.setattr(redact_module, "_clean", clean)
     monkeypatch.setattr(redact_module, "mask", mask)
-    redact.__wrapped__(line + " " + line, 400)  # uncached
+    redact_uncached(line + " " + line, 400)
     assert seen, "the detectors ran"
     assert max(seen) <= secretscan.WINDOW
     assert max(cleaned) <= RAW_LIMIT
@@ -121,7 +125,7 @@ def test_a_token_across_any_window_boundary_is_found():
     step = secretscan.WINDOW - secretscan.OVERLAP
     for at in range(step - len(GITHUB) - 2, 2 * step + 2):
         text = "a" * at + " " + GITHUB + " " + "b" * 600
-        out = redact.__wrapped__(text, 10_000)
+        out = redact_uncached(text, 10_000)
         assert GITHUB[:12] not in out, at
 
 
@@ -134,7 +138,23 @@ def test_the_scan_cut_never_leaves_half_a_token_in_view(overhang):
     text = prefix + " " + filler + " " + GITHUB + " tail"
     # the token ends ``overhang`` characters past the cut
     assert text.index(GITHUB) + len(GITHUB) == SCAN_LIMIT + overhang
-    out = redact.__wrapped__(text, 1000)
+    out = redact_uncached(text, 1000)
     assert out.endswith("…")
     assert "ghp_" not in out
     assert JWT not in out
+
+
+def test_the_cache_keeps_only_the_head_of_a_long_line(monkeypatch):
+    """The cache holds 4,096 lines: each is keyed by at most RAW_LIMIT characters, not by
+    the whole (2 MiB) line a container wrote."""
+    keys: list[int] = []
+    real = redact_module._redact_cached
+
+    def cached(head, limit, cut_before):
+        keys.append(len(head))
+        return real(head, limit, cut_before)
+
+    monkeypatch.setattr(redact_module, "_redact_cached", cached)
+    out = redact_module.redact("panic: " + "A" * (2 * 1024 * 1024), 300)
+    assert keys == [RAW_LIMIT]
+    assert out.startswith("panic: AAAA") and len(out) == 300
