@@ -654,3 +654,28 @@ def test_annotations_a_deployment_controller_copies_onto_replicasets_are_not_cra
 
     _run(go())
     assert rec.writes("ReplicaSet") == []
+
+
+def test_a_standby_that_takes_over_writes_only_what_differs():
+    """What the leader published, the standby saw through its watch: taking over, it
+    neither clears it nor posts its Event again."""
+    p = _crashing_pod()
+    leader, rec1, _ = make()
+    _run(_add_and_drain(leader, p))
+    said = {c[2]: c[3] for c in rec1.calls if c[0] == "annotate"}
+    standby, rec2, _ = make()
+    standby.set_active(False)
+    carried = copy.deepcopy(p)
+    carried["metadata"]["annotations"] = said[p["metadata"]["name"]]
+    dep = k.deployment("web", p["spec"]["containers"], 1)
+    dep["metadata"]["annotations"].update(said["web"])
+
+    async def go():
+        standby.on_owner("Deployment", "MODIFIED", dep)
+        standby.on_pod("MODIFIED", carried)
+        await standby.drain()
+        standby.set_active(True)
+        await standby.drain()
+
+    _run(go())
+    assert rec2.calls == []

@@ -152,19 +152,23 @@ class Publisher:
     # -- what the watchdog says -----------------------------------------------------------
     def observe(self, kind: str, namespace: str, name: str, uid: str,
                 annotations: Mapping[str, str]) -> None:
-        """The object as the watch shows it: if crashwatch has not written to it since it
-        started, what it carries is what it was last made to say."""
+        """The object as the watch shows it. While crashwatch writes, its own record of what
+        it wrote is newer than the watch; otherwise (at a start, on a standby replica) what
+        the object carries is what it was last made to say."""
         key = (kind, namespace, name)
         target = self.targets.get(key)
-        if target is not None and (target.said is not None or target.busy):
-            if uid and target.uid and uid != target.uid:  # a namesake: start afresh
-                self.forget(kind, namespace, name)
-            else:
-                return
+        if target is not None and uid and target.uid and uid != target.uid:
+            self.forget(kind, namespace, name)  # a namesake: start afresh
+            target = None
+        writing = self.may_write()
+        if target is not None and writing and (target.said is not None or target.busy):
+            return
         reason = annotations.get(ANN_REASON)
         if not reason:
+            if target is not None and not writing:
+                target.said = None
             return
-        target = self.targets.get(key) or self._target(kind, namespace, name, uid)
+        target = target or self._target(kind, namespace, name, uid)
         target.said = Said(reason, annotations.get(ANN_SUMMARY, ""),
                            annotations.get(ANN_SINCE, "") or rfc3339(self.clock()),
                            frozenset({reason}), self.clock())

@@ -268,8 +268,8 @@ class Watchdog:
                 self.store.delete_pod(key)
                 self._schedule(rec.workload)
             return
-        annotations = as_dict(md.get("annotations"))
-        if "crashwatch.dev/reason" in annotations:
+        if "crashwatch.dev/reason" in as_dict(md.get("annotations")) or (
+                ("Pod", *key) in self.publisher.targets):
             self.publisher.observe("Pod", key[0], key[1], uid, published_annotations(body))
         kept = self.store.upsert_pod(body)
         if not kept and rec is None and ("Pod", *key) not in self.publisher.targets:
@@ -303,8 +303,9 @@ class Watchdog:
         if event_type == "DELETED":
             self._owner_gone(kind, (ns, name))
             return
-        if kind in TOP_KINDS and "crashwatch.dev/reason" in as_dict(md.get("annotations")) and (
-                controller_ref(body) is None):
+        if kind in TOP_KINDS and controller_ref(body) is None and (
+                "crashwatch.dev/reason" in as_dict(md.get("annotations"))
+                or (kind, ns, name) in self.publisher.targets):
             # Only a top owner is written to (the Deployment controller copies a
             # Deployment's annotations onto its ReplicaSets: those are not crashwatch's).
             self.publisher.observe(kind, ns, name, as_str(md.get("uid")),
@@ -374,9 +375,19 @@ class Watchdog:
             return
         self.active = active
         if active:
+            # What each object should say comes from these reconciles; until then the
+            # publisher knows only what the objects carry, which is no reason to clear it.
             for wkey in list(self.workloads):
                 self._schedule(wkey, delay=0.0)
-            self.publisher.kick_all()
+            return
+        for handle in self._timers.values():
+            handle.cancel()
+        self._timers.clear()
+        # The leader's findings are the leader's: a standby's gauges say nothing.
+        for rec in self.pods.values():
+            self._set_findings(rec, [])
+        for wkey, wl in self.workloads.items():
+            self._set_workload_finding(wkey, wl, None)
 
     # -- scheduling ------------------------------------------------------------------
     def _schedule(self, wkey: WorkloadKey, delay: float = DEBOUNCE_SECONDS) -> None:
