@@ -17,7 +17,7 @@ from crashwatch.settings import Settings
 from crashwatch.watch.operator import EVENT_FIELD_SELECTOR, NoDiffBase, kopf_settings
 from crashwatch.watch.publisher import ANN_REASON, ANN_SUMMARY, ANNOTATIONS
 from crashwatch.watch.store import Store
-from crashwatch.watch.watchdog import LISTING_SETTLE_SECONDS, START_GRACE_SECONDS, Watchdog
+from crashwatch.watch.watchdog import START_GRACE_SECONDS, Watchdog
 
 NOW = k.NOW.timestamp()
 
@@ -459,16 +459,21 @@ def test_a_pod_deleted_during_a_watch_gap_is_forgotten_after_the_relist():
     gone_labels = ("shop", "Deployment", "gone", "app", "CrashLoop.OOMKilled")
 
     async def go():
+        d.on_listing("pods", None, "started")
         d.on_pod(None, gone)
         d.on_pod(None, stays)
+        d.on_listing("pods", None, "listed")
         await d.drain()
-        assert _gauge(d, *gone_labels) == 1
-        clock.t += 600
+        await d.sweep()
+        assert _gauge(d, *gone_labels) == 1 and checked == []
+        clock.t += 60
         # the watch broke, the pod was deleted meanwhile; the relist shows the other one
         exists[("Pod", "shop", gone["metadata"]["name"])] = False
+        d.on_listing("pods", None, "started")
+        clock.t += 1
         d.on_pod(None, stays)
+        d.on_listing("pods", None, "listed")
         await d.drain()
-        clock.t += LISTING_SETTLE_SECONDS + 1
         rec.calls.clear()
         await d.sweep()
         await d.drain()
@@ -567,11 +572,11 @@ def test_stale_annotations_of_a_pod_that_recovered_while_crashwatch_was_down_are
     p["status"]["containerStatuses"] = [k.running_status(c)]
 
     async def go():
+        d.on_listing("pods", None, "started")
         d.on_pod(None, p)
         await d.drain()
         assert rec.calls == []  # not while the listing may still bring news
-        d.clock.t += LISTING_SETTLE_SECONDS + 1
-        await d.sweep()
+        d.on_listing("pods", None, "listed")
         await d.drain()
 
     _run(go())
@@ -592,11 +597,15 @@ def test_clears_wait_until_the_pods_have_been_listed():
     dep["metadata"]["annotations"].update(said)
 
     async def go():
+        d.on_listing("pods", None, "started")
+        d.on_listing("deployments", None, "started")
         d.on_owner("Deployment", None, dep)
+        d.on_listing("deployments", None, "listed")
         await asyncio.sleep(0.05)
         await d.drain()
-        assert rec.calls == []  # no pod listed yet: the owner's annotation stays
+        assert rec.calls == []  # the pods are not listed yet: the owner's annotation stays
         d.on_pod(None, p)
+        d.on_listing("pods", None, "listed")
         await d.drain()
 
     _run(go())

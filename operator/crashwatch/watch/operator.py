@@ -30,7 +30,7 @@ from crashwatch.logsource import LogsDir
 from crashwatch.metrics import Metrics
 from crashwatch.remediation.remediator import Remediator
 from crashwatch.settings import Settings
-from crashwatch.watch import health
+from crashwatch.watch import health, listings
 from crashwatch.watch.leader import LeaderElector, identity
 from crashwatch.watch.store import Store
 from crashwatch.watch.watchdog import LogReader, Watchdog
@@ -230,6 +230,9 @@ async def run(settings: Settings, stop_flag: asyncio.Event | None = None) -> Non
     if elector is not None:
         tasks.append(asyncio.create_task(elector.run()))
     logging.getLogger("kopf.objects").setLevel(logging.WARNING)
+    if not listings.install(dog.on_listing):
+        log.warning("relists cannot be followed: what vanished during a watch gap is found "
+                    "by the periodic check only", every=settings.watch.verify_interval_seconds)
     try:
         await kopf.operator(
             registry=registry,

@@ -40,7 +40,6 @@ from crashwatch.settings import Settings
 from crashwatch.watch.publisher import Notice, Publisher, Writer
 from crashwatch.watch.selectors import parse_selector
 from crashwatch.watch.store import (
-    OWNER_KINDS,
     Key,
     Store,
     WorkloadKey,
@@ -50,9 +49,6 @@ from crashwatch.watch.store import (
 log = structlog.get_logger("crashwatch.watch")
 
 DEBOUNCE_SECONDS = 0.1  # on top of kopf's own 0.1 s batch window per object
-LISTING_SETTLE_SECONDS = 2.0
-"""A listing (the start's, or a relist after a watch gap) is over once no listed object
-has arrived for this long."""
 START_GRACE_SECONDS = 10.0
 """Clearing writes wait for the pods' first listing, but no longer than this after start
 (an empty cluster lists nothing)."""
@@ -96,13 +92,19 @@ class WorkloadRecord:
 
 @dataclass(slots=True)
 class Listing:
-    """The listings of one resource seen through the watch (kopf delivers listed objects as
-    events of type None): when the latest began and ended, and whether what it did not show
-    again has been checked."""
+    """The latest listing of one resource (in one namespace, or all): when it began, whether
+    it is over, and whether what it did not show again has been checked."""
 
-    started: float | None = None
-    last: float | None = None
-    checked: bool = True
+    started: float
+    done: bool = False
+    checked: bool = False
+
+
+PLURAL_KINDS = {"pods": "Pod", "replicasets": "ReplicaSet", "deployments": "Deployment",
+                "statefulsets": "StatefulSet", "daemonsets": "DaemonSet", "jobs": "Job",
+                "cronjobs": "CronJob", "verticalpodautoscalers": "VerticalPodAutoscaler"}
+VERIFY_AFTER_LISTING_SECONDS = 1.0
+"""Listed objects reach the handlers a moment after the listing's end: look then."""
 
 
 def workload_key(namespace: str, owner: OwnerRef | None, pod: str) -> WorkloadKey:
@@ -184,7 +186,7 @@ class Watchdog:
                                    may_clear=self.caught_up, may_write=lambda: self.active)
         self.pods: dict[Key, PodRecord] = {}
         self.workloads: dict[WorkloadKey, WorkloadRecord] = {}
-        self.listings: dict[str, Listing] = {}
+        self.listings: dict[tuple[str, str | None], Listing] = {}
         self.active = True
         """False on a standby replica: it keeps its memory of the cluster current but
         diagnoses and writes nothing until it leads."""
@@ -205,38 +207,35 @@ class Watchdog:
         self.metrics.watch_events.labels(resource).inc()
         self.metrics.last_event.labels(resource).set(self.clock())
 
-    def _listed(self, kind: str) -> None:
-        """An object arrived as part of a listing (kopf's event type None)."""
+    def on_listing(self, plural: str, namespace: str | None, phase: str) -> None:
+        """kopf began (``started``) or finished (``listed``) listing a resource: at a start,
+        and after a watch gap that could not be resumed (``listings.py``)."""
+        kind = PLURAL_KINDS.get(plural)
+        if kind is None:
+            return
         now = self.clock()
-        listing = self.listings.setdefault(kind, Listing())
-        if listing.last is None or now - listing.last > LISTING_SETTLE_SECONDS:
-            listing.started = now
-            listing.checked = False
-            if kind == "Pod":  # once it is over, clears that waited for it may go
-                self._after_listing()
-        listing.last = now
-
-    def _after_listing(self) -> None:
+        if phase == "started":
+            self.listings[(kind, namespace)] = Listing(now)
+            return
+        listing = self.listings.setdefault((kind, namespace), Listing(now))
+        listing.done = True
         try:
             loop = asyncio.get_running_loop()
         except RuntimeError:
             return
-
-        def check() -> None:
-            if self.caught_up():
-                self.publisher.kick_all()
-            else:
-                loop.call_later(LISTING_SETTLE_SECONDS, check)
-        loop.call_later(LISTING_SETTLE_SECONDS + 0.5, check)
+        if kind == "Pod" and self.caught_up():
+            self.publisher.kick_all()  # clears that waited for the pods may go
+        loop.call_later(VERIFY_AFTER_LISTING_SECONDS,
+                        lambda: loop.create_task(self._verify_safely()))
 
     def caught_up(self) -> bool:
-        """The pods' latest listing is over (or the start's grace has passed): only then
-        may a publication be cleared (an owner listed before its pods is not healthy)."""
-        now = self.clock()
-        listing = self.listings.get("Pod")
-        if listing is not None and listing.last is not None:
-            return now - listing.last > LISTING_SETTLE_SECONDS
-        return now - self.started > START_GRACE_SECONDS
+        """Every listing of pods is over (or, where listings cannot be followed, the
+        start's grace has passed): only then may a publication be cleared (an owner listed
+        before its pods is not healthy)."""
+        pods = [lst for (kind, _), lst in self.listings.items() if kind == "Pod"]
+        if pods:
+            return all(lst.done for lst in pods)
+        return self.clock() - self.started > START_GRACE_SECONDS
 
     def on_namespace(self, event_type: str | None, body: Mapping[str, Any]) -> None:
         name = as_str(meta(body).get("name"))
@@ -250,8 +249,6 @@ class Watchdog:
         key = (as_str(md.get("namespace")), as_str(md.get("name")))
         if not key[1]:
             return
-        if event_type is None:
-            self._listed("Pod")
         uid = as_str(md.get("uid"))
         if event_type == "DELETED" or md.get("deletionTimestamp"):
             # Deleted or on its way out: nothing to clean on it, nothing to say.
@@ -298,8 +295,6 @@ class Watchdog:
         ns, name = as_str(md.get("namespace")), as_str(md.get("name"))
         if not name:
             return
-        if event_type is None:
-            self._listed(kind)
         if event_type == "DELETED":
             self._owner_gone(kind, (ns, name))
             return
@@ -603,35 +598,40 @@ class Watchdog:
         self.publisher.kick_all()
         self.metrics.collect_garbage(self.clock())
 
+    async def _verify_safely(self) -> None:
+        try:
+            await self._verify()
+        except Exception as err:  # the API server may be away again: the sweep retries
+            log.warning("verification failed", error=str(err)[:300])
+
     async def _verify(self) -> None:
         """Check against the API server what a relist did not show again (and, now and
         then, what no event has shown for long): a relist reports no DELETED."""
-        if self.verifier is None:
+        if self.verifier is None or not self.active:
             return
         now = self.clock()
         periodic = now - self._last_verified >= self.settings.watch.verify_interval_seconds
-        doubtful: list[tuple[str, str, str]] = []
-        for kind in ("Pod", *OWNER_KINDS):
-            listing = self.listings.get(kind)
-            relisted = (listing is not None and not listing.checked
-                        and listing.last is not None
-                        and now - listing.last > LISTING_SETTLE_SECONDS)
-            if not (relisted or periodic):
-                continue
-            cutoff = listing.started if relisted and listing and listing.started else (
-                now - self.settings.watch.verify_interval_seconds)
-            for (k, ns, name), t in list(self.store.seen.items()):
-                if k == kind and t < cutoff:
-                    doubtful.append((k, ns, name))
-            if relisted and listing is not None:
+        doubtful: dict[tuple[str, str, str], None] = {}
+        for (kind, namespace), listing in self.listings.items():
+            if listing.done and not listing.checked:
                 listing.checked = True
+                for (k, ns, name), t in list(self.store.seen.items()):
+                    if k == kind and (namespace is None or ns == namespace) and (
+                            t < listing.started):
+                        doubtful[(k, ns, name)] = None
         if periodic:
             self._last_verified = now
-        for kind, ns, name in doubtful:
+            cutoff = now - self.settings.watch.verify_interval_seconds
+            for key, t in list(self.store.seen.items()):
+                if t < cutoff:
+                    doubtful[key] = None
+        # Pods first: a workload's pods go before the workload.
+        for kind, ns, name in sorted(doubtful, key=lambda k: k[0] != "Pod"):
             obj = (self.store.pods.get((ns, name)) if kind == "Pod"
                    else self.store.owner(kind, ns, name))
-            uid = as_str(meta(obj or {}).get("uid"))
-            exists = await self.verifier(kind, ns, name, uid)
+            if obj is None:
+                continue
+            exists = await self.verifier(kind, ns, name, as_str(meta(obj).get("uid")))
             if exists is False:
                 log.info("gone while unwatched", kind=kind, namespace=ns, name=name)
                 if kind == "Pod":
