@@ -317,6 +317,19 @@ class RemediationClient(KubeClient):
             return Outcome.ERROR
         return Outcome.OK
 
+    async def limit_ranges(self, namespace: str) -> list[dict[str, Any]]:
+        """The namespace's LimitRanges (empty when they cannot be read)."""
+        try:
+            response = await asyncio.to_thread(self.core.list_namespaced_limit_range,
+                                               namespace, _preload_content=False,
+                                               _request_timeout=10)
+            body = await asyncio.to_thread(_read_json, response)
+        except (ApiException, OSError, ValueError, TransportError) as err:
+            log.warning("limit ranges unreadable", namespace=namespace, error=str(err)[:200])
+            return []
+        items = body.get("items") if isinstance(body, dict) else None
+        return [x for x in items or [] if isinstance(x, dict)]
+
     async def read_vpa(self, namespace: str, name: str) -> dict[str, Any] | None:
         try:
             obj = await asyncio.to_thread(
