@@ -688,3 +688,26 @@ def test_a_standby_that_takes_over_writes_only_what_differs():
 
     _run(go())
     assert rec2.calls == []
+
+
+def test_a_crash_loop_stays_published_while_the_container_runs_between_crashes(dog):
+    """A 1.36 kubelet: terminated (published), then running again for a moment (not a
+    recovery), then terminated again. The finding is not taken off in between."""
+    d, rec = dog
+    c = k.container()
+    p = k.pod(containers=[c])
+    died = k.terminated("Error", 1, finished_ago=2)
+    p["status"]["containerStatuses"] = [{**k.waiting_status(c, "x", restarts=0),
+                                         "state": {"terminated": died}}]
+
+    async def go():
+        d.on_pod("MODIFIED", copy.deepcopy(p))
+        await d.drain()
+        p["status"]["containerStatuses"] = [k.running_status(
+            c, started_ago=1, restarts=1, last=died)]
+        d.on_pod("MODIFIED", copy.deepcopy(p))
+        await d.drain()
+
+    _run(go())
+    assert [c[3].get(ANN_REASON) for c in rec.writes("Pod") if c[0] == "annotate"] == [
+        "CrashLoop.AppError"]

@@ -33,6 +33,7 @@ from crashwatch.diagnosis.view import (
     as_str,
     controller_ref,
     meta,
+    parse_time,
 )
 from crashwatch.metrics import Metrics
 from crashwatch.model import Finding, OwnerRef, Reason
@@ -504,6 +505,12 @@ class Watchdog:
             rec = self.pods[key]
             new = by_pod.get(key, [])
             old = rec.findings
+            pod = self.store.pods.get(key)
+            if not new and old and pod is not None and self._restarted_recently(pod):
+                # Running again after a crash is not a recovery yet (the kubelet runs a
+                # crash-looping container between its crashes): the finding holds until it
+                # has run stable_after seconds.
+                new = old
             self._set_findings(rec, new)
             self.publisher.want("Pod", key[0], key[1], rec.uid, pod_notice(new), rec.changed_at)
             rec.changed_at = None
@@ -512,7 +519,6 @@ class Watchdog:
                 for f in new:
                     if f.reason in REMEDIABLE and (f.container, f.reason) not in had:
                         await self.remedy.consider(f)
-            pod = self.store.pods.get(key)
             if not new:
                 if pod is not None:
                     self.store.delete_pod(key, events=False)  # healthy again: nothing to hold
@@ -534,6 +540,24 @@ class Watchdog:
             self._schedule(wkey, delay=self.settings.watch.stable_after_seconds + 1.0)
         if not wl.pods and wl.finding is None:
             self.workloads.pop(wkey, None)
+
+    def _restarted_recently(self, pod: Mapping[str, Any]) -> bool:
+        """A container of the pod runs again after an abnormal exit less than
+        stable_after seconds ago."""
+        now = self.clock()
+        stable = self.settings.watch.stable_after_seconds
+        for group in ("initContainerStatuses", "containerStatuses"):
+            for cs in as_list(as_dict(pod.get("status")).get(group)):
+                cs = as_dict(cs)
+                last = as_dict(as_dict(cs.get("lastState")).get("terminated"))
+                if not last or "running" not in as_dict(cs.get("state")):
+                    continue
+                if as_int(last.get("exitCode")) == 0 and last.get("reason") != "OOMKilled":
+                    continue
+                finished = parse_time(last.get("finishedAt"))
+                if finished is None or now - finished < stable:
+                    return True
+        return False
 
     def _owner_finding(self, wl: WorkloadRecord) -> Finding | None:
         """What a workload should say: its own finding, else its first failing pod's."""
