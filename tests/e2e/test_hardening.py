@@ -104,9 +104,9 @@ def test_500_failing_pods_in_25_deployments_cost_at_most_two_writes_each(
         assert len(pods) == 500
 
         def crash(pod: str) -> None:
-            kubelet.crash_loop(core, (ns, pod), "app", exit_code=1, restarts=2,
+            kubelet.crash_loop(core, (ns, pod), "app", exit_code=1, restarts=1,
                                logs_dir=op.logs_dir, log=LOG)
-        with concurrent.futures.ThreadPoolExecutor(4) as pool:
+        with concurrent.futures.ThreadPoolExecutor(8) as pool:
             list(pool.map(crash, pods))
 
         def annotated() -> int:
