@@ -6,8 +6,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from crashwatch.diagnosis.budget import Budget
+from crashwatch.diagnosis.logread import cap_line
 from crashwatch.diagnosis.owners import container_spec
-from crashwatch.diagnosis.view import ClusterView, Event, Obj, as_dict, as_int, as_str
+from crashwatch.diagnosis.view import ClusterView, Event, Obj, as_dict, as_int, as_str, as_text
 from crashwatch.model import Confidence, Finding, OwnerRef, Reason
 from crashwatch.redact import redact
 
@@ -17,6 +19,9 @@ RECENT_CRASH_SECONDS = 600.0
 #: Events older than this (from the snapshot's time) are history, not evidence.
 EVENT_WINDOW_SECONDS = 3600.0
 MAX_EVIDENCE = 10
+#: Longest text handed to redaction: evidence is cut to 300 characters anyway, and what
+#: redaction reads must stay small whatever a log holds.
+MAX_REDACT_INPUT = 1024
 
 
 @dataclass(slots=True)
@@ -30,6 +35,8 @@ class ContainerContext:
     log: str = ""
     events: list[Event] = field(default_factory=list)
     """Events about this pod: this container's and the pod-wide ones, oldest first."""
+    budget: Budget = field(default_factory=Budget.unlimited)
+    """The time this container's diagnosis may take (checked between steps)."""
 
     @property
     def namespace(self) -> str:
@@ -97,20 +104,24 @@ class ContainerContext:
         """Build a finding about this container (``container=False``: about the pod)."""
         seen: list[str] = []
         for line in evidence:
-            clean = redact(line)
+            clean = redact(cap_line(line, MAX_REDACT_INPUT))
             if clean and clean not in seen:
                 seen.append(clean)
+        details = dict(details or {})
+        if self.budget.spent_at is not None:
+            details["timeBudget"] = f"spent before {self.budget.spent_at}"
+            confidence = Confidence.LOW
         return Finding(
             namespace=self.namespace,
             pod=self.pod_name,
             container=self.name if container is True else None,
             owner=self.owner,
             reason=reason,
-            summary=redact(summary, limit=400),
+            summary=redact(cap_line(summary, MAX_REDACT_INPUT), limit=400),
             evidence=tuple(seen[:MAX_EVIDENCE]),
             remediation=remediation,
             confidence=confidence,
-            details={"initContainer": True, **(details or {})} if self.is_init else details or {},
+            details={"initContainer": True, **details} if self.is_init else details,
         )
 
 
@@ -130,7 +141,7 @@ def terminated_line(term: Mapping[str, Any], restarts: int | None = None) -> str
         parts.append(f"finishedAt={as_str(term.get('finishedAt'))}")
     if restarts is not None:
         parts.append(f"restartCount={restarts}")
-    message = as_str(term.get("message")).strip()
+    message = as_text(term.get("message")).strip()
     line = " ".join(parts)
     if message:
         first = message.splitlines()[-1] if "\n" in message else message
@@ -139,5 +150,5 @@ def terminated_line(term: Mapping[str, Any], restarts: int | None = None) -> str
 
 
 def waiting_line(waiting: Mapping[str, Any]) -> str:
-    msg = as_str(waiting.get("message"))
+    msg = as_text(waiting.get("message"))
     return f"waiting: {as_str(waiting.get('reason'))}" + (f": {msg}" if msg else "")

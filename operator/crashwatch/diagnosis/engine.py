@@ -8,10 +8,13 @@ specific reason. Then each Deployment is checked for a rollout regression.
 from __future__ import annotations
 
 import contextlib
+import time
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
+from crashwatch.diagnosis.budget import DEFAULT_TIME_BUDGET, Budget, Clock
 from crashwatch.diagnosis.context import RECENT_CRASH_SECONDS, ContainerContext
+from crashwatch.diagnosis.logread import bound_log
 from crashwatch.diagnosis.owners import top_owner
 from crashwatch.diagnosis.rules.config import diagnose_config_error, diagnose_failed_mount
 from crashwatch.diagnosis.rules.crash import (
@@ -55,7 +58,8 @@ def _load_log(ctx: ContainerContext, logs: LogSource | None) -> None:
         text = logs(ctx.namespace, ctx.pod_name, ctx.name)
     except Exception:  # a log source that fails must not stop a diagnosis
         text = None
-    ctx.log = text if isinstance(text, str) else ""
+    # Bounded once, here: every rule after this reads at most the bounded tail.
+    ctx.log = bound_log(text) if isinstance(text, str) else ""
 
 
 def diagnose_container(ctx: ContainerContext, logs: LogSource | None = None) -> Finding | None:
@@ -132,8 +136,16 @@ def is_quiet_status(status: Mapping[str, Any]) -> bool:
     return True
 
 
-def diagnose_pod(view: ClusterView, pod: Obj, logs: LogSource | None = None) -> list[Finding]:
-    """Findings for one pod: one per failing container, or one for an eviction."""
+def diagnose_pod(
+    view: ClusterView,
+    pod: Obj,
+    logs: LogSource | None = None,
+    *,
+    time_budget: float | None = DEFAULT_TIME_BUDGET,
+    clock: Clock = time.monotonic,
+) -> list[Finding]:
+    """Findings for one pod: one per failing container, or one for an eviction. Each
+    container's diagnosis gets ``time_budget`` seconds on ``clock`` (None: unlimited)."""
     md = meta(pod)
     if md.get("deletionTimestamp"):
         return []
@@ -159,7 +171,7 @@ def diagnose_pod(view: ClusterView, pod: Obj, logs: LogSource | None = None) -> 
                 continue
             ctx = ContainerContext(
                 view=view, pod=pod, owner=owner, name=name, is_init=is_init, status=cs,
-                events=events,
+                events=events, budget=Budget(time_budget, clock),
             )
             found = diagnose_container(ctx, logs)
             if found is not None:
@@ -177,16 +189,24 @@ def diagnose(
     logs: LogSource | None = None,
     now: float | None = None,
     stable_after: float = RECENT_CRASH_SECONDS,
+    *,
+    time_budget: float | None = DEFAULT_TIME_BUDGET,
+    clock: Clock = time.monotonic,
 ) -> list[Finding]:
     """Every finding in a set of objects (a snapshot or the operator's view), judged at
     ``now`` (epoch seconds) or, by default, at the objects' newest timestamp. A container
-    that crashed and has run ready for ``stable_after`` seconds since is recovered."""
+    that crashed and has run ready for ``stable_after`` seconds since is recovered.
+
+    Each container's diagnosis may take ``time_budget`` seconds (read on ``clock``); when
+    that is spent, the steps left are skipped and the finding is the less specific one
+    reached so far (``details.timeBudget`` says so)."""
     view = (objects if isinstance(objects, ClusterView)
             else ClusterView(objects, now, stable_after))
     findings: list[Finding] = []
     for pod in view.pods:
         try:
-            findings.extend(diagnose_pod(view, pod, logs))
+            findings.extend(diagnose_pod(view, pod, logs, time_budget=time_budget,
+                                         clock=clock))
         except Exception:
             continue
     with contextlib.suppress(Exception):  # same contract as above

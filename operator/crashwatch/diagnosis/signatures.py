@@ -6,7 +6,6 @@ the YAML file, not touching a code path.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
@@ -14,18 +13,27 @@ from typing import Any
 
 import yaml
 
+from crashwatch.diagnosis import rx
+from crashwatch.diagnosis.budget import Budget
+from crashwatch.diagnosis.logread import MAX_LOG_BYTES, MAX_LOG_LINES, bound_lines
 from crashwatch.model import Reason
 
-#: How much of a log tail is ever examined.
-MAX_LOG_LINES = 400
-MAX_LOG_BYTES = 64 * 1024
+__all__ = ["MAX_LOG_BYTES", "MAX_LOG_LINES", "Signature", "SignatureMatch", "bound_log",
+           "catalogue", "host_port_in", "match_log", "telling_line"]
+
+#: Words a pattern may extract as a variable that never are one: log levels and the like.
+NOT_A_VARIABLE = frozenset({
+    "ERROR", "FATAL", "WARN", "WARNING", "INFO", "DEBUG", "TRACE", "PANIC", "CRITICAL",
+    "NOTICE", "SEVERE", "NOTE", "HINT", "ALERT", "EMERG", "EMERGENCY", "VERBOSE", "FAIL",
+    "FAILED", "FAILURE", "NULL", "NONE", "TRUE", "FALSE", "TODO", "USAGE", "HTTP", "HTTPS",
+})
 
 
 @dataclass(frozen=True, slots=True)
 class Signature:
     id: str
     reason: Reason
-    regex: re.Pattern[str]
+    regex: rx.Regex
     hints: tuple[str, ...]
     variable: str | None
     upper: bool
@@ -44,14 +52,14 @@ class SignatureMatch:
 def _load(raw: list[dict[str, Any]]) -> tuple[Signature, ...]:
     out = []
     for entry in raw:
-        flags = re.MULTILINE | (re.IGNORECASE if entry.get("ignorecase") else 0)
         hint = entry.get("hint") or ()
         hints = (hint,) if isinstance(hint, str) else tuple(hint)
         out.append(
             Signature(
                 id=str(entry["id"]),
                 reason=Reason(entry["reason"]),
-                regex=re.compile(str(entry["pattern"]), flags),
+                regex=rx.compile(str(entry["pattern"]), multiline=True,
+                                 ignorecase=bool(entry.get("ignorecase"))),
                 hints=tuple(h.lower() for h in hints if h),
                 variable=entry.get("variable"),
                 upper=bool(entry.get("upper", False)),
@@ -70,14 +78,9 @@ def catalogue() -> tuple[Signature, ...]:
 
 
 def bound_log(text: str) -> str:
-    """The tail of a log that is worth reading: last lines, bounded in bytes."""
-    if len(text) > MAX_LOG_BYTES:
-        text = text[-MAX_LOG_BYTES:]
-        text = text[text.find("\n") + 1 :] if "\n" in text else text
-    lines = text.splitlines()
-    if len(lines) > MAX_LOG_LINES:
-        lines = lines[-MAX_LOG_LINES:]
-    return "\n".join(lines)
+    """The tail of a log that is worth reading: last lines, each capped, bounded in all
+    (:mod:`crashwatch.diagnosis.logread`)."""
+    return "\n".join(bound_lines(text))
 
 
 def _line_span(text: str, start: int, end: int) -> tuple[str, ...]:
@@ -89,7 +92,7 @@ def _line_span(text: str, start: int, end: int) -> tuple[str, ...]:
     return tuple(lines[:3])
 
 
-def _groups(sig: Signature, match: re.Match[str]) -> dict[str, str]:
+def _groups(sig: Signature, match: rx.Match) -> dict[str, str]:
     found: dict[str, str] = {}
     for name, value in match.groupdict().items():
         if value:
@@ -103,10 +106,22 @@ def _groups(sig: Signature, match: re.Match[str]) -> dict[str, str]:
     return found
 
 
-def match_log(text: str, signatures: tuple[Signature, ...] | None = None) -> SignatureMatch | None:
+def _plausible(match: rx.Match) -> bool:
+    """A match whose extracted variable is a log level (``ERROR is required``) is none."""
+    try:
+        variable = match.group("variable")
+    except (IndexError, KeyError):
+        return True
+    return not variable or variable.upper() not in NOT_A_VARIABLE
+
+
+def match_log(text: str, signatures: tuple[Signature, ...] | None = None,
+              budget: Budget | None = None) -> SignatureMatch | None:
     """The first catalogue signature (in catalogue order) found in the log.
 
     Within that signature the last occurrence wins: the final error before the exit.
+    The log is bounded first; the budget is checked before each signature (None when
+    it runs out before one matched).
     """
     if not text:
         return None
@@ -116,14 +131,17 @@ def match_log(text: str, signatures: tuple[Signature, ...] | None = None) -> Sig
     for sig in signatures if signatures is not None else catalogue():
         if sig.hints and not any(h in lower for h in sig.hints):
             continue
+        if budget is not None and budget.spent(f"signature {sig.id}"):
+            return None
         haystack = text
         if sig.window:
             if lines_cache is None:
-                lines_cache = text.splitlines()
+                lines_cache = text.split("\n")
             haystack = "\n".join(lines_cache[-sig.window :])
         last = None
-        for last in sig.regex.finditer(haystack):  # noqa: B007 - keep the last match
-            pass
+        for found in sig.regex.finditer(haystack):
+            if _plausible(found):
+                last = found
         if last is None:
             continue
         return SignatureMatch(
@@ -134,26 +152,28 @@ def match_log(text: str, signatures: tuple[Signature, ...] | None = None) -> Sig
     return None
 
 
-_EXCEPTION_LINE = re.compile(
+_EXCEPTION_LINE = rx.compile(
     r"^\s*(?:[\w$.]+(?:Error|Exception|Exit)\b[:\s]|panic:|fatal error:|FATAL\b|Fatal\b|"
     r"Exception in thread|Caused by:|Traceback|\w+Error \(|error:|ERROR\b|CRITICAL\b)",
 )
-_ERRORISH = re.compile(
-    r"(?i)\b(error|exception|fatal|panic|failed|failure|critical|cannot|unable)\b"
+_ERRORISH = rx.compile(
+    r"\b(error|exception|fatal|panic|failed|failure|critical|cannot|unable)\b", ignorecase=True
 )
 
 
-def telling_line(text: str) -> str | None:
+def telling_line(text: str, budget: Budget | None = None) -> str | None:
     """The log line that best says why a process exited, when no signature matched.
 
     Preference: the last exception/panic line, then the last line that speaks of an
-    error, then the last non-empty line.
+    error, then the last non-empty line (at once, when the budget is spent).
     """
     if not text:
         return None
-    lines = [ln.rstrip() for ln in bound_log(text).splitlines() if ln.strip()]
+    lines = [ln.rstrip() for ln in bound_lines(text) if ln.strip()]
     if not lines:
         return None
+    if budget is not None and budget.spent("telling line"):
+        return lines[-1].strip()
     for ln in reversed(lines):
         if _EXCEPTION_LINE.search(ln) and not ln.lstrip().startswith("Traceback"):
             return ln.strip()
@@ -163,7 +183,7 @@ def telling_line(text: str) -> str | None:
     return lines[-1].strip()
 
 
-_HOST_PORT = re.compile(r"\b((?:\d{1,3}\.){3}\d{1,3}|[a-zA-Z][\w-]*(?:\.[\w-]+)*):(\d{2,5})\b")
+_HOST_PORT = rx.compile(r"\b((?:\d{1,3}\.){3}\d{1,3}|[a-zA-Z][\w-]*(?:\.[\w-]+)*):(\d{2,5})\b")
 
 
 def host_port_in(line: str) -> tuple[str, str] | None:

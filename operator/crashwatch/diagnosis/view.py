@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from crashwatch.diagnosis.logread import cap_line
+
 #: Events crashwatch itself posts carry this component; they are never evidence.
 OWN_COMPONENT = "crashwatch"
 
@@ -35,6 +37,17 @@ def as_list(value: object) -> list[Any]:
 
 def as_str(value: object) -> str:
     return value if type(value) is str or isinstance(value, str) else ""
+
+
+#: The longest message read from an object (the kubelet cuts a termination message at
+#: 4096 bytes; anything longer in a snapshot is cut the same way, head and tail kept).
+MAX_MESSAGE_CHARS = 4096
+
+
+def as_text(value: object, limit: int = MAX_MESSAGE_CHARS) -> str:
+    """A message field: the string, bounded (its head and tail), or empty."""
+    text = as_str(value)
+    return cap_line(text, limit) if len(text) > limit else text
 
 
 def as_int(value: object, default: int = 0) -> int:
@@ -121,7 +134,7 @@ def normalise_event(obj: Obj) -> Event | None:
     api = as_str(obj.get("apiVersion"))
     if api.startswith("events.k8s.io"):
         involved = as_dict(obj.get("regarding"))
-        message = as_str(obj.get("note"))
+        message = as_text(obj.get("note"))
         series = as_dict(obj.get("series"))
         count = as_int(series.get("count")) or as_int(obj.get("deprecatedCount"), 1)
         first = parse_time(obj.get("deprecatedFirstTimestamp")) or parse_time(obj.get("eventTime"))
@@ -135,7 +148,7 @@ def normalise_event(obj: Obj) -> Event | None:
         )
     else:
         involved = as_dict(obj.get("involvedObject"))
-        message = as_str(obj.get("message"))
+        message = as_text(obj.get("message"))
         series = as_dict(obj.get("series"))
         count = as_int(obj.get("count"), 0) or as_int(series.get("count"), 1) or 1
         first = parse_time(obj.get("firstTimestamp")) or parse_time(obj.get("eventTime"))

@@ -8,10 +8,10 @@ exit code alone says; and last, an application error with its most telling log l
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from typing import Any
 
+from crashwatch.diagnosis import rx
 from crashwatch.diagnosis.context import ContainerContext, terminated_line, waiting_line
 from crashwatch.diagnosis.rules.config import classify_message
 from crashwatch.diagnosis.rules.memory import diagnose_oom
@@ -22,15 +22,15 @@ from crashwatch.diagnosis.signatures import (
     match_log,
     telling_line,
 )
-from crashwatch.diagnosis.view import as_dict, as_int, as_list, as_str
+from crashwatch.diagnosis.view import as_dict, as_int, as_list, as_str, as_text
 from crashwatch.model import Confidence, Finding, Reason
 
-_NOT_FOUND = re.compile(
+_NOT_FOUND = rx.compile(
     r"(?i)executable file not found|no such file or directory|not found in \$PATH"
 )
-_PERMISSION = re.compile(r"(?i)permission denied")
-_EXEC_TARGET = re.compile(r'exec(?::| ) ?"?(?P<command>[^":\s]+)"?: ')
-_STAT_TARGET = re.compile(r"stat (?P<command>/[^:\s]+): no such file")
+_PERMISSION = rx.compile(r"(?i)permission denied")
+_EXEC_TARGET = rx.compile(r'exec(?::| ) ?"?(?P<command>[^":\s]+)"?: ')
+_STAT_TARGET = rx.compile(r"stat (?P<command>/[^:\s]+): no such file")
 
 #: What a shell's exit code alone says, when no log line said more.
 _EXIT_MEANING = {
@@ -149,7 +149,7 @@ def diagnose_termination(
         evidence.append(terminated_line(term, ctx.restarts))
     t_reason = as_str(term.get("reason"))
     exit_code = as_int(term.get("exitCode"), -1) if "exitCode" in term else None
-    message = as_str(term.get("message"))
+    message = as_text(term.get("message"))
 
     if t_reason in ("StartError", "ContainerCannotRun") or exit_code == 128:
         found = _runtime_start_failure(ctx, message, evidence, exit_code)
@@ -166,7 +166,7 @@ def diagnose_termination(
     log = ctx.log
     if message and message not in log:
         log = f"{log}\n{message}" if log else message
-    found_sig = match_log(log)
+    found_sig = match_log(log, budget=ctx.budget)
     if found_sig is not None:
         return _from_signature(ctx, found_sig, evidence, exit_code)
 
@@ -178,7 +178,7 @@ def diagnose_termination(
         return diagnose_oom(ctx, term, confidence=Confidence.LOW, evidence=evidence)
     if exit_code in _EXIT_MEANING:
         reason, what = _EXIT_MEANING[exit_code]
-        line = telling_line(log)
+        line = telling_line(log, ctx.budget)
         if line:
             evidence.append(f"log: {line}")
         cmd = (_command(ctx)[:1] or ["?"])[0]
@@ -196,7 +196,7 @@ def diagnose_termination(
 def _app_error(
     ctx: ContainerContext, log: str, evidence: list[str], exit_code: int | None, t_reason: str
 ) -> Finding:
-    line = telling_line(log)
+    line = telling_line(log, ctx.budget)
     if line:
         evidence.append(f"log: {line}")
     if exit_code == 0:
@@ -220,7 +220,7 @@ def diagnose_start_failure(ctx: ContainerContext, waiting: Mapping[str, Any]) ->
     """``RunContainerError``/``CreateContainerError``/hook errors: nothing ran, or a hook
     failed. The message is the runtime's; it may also be a configuration error."""
     evidence = [waiting_line(waiting)]
-    message = as_str(waiting.get("message"))
+    message = as_text(waiting.get("message"))
     failed = ctx.container_events("Failed", "FailedPostStartHook", "FailedPreStopHook")
     if failed:
         message = message or failed[-1].message

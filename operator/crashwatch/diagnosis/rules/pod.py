@@ -2,26 +2,25 @@
 
 from __future__ import annotations
 
-import re
-
-from crashwatch.diagnosis.view import ClusterView, Obj, as_dict, as_list, as_str, meta
+from crashwatch.diagnosis import rx
+from crashwatch.diagnosis.view import ClusterView, Obj, as_dict, as_list, as_str, as_text, meta
 from crashwatch.model import Finding, OwnerRef, Reason
 from crashwatch.redact import redact
 
-_RESOURCE = re.compile(r"low on resource: (?P<resource>[\w.-]+)")
-_CONDITION = re.compile(r"node had condition: \[(?P<condition>\w+)\]")
-_USAGE = re.compile(
+_RESOURCE = rx.compile(r"low on resource: (?P<resource>[\w.-]+)")
+_CONDITION = rx.compile(r"node had condition: \[(?P<condition>\w+)\]")
+_USAGE = rx.compile(
     r"Container (?P<container>\S+) was using (?P<usage>\S+?),? "
     r"(?:request is (?P<request>[^,.\s]+)|which exceeds its request of (?P<request2>[^,.\s]+))"
 )
-_EPHEMERAL = re.compile(r"(?i)ephemeral local storage usage exceeds")
+_EPHEMERAL = rx.compile(r"(?i)ephemeral local storage usage exceeds")
 
 
 def diagnose_eviction(view: ClusterView, pod: Obj, owner: OwnerRef | None) -> Finding | None:
     status = as_dict(pod.get("status"))
     if as_str(status.get("reason")) != "Evicted":
         return None
-    message = as_str(status.get("message"))
+    message = as_text(status.get("message"))
     details: dict[str, object] = {}
     m = _RESOURCE.search(message)
     if m:

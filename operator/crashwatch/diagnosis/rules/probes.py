@@ -3,10 +3,10 @@ and a running container that never becomes ready."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from typing import Any
 
+from crashwatch.diagnosis import rx
 from crashwatch.diagnosis.context import (
     ContainerContext,
     event_line,
@@ -15,12 +15,12 @@ from crashwatch.diagnosis.context import (
 from crashwatch.diagnosis.view import Event, as_dict, as_int, as_list, as_str, parse_time
 from crashwatch.model import Confidence, Finding, Reason
 
-_STATUS = re.compile(r"statuscode: (?P<code>\d{3})")
-_REFUSED = re.compile(r"dial tcp (?P<addr>[^\s]+):(?P<port>\d+): connect: connection refused")
-_TIMEOUT = re.compile(
+_STATUS = rx.compile(r"statuscode: (?P<code>\d{3})")
+_REFUSED = rx.compile(r"dial tcp (?P<addr>[^\s]+):(?P<port>\d+): connect: connection refused")
+_TIMEOUT = rx.compile(
     r"(?i)context deadline exceeded|Client\.Timeout exceeded|i/o timeout|timed out"
 )
-_KILLING = re.compile(r"failed (?P<probe>liveness|startup) probe")
+_KILLING = rx.compile(r"failed (?P<probe>liveness|startup) probe")
 
 #: A running container that has not become ready for this long, with no probe events
 #: in the snapshot, is still reported (with low confidence).
