@@ -102,27 +102,74 @@ class ContainerContext:
         container: str | bool | None = True,
     ) -> Finding:
         """Build a finding about this container (``container=False``: about the pod)."""
-        seen: list[str] = []
-        for line in evidence:
-            clean = redact(cap_line(line, MAX_REDACT_INPUT))
-            if clean and clean not in seen:
-                seen.append(clean)
         details = dict(details or {})
         if self.budget.spent_at is not None:
             details["timeBudget"] = f"spent before {self.budget.spent_at}"
             confidence = Confidence.LOW
+        if self.is_init:
+            summary = init_summary(summary, self.name)
         return Finding(
             namespace=self.namespace,
             pod=self.pod_name,
             container=self.name if container is True else None,
             owner=self.owner,
             reason=reason,
-            summary=redact(cap_line(summary, MAX_REDACT_INPUT), limit=400),
-            evidence=tuple(seen[:MAX_EVIDENCE]),
+            summary=clean_summary(summary),
+            evidence=clean_evidence(evidence),
             remediation=remediation,
             confidence=confidence,
             details={"initContainer": True, **details} if self.is_init else details,
         )
+
+
+def clean_evidence(evidence: list[str]) -> tuple[str, ...]:
+    """Evidence as published: each line bounded and redacted, duplicates dropped."""
+    seen: list[str] = []
+    for line in evidence:
+        clean = redact(cap_line(line, MAX_REDACT_INPUT))
+        if clean and clean not in seen:
+            seen.append(clean)
+    return tuple(seen[:MAX_EVIDENCE])
+
+
+def clean_summary(summary: str) -> str:
+    return redact(cap_line(summary, MAX_REDACT_INPUT), limit=400)
+
+
+def pod_finding(
+    pod: Obj,
+    owner: OwnerRef | None,
+    reason: Reason,
+    summary: str,
+    evidence: list[str],
+    *,
+    remediation: dict[str, Any] | None = None,
+    confidence: Confidence = Confidence.HIGH,
+    details: dict[str, Any] | None = None,
+) -> Finding:
+    """A finding about a whole pod (``container`` null): eviction, scheduling, volumes."""
+    md = as_dict(pod.get("metadata"))
+    return Finding(
+        namespace=as_str(md.get("namespace")),
+        pod=as_str(md.get("name")),
+        container=None,
+        owner=owner,
+        reason=reason,
+        summary=clean_summary(summary),
+        evidence=clean_evidence(evidence),
+        remediation=remediation,
+        confidence=confidence,
+        details=details or {},
+    )
+
+
+def init_summary(summary: str, name: str) -> str:
+    """A summary about an init container says so: "Init container db-migrate ..."."""
+    for said, instead in ((f"Container {name}", f"Init container {name}"),
+                          (f"container {name}", f"init container {name}")):
+        if said in summary:
+            return summary.replace(said, instead, 1)
+    return f"Init container {name}: {summary}"
 
 
 def event_line(ev: Event) -> str:

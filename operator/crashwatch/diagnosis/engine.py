@@ -14,7 +14,7 @@ from typing import Any
 
 from crashwatch.diagnosis.budget import DEFAULT_TIME_BUDGET, Budget, Clock
 from crashwatch.diagnosis.context import RECENT_CRASH_SECONDS, ContainerContext
-from crashwatch.diagnosis.logread import bound_log
+from crashwatch.diagnosis.logread import bound_log, is_api_answer
 from crashwatch.diagnosis.owners import top_owner
 from crashwatch.diagnosis.rules.config import diagnose_config_error, diagnose_failed_mount
 from crashwatch.diagnosis.rules.crash import (
@@ -23,7 +23,12 @@ from crashwatch.diagnosis.rules.crash import (
     diagnose_termination,
 )
 from crashwatch.diagnosis.rules.image import IMAGE_WAITING, diagnose_image
-from crashwatch.diagnosis.rules.pod import diagnose_eviction
+from crashwatch.diagnosis.rules.job import diagnose_failed_job, failed_jobs
+from crashwatch.diagnosis.rules.pod import (
+    diagnose_eviction,
+    diagnose_unschedulable,
+    diagnose_volume_mount,
+)
 from crashwatch.diagnosis.rules.probes import diagnose_readiness, liveness_events
 from crashwatch.diagnosis.rules.rollout import diagnose_regressions
 from crashwatch.diagnosis.view import (
@@ -35,6 +40,8 @@ from crashwatch.diagnosis.view import (
     as_str,
     controller_ref,
     meta,
+    name_of,
+    namespace_of,
     parse_time,
 )
 from crashwatch.model import Finding
@@ -58,8 +65,10 @@ def _load_log(ctx: ContainerContext, logs: LogSource | None) -> None:
         text = logs(ctx.namespace, ctx.pod_name, ctx.name)
     except Exception:  # a log source that fails must not stop a diagnosis
         text = None
-    # Bounded once, here: every rule after this reads at most the bounded tail.
-    ctx.log = bound_log(text) if isinstance(text, str) else ""
+    # Bounded once, here: every rule after this reads at most the bounded tail. The API
+    # server's answer about a log ("unable to retrieve container logs for ...") is no log.
+    bounded = bound_log(text) if isinstance(text, str) else ""
+    ctx.log = "" if is_api_answer(bounded) else bounded
 
 
 def diagnose_container(ctx: ContainerContext, logs: LogSource | None = None) -> Finding | None:
@@ -144,7 +153,8 @@ def diagnose_pod(
     time_budget: float | None = DEFAULT_TIME_BUDGET,
     clock: Clock = time.monotonic,
 ) -> list[Finding]:
-    """Findings for one pod: one per failing container, or one for an eviction. Each
+    """Findings for one pod: one per failing container, or one about the whole pod (an
+    eviction, a pod that cannot be scheduled, a volume that cannot be mounted). Each
     container's diagnosis gets ``time_budget`` seconds on ``clock`` (None: unlimited)."""
     md = meta(pod)
     if md.get("deletionTimestamp"):
@@ -162,6 +172,10 @@ def diagnose_pod(
     events = view.events_for(
         as_str(md.get("namespace")), "Pod", as_str(md.get("name")), as_str(md.get("uid"))
     )
+    for pod_rule in (diagnose_unschedulable, diagnose_volume_mount):
+        found = pod_rule(view, pod, owner, events)
+        if found is not None:
+            return [found]
     findings = []
     for key, is_init in (("initContainerStatuses", True), ("containerStatuses", False)):
         for cs in as_list(status.get(key)):
@@ -203,12 +217,26 @@ def diagnose(
     view = (objects if isinstance(objects, ClusterView)
             else ClusterView(objects, now, stable_after))
     findings: list[Finding] = []
+    failed = failed_jobs(view)
+    job_pods: dict[tuple[str, str], list[Obj]] = {}
+    job_findings: dict[tuple[str, str], dict[str, list[Finding]]] = {}
     for pod in view.pods:
         try:
-            findings.extend(diagnose_pod(view, pod, logs, time_budget=time_budget,
-                                         clock=clock))
+            found = diagnose_pod(view, pod, logs, time_budget=time_budget, clock=clock)
         except Exception:
             continue
+        ref = controller_ref(pod)
+        job = (namespace_of(pod), ref[1]) if ref and ref[0] == "Job" else None
+        if job is not None and job in failed:
+            # Folded into the Job's own finding: the Job failed, not each of its pods.
+            job_pods.setdefault(job, []).append(pod)
+            job_findings.setdefault(job, {})[name_of(pod)] = found
+            continue
+        findings.extend(found)
+    for (ns, name), job_obj in sorted(failed.items()):
+        with contextlib.suppress(Exception):  # same contract as above
+            findings.append(diagnose_failed_job(view, ns, job_obj, job_pods.get((ns, name), []),
+                                                job_findings.get((ns, name), {})))
     with contextlib.suppress(Exception):  # same contract as above
         findings.extend(diagnose_regressions(view, findings))
     findings.sort(key=_sort_key)

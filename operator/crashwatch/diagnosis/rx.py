@@ -18,7 +18,7 @@ from typing import Any, Protocol, cast
 
 import re2
 
-__all__ = ["Match", "Regex", "RegexError", "compile"]
+__all__ = ["Match", "Regex", "RegexError", "compile", "span"]
 
 RegexError = re2.error
 
@@ -32,9 +32,12 @@ class Match(Protocol):
 
     def groupdict(self) -> dict[str, str | None]: ...
 
-    def start(self, group: int | str = 0, /) -> int: ...
+    def start(self, group: int = 0, /) -> int: ...
 
-    def end(self, group: int | str = 0, /) -> int: ...
+    def end(self, group: int = 0, /) -> int: ...
+
+    @property
+    def re(self) -> Any: ...
 
 
 def _options() -> Any:
@@ -71,6 +74,12 @@ class Regex:
 
     def __repr__(self) -> str:
         return f"Regex({self.pattern!r})"
+
+
+def span(match: Match, name: str) -> tuple[int, int]:
+    """Where the named group matched (RE2's match objects take group numbers only)."""
+    index = match.re.groupindex[name]
+    return match.start(index), match.end(index)
 
 
 def compile(pattern: str, *, ignorecase: bool = False, multiline: bool = False) -> Regex:

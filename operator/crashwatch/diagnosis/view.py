@@ -238,7 +238,9 @@ class ClusterView:
     """Objects grouped by kind and indexed by namespace and name.
 
     Only what a diagnosis reads is kept: pods, events, the owners' revision
-    history, autoscalers and the names of ConfigMaps and Secrets.
+    history, autoscalers, the names of ConfigMaps and Secrets, and (when a snapshot has
+    them) Nodes, PersistentVolumeClaims, PersistentVolumes, StorageClasses and
+    LimitRanges.
     """
 
     def __init__(
@@ -255,6 +257,11 @@ class ClusterView:
         self.jobs: dict[tuple[str, str], Obj] = {}
         self.cronjobs: dict[tuple[str, str], Obj] = {}
         self.vpas: list[Obj] = []
+        self.nodes: dict[str, Obj] = {}
+        self.pvcs: dict[tuple[str, str], Obj] = {}
+        self.pvs: dict[str, Obj] = {}
+        self.storageclasses: dict[str, Obj] = {}
+        self.limitranges: dict[str, list[Obj]] = defaultdict(list)
         self.configmaps: dict[str, set[str]] = defaultdict(set)
         self.secrets: dict[str, set[str]] = defaultdict(set)
         self._raw_events: dict[tuple[str, str, str], list[Obj]] = defaultdict(list)
@@ -295,6 +302,16 @@ class ClusterView:
                 self.cronjobs[key] = raw
             elif kind == "VerticalPodAutoscaler":
                 self.vpas.append(raw)
+            elif kind == "Node":
+                self.nodes[key[1]] = raw
+            elif kind == "PersistentVolumeClaim":
+                self.pvcs[key] = raw
+            elif kind == "PersistentVolume":
+                self.pvs[key[1]] = raw
+            elif kind == "StorageClass":
+                self.storageclasses[key[1]] = raw
+            elif kind == "LimitRange":
+                self.limitranges[key[0]].append(raw)
             elif kind == "ConfigMap":
                 self.configmaps[key[0]].add(key[1])
             elif kind == "Secret":

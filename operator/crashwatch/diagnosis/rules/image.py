@@ -37,6 +37,7 @@ _NOT_FOUND = rx.compile(
 _INVALID = rx.compile(
     r"(?i)invalid reference format|couldn't parse image reference|InvalidImageName"
 )
+_NEVER_PULL = rx.compile(r"is not present with pull policy of Never|ErrImageNeverPull")
 _IMAGE_REF = rx.compile(r'image "(?P<image>[^"]+)"')
 
 
@@ -51,17 +52,30 @@ def diagnose_image(ctx: ContainerContext, waiting: Mapping[str, Any]) -> Finding
     if ref:
         image = ref["image"]
     evidence = [waiting_line(waiting)]
-    telling = [ev for ev in pull_events if ev.reason in ("Failed", "InspectFailed")]
+    telling = [ev for ev in pull_events
+               if ev.reason in ("Failed", "InspectFailed", "ErrImageNeverPull")]
     if telling:
         evidence.append(event_line(telling[-1]))
     evidence.append(f"image: {image}")
     details: dict[str, Any] = {"image": image}
     confidence = Confidence.HIGH
 
-    if reason_text == "InvalidImageName" or _INVALID.search(joined):
+    if reason_text == "ErrImageNeverPull" or _NEVER_PULL.search(joined):
+        reason = Reason.IMAGE_NEVER_PULL
+        policy = as_str(ctx.spec.get("imagePullPolicy")) or "Never"
+        evidence.append(f"imagePullPolicy: {policy}")
+        node = as_str(ctx.pod_spec.get("nodeName"))
+        summary = (
+            f"Image {image} of container {ctx.name} is not on node {node or '?'} and its "
+            "imagePullPolicy is Never: load the image onto the node or allow pulling it."
+        )
+        remediation: dict[str, Any] | None = {"action": "fix-image-pull-policy",
+                                              "image": image, "policy": policy}
+        details["imagePullPolicy"] = policy
+    elif reason_text == "InvalidImageName" or _INVALID.search(joined):
         reason = Reason.IMAGE_INVALID_NAME
         summary = f"Image reference {image!r} of container {ctx.name} is not a valid image name."
-        remediation: dict[str, Any] | None = {"action": "fix-image", "image": image}
+        remediation = {"action": "fix-image", "image": image}
     elif _EXPLICIT_NOT_FOUND.search(joined) or (
         _NOT_FOUND.search(joined) and not _UNAUTHORIZED.search(joined)
     ):

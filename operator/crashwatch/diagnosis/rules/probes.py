@@ -1,5 +1,7 @@
-"""Probes: the kubelet killing a container that fails its liveness (or startup) probe,
-and a running container that never becomes ready."""
+"""Probes: the kubelet killing a container that fails its liveness probe
+(``CrashLoop.LivenessProbe``) or its startup probe (``CrashLoop.StartupProbe``: the fix
+differs, a slow start needs more time, not another health check), and a running container
+that never becomes ready."""
 
 from __future__ import annotations
 
@@ -127,8 +129,12 @@ def diagnose_liveness(
         f"The kubelet keeps killing container {ctx.name}: its {probe_kind} probe"
         f"{' ' + details['target'] if 'target' in details else ''} {_what_failed(details)}."
     )
+    if probe_kind == "startup":
+        # A startup probe gives a slow start its time: the fix is usually more of it
+        # (failureThreshold x periodSeconds), not a different health check.
+        summary += " Give it longer to start (startupProbe failureThreshold x periodSeconds)."
     return ctx.finding(
-        Reason.LIVENESS_PROBE,
+        Reason.STARTUP_PROBE if probe_kind == "startup" else Reason.LIVENESS_PROBE,
         summary,
         evidence,
         remediation={"action": "fix-probe", "probe": probe_kind, "container": ctx.name},
