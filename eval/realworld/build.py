@@ -979,7 +979,8 @@ class Case:
                      for ct in self.c["containers"])
         backoff = int(w.get("backoffLimit", 6))
         started = T - self.age(D(minutes=31))
-        if w["kind"] == "CronJob":
+        if w["kind"] == "CronJob":  # a run starts on its schedule (hourly by default)
+            started = started.replace(minute=0, second=0)
             cj = w["name"]
             jname = f"{cj}-{int(started.timestamp()) // 60}"
             jowner: list[dict[str, Any]] = [{

@@ -151,3 +151,144 @@ def test_a_broken_case_fails_the_build_naming_case_and_field(
     assert "\n" not in message
     assert message.startswith(f"case go-example: {field}:")
     assert not (tmp_path / "build").exists()
+
+
+def _failure_case(ftype: str, kind: str) -> dict[str, object]:
+    """A minimal case of one failure type (the quoted text is the case's own; it is never
+    committed as a corpus case)."""
+    case = json.loads(json.dumps(GOOD))
+    case["id"] = f"go-type-{ftype}"
+    case["workload"] = {"kind": kind, "name": "api"}
+    container = case["containers"][0]
+    failure: dict[str, object] = {"type": ftype}
+    messages = {
+        "start-error": "failed to create containerd task: failed to create shim task: OCI "
+                       "runtime create failed: runc create failed: unable to start container "
+                       "process: exec: \"/app\": permission denied: unknown",
+        "create-config-error": "couldn't find key DB_URL in ConfigMap shop/api",
+        "create-error": "Error response from daemon: No command specified",
+        "image-pull": "rpc error: code = NotFound desc = failed to pull and unpack image "
+                      "\"ghcr.io/example/api:1.0\": failed to resolve reference: not found",
+        "evicted": "The node was low on resource: memory. Threshold quantity: 100Mi, available: "
+                   "87040Ki. Container api was using 1843200Ki, request is 0, has larger "
+                   "consumption of memory. ",
+        "unschedulable": "0/3 nodes are available: 3 Insufficient memory. preemption: 0/3 nodes "
+                         "are available: 3 No preemption victims found for incoming pod.",
+        "post-start-hook": "PostStartHook failed",
+        "pre-stop-hook": "PreStopHook failed",
+    }
+    if ftype in messages:
+        failure["message"] = messages[ftype]
+    events = {
+        "liveness": "Liveness probe failed: HTTP probe failed with statuscode: 404",
+        "startup-probe": "Startup probe failed: HTTP probe failed with statuscode: 503",
+        "readiness": "Readiness probe failed: HTTP probe failed with statuscode: 500",
+    }
+    if ftype in events:
+        failure["events"] = [{"reason": "Unhealthy", "message": events[ftype], "count": 9}]
+    if ftype == "volume-mount":
+        failure["events"] = [{"reason": "FailedMount", "count": 7, "message":
+                              "MountVolume.MountDevice failed for volume \"pvc-1\" : rpc error: "
+                              "code = Internal desc = mount failed: exit status 32"}]
+    if ftype == "custom":
+        failure.update({"state": {"running": {}}, "lastState": {"terminated": {"exitCode": 2}},
+                        "restartCount": 1, "ready": True})
+    if ftype in ("crashloop", "crashloop-terminated", "oom", "job-failed", "custom"):
+        failure["log"] = "panic: config: required environment variable \"DB_URL\" is not set\n"
+    container["failure"] = failure
+    if ftype == "job-failed":
+        case["workload"]["backoffLimit"] = 2
+        case["expected"] = [{"pod": None, "container": None,
+                             "reason": "Job.BackoffLimitExceeded", "evidence_contains": ["api"]}]
+    return case
+
+
+# (type, workload kind, what the kubelet's status of the failing pod must show)
+TYPE_SHAPES = [
+    ("crashloop", "Deployment", "Running", {"waiting": "CrashLoopBackOff", "last": "Error"}),
+    ("crashloop-terminated", "StatefulSet", "Running", {"terminated": "Error", "last": "Error"}),
+    ("oom", "DaemonSet", "Running", {"waiting": "CrashLoopBackOff", "last": "OOMKilled"}),
+    ("start-error", "Pod", "Running", {"waiting": "RunContainerError", "last": "StartError"}),
+    ("create-config-error", "Deployment", "Pending", {"waiting": "CreateContainerConfigError"}),
+    ("create-error", "Job", "Pending", {"waiting": "CreateContainerError"}),
+    ("image-pull", "CronJob", "Pending", {"waiting": "ImagePullBackOff"}),
+    ("image-never-pull", "Deployment", "Pending", {"waiting": "ErrImageNeverPull"}),
+    ("liveness", "Deployment", "Running", {"running": True, "last": "Error"}),
+    ("startup-probe", "Deployment", "Running", {"running": True, "last": "Error"}),
+    ("readiness", "Deployment", "Running", {"running": True}),
+    ("post-start-hook", "Deployment", "Running", {"waiting": "CrashLoopBackOff", "last": "Error"}),
+    ("pre-stop-hook", "Deployment", "Running", {"running": True, "last": "Error"}),
+    ("evicted", "Deployment", "Failed", {"terminated": "Error"}),
+    ("unschedulable", "Deployment", "Pending", {}),
+    ("volume-mount", "StatefulSet", "Pending", {"waiting": "ContainerCreating"}),
+    ("job-failed", "Job", "Failed", {"terminated": "Error"}),
+    ("custom", "Deployment", "Running", {"running": True, "last": "Error"}),
+]
+
+
+@pytest.mark.parametrize(("ftype", "kind", "phase", "shape"), TYPE_SHAPES,
+                         ids=[t[0] for t in TYPE_SHAPES])
+def test_every_failure_type_builds_the_kubelets_shape(
+        tmp_path: Path, ftype: str, kind: str, phase: str, shape: dict[str, object]) -> None:
+    case = _failure_case(ftype, kind)
+    assert {t[0] for t in TYPE_SHAPES} == set(build.TYPES)
+    build.build_all(str(tmp_path / "build"), str(_write(tmp_path, case)))
+    out = tmp_path / "build" / str(case["id"])
+    items = json.loads((out / "snapshot.json").read_text())["items"]
+    pods = [o for o in items if o["kind"] == "Pod" and o["metadata"]["namespace"] == "shop"
+            and o["metadata"]["name"].startswith("api")]
+    named = {f["pod"] for f in json.loads((out / "expected.json").read_text())["findings"]}
+    failing = [p for p in pods if p["status"]["phase"] == phase
+               and (p["metadata"]["name"] in named or named == {None})]
+    assert failing, [p["status"]["phase"] for p in pods]
+    pod = failing[0]
+    events = [e for e in items if e["kind"] == "Event"
+              and e["involvedObject"]["name"] == pod["metadata"]["name"]]
+    reasons = {e["reason"] for e in events}
+    if ftype == "unschedulable":
+        assert "nodeName" not in pod["spec"] and "containerStatuses" not in pod["status"]
+        (cond,) = pod["status"]["conditions"]
+        assert (cond["type"], cond["status"], cond["reason"]) == (
+            "PodScheduled", "False", "Unschedulable")
+        (ev,) = events
+        assert ev["reason"] == "FailedScheduling" and ev["series"]["count"] > 1
+        return
+    (status,) = pod["status"]["containerStatuses"]
+    state, last = status["state"], status["lastState"]
+    if "waiting" in shape:
+        assert state["waiting"]["reason"] == shape["waiting"]
+    if "terminated" in shape:
+        assert state["terminated"]["reason"] == shape["terminated"]
+    if "running" in shape:
+        assert "running" in state
+    if "last" in shape:
+        assert last["terminated"]["reason"] == shape["last"]
+        assert status["restartCount"] > 0
+    else:
+        assert last == {} or ftype == "crashloop-terminated"
+    required = {
+        "start-error": {"Failed"}, "create-config-error": {"Failed"},
+        "create-error": {"Failed"}, "image-pull": {"Failed", "BackOff", "Pulling"},
+        "image-never-pull": {"ErrImageNeverPull"}, "liveness": {"Unhealthy", "Killing"},
+        "startup-probe": {"Unhealthy", "Killing"}, "readiness": {"Unhealthy"},
+        "post-start-hook": {"FailedPostStartHook", "Killing", "BackOff"},
+        "pre-stop-hook": {"FailedPreStopHook"}, "evicted": {"Evicted", "Killing"},
+        "volume-mount": {"FailedMount"}, "crashloop": {"BackOff", "Started"},
+    }.get(ftype, set())
+    assert required <= reasons, reasons
+    if ftype == "readiness":
+        ready = {c["type"]: c["status"] for c in pod["status"]["conditions"]}["Ready"]
+        assert (status["ready"], ready) == (False, "False")
+    if ftype == "startup-probe":
+        assert status["started"] is False
+    if ftype == "evicted":
+        assert pod["status"]["reason"] == "Evicted"
+    if ftype == "job-failed":
+        (job,) = [o for o in items if o["kind"] == "Job" and o["metadata"]["name"] == "api"]
+        assert [c["reason"] for c in job["status"]["conditions"]] == ["BackoffLimitExceeded"] * 2
+        assert job["status"]["failed"] == len(failing) == 3
+        expected = json.loads((out / "expected.json").read_text())["findings"]
+        assert [(f["pod"], f["owner"]) for f in expected] == [(None, {"kind": "Job",
+                                                                     "name": "api"})]
+    if ftype in ("crashloop", "oom", "crashloop-terminated", "custom", "job-failed"):
+        assert (out / "logs" / "shop" / pod["metadata"]["name"] / "api.log").exists()
