@@ -67,7 +67,7 @@ FAILURE = {"type": True, "exitCode": False, "terminationReason": False, "message
            "restarts": False, "log": False, "terminationMessage": False, "events": False,
            # optional additions
            "waitingReason": False, "podResources": False, "state": False, "lastState": False,
-           "restartCount": False, "ready": False, "started": False}
+           "restartCount": False, "ready": False, "started": False, "terminating": False}
 EVENT = {"type": False, "reason": True, "message": True, "count": False, "source": False,
          "object": False, "fieldPath": False}
 HISTORY = {"revision": True, "containers": True, "available": True, "running": False,
@@ -192,6 +192,8 @@ def validate(case: Any, filename: str, reasons: list[str]) -> dict[str, Any]:
             raise CaseError(f"case {cid}: {fw}.events: required for type {t} (quote them)")
         if t in ("post-start-hook", "pre-stop-hook") and not (f.get("message") or f.get("events")):
             raise CaseError(f"case {cid}: {fw}.message: required for type {t}")
+        if f.get("terminating") and t != "pre-stop-hook":
+            raise CaseError(f"case {cid}: {fw}.terminating: only for type pre-stop-hook")
         if t == "custom" and "state" not in f:
             raise CaseError(f"case {cid}: {fw}.state: required for type custom")
         if t != "custom":
@@ -360,8 +362,8 @@ class Case:
         init_cts = [ct for ct in cts if ct.get("init")]
         main_cts = [ct for ct in cts if not ct.get("init")]
         failing_init = next((i for i, ct in enumerate(init_cts)
-                             if ct.get("failure") and ct["failure"]["type"] not in POD_LEVEL_TYPES
-                             and not _is_sidecar(ct)), None)
+                             if ct.get("failure") and ct["failure"]["type"] not in POD_LEVEL_TYPES),
+                            None)
         pod_type = next((ct["failure"]["type"] for ct in cts if ct.get("failure")
                          and ct["failure"]["type"] in POD_LEVEL_TYPES), None)
         out["pod_type"] = pod_type
@@ -436,7 +438,8 @@ class Case:
         vals = self.values(pod, node, name, img, ip)
         msg = rw.fill(str(f.get("message") or ""), vals)
         tmsg = rw.fill(str(f.get("terminationMessage") or ""), vals) or None
-        restarts = f.get("restarts", 0 if t in ("readiness", "evicted", "job-failed") else 5)
+        restarts = f.get("restarts", 0 if t in ("readiness", "evicted", "job-failed")
+                         or f.get("terminating") else 5)
         exit_code = f.get("exitCode")
         field = f"spec.initContainers{{{name}}}" if init else f"spec.containers{{{name}}}"
         first = created + D(seconds=2)
@@ -517,6 +520,19 @@ class Case:
             s.event(ns, pod, "Failed", "Error: ErrImageNeverPull", type_="Warning", field=field,
                     node=node, count=max(2, int((T - first).total_seconds() // 12)), first=first,
                     last=T - D(seconds=5))
+        elif t == "pre-stop-hook" and f.get("terminating"):
+            # the pod is being deleted: the kubelet ran the preStop hook, which failed, and
+            # waits out the grace period before it kills the container
+            since = created + D(seconds=8)
+            st = s.running(pod, name, img, since, ready=False, restarts=restarts)
+            self.routine(pod, node, ct, first, 1 + restarts, init=init)
+            at = self.terminating_at()
+            s.event(ns, pod, "Killing", f"Stopping container {name}", field=field, node=node,
+                    first=at, last=at)
+            given = {e["reason"] for e in f.get("events") or []}
+            if msg and "FailedPreStopHook" not in given:
+                s.event(ns, pod, "FailedPreStopHook", msg, type_="Warning", field=field,
+                        node=node, first=at + D(seconds=2), last=at + D(seconds=2))
         elif t in ("liveness", "startup-probe", "pre-stop-hook"):
             restarts = max(restarts, 1)
             exit_code = 137 if exit_code is None else exit_code
@@ -580,6 +596,12 @@ class Case:
 
     def evicted_at(self) -> dt.datetime:
         return self.T - D(minutes=23)
+
+    def terminating_at(self) -> dt.datetime:
+        return self.T - D(seconds=14)
+
+    def terminating(self) -> bool:
+        return any((ct.get("failure") or {}).get("terminating") for ct in self.c["containers"])
 
     def present(self, img: str) -> str:
         msg = f'Container image "{img}" already present on machine'
@@ -775,6 +797,15 @@ class Case:
               initialized=initialized, status_extra=status_extra,
               extra_conditions=extra_conditions, spec_patch=patch)
         pod = s.items[-1]
+        if self.terminating():
+            grace = int(tmpl["spec"].get("terminationGracePeriodSeconds", 30))
+            md = pod["metadata"]
+            md["deletionGracePeriodSeconds"] = grace
+            md["deletionTimestamp"] = kf.iso(self.terminating_at() + D(seconds=grace))
+            md.setdefault("finalizers", [])
+            if not md["finalizers"]:
+                del md["finalizers"]
+            pod["metadata"] = dict(sorted(md.items()))
         if pod_type == "unschedulable":
             self.unscheduled(pod, st["message"], created)
         elif node is not None:
@@ -992,9 +1023,16 @@ class Case:
         labels = {"batch.kubernetes.io/controller-uid": juid, "batch.kubernetes.io/job-name": jname,
                   "controller-uid": juid, "job-name": jname, **(w.get("labels") or {})}
         tmpl = self.template(labels, "Never" if failed else "OnFailure")
-        n_pods = backoff + 1 if failed else self.failing_count()
+        # with restartPolicy OnFailure one pod restarts until the limit, then the Job
+        # controller deletes it: only its Events are left
+        deleted = failed and tmpl["spec"]["restartPolicy"] == "OnFailure"
+        n_pods = 1 if deleted else backoff + 1 if failed else self.failing_count()
         pods = []
-        for i in range(n_pods):
+        if deleted:
+            p = f"{jname}-{kf.safe(jname + '0', 5)}"
+            self.deleted_job_pod(p, jname, backoff, started)
+            pods.append((p, started + D(seconds=1)))
+        for i in range(0 if deleted else n_pods):
             p = f"{jname}-{kf.safe(jname + str(i), 5)}"
             created = started + (D(seconds=12 * (2 ** min(i, 8))) if failed and i else
                                  D(seconds=i))
@@ -1014,6 +1052,8 @@ class Case:
             "suspend": False, "template": tspec}
         if failed:
             end = pods[-1][1] + D(seconds=10)
+            if deleted:
+                end = min(started + D(seconds=2 + 10 * 2 ** backoff), self.T - D(minutes=3))
             cond = {"lastProbeTime": kf.iso(end), "lastTransitionTime": kf.iso(end),
                     "message": "Job has reached the specified backoff limit",
                     "reason": "BackoffLimitExceeded", "status": "True"}
@@ -1064,6 +1104,22 @@ class Case:
             s.event(ns, cj, "SuccessfulCreate", f"Created job {jname}", kind="CronJob",
                     api="batch/v1", component="cronjob-controller", first=started, last=started)
 
+    def deleted_job_pod(self, p: str, jname: str, backoff: int, started: dt.datetime) -> None:
+        """The Events a restarting Job pod left behind after the Job controller deleted it."""
+        s, ns = self.s, self.ns
+        ct = next(c for c in self.c["containers"] if (c.get("failure") or {}).get("type")
+                  == "job-failed")
+        node = self.nodes[0]
+        created = started + D(seconds=1)
+        end = min(created + D(seconds=10 * 2 ** backoff), self.T - D(minutes=3))
+        s.scheduled(ns, p, node, created)
+        self.routine(p, node, ct, created + D(seconds=1), backoff + 1, last=end)
+        s.backoff_event(ns, p, node, ct["name"], created + D(seconds=20), backoff * 2 + 1)
+        s.event(ns, jname, "SuccessfulCreate", f"Created pod: {p}", kind="Job", api="batch/v1",
+                component="job-controller", first=created, last=created)
+        s.event(ns, jname, "SuccessfulDelete", f"Deleted pod: {p}", kind="Job", api="batch/v1",
+                component="job-controller", first=end + D(seconds=1), last=end + D(seconds=1))
+
     def bare_pod(self) -> None:
         name = self.w["name"]
         tmpl = self.template(self.labels(), "Always")
@@ -1079,7 +1135,8 @@ class Case:
         app = apps[int(kf.h("noise:" + self.cid), 16) % len(apps)]
         s.healthy_deployment(ns, app[0], app[1], replicas=2, age_days=6, port=app[2],
                              node_pool=self.nodes, ip_base=f"{self.ip_base}.90")
-        s.coredns()
+        if (self.ns, self.w["name"]) != ("kube-system", "coredns"):
+            s.coredns()
         hour = self.T.replace(minute=0, second=0)
         if self.T - hour < D(minutes=3):
             hour -= D(hours=1)
@@ -1142,7 +1199,10 @@ def load_cases(cases_dir: str = CASES) -> list[dict[str, Any]]:
             with open(path) as f:
                 raw = yaml.safe_load(f)
         except yaml.YAMLError as e:
-            errors.append(f"case {fn[:-5]}: YAML: {str(e).splitlines()[0]}")
+            mark = getattr(e, "problem_mark", None)
+            where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
+            problem = getattr(e, "problem", None) or str(e).splitlines()[0]
+            errors.append(f"case {fn[:-5]}: YAML: {problem}{where}")
             continue
         try:
             out.append(validate(raw if raw is not None else {}, path, reasons))

@@ -292,3 +292,38 @@ def test_every_failure_type_builds_the_kubelets_shape(
                                                                      "name": "api"})]
     if ftype in ("crashloop", "oom", "crashloop-terminated", "custom", "job-failed"):
         assert (out / "logs" / "shop" / pod["metadata"]["name"] / "api.log").exists()
+
+
+def _build_one(tmp_path: Path, case: dict[str, object]) -> list[dict[str, object]]:
+    build.build_all(str(tmp_path / "build"), str(_write(tmp_path, case)))
+    snapshot = tmp_path / "build" / str(case["id"]) / "snapshot.json"
+    items: list[dict[str, object]] = json.loads(snapshot.read_text())["items"]
+    return items
+
+
+def test_a_failing_pre_stop_hook_can_be_on_a_pod_being_deleted(tmp_path: Path) -> None:
+    case = _failure_case("pre-stop-hook", "Deployment")
+    case["containers"][0]["failure"]["terminating"] = True  # type: ignore[index]
+    items = _build_one(tmp_path, case)
+    (pod,) = [o for o in items if o["kind"] == "Pod" and o["metadata"]["name"].startswith("api-")]
+    assert pod["metadata"]["deletionGracePeriodSeconds"] == 30
+    assert pod["metadata"]["deletionTimestamp"] > pod["metadata"]["creationTimestamp"]
+    (status,) = pod["status"]["containerStatuses"]
+    assert "running" in status["state"] and status["restartCount"] == 0
+    reasons = [e["reason"] for e in items if e["kind"] == "Event"
+               and e["involvedObject"]["name"] == pod["metadata"]["name"]]
+    assert {"Killing", "FailedPreStopHook"} <= set(reasons)
+
+
+def test_a_job_that_restarts_on_failure_leaves_only_events_at_its_limit(tmp_path: Path) -> None:
+    case = _failure_case("job-failed", "Job")
+    case["pod"] = {"restartPolicy": "OnFailure"}
+    items = _build_one(tmp_path, case)
+    assert not [o for o in items if o["kind"] == "Pod" and o["metadata"]["namespace"] == "shop"
+                and o["metadata"]["name"].startswith("api-")]
+    (job,) = [o for o in items if o["kind"] == "Job" and o["metadata"]["name"] == "api"]
+    assert job["status"]["failed"] == 1
+    assert job["spec"]["template"]["spec"]["restartPolicy"] == "OnFailure"
+    job_events = {e["reason"] for e in items if e["kind"] == "Event"
+                  and e["involvedObject"]["name"] == "api"}
+    assert {"SuccessfulCreate", "SuccessfulDelete", "BackoffLimitExceeded"} <= job_events
