@@ -69,7 +69,7 @@ FAILURE = {"type": True, "exitCode": False, "terminationReason": False, "message
            "waitingReason": False, "podResources": False, "state": False, "lastState": False,
            "restartCount": False, "ready": False, "started": False, "terminating": False}
 EVENT = {"type": False, "reason": True, "message": True, "count": False, "source": False,
-         "object": False, "fieldPath": False}
+         "object": False, "fieldPath": False, "ago": False}
 HISTORY = {"revision": True, "containers": True, "available": True, "running": False,
            "age": False}
 EXPECTED = {"pod": False, "container": True, "reason": True, "evidence_contains": True}
@@ -184,6 +184,8 @@ def validate(case: Any, filename: str, reasons: list[str]) -> dict[str, Any]:
             _fields(cid, f"{fw}.events[{j}]", ev, EVENT)
             if ev.get("type", "Warning") not in ("Normal", "Warning"):
                 raise CaseError(f"case {cid}: {fw}.events[{j}].type: Normal or Warning")
+            if "ago" in ev:
+                _duration(cid, f"{fw}.events[{j}].ago", ev["ago"])
         needs_msg = {"start-error", "create-config-error", "create-error", "image-pull",
                      "evicted", "unschedulable"}
         if t in needs_msg and not str(f.get("message") or "").strip():
@@ -585,7 +587,7 @@ class Case:
                       created + D(seconds=5), created + D(seconds=9), tmsg)}}
             self.routine(pod, node, ct, first, 1, init=init, last=first)
         elif t == "custom":
-            st = self.custom(pod, ct, f, fin)
+            st = self.custom(pod, ct, f, fin, created)
             if st.get("restartCount", 0) or "running" in st["state"]:
                 self.routine(pod, node, ct, first, st.get("restartCount", 0) + 1, init=init,
                              last=fin)
@@ -659,8 +661,8 @@ class Case:
                 node=node, count=n * 6, first=first + D(seconds=2), last=T - D(seconds=6))
         return st  # type: ignore[no-any-return]
 
-    def custom(self, pod: str, ct: dict[str, Any], f: dict[str, Any],
-               fin: dt.datetime) -> dict[str, Any]:
+    def custom(self, pod: str, ct: dict[str, Any], f: dict[str, Any], fin: dt.datetime,
+               created: dt.datetime) -> dict[str, Any]:
         s = self.s
         name, img = ct["name"], ct["spec"]["image"]
         restarts = int(f.get("restartCount", 0))
@@ -679,7 +681,9 @@ class Case:
                 state["waiting"] = dict(sorted((state["waiting"] or {}).items()))
             return state
 
-        state = complete(f["state"], restarts, fin + D(seconds=1))
+        # a container that never restarted has run since the pod started
+        state = complete(f["state"], restarts,
+                         fin + D(seconds=1) if restarts else created + D(seconds=8))
         last = complete(f.get("lastState") or {}, max(restarts - 1, 0), fin)
         running = "running" in state
         st: dict[str, Any] = {"image": kf.status_image(img), "imageID": kf.image_id(img),
@@ -716,7 +720,11 @@ class Case:
         for j, ev in enumerate(f.get("events") or []):
             count = int(ev.get("count", 1))
             last = T - D(seconds=3 + 11 * j)
-            first = created + D(seconds=4 + j) if count > 1 else last
+            if "ago" in ev:  # an old event (the pod may be healthy by now)
+                last = T - _duration(self.cid, "events.ago", ev["ago"])
+            first = max(created + D(seconds=4 + j), last - D(seconds=30 * (count - 1))) \
+                if count > 1 else last
+            first = min(first, last)
             msg = rw.fill(str(ev["message"]), vals)
             source = ev.get("source", "kubelet")
             if source == "default-scheduler":
