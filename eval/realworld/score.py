@@ -5,7 +5,7 @@ The matching and the figures are eval/blind/score.py's (imported, not copied): r
 recall and precision, evidence recall and owner accuracy, per case and in total; this
 wrapper adds the same figures per ecosystem and per reason.
 
-    python3 eval/realworld/score.py [--crashwatch PATH] [-v] [-q] [CASE_SUBSTRING ...]
+    python3 eval/realworld/score.py [--crashwatch PATH] [--build DIR] [-v] [-q] [CASE ...]
 
 -v prints the findings produced; -q leaves out the per-case differences. Always exits 0.
 """
@@ -31,9 +31,9 @@ FIELDS = ("exp", "got", "tp", "fp", "fn", "ev_found", "ev_total", "ev_missing_un
           "own_ok", "own_total")
 
 
-def cases(only: list[str] | None = None) -> list[str]:
-    dirs = sorted(os.path.join(BUILD, d) for d in os.listdir(BUILD)
-                  if os.path.isfile(os.path.join(BUILD, d, "expected.json")))
+def cases(only: list[str] | None = None, build: str = BUILD) -> list[str]:
+    dirs = sorted(os.path.join(build, d) for d in os.listdir(build)
+                  if os.path.isfile(os.path.join(build, d, "expected.json")))
     return [d for d in dirs if not only or any(o in os.path.basename(d) for o in only)]
 
 
@@ -59,6 +59,7 @@ def row(label: str, t: collections.Counter[str] | dict[str, Any], w: int) -> str
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--crashwatch", default=blind.DEFAULT_BIN)
+    ap.add_argument("--build", default=BUILD, help="a build directory (default: build/)")
     ap.add_argument("-v", "--verbose", action="store_true", help="print produced findings")
     ap.add_argument("-q", "--quiet", action="store_true", help="no per-case differences")
     ap.add_argument("only", nargs="*")
@@ -68,7 +69,7 @@ def main() -> int:
     per_reason: dict[str, list[int]] = collections.defaultdict(lambda: [0, 0])
     rows, notes = [], []
     neg = neg_clean = 0
-    for d in cases(a.only):
+    for d in cases(a.only, a.build):
         exp, r, produced = score_case(a.crashwatch, d)
         name = os.path.basename(d)
         for k in FIELDS:
