@@ -61,7 +61,9 @@ WORKLOAD = {"kind": True, "name": True, "replicas": False, "labels": False,
             "annotations": False, "backoffLimit": False,
             # optional additions (not in the first version of the format)
             "podAnnotations": False, "schedule": False, "age": False,
-            "volumeClaimTemplates": False}
+            "volumeClaimTemplates": False, "managedFields": False}
+MANAGED = {"manager": True, "operation": True, "time": True, "fieldsV1": True,
+           "apiVersion": False, "subresource": False}
 CONTAINER = {"name": True, "init": False, "spec": True, "failure": False}
 FAILURE = {"type": True, "exitCode": False, "terminationReason": False, "message": False,
            "restarts": False, "log": False, "terminationMessage": False, "events": False,
@@ -157,6 +159,11 @@ def validate(case: Any, filename: str, reasons: list[str]) -> dict[str, Any]:
         raise CaseError(f"case {cid}: workload.backoffLimit: only for a Job or CronJob")
     if "age" in w:
         _duration(cid, "workload.age", w["age"])
+    for i, mf in enumerate(w.get("managedFields") or []):
+        _fields(cid, f"workload.managedFields[{i}]", mf, MANAGED)
+        _duration(cid, f"workload.managedFields[{i}].time", mf["time"])
+        if mf["operation"] not in ("Apply", "Update"):
+            raise CaseError(f"case {cid}: workload.managedFields[{i}].operation: Apply or Update")
     if c.get("pod") is not None and not isinstance(c["pod"], dict):
         raise CaseError(f"case {cid}: pod: must be a mapping of pod-spec fields")
     if not isinstance(c["containers"], list) or not c["containers"]:
@@ -841,6 +848,7 @@ class Case:
         {"Deployment": self.deployment, "StatefulSet": self.statefulset,
          "DaemonSet": self.daemonset, "Job": self.job, "CronJob": self.job,
          "Pod": self.bare_pod}[kind]()
+        self.managed_fields()
         self.noise()
         self.objects()
         self.expectations()
@@ -880,7 +888,7 @@ class Case:
         ready_new = n_fail if evicted else 0
         revisions.append({"rev": cur_rev, "template": current, "created": created,
                           "replicas": n_fail, "ready": ready_new, "available": ready_new})
-        dep_created = min(r["created"] for r in revisions) - D(days=1 if history else 0)
+        dep_created = min(r["created"] for r in revisions)
         desired = max(old_running, n_fail)
         ready = old_running + ready_new
         max_unavail = desired * 25 // 100
@@ -1135,6 +1143,29 @@ class Case:
             tmpl["metadata"]["annotations"] = dict(self.w["annotations"])
         self.make_pod(name, None, tmpl, self.nodes[0], self.T - self.age(D(minutes=38)))
         self.failing_pods.append(name)
+
+    def managed_fields(self) -> None:
+        """metadata.managedFields of the workload as `kubectl get --show-managed-fields`
+        prints them; each entry's `time` is given as a duration before the snapshot."""
+        entries = self.w.get("managedFields") or []
+        if not entries:
+            return
+        api = {"Job": "batch/v1", "CronJob": "batch/v1", "Pod": "v1"}.get(self.w["kind"], "apps/v1")
+        obj = next(o for o in self.s.items if o.get("kind") == self.w["kind"]
+                   and o["metadata"]["name"] == self.w["name"]
+                   and o["metadata"].get("namespace") == self.ns)
+        out = []
+        for mf in entries:
+            e = {"apiVersion": mf.get("apiVersion", api), "fieldsType": "FieldsV1",
+                 "fieldsV1": copy.deepcopy(mf["fieldsV1"]), "manager": mf["manager"],
+                 "operation": mf["operation"]}
+            if mf.get("subresource"):
+                e["subresource"] = mf["subresource"]
+            e["time"] = kf.iso(self.T - _duration(self.cid, "managedFields.time", mf["time"]))
+            out.append(e)
+        md = obj["metadata"]
+        md["managedFields"] = out
+        obj["metadata"] = dict(sorted(md.items()))
 
     # ------------------------------------------------------------------ noise, objects
     def noise(self) -> None:

@@ -327,3 +327,18 @@ def test_a_job_that_restarts_on_failure_leaves_only_events_at_its_limit(tmp_path
     job_events = {e["reason"] for e in items if e["kind"] == "Event"
                   and e["involvedObject"]["name"] == "api"}
     assert {"SuccessfulCreate", "SuccessfulDelete", "BackoffLimitExceeded"} <= job_events
+
+
+def test_managed_fields_are_dated_before_the_snapshot(tmp_path: Path) -> None:
+    case = json.loads(json.dumps(GOOD))
+    case["workload"]["managedFields"] = [  # type: ignore[index]
+        {"manager": "kubectl-set", "operation": "Update", "time": "12m",
+         "fieldsV1": {"f:spec": {"f:template": {"f:spec": {"f:containers": {
+             'k:{"name":"api"}': {"f:image": {}}}}}}}}]
+    items = _build_one(tmp_path, case)
+    (dep,) = [o for o in items if o["kind"] == "Deployment" and o["metadata"]["name"] == "api"]
+    (entry,) = dep["metadata"]["managedFields"]
+    assert (entry["manager"], entry["operation"], entry["apiVersion"]) == (
+        "kubectl-set", "Update", "apps/v1")
+    assert entry["fieldsType"] == "FieldsV1"
+    assert dep["metadata"]["creationTimestamp"] <= entry["time"]
