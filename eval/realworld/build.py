@@ -848,6 +848,7 @@ class Case:
         {"Deployment": self.deployment, "StatefulSet": self.statefulset,
          "DaemonSet": self.daemonset, "Job": self.job, "CronJob": self.job,
          "Pod": self.bare_pod}[kind]()
+        self.ready_counts()
         self.managed_fields()
         self.noise()
         self.objects()
@@ -885,7 +886,8 @@ class Case:
         cur_rev = max([h["revision"] for h in history], default=0) + 1
         current = self.template(labels, "Always")
         created = T - rollout_age
-        ready_new = n_fail if evicted else 0
+        # evicted pods were replaced; a pod being deleted was serving until now
+        ready_new = n_fail if evicted or self.terminating() else 0
         revisions.append({"rev": cur_rev, "template": current, "created": created,
                           "replicas": n_fail, "ready": ready_new, "available": ready_new})
         dep_created = min(r["created"] for r in revisions)
@@ -901,7 +903,7 @@ class Case:
             prog = "progressing"
         prog_since = created + D(minutes=10) if prog == "deadline" else created + D(seconds=1)
         avail_since = (revisions[-2]["created"] + D(minutes=1)) if old_running else (
-            self.evicted_at() if evicted else
+            self.evicted_at() if evicted else created + D(minutes=1) if self.terminating() else
             (T - D(minutes=21) if rollout_age > D(hours=2) else created))
         status = s.dep_status(replicas=old_running + n_fail, updated=n_fail, ready=ready,
                               available=ready, avail_ok=avail_ok, avail_since=avail_since,
@@ -1143,6 +1145,31 @@ class Case:
             tmpl["metadata"]["annotations"] = dict(self.w["annotations"])
         self.make_pod(name, None, tmpl, self.nodes[0], self.T - self.age(D(minutes=38)))
         self.failing_pods.append(name)
+
+    def ready_counts(self) -> None:
+        """A StatefulSet's or DaemonSet's ready counts, from the pods as built."""
+        kind, name = self.w["kind"], self.w["name"]
+        if kind not in ("StatefulSet", "DaemonSet"):
+            return
+        obj = next(o for o in self.s.items if o.get("kind") == kind
+                   and o["metadata"]["name"] == name and o["metadata"].get("namespace") == self.ns)
+        pods = [o for o in self.s.items if o.get("kind") == "Pod"
+                and any(r.get("name") == name and r.get("kind") == kind
+                        for r in o["metadata"].get("ownerReferences", []))]
+        ready = sum(1 for p in pods for c in p["status"].get("conditions", [])
+                    if c["type"] == "Ready" and c["status"] == "True")
+        st = obj["status"]
+        if kind == "StatefulSet":
+            st["availableReplicas"] = ready
+            st.pop("readyReplicas", None)
+            if ready:
+                st["readyReplicas"] = ready
+        else:
+            st["numberAvailable"] = st["numberReady"] = ready
+            st.pop("numberUnavailable", None)
+            if st["desiredNumberScheduled"] - ready:
+                st["numberUnavailable"] = st["desiredNumberScheduled"] - ready
+        obj["status"] = dict(sorted(st.items()))
 
     def managed_fields(self) -> None:
         """metadata.managedFields of the workload as `kubectl get --show-managed-fields`
