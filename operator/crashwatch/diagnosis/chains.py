@@ -72,7 +72,9 @@ _NOISE = rx.compile(
     r"For more details run the same command passing|^note: run with `RUST_BACKTRACE|"
     r"^exit status \d+$|^Exiting with error code|^> |^make(?:\[\d+\])?: \*\*\*|"
     r"^error Command failed with exit code|^info Visit https://|^\s*\^\s*$|"
-    r"^Press CTRL|^\s*at <anonymous>|^Use `node --trace-|^\(Use `node --trace-"
+    r"^Press CTRL|^\s*at <anonymous>|^Use `node --trace-|^\(Use `node --trace-|"
+    r"^\s*(?:see(?: also)?|more (?:info(?:rmation)?|details)(?: at)?|for more information,? see|"
+    r"visit|docs?:|documentation:)\s+<?https?://\S+>?\s*$"
 )
 #: Lines that wrap a failure without saying what it is: they tell little.
 _GENERIC = rx.compile(
@@ -88,7 +90,9 @@ _GENERIC = rx.compile(
 #: Things a telling line names: a quoted value, a path, host:port, a code, an exception.
 _SPECIFIC = rx.compile(
     r"[\"'`][^\"'`]{2,}[\"'`]|(?:^|\s)/\w[\w./-]*|[\w.-]+:\d{2,5}\b|\b[A-Z][A-Z0-9]*_[A-Z0-9_]+\b|"
-    r"\b[A-Za-z]+(?:Exception|Error)\b|\b(?:E[A-Z]{3,}|errno|[Ee]rrno \d+)\b|\b\d{3}\b"
+    r"\b[A-Za-z]+(?:Exception|Error)\b|\b(?:E[A-Z]{3,}|errno|[Ee]rrno \d+)\b|\b\d{3}\b|"
+    r"\b[a-z][a-z0-9_]*(?:\.[a-z0-9_]+)+\b|\[\d{2,}\]|\bversion \d+|\b(?:too (?:low|high|small|"
+    r"large|many|old|new)|at least|at most|exceed(?:s|ed)?|not supported|unsupported)\b"
 )
 _DESCRIPTION = "Description:"
 
@@ -318,12 +322,35 @@ def specificity(text: str) -> int:
     return value
 
 
+DEFER_SPAN = 3
+"""How far a generic wrapper line looks, up and down, for the line that says what failed."""
+
+
+def is_generic(text: str) -> bool:
+    return _GENERIC.search(text) is not None
+
+
 def telling(lines: Sequence[LogLine], sh: Shape) -> list[int]:
-    """Line indexes, most telling first (quiet lines left out)."""
+    """Line indexes, most telling first (quiet lines left out). A generic wrapper that
+    wins (``ERROR: [1] bootstrap checks failed``, ``Fatal error loading the DB, check
+    server logs``) gives way to the specific line next to it that says what failed."""
     ranked = [
         (score(lines, sh, i) + specificity(lines[i].text), i)
         for i in range(len(lines))
         if not is_quiet(lines, sh, i) and lines[i].text.strip()
     ]
     ranked.sort(reverse=True)
-    return [i for _, i in ranked]
+    order = [i for _, i in ranked]
+    if order and is_generic(lines[order[0]].text):
+        top = order[0]
+        near = [
+            (specificity(lines[j].text), -abs(j - top), j)
+            for j in range(max(0, top - DEFER_SPAN), min(len(lines), top + DEFER_SPAN + 1))
+            if j != top and j in order and not is_generic(lines[j].text)
+            and specificity(lines[j].text) > 0
+        ]
+        if near:
+            best = max(near)[2]
+            order.remove(best)
+            order.insert(0, best)
+    return order

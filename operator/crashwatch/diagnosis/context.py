@@ -178,6 +178,20 @@ def event_line(ev: Event) -> str:
     return f"event {ev.type} {ev.reason}{count}: {ev.message}"
 
 
+#: Evidence lines are cut at this length when published (crashwatch.redact).
+EVIDENCE_LINE_CHARS = 300
+_TAIL_CHARS = 160
+
+
+def event_lines(ev: Event) -> list[str]:
+    """An Event as evidence; a message too long for one evidence line also gets its end
+    as a line of its own (a kubelet message says what failed last: ``... exit status 32``)."""
+    line = event_line(ev)
+    if len(line) <= EVIDENCE_LINE_CHARS:
+        return [line]
+    return [line, f"event {ev.reason} message ends: ...{ev.message[-_TAIL_CHARS:]}"]
+
+
 def terminated_line(term: Mapping[str, Any], restarts: int | None = None) -> str:
     parts = [f"terminated: reason={as_str(term.get('reason')) or '?'}"]
     if "exitCode" in term:

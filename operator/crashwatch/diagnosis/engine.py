@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
 from crashwatch.diagnosis.budget import DEFAULT_TIME_BUDGET, Budget, Clock
@@ -21,6 +21,7 @@ from crashwatch.diagnosis.rules.crash import (
     START_FAILURE_WAITING,
     diagnose_start_failure,
     diagnose_termination,
+    hook_failure,
 )
 from crashwatch.diagnosis.rules.image import IMAGE_WAITING, diagnose_image
 from crashwatch.diagnosis.rules.job import diagnose_failed_job, failed_jobs
@@ -33,6 +34,7 @@ from crashwatch.diagnosis.rules.probes import diagnose_readiness, liveness_event
 from crashwatch.diagnosis.rules.rollout import diagnose_regressions
 from crashwatch.diagnosis.view import (
     ClusterView,
+    Event,
     Obj,
     as_dict,
     as_int,
@@ -145,6 +147,42 @@ def is_quiet_status(status: Mapping[str, Any]) -> bool:
     return True
 
 
+def _contexts(view: ClusterView, pod: Obj, events: list[Event], time_budget: float | None,
+              clock: Clock) -> Iterator[ContainerContext]:
+    owner = top_owner(view, pod)
+    status = as_dict(pod.get("status"))
+    for key, is_init in (("initContainerStatuses", True), ("containerStatuses", False)):
+        for cs in as_list(status.get(key)):
+            cs = as_dict(cs)
+            name = as_str(cs.get("name"))
+            if name:
+                yield ContainerContext(
+                    view=view, pod=pod, owner=owner, name=name, is_init=is_init, status=cs,
+                    events=events, budget=Budget(time_budget, clock),
+                )
+
+
+def _pod_events(view: ClusterView, pod: Obj) -> list[Event]:
+    md = meta(pod)
+    return view.events_for(
+        as_str(md.get("namespace")), "Pod", as_str(md.get("name")), as_str(md.get("uid")))
+
+
+def _terminating(view: ClusterView, pod: Obj, time_budget: float | None,
+                 clock: Clock) -> list[Finding]:
+    """A pod being deleted is not failing, unless a container's preStop hook fails (the
+    pod then hangs in Terminating for its grace period, every time)."""
+    events = _pod_events(view, pod)
+    if not any(ev.reason == "FailedPreStopHook" for ev in events):
+        return []
+    out = []
+    for ctx in _contexts(view, pod, events, time_budget, clock):
+        found = hook_failure(ctx, [], "FailedPreStopHook")
+        if found is not None:
+            out.append(found)
+    return out
+
+
 def diagnose_pod(
     view: ClusterView,
     pod: Obj,
@@ -158,7 +196,7 @@ def diagnose_pod(
     container's diagnosis gets ``time_budget`` seconds on ``clock`` (None: unlimited)."""
     md = meta(pod)
     if md.get("deletionTimestamp"):
-        return []
+        return _terminating(view, pod, time_budget, clock)
     status = as_dict(pod.get("status"))
     if is_quiet_status(status):
         return []
@@ -169,27 +207,16 @@ def diagnose_pod(
         return [found] if found else []
     if phase == "Succeeded" or (phase == "Failed" and _job_complete(view, pod)):
         return []
-    events = view.events_for(
-        as_str(md.get("namespace")), "Pod", as_str(md.get("name")), as_str(md.get("uid"))
-    )
+    events = _pod_events(view, pod)
     for pod_rule in (diagnose_unschedulable, diagnose_volume_mount):
         found = pod_rule(view, pod, owner, events)
         if found is not None:
             return [found]
     findings = []
-    for key, is_init in (("initContainerStatuses", True), ("containerStatuses", False)):
-        for cs in as_list(status.get(key)):
-            cs = as_dict(cs)
-            name = as_str(cs.get("name"))
-            if not name:
-                continue
-            ctx = ContainerContext(
-                view=view, pod=pod, owner=owner, name=name, is_init=is_init, status=cs,
-                events=events, budget=Budget(time_budget, clock),
-            )
-            found = diagnose_container(ctx, logs)
-            if found is not None:
-                findings.append(found)
+    for ctx in _contexts(view, pod, events, time_budget, clock):
+        container_finding = diagnose_container(ctx, logs)
+        if container_finding is not None:
+            findings.append(container_finding)
     return findings
 
 

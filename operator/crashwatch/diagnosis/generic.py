@@ -70,6 +70,7 @@ def _rule(id_: str, reason: Reason, pattern: str, hints: Sequence[str], extract:
     )
 
 
+WRITE_FAILED = "write-failed"
 _DB_PRIVILEGE = (r"permission denied for (?:table|schema|relation|database|sequence|function|"
                  r"view|column|tablespace)|access denied for user|authentication failed|"
                  r"password authentication|not authorized to execute|unauthorized")
@@ -79,8 +80,12 @@ RULES: tuple[Rule, ...] = (
     _rule("too-many-open-files", Reason.TOO_MANY_OPEN_FILES,
           r"too many open files|\bE[MN]FILE\b|inotify.{0,80}(?:limit|no space left|too many|"
           r"reached|exceeded)|(?:limit|number) of inotify|max_user_(?:watches|instances)|"
-          r"user limit \(\d+\) on the number of inotify",
-          ("open files", "emfile", "enfile", "inotify", "max_user_")),
+          r"user limit \(\d+\) on the number of inotify|(?:limit|number) (?:for|of) (?:the )?"
+          r"(?:number of )?file watchers|file watchers? limit|watch(?:es|er)? limit (?:reached|"
+          r"exceeded)|ulimit -n",
+          ("open files", "emfile", "enfile", "inotify", "max_user_", "watcher", "watch limit",
+           "ulimit -n"),
+          extract="path"),
     _rule("disk-full", Reason.DISK_FULL,
           r"no space left on device|\bENOSPC\b|disk quota exceeded|\bEDQUOT\b|"
           r"not enough space on the disk|database or disk is full|disk is full|"
@@ -104,6 +109,13 @@ RULES: tuple[Rule, ...] = (
     _rule("segfault", Reason.SEGFAULT,
           r"segmentation fault|\bSIGSEGV\b|signal 11\b|\bsegfault\b",
           ("segmentation", "sigsegv", "signal 11", "segfault")),
+    _rule("file-permissions", Reason.PERMISSION_DENIED,
+          r"must be accessible by (?:the )?owner only|permissions? .{0,60}(?:are|is) too open|"
+          r"has group or world access|has invalid permissions|bad permissions|"
+          r"insecure permissions|UNPROTECTED PRIVATE KEY FILE|(?:wrong|incorrect) "
+          r"(?:file )?(?:permissions|ownership|owner)|is not owned by|must be owned by",
+          ("owner", "permission", "group or world", "unprotected", "owned by"),
+          extract="path"),
     _rule("permission-denied", Reason.PERMISSION_DENIED,
           r"permission denied|\bEACCES\b|operation not permitted|\bEPERM\b|"
           r"AccessDeniedException|UnauthorizedAccessException|"
@@ -140,7 +152,8 @@ RULES: tuple[Rule, ...] = (
           extract="variable", ignorecase=False),
     _rule("missing-setting-please-set", Reason.MISSING_ENV,
           r"(?i:please|you must|you need to|must|need to|make sure to)\s+"
-          r"(?i:set|provide|define|specify|configure|export)\s+(?i:the\s+)?"
+          r"(?i:set|provide|define|specify|configure|export)\s+"
+          r"(?i:(?:one|any|at least one) of\s+|either\s+)?(?i:the\s+)?"
           rf"(?i:{_ENVVAR_WORDS}\s+)?['\"`]?\$?(?P<variable>{_VAR})\b",
           ("set", "provide", "define", "specify", "configure", "export"),
           extract="variable", ignorecase=False),
@@ -195,6 +208,14 @@ RULES: tuple[Rule, ...] = (
           extract="host",
           veto=r"authentication|access denied|password|unauthori[sz]ed|forbidden|"
                r"certificate|x509|handshake|does not exist|no such database|unknown database"),
+    # Last: a write that failed without saying why counts only where the container's root
+    # filesystem is read-only and the path is on no writable volume (logcause checks).
+    _rule(WRITE_FAILED, Reason.READ_ONLY_FILESYSTEM,
+          r"(?:unable|cannot|can't|could not|couldn't|failed|failure) to (?:create|write|open|make|"
+          r"mkdir|rename|delete|remove|save|persist|copy|chmod|lock|extract|unpack|install)\b|"
+          r"(?:^|\s)(?:mkdir|touch|cp|mv|sed|tee|ln|install|tar|unzip): (?:cannot|can't|couldn't)",
+          ("unable to", "cannot", "can't", "could not", "couldn't", "failed to", "failure to"),
+          extract="path"),
 )
 
 _PATH = rx.compile(r"(?:^|[\s'\"`(=:\[])(?P<path>/[\w.@%+~-][^\s:'\"`),;\]]*)")

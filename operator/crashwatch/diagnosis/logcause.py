@@ -48,6 +48,25 @@ class Cause:
     """The log lines that say it (the line, a multi-line message's span, a donor's line)."""
     groups: dict[str, str] = field(default_factory=dict)
     """What the lines name: variable, host, port, path, command."""
+    level: Level = Level.UNKNOWN
+    """The cause line's severity (its crash report's, when it is part of one)."""
+    from_end: int = 0
+    """How many meaningful lines follow the cause line."""
+    variables: tuple[str, ...] = ()
+    """Every missing setting the log names (MissingEnv), the cause's first."""
+
+
+@dataclass(frozen=True, slots=True)
+class Context:
+    """What the container's spec tells the log reading."""
+
+    read_only_root: bool = False
+    writable_paths: tuple[str, ...] = ()
+    """Mount paths of the container's writable volumes."""
+
+    def writable(self, path: str) -> bool:
+        return any(path == p or path.startswith(p.rstrip("/") + "/") for p in
+                   self.writable_paths)
 
 
 @dataclass(slots=True)
@@ -89,6 +108,8 @@ def _groups(sig: Signature, match_groups: dict[str, str | None]) -> dict[str, st
         found["variable"] = sig.variable
     if sig.upper and "variable" in found:
         found["variable"] = found["variable"].upper()
+    if "section" in found and "variable" in found:
+        found["variable"] = f"{found.pop('section')}:{found['variable']}"  # .NET's key form
     return found
 
 
@@ -121,7 +142,8 @@ def _catalogue_candidates(lines: list[LogLine], sh: chains.Shape, budget: Budget
     return out
 
 
-def _generic_candidates(lines: list[LogLine], sh: chains.Shape) -> list[_Candidate]:
+def _generic_candidates(lines: list[LogLine], sh: chains.Shape,
+                        context: Context) -> list[_Candidate]:
     out: list[_Candidate] = []
     base = len(catalogue())
     for i, line in enumerate(lines):
@@ -137,6 +159,10 @@ def _generic_candidates(lines: list[LogLine], sh: chains.Shape) -> list[_Candida
         found = generic.match_line(line.text, allowed)
         if found is None:
             continue
+        if found.rule.id == f"generic-{generic.WRITE_FAILED}":
+            path = found.groups.get("path")
+            if not (context.read_only_root and path and not context.writable(path)):
+                continue
         out.append(_Candidate(
             score=chains.score(lines, sh, i), line=i,
             order=base + generic.RULES.index(found.rule), reason=found.rule.reason,
@@ -146,7 +172,41 @@ def _generic_candidates(lines: list[LogLine], sh: chains.Shape) -> list[_Candida
     return out
 
 
-def _merge(best: _Candidate, candidates: list[_Candidate], sh: chains.Shape) -> Cause:
+VARIABLES_SPAN = 40
+"""How far (in lines) other missing settings are gathered around the cause."""
+_WANTS = {
+    Reason.DISK_FULL: "path", Reason.READ_ONLY_FILESYSTEM: "path",
+    Reason.PERMISSION_DENIED: "path", Reason.TOO_MANY_OPEN_FILES: "path",
+    Reason.DEPENDENCY_UNREACHABLE: "host",
+}
+
+
+def _from_report(lines: list[LogLine], sh: chains.Shape, i: int, want: str
+                 ) -> tuple[dict[str, str], str] | None:
+    """What the cause line's crash report (or the log line introducing it) names when the
+    cause line does not: ``KafkaStorageException: Error while writing to checkpoint file
+    /var/lib/kafka/data-0/...`` above ``Caused by: IOException: No space left on device``."""
+    block = sh.block(i)
+    if block is None:
+        return None
+    others = [j for j in block.exceptions if j != i]
+    if block.start > 0 and sh.roles[block.start - 1] is chains.Role.TEXT:
+        others.append(block.start - 1)
+    for j in others:
+        text = lines[j].text
+        if want == "path":
+            path = generic.path_near(text, len(text), len(text))
+            if path:
+                return {"path": path}, text.strip()
+        else:
+            found = generic.host_and_port(text)
+            if found:
+                return found, text.strip()
+    return None
+
+
+def _merge(best: _Candidate, candidates: list[_Candidate], lines: list[LogLine],
+           sh: chains.Shape) -> Cause:
     """The winner, with what other lines of the same reason name and it does not."""
     groups = dict(best.groups)
     span = list(best.span)
@@ -163,7 +223,27 @@ def _merge(best: _Candidate, candidates: list[_Candidate], sh: chains.Shape) -> 
         for text in other.span:
             if text not in span:
                 span.append(text)
-    return Cause(best.reason, best.rule, best.layer, best.line, tuple(span[:4]), groups)
+    want = _WANTS.get(best.reason)
+    if want and want not in groups:
+        found = _from_report(lines, sh, best.line, want)
+        if found is not None:
+            groups.update({k: v for k, v in found[0].items() if k not in groups})
+            if found[1] not in span:
+                span.append(found[1])
+    variables: list[str] = []
+    if best.reason is Reason.MISSING_ENV:
+        nearby = sorted((c for c in candidates if c.reason is Reason.MISSING_ENV
+                         and abs(c.line - best.line) <= VARIABLES_SPAN), key=lambda c: c.line)
+        for c in [best, *nearby]:
+            var = c.groups.get("variable")
+            if var and var not in variables:
+                variables.append(var)
+                for text in c.span if c is not best else ():
+                    if text not in span and len(span) < 6:
+                        span.append(text)
+    return Cause(best.reason, best.rule, best.layer, best.line, tuple(span[:6]), groups,
+                 chains.effective_level(lines, sh, best.line), sh.meaningful_from_end[best.line],
+                 tuple(variables))
 
 
 def _telling(lines: list[LogLine], sh: chains.Shape) -> list[str]:
@@ -173,12 +253,15 @@ def _telling(lines: list[LogLine], sh: chains.Shape) -> list[str]:
     best = ranked[0]
     out = [lines[best].text.strip()]
     block = sh.block(best)
-    if block is not None:
-        for other in (block.root, block.top):
-            text = lines[other].text.strip() if other >= 0 else ""
-            if text and text not in out:
-                out.append(text)
-                break
+    partners = [block.root, block.top] if block is not None else []
+    # the generic wrapper a specific line was preferred to, when it is next to it
+    partners += [j for j in ranked[1:2]
+                 if abs(j - best) <= chains.DEFER_SPAN and chains.is_generic(lines[j].text)]
+    for other in partners:
+        text = lines[other].text.strip() if other >= 0 else ""
+        if text and text not in out:
+            out.append(text)
+            break
     return out
 
 
@@ -191,9 +274,11 @@ def _last_line(lines: list[LogLine], text: str) -> list[str]:
 
 
 def read_crash(text: str, budget: Budget | None = None,
-               signatures: Sequence[Signature] | None = None) -> LogReading:
+               signatures: Sequence[Signature] | None = None,
+               context: Context | None = None) -> LogReading:
     """Read a previous container's log (and termination message) for why it exited."""
     budget = budget or Budget.unlimited()
+    context = context or Context()
     if not text or budget.spent("reading the log"):
         return LogReading([], None, _last_line([], text) if text else [])
     lines = read_log(text)
@@ -204,11 +289,11 @@ def read_crash(text: str, budget: Budget | None = None,
                                   catalogue() if signatures is None else signatures)
     if found is None or budget.spent("the generic layer"):
         return LogReading(lines, None, _last_line(lines, ""))
-    candidates = found + _generic_candidates(lines, sh)
+    candidates = found + _generic_candidates(lines, sh, context)
     if budget.spent("ranking"):
         return LogReading(lines, None, _last_line(lines, ""))
     telling = _telling(lines, sh)
     if not candidates:
         return LogReading(lines, None, telling)
     best = max(candidates, key=lambda c: (c.score, c.line, -c.order))
-    return LogReading(lines, _merge(best, candidates, sh), telling)
+    return LogReading(lines, _merge(best, candidates, lines, sh), telling)

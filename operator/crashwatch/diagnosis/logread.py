@@ -329,11 +329,37 @@ def _error_parts(value: object) -> tuple[str, str]:
     return _scalar(value), ""
 
 
+_NESTED_KEYS = ("attr", "attrs", "fields", "context", "ctx", "extra", "data", "details",
+                "error_details", "labels", "payload")
+_NESTED_ERROR_KEYS = ("error", "err", "errmsg", "message", "msg", "reason", "exception",
+                      "cause", "what")
+
+
+def _nested_error(record: Mapping[str, Any]) -> object:
+    """An error said inside a record's attributes (MongoDB's ``attr.message``, a ``fields``
+    or ``context`` object): the first error-like value one level down."""
+    for key in _NESTED_KEYS:
+        inner = record.get(key)
+        if not isinstance(inner, Mapping):
+            continue
+        for name in _NESTED_ERROR_KEYS:
+            value = inner.get(name)
+            if isinstance(value, Mapping):
+                value = _first(value, ("errmsg", "message", "msg", "error"))
+            if isinstance(value, str) and value.strip():
+                return value
+    return None
+
+
 def _from_record(record: Mapping[str, Any]) -> tuple[Level, list[str]] | None:
     """The level and lines of a structured record, or None when it is not a log record."""
     raw_level = _first(record, _LEVEL_KEYS)
+    if raw_level is None and "s" in record and "t" in record:
+        raw_level = record.get("s")  # MongoDB's structured log: t, s, c, id, ctx, msg, attr
     message = _first(record, _MESSAGE_KEYS)
     error = _first(record, _ERROR_KEYS)
+    if error is None:
+        error = _nested_error(record)
     if raw_level is None and message is None and error is None:
         return None
     level = level_of(raw_level)
@@ -424,11 +450,36 @@ def _structured(line: str) -> tuple[Level, list[str]] | None:
     return None
 
 
+_NEW_RECORD = rx.compile(r"^\[?(?:\d{4}[-/]\d{2}[-/]\d{2}|\d{2}:\d{2}:\d{2})")
+_CONTINUATION_SPAN = 5
+
+
+def _has_word(text: str) -> bool:
+    return any(ch.isalnum() for ch in text[:200])
+
+
+def _continued_level(out: list[LogLine], own: list[bool], line: str) -> Level:
+    """A plain line with no level that continues a warning or error record just above it
+    (``ERROR: [1] bootstrap checks failed`` then ``[1]: max virtual memory areas ...``)
+    takes that record's level; a line that starts a record (a timestamp) does not, and
+    only a line with a level of its own, at most a few lines up, passes it on."""
+    if not _has_word(line) or _NEW_RECORD.search(line) is not None:
+        return Level.UNKNOWN
+    for back in range(1, min(len(out), _CONTINUATION_SPAN) + 1):
+        prev = out[-back]
+        if prev.structured or not _has_word(prev.text):
+            return Level.UNKNOWN  # a blank line or a separator ends a record
+        if own[-back]:
+            return prev.level if prev.level >= Level.WARN else Level.UNKNOWN
+    return Level.UNKNOWN
+
+
 def read_log(text: str) -> list[LogLine]:
     """The bounded, normalised lines of a log (empty when it is only an API answer)."""
     if not text or is_api_answer(text):
         return []
     out: list[LogLine] = []
+    own: list[bool] = []  # whether each line's level is its own (not continued)
     pending = ""
     record = 0
     for raw in bound_lines(text, MAX_RAW_LINE_CHARS):
@@ -451,9 +502,13 @@ def read_log(text: str) -> list[LogLine]:
             record += 1
             for part in lines:
                 out.append(LogLine(cap_line(_clean(part)), level, True, record))
+                own.append(True)
             continue
         line = cap_line(line)
         level = klog_level if klog_level is not Level.UNKNOWN else prefix_level(line)
+        own.append(level is not Level.UNKNOWN)
+        if level is Level.UNKNOWN:
+            level = _continued_level(out, own[:-1], line)
         out.append(LogLine(line, level))
     if pending:
         out.append(LogLine(cap_line(pending), prefix_level(pending)))

@@ -15,8 +15,15 @@ from collections.abc import Mapping
 from typing import Any
 
 from crashwatch.diagnosis import rx
-from crashwatch.diagnosis.context import ContainerContext, event_line, terminated_line, waiting_line
-from crashwatch.diagnosis.logcause import Cause, LogReading, read_crash
+from crashwatch.diagnosis.context import (
+    ContainerContext,
+    event_line,
+    event_lines,
+    terminated_line,
+    waiting_line,
+)
+from crashwatch.diagnosis.logcause import Cause, Context, LogReading, read_crash
+from crashwatch.diagnosis.logread import Level
 from crashwatch.diagnosis.rules.config import classify_message
 from crashwatch.diagnosis.rules.memory import diagnose_oom, memory_of
 from crashwatch.diagnosis.rules.probes import diagnose_liveness
@@ -169,8 +176,16 @@ def _from_cause(ctx: ContainerContext, cause: Cause, evidence: list[str],
     path = g.get("path")
     if reason is Reason.MISSING_ENV:
         var = g.get("variable", "?")
-        evidence.append(f"missing variable: {var}")
-        summary = f"Container {ctx.name} exits because required setting {var} is not set."
+        names = list(cause.variables) or [var]
+        if len(names) > 1:
+            details["variables"] = names
+            evidence.append(f"missing variables: {', '.join(names)}")
+            listed = ", ".join(names[:-1]) + f" and {names[-1]}"
+            summary = (f"Container {ctx.name} exits because required settings {listed} "
+                       "are not set.")
+        else:
+            evidence.append(f"missing variable: {var}")
+            summary = f"Container {ctx.name} exits because required setting {var} is not set."
         remediation = {"action": "set-env", "container": ctx.name, "variable": var}
         confidence = Confidence.HIGH
     elif reason is Reason.READ_ONLY_FILESYSTEM:
@@ -252,7 +267,7 @@ def _from_cause(ctx: ContainerContext, cause: Cause, evidence: list[str],
                        confidence=confidence)
 
 
-def _hook_failure(ctx: ContainerContext, evidence: list[str], *hooks: str) -> Finding | None:
+def hook_failure(ctx: ContainerContext, evidence: list[str], *hooks: str) -> Finding | None:
     """A container killed because its postStart (or preStop) hook failed."""
     events = ctx.container_events(*hooks) or [
         ev for ev in ctx.pod_events(*hooks) if ctx.name in ev.message]
@@ -261,7 +276,11 @@ def _hook_failure(ctx: ContainerContext, evidence: list[str], *hooks: str) -> Fi
     ev = events[-1]
     hook = "postStart" if ev.reason == "FailedPostStartHook" else "preStop"
     handler = as_dict(as_dict(ctx.spec.get("lifecycle")).get(hook))
-    evidence = [event_line(ev), *evidence]
+    evidence = [*event_lines(ev), *evidence]
+    output = _HOOK_OUTPUT.search(ev.message)
+    if output is not None:
+        said = output["output"].replace("\\n", " ").replace("\\r", " ").strip()
+        evidence.insert(0, f"hook exited with {output['code']}" + (f": {said}" if said else ""))
     if handler:
         evidence.append(f"lifecycle.{hook}: {_describe_handler(handler)}")
     return ctx.finding(
@@ -271,6 +290,9 @@ def _hook_failure(ctx: ContainerContext, evidence: list[str], *hooks: str) -> Fi
         remediation={"action": "fix-lifecycle-hook", "container": ctx.name, "hook": hook},
         details={"hook": hook, "message": ev.message},
     )
+
+
+_HOOK_OUTPUT = rx.compile(r"exited with (?P<code>\d+): [^\n]*?message: \"(?P<output>.*?)\"?$")
 
 
 def _describe_handler(handler: Mapping[str, Any]) -> str:
@@ -296,11 +318,30 @@ def _segfault(ctx: ContainerContext, term: Mapping[str, Any], evidence: list[str
     )
 
 
+def _context(ctx: ContainerContext) -> Context:
+    sc = as_dict(ctx.spec.get("securityContext"))
+    mounts = [as_dict(m) for m in as_list(ctx.spec.get("volumeMounts"))]
+    return Context(
+        read_only_root=sc.get("readOnlyRootFilesystem") is True,
+        writable_paths=tuple(as_str(m.get("mountPath")) for m in mounts
+                             if m.get("readOnly") is not True and as_str(m.get("mountPath"))),
+    )
+
+
 def _reading(ctx: ContainerContext, message: str) -> tuple[str, LogReading]:
     log = ctx.log
     if message and message not in log:
         log = f"{log}\n{message}" if log else message
-    return log, read_crash(log, ctx.budget)
+    return log, read_crash(log, ctx.budget, context=_context(ctx))
+
+
+#: A cause the log states this close to its end, at error level or worse, explains a
+#: crash better than its signal does (V8 running out of heap may die of SIGSEGV).
+DECISIVE_TAIL = 10
+
+
+def _decisive(cause: Cause | None) -> bool:
+    return cause is not None and cause.level >= Level.ERROR and cause.from_end < DECISIVE_TAIL
 
 
 def diagnose_termination(
@@ -328,7 +369,7 @@ def diagnose_termination(
     if t_reason == "OOMKilled":
         return diagnose_oom(ctx, term, evidence=evidence)
 
-    hook = _hook_failure(ctx, list(evidence), "FailedPostStartHook")
+    hook = hook_failure(ctx, list(evidence), "FailedPostStartHook")
     if hook is not None:
         return hook
 
@@ -336,12 +377,12 @@ def diagnose_termination(
     if live is not None:
         return live
 
-    hook = _hook_failure(ctx, list(evidence), "FailedPreStopHook")
+    hook = hook_failure(ctx, list(evidence), "FailedPreStopHook")
     if hook is not None:
         return hook
 
     _, reading = _reading(ctx, message)
-    if exit_code == 139 or as_int(term.get("signal")) == 11:
+    if (exit_code == 139 or as_int(term.get("signal")) == 11) and not _decisive(reading.cause):
         return _segfault(ctx, term, evidence, reading, exit_code)
     if reading.cause is not None:
         return _from_cause(ctx, reading.cause, evidence, exit_code)
@@ -395,7 +436,7 @@ def diagnose_start_failure(ctx: ContainerContext, waiting: Mapping[str, Any]) ->
     reason = as_str(waiting.get("reason"))
     message = as_text(waiting.get("message"))
     if reason == "PostStartHookError":
-        hook = _hook_failure(ctx, evidence, "FailedPostStartHook")
+        hook = hook_failure(ctx, evidence, "FailedPostStartHook")
         if hook is not None:
             return hook
         return ctx.finding(
