@@ -16,6 +16,7 @@ from crashwatch.diagnosis.budget import DEFAULT_TIME_BUDGET, Budget, Clock
 from crashwatch.diagnosis.context import RECENT_CRASH_SECONDS, ContainerContext
 from crashwatch.diagnosis.logread import bound_log, is_api_answer
 from crashwatch.diagnosis.owners import top_owner
+from crashwatch.diagnosis.rules.chain import link_causes
 from crashwatch.diagnosis.rules.config import diagnose_config_error, diagnose_failed_mount
 from crashwatch.diagnosis.rules.crash import (
     START_FAILURE_WAITING,
@@ -264,6 +265,8 @@ def diagnose(
         with contextlib.suppress(Exception):  # same contract as above
             findings.append(diagnose_failed_job(view, ns, job_obj, job_pods.get((ns, name), []),
                                                 job_findings.get((ns, name), {})))
+    with contextlib.suppress(Exception):  # same contract as above
+        findings = link_causes(view, findings)
     with contextlib.suppress(Exception):  # same contract as above
         findings.extend(diagnose_regressions(view, findings))
     findings.sort(key=_sort_key)

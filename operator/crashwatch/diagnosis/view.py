@@ -129,8 +129,10 @@ class Event:
         return path[start + 1 : -1] or None
 
 
-def normalise_event(obj: Obj) -> Event | None:
-    """Read either Event API's shape; None for our own or unusable events."""
+def normalise_event(obj: Obj, own: bool = False) -> Event | None:
+    """Read either Event API's shape; None for unusable events, and for crashwatch's own
+    (or, with ``own``, for everyone else's: crashwatch's own Events are history, never
+    evidence)."""
     api = as_str(obj.get("apiVersion"))
     if api.startswith("events.k8s.io"):
         involved = as_dict(obj.get("regarding"))
@@ -161,7 +163,7 @@ def normalise_event(obj: Obj) -> Event | None:
         component = as_str(as_dict(obj.get("source")).get("component")) or as_str(
             obj.get("reportingComponent")
         )
-    if component.startswith(OWN_COMPONENT) or component.endswith("/" + OWN_COMPONENT):
+    if (component.startswith(OWN_COMPONENT) or component.endswith("/" + OWN_COMPONENT)) != own:
         return None
     name = as_str(involved.get("name"))
     if not name:
@@ -343,6 +345,15 @@ class ClusterView:
             self._events[key] = normalised
         found = [ev for ev in normalised if not (uid and ev.uid and ev.uid != uid)]
         found.sort(key=lambda ev: ev.last or 0.0)
+        return found
+
+    def own_events_for(self, namespace: str, kind: str, name: str) -> list[Event]:
+        """The Events crashwatch itself posted about an object (reason = a reason code),
+        oldest first: what it said before now."""
+        found = [ev for ev in (normalise_event(raw, own=True)
+                               for raw in self._raw_events.get((namespace, kind, name), ()))
+                 if ev is not None]
+        found.sort(key=lambda ev: ev.first or ev.last or 0.0)
         return found
 
     def pods_of(self, namespace: str, kind: str, name: str) -> list[Obj]:

@@ -85,7 +85,7 @@ def _exec_format(ctx: ContainerContext, command: str, evidence: list[str],
     image = as_str(ctx.spec.get("image"))
     return ctx.finding(
         Reason.EXEC_FORMAT_ERROR,
-        f"Container {ctx.name}'s {command} cannot run on its node: exec format error, a "
+        f"Container {ctx.name} cannot run {command} on its node: exec format error, a "
         f"binary built for another CPU architecture" + (f" than the node's {arch}" if arch else "")
         + (f" (image {image})." if image else "."),
         evidence,
@@ -260,7 +260,8 @@ def _from_cause(ctx: ContainerContext, cause: Cause, evidence: list[str],
         summary = f"Container {ctx.name} crashes with a segmentation fault (SIGSEGV)."
         remediation = None
     elif reason is Reason.EXEC_FORMAT_ERROR:
-        return _exec_format(ctx, g.get("command", "its entrypoint"), evidence, exit_code, "log")
+        command = g.get("command") or (_command(ctx)[:1] or ["its entrypoint"])[0]
+        return _exec_format(ctx, command, evidence, exit_code, "log")
     else:
         summary = f"Container {ctx.name} exits: {cause.lines[-1] if cause.lines else cause.rule}."
     return ctx.finding(reason, summary, evidence, remediation=remediation, details=details,
