@@ -234,7 +234,7 @@ def _merge(best: _Candidate, candidates: list[_Candidate], lines: list[LogLine],
     if best.reason is Reason.MISSING_ENV:
         nearby = sorted((c for c in candidates if c.reason is Reason.MISSING_ENV
                          and abs(c.line - best.line) <= VARIABLES_SPAN), key=lambda c: c.line)
-        for c in [best, *nearby]:
+        for c in nearby:  # in the order the log names them
             var = c.groups.get("variable")
             if var and var not in variables:
                 variables.append(var)

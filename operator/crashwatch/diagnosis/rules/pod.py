@@ -82,7 +82,7 @@ def diagnose_eviction(view: ClusterView, pod: Obj, owner: OwnerRef | None) -> Fi
 
 _SCHED_REASONS = rx.compile(r"nodes are available: (?P<reasons>[^\n]*?)(?:\. preemption:|\.?$)")
 _TAINT = rx.compile(r"untolerated taint(?:s\(\d+\))? \{(?P<taint>[^}]*)\}")
-_INSUFFICIENT = rx.compile(r"Insufficient (?P<resource>[\w./-]+)")
+_INSUFFICIENT = rx.compile(r"Insufficient (?P<resource>[\w/-]+(?:\.[\w/-]+)*)")
 _PVC_MISSING = rx.compile(r'persistentvolumeclaim "(?P<name>[^"]+)" not found')
 #: How recent a FailedScheduling or FailedMount Event must be to count.
 POD_EVENT_WINDOW = 3600.0
