@@ -165,7 +165,25 @@ def generate(rnd: random.Random) -> tuple[list[Any], Logs]:
     if owner and owner[0] == "ReplicaSet" and rnd.random() < 0.5:
         objects.append(k.replicaset(owner[1], "web", 2, containers))
         objects.append(k.replicaset("web-5c8d7f", "web", 1, [k.container(memory_limit="1Gi")]))
-        objects.append(k.deployment("web", containers, revision=2))
+        dep = k.deployment("web", containers, revision=2)
+        # what a workload carries from earlier: crashwatch's history, field managers
+        dep["metadata"]["annotations"]["crashwatch.dev/history"] = rnd.choice([
+            _text(rnd, 100), '[{"reason": "CrashLoop.MissingEnv", "since": "x"}]',
+            "[" * rnd.choice([10, 100_000]), _weird(rnd)])
+        dep["metadata"]["managedFields"] = rnd.choice([
+            _weird(rnd), [{"manager": _weird(rnd), "time": _weird(rnd), "fieldsV1": _weird(rnd)}],
+            [{"manager": "m", "operation": "Update", "time": k.ts(100), "fieldsV1": {"f:spec": {
+                "f:template": {"f:spec": {"f:containers": {'k:{"name":"c0"}': {"f:image": {},
+                    "f:resources": {"f:limits": {"f:memory": {}}}}, "k:{bad json": {}}}}}}}]])
+        objects.append(dep)
+    if rnd.random() < 0.2:
+        objects.append({"kind": "Node", "metadata": {"name": k.NODE}, "status": {
+            "allocatable": {"memory": _maybe(rnd, "15Gi", 0.5)},
+            "nodeInfo": {"architecture": _maybe(rnd, "arm64", 0.5)}}})
+        objects.append({"kind": "PersistentVolumeClaim", "metadata": {"name": "data",
+                                                                      "namespace": "shop"},
+                        "spec": _maybe(rnd, {"storageClassName": "x"}, 0.5),
+                        "status": _maybe(rnd, {"phase": "Pending"}, 0.5)})
     if owner and owner[0] == "Job" and rnd.random() < 0.5:
         objects.append({"apiVersion": "batch/v1", "kind": "Job",
                         "metadata": {"name": owner[1], "namespace": "shop"},
