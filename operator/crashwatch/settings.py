@@ -31,7 +31,12 @@ class WatchSettings:
     max_events_per_pod: int = 32
     """At most this many recent events are kept per pod."""
     sweep_interval_seconds: float = 60.0
-    """How often stale entries (deleted pods, expired events) are swept."""
+    """How often what is held is looked at again: expired events dropped, failing pods
+    re-diagnosed (time changes some verdicts), what a relist no longer showed checked
+    against the API server, failed writes retried."""
+    verify_interval_seconds: float = 600.0
+    """A held object that no watch event has shown for this long is checked against the
+    API server (a watch can miss a deletion without a relist noticing)."""
     list_chunk_size: int = 500
     """Objects per page of the initial listings (0: one unpaged list). Bounds the memory a
     start needs: one unpaged list of 10,000 pods peaked at 718 MB (bench/results/)."""
@@ -77,9 +82,17 @@ class ServerSettings:
     metrics_port: int = 9090
     """Port of the Prometheus ``/metrics`` endpoint (0: off)."""
     health_port: int = 8080
-    """Port of ``/healthz`` (liveness and readiness); 0: off."""
-    peering: str = ""
-    """kopf peering name for two replicas that must never both act; empty: standalone."""
+    """Port of ``/healthz`` (liveness: the process answers) and ``/readyz`` (readiness:
+    leading, the pods listed, the API server answering); 0: off."""
+    leader_election: bool = False
+    """Run as one of several replicas: only the holder of a Lease diagnoses and writes; the
+    others keep watching and take over within ``lease_seconds`` of its loss."""
+    lease_name: str = "crashwatch"
+    """Name of the Lease (``coordination.k8s.io/v1``) the replicas elect a leader with."""
+    lease_namespace: str = ""
+    """Namespace of the Lease; empty: the pod's own (in a cluster), else ``crashwatch``."""
+    lease_seconds: float = 6.0
+    """How long a leader's Lease holds without renewal (it renews every third of it)."""
     log_format: str = "auto"
     """``json`` (in the cluster), ``console`` (a terminal) or ``auto``."""
     log_level: str = "info"

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import json
+import re
 import socket
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -45,6 +47,17 @@ def _namespace_terminating(err: ApiException) -> bool:
     """403 "unable to create new content in namespace X because it is being terminated":
     the object is on its way out; not a permission problem."""
     return err.status == 403 and "being terminated" in str(err.body or "")
+
+
+def api_message(err: ApiException) -> str:
+    """What the API server said: the Status message of its answer (why a 422 is invalid,
+    which RBAC rule a 403 lacks), else the HTTP reason."""
+    try:
+        status = json.loads(err.body) if err.body else {}
+    except (TypeError, ValueError):
+        status = {}
+    message = status.get("message") if isinstance(status, dict) else None
+    return str(message or err.reason or err.status)[:500]
 
 
 def _now() -> str:
@@ -125,7 +138,7 @@ class KubeClient:
             permanent = err.status in (400, 403, 422)
             log.warning("annotate refused" if permanent else "annotate failed", kind=kind,
                         namespace=namespace, name=name, status=err.status,
-                        error=str(err.reason)[:200])
+                        error=api_message(err))
             return permanent
         except (OSError, ValueError, TransportError) as err:
             log.warning("annotate failed", kind=kind, namespace=namespace, name=name,
@@ -183,24 +196,66 @@ class KubeClient:
             if _namespace_terminating(err):
                 return True
             log.warning("event failed", kind=kind, namespace=namespace, name=name,
-                        status=err.status, error=str(err.body or err.reason)[:300])
+                        status=err.status, error=api_message(err))
             return False
         except (OSError, ValueError, TransportError) as err:
             log.warning("event failed", kind=kind, namespace=namespace, name=name,
                         error=str(err)[:200])
             return False
 
-    async def previous_log(self, namespace: str, pod: str, container: str,
-                           tail_lines: int, max_bytes: int) -> str | None:
-        """The previous container's log tail, or None if the kubelet has none to give."""
+    async def container_log(self, namespace: str, pod: str, container: str, previous: bool,
+                            tail_lines: int, max_bytes: int) -> str | None:
+        """A container instance's log tail: the previous instance's, or (``previous=False``)
+        the current one's, as for a container that has just terminated. None when the
+        kubelet has none to give."""
         try:
             text = await asyncio.to_thread(
                 self.core.read_namespaced_pod_log, pod, namespace, container=container,
-                previous=True, tail_lines=tail_lines, limit_bytes=max_bytes,
+                previous=previous, tail_lines=tail_lines, limit_bytes=max_bytes,
                 _request_timeout=10)
         except (ApiException, OSError, ValueError, TransportError):
             return None
-        return text if isinstance(text, str) else None
+        if not isinstance(text, str) or _NOT_A_LOG.match(text):
+            return None
+        return text
+
+    async def exists(self, kind: str, namespace: str, name: str, uid: str = "") -> bool | None:
+        """Does the object (with this uid, if given) still exist? None when the API server
+        cannot tell right now."""
+        read = {
+            "Pod": self.core.read_namespaced_pod,
+            "ReplicaSet": self.apps.read_namespaced_replica_set,
+            "Deployment": self.apps.read_namespaced_deployment,
+            "StatefulSet": self.apps.read_namespaced_stateful_set,
+            "DaemonSet": self.apps.read_namespaced_daemon_set,
+            "Job": self.batch.read_namespaced_job,
+            "CronJob": self.batch.read_namespaced_cron_job,
+        }.get(kind)
+        if read is None:
+            return None
+        try:
+            response = await asyncio.to_thread(read, name, namespace, _preload_content=False,
+                                               _request_timeout=10)
+            body = await asyncio.to_thread(_read_json, response)
+        except ApiException as err:
+            return False if err.status == 404 else None
+        except (OSError, ValueError, TransportError):
+            return None
+        found = str(body.get("metadata", {}).get("uid", "")) if isinstance(body, dict) else ""
+        return not uid or not found or found == uid
+
+
+#: Answers of ``pods/log`` that are the kubelet's or runtime's words, not the app's.
+_NOT_A_LOG = re.compile(
+    r"^(?:unable to retrieve container logs for |failed to try resolving symlinks in path |"
+    r"previous terminated container \S+ in pod \S+ not found)")
+
+
+def _read_json(response: Any) -> Any:
+    try:
+        return json.loads(response.read())
+    finally:
+        response.release_conn()
 
 
 class Outcome:
@@ -256,7 +311,7 @@ class RemediationClient(KubeClient):
             if err.status == 403:
                 return Outcome.REFUSED
             log.warning("remediation write failed", kind=kind, namespace=namespace, name=name,
-                        status=err.status, error=str(err.body or err.reason)[:300])
+                        status=err.status, error=api_message(err))
             return Outcome.ERROR
         except (OSError, ValueError, TransportError):
             return Outcome.ERROR
@@ -295,3 +350,56 @@ class RemediationClient(KubeClient):
                         error=str(err)[:200])
             return False
         return True
+
+
+class LeaseStore:
+    """One ``coordination.k8s.io/v1`` Lease, read and written as plain JSON; every write
+    carries the resourceVersion read (a concurrent change makes it a conflict: False)."""
+
+    def __init__(self, api: client.ApiClient, namespace: str, name: str) -> None:
+        self.leases = client.CoordinationV1Api(api)
+        self.namespace = namespace
+        self.name = name
+
+    async def get(self) -> dict[str, Any] | None:
+        try:
+            response = await asyncio.to_thread(
+                self.leases.read_namespaced_lease, self.name, self.namespace,
+                _preload_content=False, _request_timeout=5)
+        except ApiException as err:
+            if err.status == 404:
+                return None
+            raise
+        body = await asyncio.to_thread(_read_json, response)
+        return body if isinstance(body, dict) else None
+
+    async def create(self, spec: dict[str, Any]) -> bool:
+        body = {"apiVersion": "coordination.k8s.io/v1", "kind": "Lease",
+                "metadata": {"name": self.name, "namespace": self.namespace}, "spec": spec}
+        try:
+            await asyncio.to_thread(_discard_answer, self.leases.create_namespaced_lease,
+                                    self.namespace, body, _request_timeout=5)
+        except ApiException as err:
+            if err.status == 409:
+                return False
+            raise
+        return True
+
+    async def replace(self, lease: dict[str, Any]) -> bool:
+        try:
+            await asyncio.to_thread(_discard_answer, self.leases.replace_namespaced_lease,
+                                    self.name, self.namespace, lease, _request_timeout=5)
+        except ApiException as err:
+            if err.status == 409:
+                return False
+            raise
+        return True
+
+
+async def api_reachable(api: client.ApiClient) -> bool:
+    """Does the API server answer (``/version``, readable by every authenticated user)?"""
+    try:
+        await asyncio.to_thread(client.VersionApi(api).get_code, _request_timeout=5)
+    except (ApiException, OSError, ValueError, TransportError):
+        return False
+    return True
