@@ -232,6 +232,11 @@ def test_retries_early_in_a_log_are_not_why_it_exited(crashing):
     ('Missing required configuration "bootstrap.servers" which has no default value.',
      Reason.MISSING_ENV, {"variable": "bootstrap.servers"}),
     ('Error: required flag(s) "config" not set', Reason.MISSING_ENV, {"variable": "config"}),
+    ("Unhandled exception. System.InvalidOperationException: No connection string named "
+     "'Default' could be found in the application config file.", Reason.MISSING_ENV,
+     {"variable": "Default"}),
+    ('nginx: [emerg] host not found in upstream "backend:8080" in /etc/nginx/conf.d/x.conf:12',
+     Reason.DEPENDENCY_UNREACHABLE, {"host": "backend", "port": "8080"}),
 ])
 def test_the_generic_vocabulary(line, reason, groups):
     found = generic.match_line(line)
@@ -246,6 +251,8 @@ def test_the_generic_vocabulary(line, reason, groups):
     "pq: permission denied for table users",  # a database privilege, not errno
     "level ERROR is required for this",  # a log level is never a variable
     "connected to db:5432 in 3 ms",
+    # gunicorn binding its own port: not a dependency
+    "[2024-01-01 10:00:05 +0000] [1] [ERROR] Can't connect to ('0.0.0.0', 8000)",
 ])
 def test_near_misses_of_the_generic_vocabulary(line):
     assert generic.match_line(line) is None
@@ -256,6 +263,14 @@ def test_the_catalogue_outranks_the_generic_layer_on_one_line(crashing):
     f = only(run(*crashing(log)))
     assert f.details["layer"] == "catalogue"
     assert (f.details["host"], f.details["port"]) == ("10.0.0.7", "5432")
+
+
+def test_a_missing_variable_rust_does_not_name_is_still_missing_env(crashing):
+    log = ("thread 'main' panicked at src/main.rs:12:45:\n"
+           "called `Result::unwrap()` on an `Err` value: NotPresent\n")
+    f = only(run(*crashing(log, exit_code=101)))
+    assert f.reason is Reason.MISSING_ENV
+    assert "does not name it" in f.summary
 
 
 def test_several_missing_settings_are_all_named(crashing):

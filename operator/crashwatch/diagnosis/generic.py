@@ -169,9 +169,12 @@ RULES: tuple[Rule, ...] = (
           r"parameter\s+|key\s+|flags?\(s\)\s+|variable\s+|env(?:ironment)? var(?:iable)?\s+)?"
           rf"['\"`](?P<variable>{_QUOTED_SETTING})['\"`]"
           r"|required flag\(s\) \"(?P<variable2>[\w-]+)\"[^\n]{0,200} not set"
+          r"|(?:no|missing) (?:connection string|setting|config(?:uration)? value|property|"
+          r"option|secret) (?:named|called|for) ['\"`](?P<variable4>[\w.:-]+)['\"`]"
           rf"|['\"`](?P<variable3>{_QUOTED_SETTING})['\"`] (?:is|must be) (?:required|not set|"
           r"missing|mandatory)\b",
-          ("missing", "required", "no value", "not set", "mandatory"), extract="variable"),
+          ("missing", "required", "no value", "not set", "mandatory", "named", "called"),
+          extract="variable"),
     _rule("command-not-found", Reason.COMMAND_NOT_FOUND,
           r"(?:^|[\s:])(?P<command>[\w./-]+): (?:command )?not found\s*$|"
           r"(?P<command2>[\w./-]+): cannot execute: required file not found|"
@@ -207,7 +210,8 @@ RULES: tuple[Rule, ...] = (
           ("timed out", "timeout", "etimedout", "unreachable", "no route", "connect"),
           extract="host",
           veto=r"authentication|access denied|password|unauthori[sz]ed|forbidden|"
-               r"certificate|x509|handshake|does not exist|no such database|unknown database"),
+               r"certificate|x509|handshake|does not exist|no such database|unknown database|"
+               r"already in use|connection in use|0\.0\.0\.0|\[::\]"),
     # Last: a write that failed without saying why counts only where the container's root
     # filesystem is read-only and the path is on no writable volume (logcause checks).
     _rule(WRITE_FAILED, Reason.READ_ONLY_FILESYSTEM,
@@ -224,6 +228,7 @@ _URL_HOST = rx.compile(
     r"(?::(?P<port>\d{1,5}))?"
 )
 _NAMED_HOST = rx.compile(
+    r"host not found in upstream \"(?P<host4>[^\":]+)(?::(?P<port4>\d+))?\"|"
     r"(?:lookup|ENOTFOUND|EAI_AGAIN|UnknownHostException:|could not translate host name|"
     r"Could not resolve host:?|unknown host:?|host not found:?|resolve host|"
     r"Name or service not known:?|getaddrinfo \w+)\s+[\"'`]?(?P<host>[A-Za-z0-9][\w.-]*)"
@@ -237,12 +242,15 @@ _HOST_PORT = rx.compile(
 _BIND = rx.compile(r"(?i)(?:listen|bind)\w*[^\n]{0,80}?(?:[\w.\]\[]*):(?P<port>\d{1,5})\b|"
                    r"(?i)port (?P<port2>\d{1,5})[^\n]{0,40}permission denied")
 _NOT_HOSTS = frozenset({"http", "https", "tcp", "udp", "error", "line", "port", "at", "file",
-                        "dial", "connect", "read", "write", "time", "localhost.localdomain"})
+                        "dial", "connect", "read", "write", "time", "localhost.localdomain",
+                        "in", "on", "for", "to", "from", "the", "with", "by", "0.0.0.0"})
 
 
 def host_and_port(text: str) -> dict[str, str]:
     """The host (and port) a line names: a URL, ``host:port``, ``lookup X``, ``host=X``."""
     for m in _NAMED_HOST.finditer(text):
+        if m["host4"]:
+            return {"host": m["host4"], **({"port": m["port4"]} if m["port4"] else {})}
         if m["host"]:
             host = m["host"].rstrip(".")
             if host.lower() not in _NOT_HOSTS:
@@ -282,7 +290,7 @@ def path_near(text: str, start: int, end: int) -> str | None:
 
 def _first_group(match: rx.Match, base: str) -> str | None:
     """The first of ``base``, ``base2``, ``base3`` that matched (alternative spellings)."""
-    for name in (base, f"{base}2", f"{base}3"):
+    for name in (base, f"{base}2", f"{base}3", f"{base}4"):
         try:
             value = match.group(name)
         except (IndexError, KeyError):

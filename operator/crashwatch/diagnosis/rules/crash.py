@@ -183,11 +183,15 @@ def _from_cause(ctx: ContainerContext, cause: Cause, evidence: list[str],
             listed = ", ".join(names[:-1]) + f" and {names[-1]}"
             summary = (f"Container {ctx.name} exits because required settings {listed} "
                        "are not set.")
+        elif "variable" not in g:
+            summary = (f"Container {ctx.name} exits because a required environment variable "
+                       "is not set (the log does not name it).")
         else:
             evidence.append(f"missing variable: {var}")
             summary = f"Container {ctx.name} exits because required setting {var} is not set."
-        remediation = {"action": "set-env", "container": ctx.name, "variable": var}
-        confidence = Confidence.HIGH
+        remediation = {"action": "set-env", "container": ctx.name,
+                       "variable": g.get("variable")}
+        confidence = Confidence.HIGH if "variable" in g else Confidence.MEDIUM
     elif reason is Reason.READ_ONLY_FILESYSTEM:
         if path:
             evidence.append(f"read-only path: {path}")
