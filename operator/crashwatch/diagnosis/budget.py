@@ -3,6 +3,10 @@
 Every step of the log analysis is linear in its (bounded) input, so none runs long; the
 budget is the last guard: when it is spent, the remaining, more specific steps are skipped
 and the finding says so (``details.timeBudget``) instead of the diagnosis blocking.
+
+The default clock is the thread's CPU time: the budget counts the work a diagnosis does,
+not the time the process waited for a core on a busy machine (which would make the same
+input give a different finding under load).
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ class Budget:
     __slots__ = ("_clock", "_deadline", "spent_at")
 
     def __init__(self, seconds: float | None = DEFAULT_TIME_BUDGET,
-                 clock: Clock = time.monotonic) -> None:
+                 clock: Clock = time.thread_time) -> None:
         self._clock = clock
         self._deadline = None if seconds is None else clock() + max(0.0, seconds)
         self.spent_at: str | None = None

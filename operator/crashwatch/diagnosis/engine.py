@@ -190,7 +190,7 @@ def diagnose_pod(
     logs: LogSource | None = None,
     *,
     time_budget: float | None = DEFAULT_TIME_BUDGET,
-    clock: Clock = time.monotonic,
+    clock: Clock = time.thread_time,
 ) -> list[Finding]:
     """Findings for one pod: one per failing container, or one about the whole pod (an
     eviction, a pod that cannot be scheduled, a volume that cannot be mounted). Each
@@ -233,7 +233,7 @@ def diagnose(
     stable_after: float = RECENT_CRASH_SECONDS,
     *,
     time_budget: float | None = DEFAULT_TIME_BUDGET,
-    clock: Clock = time.monotonic,
+    clock: Clock = time.thread_time,
 ) -> list[Finding]:
     """Every finding in a set of objects (a snapshot or the operator's view), judged at
     ``now`` (epoch seconds) or, by default, at the objects' newest timestamp. A container
