@@ -169,3 +169,14 @@ def test_a_log_level_is_never_taken_for_a_missing_variable() -> None:
     objects, logs = _crashing("level ERROR is required for this\nWARNING missing env var FATAL\n")
     f = only(run(objects, logs))
     assert f.reason is Reason.APP_ERROR
+
+
+def test_a_quantity_is_bounded_before_its_backtracking_pattern_runs() -> None:
+    """crashwatch.quantity's pattern backtracks (a 10,000-digit value took 4.8 s); a
+    memory value comes from tenant-editable annotations too, so longer strings are refused
+    before it runs. (No quantity the API server accepts is that long.)"""
+    from crashwatch.quantity import parse_quantity  # noqa: PLC0415
+
+    assert parse_quantity("512Mi") is not None
+    assert parse_quantity("1" * 100 + "Mi") is None
+    assert parse_quantity("1" * 1_000_000 + "x") is None
