@@ -291,3 +291,14 @@ def test_a_write_that_fails_without_a_reason_is_read_only_only_where_the_root_is
            "to /tmp\n")
     assert only(run(*crashing(log, read_only=True))).reason is Reason.READ_ONLY_FILESYSTEM
     assert only(run(*crashing(log))).reason is Reason.APP_ERROR
+
+
+def test_one_setting_named_two_ways_is_one_setting(crashing):
+    # Rails names SECRET_KEY_BASE as `secret_key_base`: the catalogue and the generic
+    # phrasing both see it; it is one missing setting.
+    log = ("bin/rails aborted!\nArgumentError: Missing `secret_key_base` for 'production' "
+           "environment, set this string with `bin/rails credentials:edit` (ArgumentError)\n")
+    f = only(run(*crashing(log)))
+    assert f.details["variable"] == "SECRET_KEY_BASE"
+    assert "variables" not in f.details
+    assert f.summary == "Container app exits because required setting SECRET_KEY_BASE is not set."

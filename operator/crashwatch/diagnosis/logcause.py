@@ -234,13 +234,21 @@ def _merge(best: _Candidate, candidates: list[_Candidate], lines: list[LogLine],
     if best.reason is Reason.MISSING_ENV:
         nearby = sorted((c for c in candidates if c.reason is Reason.MISSING_ENV
                          and abs(c.line - best.line) <= VARIABLES_SPAN), key=lambda c: c.line)
-        for c in nearby:  # in the order the log names them
+        best_var = best.groups.get("variable", "")
+        added: set[str] = set()
+        for c in nearby:  # in the order the log names them; one spelling per variable
             var = c.groups.get("variable")
-            if var and var not in variables:
-                variables.append(var)
-                for text in c.span if c is not best else ():
-                    if text not in span and len(span) < 6:
-                        span.append(text)
+            if not var:
+                continue
+            if var.upper() == best_var.upper():
+                var = best_var
+            if var.upper() in added:
+                continue
+            added.add(var.upper())
+            variables.append(var)
+            for text in c.span if c is not best else ():
+                if text not in span and len(span) < 6:
+                    span.append(text)
     return Cause(best.reason, best.rule, best.layer, best.line, tuple(span[:6]), groups,
                  chains.effective_level(lines, sh, best.line), sh.meaningful_from_end[best.line],
                  tuple(variables))
