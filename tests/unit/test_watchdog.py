@@ -6,6 +6,7 @@ API server is exercised by the end-to-end suite.
 
 import asyncio
 import copy
+import json
 from typing import Any
 
 import kube as k
@@ -711,3 +712,54 @@ def test_a_crash_loop_stays_published_while_the_container_runs_between_crashes(d
     _run(go())
     assert [c[3].get(ANN_REASON) for c in rec.writes("Pod") if c[0] == "annotate"] == [
         "CrashLoop.AppError"]
+
+
+def test_a_workload_keeps_the_history_of_the_reasons_published_on_it(dog):
+    """crashwatch.dev/history (issue #13, item 5): each new reason is appended, with its
+    time and the workload's revision; it stays when the workload recovers."""
+    d, rec = dog
+    p = _crashing_pod()
+    dep = k.deployment("web", p["spec"]["containers"], 3)
+
+    async def go():
+        d.on_owner("Deployment", "ADDED", dep)
+        d.on_pod("ADDED", p)
+        await d.drain()
+        written = [c[3] for c in rec.writes("Deployment") if c[0] == "annotate"][-1]
+        echoed = copy.deepcopy(dep)
+        echoed["metadata"]["annotations"].update(written)
+        d.on_owner("Deployment", "MODIFIED", echoed)
+        d.on_pod("MODIFIED", _healthy(p))
+        await d.drain()
+        return written
+
+    written = _run(go())
+    history = json.loads(written["crashwatch.dev/history"])
+    assert history == [{"reason": "CrashLoop.OOMKilled", "since": written[
+        "crashwatch.dev/since"], "revision": "3"}]
+    cleared = [c[3] for c in rec.writes("Deployment") if c[0] == "annotate"][-1]
+    assert cleared == dict.fromkeys(ANNOTATIONS)  # the history is not cleared
+
+
+def test_a_pod_on_its_way_out_whose_pre_stop_hook_fails_is_published_and_not_cleaned(dog):
+    d, rec = dog
+    c = k.container(lifecycle={"preStop": {"exec": {"command": ["/bin/sh", "-c",
+                                                                "/app/drain.sh"]}}})
+    p = k.pod(containers=[c])
+    p["status"]["containerStatuses"] = [k.running_status(c)]
+    p["metadata"]["deletionTimestamp"] = k.ts(5)
+    p["metadata"]["deletionGracePeriodSeconds"] = 30
+    hook = k.event(p, "FailedPreStopHook", "PreStopHook failed", container_name="app",
+                   last_ago=3)
+
+    async def go():
+        d.on_event(hook)
+        d.on_pod("MODIFIED", p)
+        await d.drain()
+        d.on_pod("DELETED", p)
+        await d.drain()
+
+    _run(go())
+    pod_writes = rec.writes("Pod")
+    assert [c[3].get(ANN_REASON) for c in pod_writes if c[0] == "annotate"] == [
+        "CrashLoop.HookFailed"]

@@ -25,6 +25,8 @@ from typing import Any, Protocol
 import structlog
 
 from crashwatch.diagnosis import diagnose
+from crashwatch.diagnosis.history import HISTORY_ANNOTATION
+from crashwatch.diagnosis.owners import REVISION_ANNOTATION
 from crashwatch.diagnosis.view import (
     ClusterView,
     as_dict,
@@ -154,11 +156,16 @@ def pod_notice(findings: list[Finding]) -> Notice | None:
     return Notice(primary.reason.value, primary.summary, primary.evidence, tuple(events))
 
 
-def owner_notice(finding: Finding | None) -> Notice | None:
+def owner_notice(finding: Finding | None, owner: Mapping[str, Any] | None) -> Notice | None:
+    """What a workload should say; its history (``crashwatch.dev/history``) grows with
+    each new reason."""
     if finding is None:
         return None
+    annotations = as_dict(meta(owner or {}).get("annotations"))
     return Notice(finding.reason.value, finding.summary, finding.evidence,
-                  ((finding.reason.value, finding.summary),))
+                  ((finding.reason.value, finding.summary),),
+                  history=as_str(annotations.get(HISTORY_ANNOTATION)),
+                  revision=as_str(annotations.get(REVISION_ANNOTATION)))
 
 
 class Watchdog:
@@ -184,7 +191,8 @@ class Watchdog:
         self.namespace_match = parse_selector(settings.watch.namespace_selector)
         self.namespaces: dict[str, bool] = {}  # namespace -> matches the selector
         self.publisher = Publisher(writer, settings.publish, metrics, clock,
-                                   may_clear=self.caught_up, may_write=lambda: self.active)
+                                   may_clear=self.caught_up, may_write=lambda: self.active,
+                                   cleared=self._cleared)
         self.pods: dict[Key, PodRecord] = {}
         self.workloads: dict[WorkloadKey, WorkloadRecord] = {}
         self.listings: dict[tuple[str, str | None], Listing] = {}
@@ -225,7 +233,10 @@ class Watchdog:
         except RuntimeError:
             return
         if kind == "Pod" and self.caught_up():
-            self.publisher.kick_all()  # clears that waited for the pods may go
+            # Clears waited for the pods: what each workload should say is decided again,
+            # with every pod the listing brought.
+            for wkey in list(self.workloads):
+                self._schedule(wkey, delay=0.0)
         loop.call_later(VERIFY_AFTER_LISTING_SECONDS,
                         lambda: loop.create_task(self._verify_safely()))
 
@@ -251,11 +262,13 @@ class Watchdog:
         if not key[1]:
             return
         uid = as_str(md.get("uid"))
-        if event_type == "DELETED" or md.get("deletionTimestamp"):
-            # Deleted or on its way out: nothing to clean on it, nothing to say.
-            self._pod_gone(key, "deleted")
+        if event_type == "DELETED":
+            self._pod_gone(key, "deleted")  # nothing to clean on it, nothing to say
             return
         rec = self.pods.get(key)
+        # On its way out, a pod whose preStop hook failed is news, quiet or not.
+        hook_failed = bool(md.get("deletionTimestamp")) and self.store.has_event(
+            key, "FailedPreStopHook")
         if rec is not None and uid and rec.uid and uid != rec.uid:
             self._pod_gone(key, "replaced")  # a namesake (a StatefulSet's pod re-created)
             rec = None
@@ -269,7 +282,7 @@ class Watchdog:
         if "crashwatch.dev/reason" in as_dict(md.get("annotations")) or (
                 ("Pod", *key) in self.publisher.targets):
             self.publisher.observe("Pod", key[0], key[1], uid, published_annotations(body))
-        kept = self.store.upsert_pod(body)
+        kept = self.store.upsert_pod(body, keep=hook_failed)
         if not kept and rec is None and ("Pod", *key) not in self.publisher.targets:
             return  # quiet and never held: the common case
         wkey = workload_key(key[0], self.store.top_owner(body), key[1])
@@ -286,6 +299,11 @@ class Watchdog:
     def on_event(self, body: Mapping[str, Any]) -> None:
         key = self.store.add_event(body)
         rec = self.pods.get(key) if key is not None else None
+        if rec is None and key is not None and body.get("reason") == "FailedPreStopHook":
+            pod = self.store.pods.get(key)
+            if pod is not None:
+                self.on_pod("MODIFIED", pod)
+            return
         if rec is not None:
             if rec.changed_at is None:
                 rec.changed_at = self.clock()
@@ -306,7 +324,10 @@ class Watchdog:
             # Deployment's annotations onto its ReplicaSets: those are not crashwatch's).
             self.publisher.observe(kind, ns, name, as_str(md.get("uid")),
                                    published_annotations(body))
-        if self.store.upsert_owner(kind, body):
+            # What it says is checked by a reconcile of its own (it may have recovered
+            # while crashwatch was away).
+            self.workloads.setdefault((ns, kind, name), WorkloadRecord())
+        if self.store.upsert_owner(kind, body) or (ns, kind, name) in self.workloads:
             for wkey in self._workloads_of(kind, ns, name, body):
                 self._schedule(wkey)
 
@@ -434,7 +455,10 @@ class Watchdog:
             if not (due or self._running or self.publisher.busy()):
                 return
             for wkey in due:
-                self._timers.pop(wkey).cancel()
+                handle = self._timers.pop(wkey, None)
+                if handle is None:  # it fired meanwhile: it runs already
+                    continue
+                handle.cancel()
                 await self._reconcile_safely(wkey)
             if self._running:
                 await asyncio.gather(*list(self._running.values()), return_exceptions=True)
@@ -490,9 +514,10 @@ class Watchdog:
         keys = sorted(k for k in wl.pods if k in self.pods)
         logs = await self._read_logs([k for k in keys if k in self.store.pods])
         held = [k for k in keys if k in self.store.pods]
-        view = ClusterView(self.store.objects_for(wkey, held), self.clock(),
-                           self.settings.watch.stable_after_seconds)
-        found = diagnose(view, lambda ns, p, c: logs.get((ns, p, c)))
+        objects = self.store.objects_for(wkey, held)
+        # Off the event loop: a long diagnosis (bounded by the engine's budget) must not
+        # hold up /healthz, the metrics, or the watch streams.
+        found = await asyncio.to_thread(self._diagnose, objects, logs, self.clock())
         by_pod: dict[Key, list[Finding]] = {}
         workload_finding: Finding | None = None
         for f in found:
@@ -520,10 +545,15 @@ class Watchdog:
                     if f.reason in REMEDIABLE and (f.container, f.reason) not in had:
                         await self.remedy.consider(f)
             if not new:
+                if pod is not None and meta(pod).get("deletionTimestamp"):
+                    # On its way out (a preStop hook that fails is still news): nothing to
+                    # clean on it.
+                    self.publisher.forget("Pod", *key)
                 if pod is not None:
                     self.store.delete_pod(key, events=False)  # healthy again: nothing to hold
-                del self.pods[key]
-                wl.pods.discard(key)
+                if ("Pod", *key) not in self.publisher.targets:  # else a clear is pending
+                    del self.pods[key]
+                    wl.pods.discard(key)
             elif pod is not None and _running_again(pod):
                 recheck = True
         if self._set_workload_finding(wkey, wl, workload_finding) and (
@@ -533,13 +563,30 @@ class Watchdog:
         if wkey[1] != "Pod":
             top = self.store.owner(wkey[1], wkey[0], wkey[2])
             self.publisher.want(wkey[1], wkey[0], wkey[2], as_str(meta(top or {}).get("uid")),
-                                owner_notice(self._owner_finding(wl)))
+                                owner_notice(self._owner_finding(wl), top))
         if recheck:
             # Crashed, now running: the finding ends once it has run stable_after seconds;
             # look again then rather than wait for the next sweep.
             self._schedule(wkey, delay=self.settings.watch.stable_after_seconds + 1.0)
-        if not wl.pods and wl.finding is None:
+        if not wl.pods and wl.finding is None and (wkey[1], wkey[0], wkey[2]) not in (
+                self.publisher.targets):
             self.workloads.pop(wkey, None)
+
+    def _cleared(self, target: tuple[str, str, str]) -> None:
+        """An object's clear landed: a record kept only for it goes."""
+        kind, ns, name = target
+        wkey: WorkloadKey = (ns, kind, name)
+        if kind == "Pod":
+            rec = self.pods.get((ns, name))
+            if rec is None or rec.findings or (ns, name) in self.store.pods:
+                return
+            del self.pods[(ns, name)]
+            self._leave((ns, name), rec)
+            wkey = rec.workload
+        wl = self.workloads.get(wkey)
+        if wl is not None and not wl.pods and wl.finding is None and (
+                (wkey[1], wkey[0], wkey[2]) not in self.publisher.targets):
+            del self.workloads[wkey]
 
     def _restarted_recently(self, pod: Mapping[str, Any]) -> bool:
         """A container of the pod runs again after an abnormal exit less than
@@ -558,6 +605,11 @@ class Watchdog:
                 if finished is None or now - finished < stable:
                     return True
         return False
+
+    def _diagnose(self, objects: list[dict[str, Any]],
+                  logs: Mapping[tuple[str, str, str], str], now: float) -> list[Finding]:
+        view = ClusterView(objects, now, self.settings.watch.stable_after_seconds)
+        return diagnose(view, lambda ns, p, c: logs.get((ns, p, c)))
 
     def _owner_finding(self, wl: WorkloadRecord) -> Finding | None:
         """What a workload should say: its own finding, else its first failing pod's."""
