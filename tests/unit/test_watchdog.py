@@ -763,3 +763,27 @@ def test_a_pod_on_its_way_out_whose_pre_stop_hook_fails_is_published_and_not_cle
     pod_writes = rec.writes("Pod")
     assert [c[3].get(ANN_REASON) for c in pod_writes if c[0] == "annotate"] == [
         "CrashLoop.HookFailed"]
+
+
+def test_a_reworded_notice_waiting_for_its_refresh_does_not_hold_up_a_clear(dog):
+    """The summary's numbers moved (a time, a count): the rewording waits for its refresh,
+    but the clear that follows must not wait behind it."""
+    d, rec = dog
+    c = k.container(readinessProbe={"httpGet": {"path": "/ready", "port": 8080}})
+    p = k.pod(containers=[c])
+    p["status"]["containerStatuses"] = [k.running_status(c, ready=False)]
+
+    async def go():
+        for code in (503, 500):
+            d.on_event(k.event(p, "Unhealthy", "Readiness probe failed: HTTP probe failed "
+                               f"with statuscode: {code}", container_name="app", last_ago=0))
+            d.on_pod("MODIFIED", p)
+            await d.drain()
+        well = copy.deepcopy(p)
+        well["status"]["containerStatuses"] = [k.running_status(c, ready=True)]
+        d.on_pod("MODIFIED", well)
+        await d.drain()
+
+    _run(go())
+    assert [c[3] for c in rec.writes("Pod") if c[0] == "annotate"][-1] == dict.fromkeys(
+        ANNOTATIONS)
