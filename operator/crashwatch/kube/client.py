@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import re
 import socket
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -26,6 +27,9 @@ log = structlog.get_logger("crashwatch.kube")
 COMPONENT = "crashwatch"
 REPORTING_CONTROLLER = "crashwatch.dev/crashwatch"
 RETRIES = 3
+# The kubelet's answer (HTTP 200) when the container instance asked for is gone
+# (pkg/kubelet/kuberuntime: "unable to retrieve container logs for <runtime>://<id>").
+_LOG_UNAVAILABLE = re.compile(r"\Aunable to retrieve container logs for \w+://[0-9a-f]+\s*\Z")
 
 _API_VERSION = {"Pod": "v1", "ReplicaSet": "apps/v1", "Deployment": "apps/v1",
                 "StatefulSet": "apps/v1", "DaemonSet": "apps/v1", "Job": "batch/v1",
@@ -191,16 +195,36 @@ class KubeClient:
             return False
 
     async def previous_log(self, namespace: str, pod: str, container: str,
-                           tail_lines: int, max_bytes: int) -> str | None:
-        """The previous container's log tail, or None if the kubelet has none to give."""
+                           tail_lines: int, max_bytes: int, *,
+                           terminated: bool | None = None) -> str | None:
+        """The log tail of the container's latest crashed instance, or None.
+
+        A kubelet keeps one dead instance per container. While the state is ``terminated``
+        (a 1.36 kubelet leaves it so between restarts) the crashed instance is the current
+        one, and ``previous=true`` names the one before it, which the kubelet has removed:
+        it answers 200 with ``unable to retrieve container logs for containerd://<id>`` (not
+        the app's words), or 400 ``previous terminated container ... not found`` after a
+        first crash. Then the current instance's log is the one wanted. ``terminated=True``
+        (the caller saw that state) reads it directly.
+        """
+        if terminated is not True:
+            text = await self._pod_log(namespace, pod, container, tail_lines, max_bytes, True)
+            if text is not None:
+                return text
+        return await self._pod_log(namespace, pod, container, tail_lines, max_bytes, False)
+
+    async def _pod_log(self, namespace: str, pod: str, container: str, tail_lines: int,
+                       max_bytes: int, previous: bool) -> str | None:
         try:
             text = await asyncio.to_thread(
                 self.core.read_namespaced_pod_log, pod, namespace, container=container,
-                previous=True, tail_lines=tail_lines, limit_bytes=max_bytes,
+                previous=previous, tail_lines=tail_lines, limit_bytes=max_bytes,
                 _request_timeout=10)
         except (ApiException, OSError, ValueError, TransportError):
             return None
-        return text if isinstance(text, str) else None
+        if not isinstance(text, str) or _LOG_UNAVAILABLE.match(text):
+            return None
+        return text
 
 
 class Outcome:
