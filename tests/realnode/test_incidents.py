@@ -1,0 +1,281 @@
+"""Every seed incident on real containers, with crashwatch running in the cluster from its own
+image. Nothing here is written "as a kubelet would": the kubelet v1.36 and containerd v2 on
+this machine write every status and Event, the registries refuse the pulls, the kernel kills
+the process over its memory limit, and the log lines are the programs' own (Python's
+KeyError in a Django settings module, nginx's, libpq's, pgjdbc's). crashwatch reads them
+through ``pods/log`` under its own ServiceAccount token.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from typing import Any
+
+import pytest
+from kubernetes import client, watch
+from tests.cluster.images.registry import PRIVATE_USER
+from tests.cluster.node.cluster import RealCluster
+from tests.realnode.helpers import (
+    REASON,
+    SUMMARY,
+    annotations,
+    container,
+    create_deployment,
+    create_pod,
+    describe,
+    evidence,
+    published,
+    wait_for,
+)
+
+pytestmark = [pytest.mark.realnode, pytest.mark.timeout(420),
+              pytest.mark.usefixtures("crashwatch")]
+
+
+def _policy(api: client.ApiClient, ns: str, app: str, **spec: Any) -> None:
+    client.CustomObjectsApi(api).create_namespaced_custom_object(
+        "crashwatch.dev", "v1alpha1", ns, "remediationpolicies",
+        {"apiVersion": "crashwatch.dev/v1alpha1", "kind": "RemediationPolicy",
+         "metadata": {"name": f"{app}-policy"},
+         "spec": {"selector": {"matchLabels": {"app": app}}, "dryRun": False, **spec}})
+
+
+def _available(apps: client.AppsV1Api, ns: str, name: str) -> bool:
+    dep = apps.read_namespaced_deployment(name, ns)
+    st = dep.status
+    return bool(st.observed_generation == dep.metadata.generation
+                and (st.updated_replicas or 0) == 1 and (st.available_replicas or 0) == 1
+                and (st.replicas or 0) == 1)
+
+
+# ---------------------------------------------------------------- crash loops
+
+def test_missing_env_var_named_from_the_real_pods_log(
+        cluster: RealCluster, core: client.CoreV1Api, apps: client.AppsV1Api,
+        namespace: str) -> None:
+    """Django without SECRET_KEY: Python's own traceback, read through pods/log."""
+    create_deployment(apps, namespace, "shop", container(cluster.image("shop:1")))
+    ann = published(core, namespace, "app=shop")
+    assert ann[REASON] == "CrashLoop.MissingEnv", describe(core, namespace)
+    assert "SECRET_KEY" in ann[SUMMARY]
+    assert any("KeyError: 'SECRET_KEY'" in line for line in evidence(ann)), evidence(ann)
+    dep = apps.read_namespaced_deployment("shop", namespace)
+    assert annotations(dep).get(REASON) == "CrashLoop.MissingEnv"
+
+
+def test_crash_loop_published_before_the_third_start_with_the_default_sync_frequency(
+        cluster: RealCluster, core: client.CoreV1Api, namespace: str,
+        record_property: Any) -> None:
+    """A 1.36 kubelet with its default syncFrequency (1m) leaves the container
+    ``terminated`` between restarts; CrashLoopBackOff reaches the API minutes later. The
+    finding must not wait for it: it is published after the second crash, before the
+    third run starts (the kubelet's back-off before it is 20 s), and no status crashwatch
+    published on carried ``waiting: CrashLoopBackOff``."""
+    assert cluster.node.sync_frequency is None
+    msg = "FATAL: could not load /etc/shop/config.yaml: no such file or directory"
+    create_pod(core, namespace, "loop", container(cluster.image("testapp:1"), "exit", "-code",
+                                                    "3", "-msg", msg))
+    seen_backoff = False
+    second_crash: str | None = None
+    stream = watch.Watch()
+    for ev in stream.stream(core.list_namespaced_pod, namespace, timeout_seconds=150,
+                            field_selector="metadata.name=loop"):
+        pod = ev["object"]
+        cs = (pod.status.container_statuses or [None])[0]
+        if cs is not None:
+            waiting = cs.state.waiting
+            seen_backoff |= bool(waiting and waiting.reason == "CrashLoopBackOff")
+            if cs.restart_count == 1 and cs.state.terminated is not None:
+                second_crash = second_crash or str(cs.state.terminated.finished_at)
+        if REASON in annotations(pod):
+            stream.stop()
+            assert cs is not None
+            assert annotations(pod)[REASON] == "CrashLoop.AppError", describe(core, namespace)
+            assert not seen_backoff, "published only once CrashLoopBackOff was reported"
+            assert cs.restart_count <= 1 and cs.state.running is None, (
+                f"published after the third start: {cs.to_dict()}")
+            record_property("second_crash_finished_at", second_crash)
+            assert any(msg in line for line in evidence(annotations(pod)))
+            return
+    pytest.fail(f"no finding within 150 s:\n{describe(core, namespace)}")
+
+
+def test_memory_shrunk_on_the_workload_oom_kills_for_real(
+        cluster: RealCluster, api: client.ApiClient, core: client.CoreV1Api,
+        apps: client.AppsV1Api, namespace: str) -> None:
+    """An autoscaler writes 32Mi where 512Mi ran healthy; the kernel OOM-kills the 64 MiB
+    process; crashwatch names both values; the policy pins the floor and the pod runs."""
+    big = {"limits": {"memory": "512Mi"}, "requests": {"cpu": "10m", "memory": "512Mi"}}
+    create_deployment(apps, namespace, "rails", container(
+        cluster.image("testapp:1"), "hog", "-mib", "64", resources=big,
+        readinessProbe={"httpGet": {"path": "/ready", "port": 8080}, "periodSeconds": 2}))
+    wait_for("the 512Mi revision available", lambda: _available(apps, namespace, "rails"))
+    _policy(api, namespace, "rails", resourceFloor={"enabled": True, "headroomPercent": 0})
+    small = {"limits": {"memory": "32Mi"}, "requests": {"cpu": "10m", "memory": "32Mi"}}
+    apps.patch_namespaced_deployment("rails", namespace, {"spec": {"template": {"spec": {
+        "containers": [{"name": "app", "resources": small}]}}}})
+    ann = published(core, namespace, "app=rails", "CrashLoop.OOMAfterShrink")
+    assert "32Mi" in ann[SUMMARY] and "512Mi" in ann[SUMMARY], ann[SUMMARY]
+    statuses = [cs for p in core.list_namespaced_pod(namespace, label_selector="app=rails").items
+                for cs in p.status.container_statuses or []]
+    assert any((cs.last_state.terminated or cs.state.terminated) and (
+        cs.last_state.terminated or cs.state.terminated).reason == "OOMKilled"
+        for cs in statuses), describe(core, namespace)
+
+    def floor_pinned() -> bool:
+        dep = apps.read_namespaced_deployment("rails", namespace)
+        return bool(dep.spec.template.spec.containers[0].resources.limits["memory"] == "512Mi")
+    wait_for("the floor pinned at 512Mi", floor_pinned, timeout=120)
+    wait_for("the Deployment available again", lambda: _available(apps, namespace, "rails"),
+             timeout=120)
+
+
+def test_read_only_root_filesystem_nginx(
+        cluster: RealCluster, core: client.CoreV1Api, namespace: str) -> None:
+    create_pod(core, namespace, "web", container(
+        cluster.image("nginx:1.22"), securityContext={"readOnlyRootFilesystem": True}))
+    ann = published(core, namespace, "app=web")
+    assert ann[REASON] == "CrashLoop.ReadOnlyFilesystem", describe(core, namespace)
+    lines = evidence(ann)
+    assert any("(30: Read-only file system)" in line for line in lines), lines
+    assert "/var/" in ann[SUMMARY], ann[SUMMARY]
+
+
+def test_postgres_unreachable_from_psql(
+        cluster: RealCluster, core: client.CoreV1Api, namespace: str) -> None:
+    """A database proxy that is not there: libpq's own words."""
+    create_pod(core, namespace, "report", container(
+        cluster.image("psql:15"), "postgresql://report@db:5432/shop", "-c", "select 1"),
+        hostAliases=[{"ip": "127.0.0.1", "hostnames": ["db"]}])
+    ann = published(core, namespace, "app=report")
+    assert ann[REASON] == "CrashLoop.DependencyUnreachable", describe(core, namespace)
+    assert "db" in ann[SUMMARY] and "5432" in ann[SUMMARY], ann[SUMMARY]
+    assert any("Connection refused" in line for line in evidence(ann)), evidence(ann)
+
+
+def test_postgres_unreachable_from_the_jvm(
+        cluster: RealCluster, core: client.CoreV1Api, namespace: str) -> None:
+    create_pod(core, namespace, "orders", container(cluster.image("orders:1")))
+    ann = published(core, namespace, "app=orders", timeout=240)
+    assert ann[REASON] == "CrashLoop.DependencyUnreachable", describe(core, namespace)
+    assert "5432" in ann[SUMMARY], ann[SUMMARY]
+    assert any("PSQLException" in line or "refused" in line for line in evidence(ann))
+
+
+# ---------------------------------------------------------------- probes
+
+def test_liveness_probe_on_a_moved_health_route(
+        cluster: RealCluster, core: client.CoreV1Api, namespace: str) -> None:
+    create_pod(core, namespace, "api", container(
+        cluster.image("testapp:1"), "serve", "-health", "/livez",
+        livenessProbe={"httpGet": {"path": "/healthz", "port": 8080}, "periodSeconds": 2,
+                       "failureThreshold": 2}))
+    ann = published(core, namespace, "app=api")
+    assert ann[REASON] == "CrashLoop.LivenessProbe", describe(core, namespace)
+    assert "404" in ann[SUMMARY] + " ".join(evidence(ann))
+
+
+def test_liveness_probe_on_a_port_nothing_listens_on(
+        cluster: RealCluster, core: client.CoreV1Api, namespace: str) -> None:
+    create_pod(core, namespace, "proxy", container(
+        cluster.image("testapp:1"), "serve", "-listen", ":8080",
+        livenessProbe={"tcpSocket": {"port": 5432}, "periodSeconds": 2, "failureThreshold": 2}))
+    ann = published(core, namespace, "app=proxy")
+    assert ann[REASON] == "CrashLoop.LivenessProbe", describe(core, namespace)
+    assert "refused" in (ann[SUMMARY] + " ".join(evidence(ann))).lower()
+
+
+def test_readiness_503(cluster: RealCluster, core: client.CoreV1Api, namespace: str) -> None:
+    create_pod(core, namespace, "cart", container(
+        cluster.image("testapp:1"), "serve", "-ready-status", "503",
+        readinessProbe={"httpGet": {"path": "/ready", "port": 8080}, "periodSeconds": 2}))
+    ann = published(core, namespace, "app=cart")
+    assert ann[REASON] == "Probe.ReadinessFailing", describe(core, namespace)
+    assert "503" in ann[SUMMARY] + " ".join(evidence(ann))
+
+
+# ---------------------------------------------------------------- configuration
+
+@pytest.mark.parametrize(("kind", "exists", "code"), [
+    ("configMap", False, "Config.MissingConfigMap"),
+    ("configMap", True, "Config.MissingConfigMapKey"),
+    ("secret", False, "Config.MissingSecret"),
+    ("secret", True, "Config.MissingSecretKey"),
+])
+def test_missing_config_from_the_real_kubelets_message(
+        cluster: RealCluster, core: client.CoreV1Api, namespace: str, kind: str,
+        exists: bool, code: str) -> None:
+    name = "app-config" if kind == "configMap" else "app-secrets"
+    if exists and kind == "configMap":
+        core.create_namespaced_config_map(namespace, {"metadata": {"name": name},
+                                                      "data": {"LOG_LEVEL": "info"}})
+    elif exists:
+        core.create_namespaced_secret(namespace, {"metadata": {"name": name},
+                                                  "data": {"LOG_LEVEL": "aW5mbw=="}})
+    ref = {"name": name, "key": "DATABASE_URL"}
+    create_pod(core, namespace, "cfg", container(cluster.image("testapp:1"), "sleep", env=[
+        {"name": "DATABASE_URL", "valueFrom": {f"{kind}KeyRef": ref}}]))
+    ann = published(core, namespace, "app=cfg")
+    assert ann[REASON] == code, describe(core, namespace)
+    assert name in ann[SUMMARY]
+    if exists:
+        assert "DATABASE_URL" in ann[SUMMARY]
+
+
+# ---------------------------------------------------------------- images
+
+def test_missing_tag(cluster: RealCluster, core: client.CoreV1Api, namespace: str) -> None:
+    create_pod(core, namespace, "tag", container(cluster.tag("testapp:does-not-exist")))
+    ann = published(core, namespace, "app=tag")
+    assert ann[REASON] == "Image.NotFound", describe(core, namespace)
+    assert "testapp:does-not-exist" in ann[SUMMARY]
+
+
+def test_missing_credentials_then_with_them(
+        cluster: RealCluster, core: client.CoreV1Api, namespace: str) -> None:
+    private = cluster.tag("testapp:1", private=True)
+    create_pod(core, namespace, "nocreds", container(private, "sleep"))
+    ann = published(core, namespace, "app=nocreds")
+    assert ann[REASON] == "Image.Unauthorized", describe(core, namespace)
+    # The same image with the registry's credentials: pulled, running, nothing published.
+    auth = base64.b64encode(f"{PRIVATE_USER}:{cluster.registries.private.password}".encode())
+    config = json.dumps({"auths": {cluster.registries.private.host: {"auth": auth.decode()}}})
+    core.create_namespaced_secret(namespace, {
+        "metadata": {"name": "pull"}, "type": "kubernetes.io/dockerconfigjson",
+        "stringData": {".dockerconfigjson": config}})
+    create_pod(core, namespace, "creds", container(private, "sleep"),
+               imagePullSecrets=[{"name": "pull"}])
+    wait_for("the pod with credentials running", lambda: (
+        core.read_namespaced_pod("creds", namespace).status.phase == "Running"))
+    assert REASON not in annotations(core.read_namespaced_pod("creds", namespace))
+
+
+# ---------------------------------------------------------------- rollouts
+
+def test_bad_promotion_is_a_regression_and_is_rolled_back(
+        cluster: RealCluster, api: client.ApiClient, core: client.CoreV1Api,
+        apps: client.AppsV1Api, namespace: str) -> None:
+    """shop:1 runs with its SECRET_KEY; shop:2 also needs CACHE_URL and is promoted without
+    it: Rollout.Regression naming shop:1, rolled back by the policy, available again."""
+    good = cluster.image("shop:1")
+    create_deployment(apps, namespace, "shop", container(
+        good, env=[{"name": "SECRET_KEY", "value": "not-a-secret-just-a-test"}],
+        readinessProbe={"httpGet": {"path": "/healthz", "port": 8000}, "periodSeconds": 2}))
+    wait_for("shop:1 available", lambda: _available(apps, namespace, "shop"))
+    _policy(api, namespace, "shop", rollback={"enabled": True, "minRegressionDuration": "1s"})
+    bad = cluster.image("shop:2")
+    apps.patch_namespaced_deployment("shop", namespace, {"spec": {"template": {"spec": {
+        "containers": [{"name": "app", "image": bad}]}}}})
+
+    def regression() -> dict[str, str] | None:
+        ann = annotations(apps.read_namespaced_deployment("shop", namespace))
+        return ann if ann.get(REASON) == "Rollout.Regression" else None
+    ann = wait_for("Rollout.Regression on the Deployment", regression, timeout=180)
+    assert "shop:1" in ann[SUMMARY] or good.split("@")[-1][:19] in ann[SUMMARY], ann[SUMMARY]
+
+    def rolled_back() -> bool:
+        dep = apps.read_namespaced_deployment("shop", namespace)
+        return bool(dep.spec.template.spec.containers[0].image == good)
+    wait_for("the template back on shop:1", rolled_back, timeout=180)
+    wait_for("shop available again", lambda: _available(apps, namespace, "shop"), timeout=120)
