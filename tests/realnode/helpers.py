@@ -4,11 +4,12 @@ every wait polls a state (an annotation, a status) until it holds or a deadline 
 from __future__ import annotations
 
 import json
+import threading
 import time
 from collections.abc import Callable
 from typing import Any
 
-from kubernetes import client
+from kubernetes import client, watch
 
 REASON = "crashwatch.dev/reason"
 SUMMARY = "crashwatch.dev/summary"
@@ -97,3 +98,60 @@ def describe(core: client.CoreV1Api, ns: str) -> str:
         out.append(f"event {ev.involved_object.name} {ev.type} {ev.reason} x{ev.count}: "
                    f"{ev.message}")
     return "\n".join(out)
+
+
+class PodRecorder:
+    """Every version of every pod of a namespace, as a watch delivers them (in the API
+    server's order), so a test can assert what was ever written, not just the last state."""
+
+    def __init__(self, core: client.CoreV1Api, ns: str) -> None:
+        self.core, self.ns = core, ns
+        self.pods: list[Any] = []
+        self._watch = watch.Watch()
+        self._stopped = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stopped.is_set():
+            try:  # a broken stream starts again from a fresh list (the current versions)
+                for ev in self._watch.stream(self.core.list_namespaced_pod, self.ns,
+                                             timeout_seconds=600):
+                    self.pods.append(ev["object"])
+            except Exception:  # the connection ends when stop() closes it
+                if self._stopped.is_set():
+                    return
+                time.sleep(0.5)
+
+    def stop(self) -> None:
+        self._stopped.set()
+        self._watch.stop()
+
+    def __enter__(self) -> PodRecorder:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def terminations(self) -> list[Any]:
+        """Every ``terminated`` record seen (state or lastState), as V1ContainerStateTerminated."""
+        out = []
+        for pod in list(self.pods):
+            for cs in pod.status.container_statuses or []:
+                for t in (cs.state.terminated, cs.last_state.terminated):
+                    if t is not None:
+                        out.append(t)
+        return out
+
+    def annotated(self, name_prefix: str = "") -> list[str]:
+        """crashwatch reasons ever seen on pods whose name starts with ``name_prefix``."""
+        return [annotations(p)[REASON] for p in list(self.pods)
+                if p.metadata.name.startswith(name_prefix) and REASON in annotations(p)]
+
+
+def crashwatch_events(core: client.CoreV1Api, ns: str, name: str,
+                      reason: str | None = None) -> list[Any]:
+    """crashwatch's Events about one object (they outlive the annotations)."""
+    return [e for e in core.list_namespaced_event(ns).items
+            if e.involved_object.name == name and e.source and e.source.component == "crashwatch"
+            and (reason is None or e.reason == reason)]

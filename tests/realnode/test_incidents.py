@@ -19,8 +19,10 @@ from tests.cluster.node.cluster import RealCluster
 from tests.realnode.helpers import (
     REASON,
     SUMMARY,
+    PodRecorder,
     annotations,
     container,
+    crashwatch_events,
     create_deployment,
     create_pod,
     describe,
@@ -105,30 +107,35 @@ def test_memory_shrunk_on_the_workload_oom_kills_for_real(
         cluster: RealCluster, api: client.ApiClient, core: client.CoreV1Api,
         apps: client.AppsV1Api, namespace: str) -> None:
     """An autoscaler writes 32Mi where 512Mi ran healthy; the kernel OOM-kills the 64 MiB
-    process; crashwatch names both values; the policy pins the floor and the pod runs."""
-    big = {"limits": {"memory": "512Mi"}, "requests": {"cpu": "10m", "memory": "512Mi"}}
-    create_deployment(apps, namespace, "rails", container(
-        cluster.image("testapp:1"), "hog", "-mib", "64", resources=big,
-        readinessProbe={"httpGet": {"path": "/ready", "port": 8080}, "periodSeconds": 2}))
-    wait_for("the 512Mi revision available", lambda: _available(apps, namespace, "rails"))
-    _policy(api, namespace, "rails", resourceFloor={"enabled": True, "headroomPercent": 0})
-    small = {"limits": {"memory": "32Mi"}, "requests": {"cpu": "10m", "memory": "32Mi"}}
-    apps.patch_namespaced_deployment("rails", namespace, {"spec": {"template": {"spec": {
-        "containers": [{"name": "app", "resources": small}]}}}})
-    ann = published(core, namespace, "app=rails", "CrashLoop.OOMAfterShrink")
-    assert "32Mi" in ann[SUMMARY] and "512Mi" in ann[SUMMARY], ann[SUMMARY]
-    statuses = [cs for p in core.list_namespaced_pod(namespace, label_selector="app=rails").items
-                for cs in p.status.container_statuses or []]
-    assert any((cs.last_state.terminated or cs.state.terminated) and (
-        cs.last_state.terminated or cs.state.terminated).reason == "OOMKilled"
-        for cs in statuses), describe(core, namespace)
+    process; crashwatch names both values; the policy pins the floor and the pod runs.
+    The floor lands within a second of the finding and the OOM pod goes with its revision,
+    so the finding is read from crashwatch's Event on the Deployment, which stays."""
+    with PodRecorder(core, namespace) as pods:
+        big = {"limits": {"memory": "512Mi"}, "requests": {"cpu": "10m", "memory": "512Mi"}}
+        create_deployment(apps, namespace, "rails", container(
+            cluster.image("testapp:1"), "hog", "-mib", "64", resources=big,
+            readinessProbe={"httpGet": {"path": "/ready", "port": 8080}, "periodSeconds": 2}))
+        wait_for("the 512Mi revision available", lambda: _available(apps, namespace, "rails"))
+        _policy(api, namespace, "rails", resourceFloor={"enabled": True, "headroomPercent": 0})
+        small = {"limits": {"memory": "32Mi"}, "requests": {"cpu": "10m", "memory": "32Mi"}}
+        apps.patch_namespaced_deployment("rails", namespace, {"spec": {"template": {"spec": {
+            "containers": [{"name": "app", "resources": small}]}}}})
+        (event,) = wait_for("crashwatch's OOMAfterShrink Event on the Deployment", lambda:
+                            crashwatch_events(core, namespace, "rails",
+                                              "CrashLoop.OOMAfterShrink"), timeout=150)
+        assert "32Mi" in event.message and "512Mi" in event.message, event.message
+        # the kernel's kill, as the kubelet reported it
+        assert any(t.reason == "OOMKilled" and t.exit_code == 137
+                   for t in pods.terminations()), describe(core, namespace)
 
-    def floor_pinned() -> bool:
-        dep = apps.read_namespaced_deployment("rails", namespace)
-        return bool(dep.spec.template.spec.containers[0].resources.limits["memory"] == "512Mi")
-    wait_for("the floor pinned at 512Mi", floor_pinned, timeout=120)
-    wait_for("the Deployment available again", lambda: _available(apps, namespace, "rails"),
-             timeout=120)
+        def floor_pinned() -> bool:
+            dep = apps.read_namespaced_deployment("rails", namespace)
+            limits = dep.spec.template.spec.containers[0].resources.limits
+            return bool(limits["memory"] == "512Mi")
+        wait_for("the floor pinned at 512Mi", floor_pinned, timeout=120)
+        wait_for("the Deployment available again", lambda: _available(apps, namespace, "rails"),
+                 timeout=120)
+        assert "CrashLoop.OOMAfterShrink" in pods.annotated("rails-")
 
 
 def test_read_only_root_filesystem_nginx(
@@ -193,6 +200,29 @@ def test_readiness_503(cluster: RealCluster, core: client.CoreV1Api, namespace: 
     ann = published(core, namespace, "app=cart")
     assert ann[REASON] == "Probe.ReadinessFailing", describe(core, namespace)
     assert "503" in ann[SUMMARY] + " ".join(evidence(ann))
+
+
+def test_a_slow_start_is_not_a_readiness_failure(
+        cluster: RealCluster, core: client.CoreV1Api, apps: client.AppsV1Api,
+        namespace: str) -> None:
+    """Real apps take seconds to listen (a JVM, Django); the kubelet's first readiness
+    probes are refused meanwhile. That is a start, not a failure: nothing is published."""
+    with PodRecorder(core, namespace) as pods:
+        create_deployment(apps, namespace, "slow", container(
+            cluster.image("testapp:1"), "serve", "-delay", "4s",
+            readinessProbe={"httpGet": {"path": "/ready", "port": 8080}, "periodSeconds": 1}))
+        wait_for("a refused readiness probe", lambda: [
+            e for e in core.list_namespaced_event(namespace).items
+            if e.reason == "Unhealthy" and "connection refused" in e.message])
+        wait_for("the Deployment available", lambda: _available(apps, namespace, "slow"))
+        # crashwatch handles pods in the order the API server wrote them: once it has
+        # published a later crash in this namespace, it has judged the slow start too.
+        create_pod(core, namespace, "sentinel", container(
+            cluster.image("testapp:1"), "exit", "-code", "1", "-msg", "sentinel"))
+        published(core, namespace, "app=sentinel")
+        assert pods.annotated("slow-") == [], describe(core, namespace)
+        (slow,) = core.list_namespaced_pod(namespace, label_selector="app=slow").items
+        assert crashwatch_events(core, namespace, slow.metadata.name) == []
 
 
 # ---------------------------------------------------------------- configuration

@@ -5,8 +5,9 @@
 //	testapp exit -code N -msg TEXT       print TEXT on stderr, exit N
 //	testapp hog -mib N [-listen :8080]   allocate and touch N MiB, then serve /healthz
 //	testapp serve [-listen :8080] [-health /healthz] [-ready /ready] [-ready-status 200]
-//	                                     HTTP: 200 on the health route, -ready-status on
-//	                                     the ready route, 404 elsewhere
+//	              [-delay 0s]            HTTP: 200 on the health route, -ready-status on
+//	                                     the ready route, 404 elsewhere; listens only after
+//	                                     -delay (an app that takes a while to start)
 //	testapp write -path P                write P (fails under readOnlyRootFilesystem), then serve
 //	testapp sleep                        do nothing until SIGTERM
 package main
@@ -36,6 +37,7 @@ func main() {
 	ready := fs.String("ready", "/ready", "readiness route (serve)")
 	readyStatus := fs.Int("ready-status", 200, "status of the readiness route (serve)")
 	path := fs.String("path", "/data/state", "file to write (write)")
+	delay := fs.Duration("delay", 0, "time before listening, as a slow start (serve)")
 	if err := fs.Parse(args); err != nil {
 		os.Exit(2)
 	}
@@ -59,6 +61,10 @@ func main() {
 		serve(*listen, "/healthz", "/ready", 200)
 		fmt.Println(len(keep))
 	case "serve":
+		if *delay > 0 {
+			fmt.Printf("testapp: starting up (%s)\n", *delay)
+			time.Sleep(*delay)
+		}
 		serve(*listen, *health, *ready, *readyStatus)
 	case "write":
 		if err := os.WriteFile(*path, []byte(time.Now().String()), 0o644); err != nil {
