@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import json
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -69,36 +70,34 @@ def test_missing_env_var_named_from_the_real_pods_log(
 def test_crash_loop_published_before_the_third_start_with_the_default_sync_frequency(
         cluster: RealCluster, core: client.CoreV1Api, namespace: str,
         record_property: Any) -> None:
-    """A 1.36 kubelet with its default syncFrequency (1m) leaves the container
-    ``terminated`` between restarts; CrashLoopBackOff reaches the API minutes later. The
-    finding must not wait for it: it is published after the second crash, before the
-    third run starts (the kubelet's back-off before it is 20 s), and no status crashwatch
-    published on carried ``waiting: CrashLoopBackOff``."""
+    """With its default syncFrequency (1m) a 1.36 kubelet restarts a crashed container at
+    once, shows ``waiting: CrashLoopBackOff`` (back-off 10s) after the second crash, and
+    from the third crash on leaves the state ``terminated`` for the whole back-off (28 s,
+    52 s, ... in tests/cluster/node/observed-1.36.txt). The finding must come from the
+    crashes themselves: published before the third run starts, 10 s after the second
+    crash. The delay from the second crash is recorded (``second_crash_to_published``)."""
     assert cluster.node.sync_frequency is None
     msg = "FATAL: could not load /etc/shop/config.yaml: no such file or directory"
     create_pod(core, namespace, "loop", container(cluster.image("testapp:1"), "exit", "-code",
                                                     "3", "-msg", msg))
-    seen_backoff = False
-    second_crash: str | None = None
+    second_crash: datetime | None = None
     stream = watch.Watch()
     for ev in stream.stream(core.list_namespaced_pod, namespace, timeout_seconds=150,
                             field_selector="metadata.name=loop"):
         pod = ev["object"]
         cs = (pod.status.container_statuses or [None])[0]
-        if cs is not None:
-            waiting = cs.state.waiting
-            seen_backoff |= bool(waiting and waiting.reason == "CrashLoopBackOff")
-            if cs.restart_count == 1 and cs.state.terminated is not None:
-                second_crash = second_crash or str(cs.state.terminated.finished_at)
+        if cs is not None and cs.restart_count == 1 and cs.state.terminated is not None:
+            second_crash = second_crash or cs.state.terminated.finished_at
         if REASON in annotations(pod):
+            seen = datetime.now(UTC)
             stream.stop()
             assert cs is not None
             assert annotations(pod)[REASON] == "CrashLoop.AppError", describe(core, namespace)
-            assert not seen_backoff, "published only once CrashLoopBackOff was reported"
-            assert cs.restart_count <= 1 and cs.state.running is None, (
-                f"published after the third start: {cs.to_dict()}")
-            record_property("second_crash_finished_at", second_crash)
+            assert cs.restart_count <= 1, f"published after the third run started: {cs.to_dict()}"
             assert any(msg in line for line in evidence(annotations(pod)))
+            if second_crash is not None:
+                record_property("second_crash_to_published",
+                                round((seen - second_crash).total_seconds(), 1))
             return
     pytest.fail(f"no finding within 150 s:\n{describe(core, namespace)}")
 
