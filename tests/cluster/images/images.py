@@ -72,7 +72,7 @@ def catalogue(node_cache: Path, rootfs: Path, work: Path) -> list[Image]:
     for name in ("pause", "testapp"):
         (single / name).mkdir(parents=True, exist_ok=True)
         shutil.copy2(bin_dir / name, single / name / name)
-    orders_class = _compile_orders(work)
+    orders_class = _compile_orders(node_cache.parent / "jvm")
     return [
         Image("pause:1", (Layer(single / "pause"),), entrypoint=("/pause",), env=(PATH_ENV,)),
         Image("testapp:1", (Layer(single / "testapp"),), entrypoint=("/testapp",),
@@ -98,12 +98,14 @@ def catalogue(node_cache: Path, rootfs: Path, work: Path) -> list[Image]:
     ]
 
 
-def _compile_orders(work: Path) -> Path:
-    out = work / "orders"
+def _compile_orders(cache: Path) -> Path:
+    """Orders.class, compiled once per source version (kept in the cache)."""
+    source = HERE / "jvm/Orders.java"
+    out = cache / hashlib.sha256(source.read_bytes()).hexdigest()[:16]
     out.mkdir(parents=True, exist_ok=True)
     if not (out / "Orders.class").exists():
         # --release 17: the image's JRE; the JDBC driver is loaded by name at run time.
-        subprocess.run(["javac", "--release", "17", "-d", str(out), str(HERE / "jvm/Orders.java")],
+        subprocess.run(["javac", "--release", "17", "-d", str(out), str(source)],
                        check=True, capture_output=True)
     return out
 
@@ -137,9 +139,10 @@ def _content_key(image: Image, work: Path) -> str:
     for layer in image.layers:
         tar = _layer_tar(layer, work)
         st = tar.stat()
-        h.update(f"{tar.name}:{st.st_size}:{st.st_mtime_ns}".encode())
-        if st.st_size < 64 << 20:
+        if st.st_size < 64 << 20:  # small (made here from a directory): its bytes
             h.update(tar.read_bytes())
+        else:  # a root filesystem from build.sh: rebuilt only when its stamp changed
+            h.update(f"{tar.name}:{st.st_size}:{st.st_mtime_ns}".encode())
     return h.hexdigest()
 
 

@@ -151,7 +151,6 @@ class RealNode:
             STATE_FILE.write_text(json.dumps({
                 "dir": str(self.dir),
                 "shim": str(self.bin / "containerd-shim-runc-v2"),
-                "ctr": str(self.bin / "ctr"),
                 "socket": str(self.socket),
                 "sysctls": {k: _sysctl_path(k).read_text().strip() for k in SYSCTLS},
                 "created": [p for p in FIXED_PATHS if not os.path.lexists(p)],
@@ -401,26 +400,35 @@ def _pids_of(exe: str) -> list[int]:
     return pids
 
 
+def _kubepods() -> list[Path]:
+    return [root / "kubepods" for root in Path("/sys/fs/cgroup").iterdir()
+            if (root / "kubepods").is_dir()]
+
+
+def _kill_cgroup_members() -> None:
+    for _ in range(50):
+        pids: set[int] = set()
+        for kubepods in _kubepods():
+            for procs in kubepods.rglob("cgroup.procs"):
+                with contextlib.suppress(OSError):  # a cgroup removed meanwhile
+                    pids.update(int(pid) for pid in procs.read_text().split())
+        if not pids:
+            return
+        for pid in pids:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        time.sleep(0.1)
+
+
 def _teardown() -> None:
     """Undo what the state file says a node changed (its processes must be stopping)."""
     if not STATE_FILE.exists():
         return
     state = json.loads(STATE_FILE.read_text())
     d = state["dir"]
-    sock = state["socket"]
-    ctr = [state["ctr"], "--address", sock, "-n", "k8s.io"]
-    if os.path.exists(sock):
-        tasks = subprocess.run([*ctr, "tasks", "ls", "-q"], capture_output=True, text=True,
-                               timeout=30, check=False).stdout.split()
-        for t in tasks:
-            subprocess.run([*ctr, "tasks", "kill", "-s", "SIGKILL", t], capture_output=True,
-                           timeout=30, check=False)
-        for t in tasks:
-            for _ in range(20):
-                if subprocess.run([*ctr, "tasks", "delete", "-f", t], capture_output=True,
-                                  timeout=30, check=False).returncode == 0:
-                    break
-                time.sleep(0.25)
+    # Every container process lives in the kubelet's kubepods cgroups: kill them there (one
+    # ctr call per task is slow, and a shim killed first would orphan its container).
+    _kill_cgroup_members()
     # containerd itself: the caller's process handle stops it; a stale one is found by exe.
     for pid in _pids_of(str(Path(state["shim"]).parent / "containerd")):
         with contextlib.suppress(ProcessLookupError):
@@ -442,8 +450,7 @@ def _teardown() -> None:
         with contextlib.suppress(OSError):
             os.unlink(p)
     # the kubelet's cgroup v1 hierarchy (empty by now; rmdir deepest first)
-    for root in Path("/sys/fs/cgroup").iterdir():
-        kubepods = root / "kubepods"
+    for kubepods in _kubepods():
         if kubepods.is_dir():
             for sub in sorted((p for p in kubepods.rglob("*") if p.is_dir()),
                               key=lambda p: len(p.parts), reverse=True):
