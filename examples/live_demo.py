@@ -25,6 +25,7 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.parse
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -57,6 +58,9 @@ EXPECTED = {  # (namespace/workload, reason) the demo must show
 WORKLOADS = {k for k, _ in EXPECTED}
 
 
+SELF_ALERTS = frozenset({"CrashwatchDown", "CrashwatchWatchStuck", "CrashwatchHandlerErrors"})
+
+
 def say(text: str = "") -> None:
     print(text, flush=True)
 
@@ -80,7 +84,9 @@ class Demo:
         self.logs_dir.mkdir()
         self.seen: dict[tuple[str, str], dict[str, Any]] = {}
         self.remediations: list[dict[str, Any]] = []
-        self.alerts: list[dict[str, Any]] = []
+        self.alerts: list[dict[str, str]] = []
+        self.prometheus_url = ""
+        self.prometheus_started = 0.0
         self.stopping = threading.Event()
 
     # -- plumbing -------------------------------------------------------------------
@@ -105,6 +111,7 @@ class Demo:
              "--sweep-interval-seconds", "1"],
             cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT))
         wait("crashwatch healthy", lambda: get(f"http://127.0.0.1:{health}/healthz") is not None)
+        self.start_prometheus()
         say(f"crashwatch run is watching the cluster under its own ServiceAccount "
             f"({time.monotonic() - t0:.0f}s).")
 
@@ -175,9 +182,8 @@ class Demo:
         shrunk = self.running_pod("storefront", "rails", lambda p: p.spec.containers[
             0].resources.limits["memory"] == "32Mi")
         kubelet.oom_kill(self.core, ("storefront", shrunk), "rails", restarts=3)
-        # 2. The same app promoted to production without SECRET_KEY_BASE.
-        self.policy("storefront-prod", "rails",
-                    rollback={"enabled": True, "minRegressionDuration": "2s"})
+        # 2. The same app promoted to production without SECRET_KEY_BASE (its team opts it
+        #    in to rollbacks once the regression alert fires: see remediation()).
         self.deployment("storefront-prod", "rails",
                         "registry.example.com/storefront/rails:7.4.1")
         self.running_pod("storefront-prod", "rails")
@@ -274,6 +280,15 @@ class Demo:
 
     def remediation(self) -> None:
         say()
+        if self.prometheus_url:
+            with contextlib.suppress(TimeoutError):
+                wait("CrashwatchRolloutRegression firing", lambda: any(
+                    a["labels"]["alertname"] == "CrashwatchRolloutRegression"
+                    for a in self.firing()), timeout=60)
+            say("CrashwatchRolloutRegression fires for storefront-prod/rails; its team opts it "
+                "in to rollbacks (a RemediationPolicy).")
+        self.policy("storefront-prod", "rails",
+                    rollback={"enabled": True, "minRegressionDuration": "2s"})
         say("Remediation (where a RemediationPolicy opted in):")
         def floor() -> bool:
             d = self.apps.read_namespaced_deployment("rails", "storefront")
@@ -314,10 +329,12 @@ class Demo:
                                 "total{")) and not line.endswith(" 0.0"):
                 say("  " + line)
 
-    def prometheus(self) -> None:
+    def start_prometheus(self) -> None:
+        """A real Prometheus scraping crashwatch from the start, with the shipped rules
+        (``for:`` shortened to 1s)."""
         binary = shutil.which("prometheus")
         if not binary:
-            say("\n(prometheus is not installed: `make tools` installs it; skipping alerts)")
+            say("(prometheus is not installed: `make tools` installs it; no alerts shown)")
             return
         rules = (ROOT / "deploy" / "prometheus" / "rules.yaml").read_text()
         (self.work / "rules.yaml").write_text(re.sub(r"(?m)^(\s+)for: \S+$", r"\1for: 1s",
@@ -332,21 +349,44 @@ class Demo:
              f"--storage.tsdb.path={self.work / 'tsdb'}",
              f"--web.listen-address=127.0.0.1:{port}"],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        self.prometheus_url = f"http://127.0.0.1:{port}"
+        self.prometheus_started = time.monotonic()
+        wait("prometheus ready", lambda: get(self.prometheus_url + "/-/ready") is not None)
 
-        def firing() -> list[dict[str, Any]]:
-            data = get(f"http://127.0.0.1:{port}/api/v1/alerts") or {}
-            return [a for a in (data.get("data") or {}).get("alerts", [])
-                    if a.get("state") == "firing"] if isinstance(data, dict) else []
+    def firing(self) -> list[dict[str, Any]]:
+        data = get(f"{self.prometheus_url}/api/v1/alerts") or {}
+        return [a for a in (data.get("data") or {}).get("alerts", [])
+                if a.get("state") == "firing"] if isinstance(data, dict) else []
+
+    def fired(self) -> list[dict[str, str]]:
+        """Every alert that fired since Prometheus started, resolved since or not."""
+        seconds = int(time.monotonic() - self.prometheus_started) + 5
+        query = urllib.parse.quote(f'max_over_time(ALERTS{{alertstate="firing"}}[{seconds}s])')
+        data = get(f"{self.prometheus_url}/api/v1/query?query={query}") or {}
+        result = (data.get("data") or {}).get("result", []) if isinstance(data, dict) else []
+        return [{k: v for k, v in r["metric"].items() if k != "__name__"} for r in result]
+
+    def prometheus(self) -> None:
+        if not self.prometheus_url:
+            return
+        expected = {"CrashwatchWorkloadFailing", "CrashwatchConfigurationError",
+                    "CrashwatchRolloutRegression"}
         with contextlib.suppress(TimeoutError):
-            wait("alerts", lambda: len(firing()) >= 3, timeout=45)
-        self.alerts = firing()
+            wait("alerts", lambda: expected <= {a["alertname"] for a in self.fired()},
+                 timeout=45)
+        # About the workloads, not about crashwatch itself (with `for: 1s`, CrashwatchDown
+        # fires in the second before the first scrape).
+        self.alerts = [a for a in self.fired() if a["alertname"] not in SELF_ALERTS]
+        rules = {r["name"]: r for g in ((get(f"{self.prometheus_url}/api/v1/rules") or {}).get(
+            "data") or {}).get("groups", []) for r in g.get("rules", [])}
         say()
-        say("Alerts a real Prometheus fires on them (the shipped rules, `for:` shortened):")
-        for a in sorted(self.alerts, key=lambda a: (a["labels"]["alertname"],
-                                                    a["labels"].get("namespace", ""))):
-            lb = a["labels"]
-            say(f"  {lb['alertname']:<30} {lb.get('severity', ''):<8} "
-                f"{a['annotations'].get('summary', '')}")
+        say("Alerts a real Prometheus fired during the replay (the shipped rules, `for:` "
+            "shortened):")
+        for a in sorted(self.alerts, key=lambda a: (a["alertname"], a.get("namespace", ""))):
+            summary = rules.get(a["alertname"], {}).get("annotations", {}).get("summary", "")
+            for key, value in a.items():
+                summary = summary.replace("{{ $labels." + key + " }}", value)
+            say(f"  {a['alertname']:<30} {a.get('severity', ''):<8} {summary}")
 
 
 def main() -> int:
@@ -379,7 +419,7 @@ def main() -> int:
             Path(args.summary_json).write_text(json.dumps({
                 "seen": [{"workload": w, "reason": r, **v} for (w, r), v in demo.seen.items()],
                 "remediations": demo.remediations,
-                "alerts": [a["labels"] for a in demo.alerts]}, indent=2))
+                "alerts": demo.alerts}, indent=2))
         if missing:
             say(f"Not diagnosed as expected: {', '.join(missing)}")
             return 1

@@ -11,6 +11,7 @@ from crashwatch import __version__
 from crashwatch.model import Finding
 
 FAILING_LABELS = ("namespace", "owner_kind", "owner_name", "container", "reason")
+ZERO_SERIES_SECONDS = 900.0
 
 
 class Metrics:
@@ -55,6 +56,7 @@ class Metrics:
         Info("crashwatch_build", "crashwatch build information.", registry=r).info(
             {"version": __version__})
         self._failing_counts: dict[tuple[str, ...], int] = {}
+        self._zero_since: dict[tuple[Gauge, tuple[str, ...]], float] = {}
 
     @staticmethod
     def _failing_labels(f: Finding) -> tuple[str, ...]:
@@ -75,4 +77,27 @@ class Metrics:
             if d:
                 n = max(self._failing_counts.get(labels, 0) + d, 0)
                 self._failing_counts[labels] = n
-                self.failing.labels(*labels).set(n)
+                self._set(self.failing, labels, n)
+
+    def set_workload(self, labels: tuple[str, ...], value: int) -> None:
+        """``crashwatch_failing_workload``: 1 while a workload-level finding holds."""
+        self._set(self.workloads, labels, value)
+
+    def _set(self, gauge: Gauge, labels: tuple[str, ...], value: int) -> None:
+        gauge.labels(*labels).set(value)
+        if value == 0:
+            self._zero_since.setdefault((gauge, labels), -1.0)
+        else:
+            self._zero_since.pop((gauge, labels), None)
+
+    def collect_garbage(self, now: float, keep_seconds: float = ZERO_SERIES_SECONDS) -> None:
+        """Gauge series that have stayed at 0 for ``keep_seconds`` go away (a workload long
+        recovered or deleted is not news); until then a rate or an alert sees the drop."""
+        for (gauge, labels), since in list(self._zero_since.items()):
+            if since < 0:
+                self._zero_since[(gauge, labels)] = now
+            elif now - since >= keep_seconds:
+                del self._zero_since[(gauge, labels)]
+                if gauge is self.failing:
+                    self._failing_counts.pop(labels, None)
+                gauge.remove(*labels)

@@ -31,7 +31,12 @@ class WatchSettings:
     max_events_per_pod: int = 32
     """At most this many recent events are kept per pod."""
     sweep_interval_seconds: float = 60.0
-    """How often stale entries (deleted pods, expired events) are swept."""
+    """How often what is held is looked at again: expired events dropped, failing pods
+    re-diagnosed (time changes some verdicts), what a relist no longer showed checked
+    against the API server, failed writes retried."""
+    verify_interval_seconds: float = 600.0
+    """A held object that no watch event has shown for this long is checked against the
+    API server (a watch can miss a deletion without a relist noticing)."""
     list_chunk_size: int = 500
     """Objects per page of the initial listings (0: one unpaged list). Bounds the memory a
     start needs: one unpaged list of 10,000 pods peaked at 718 MB (bench/results/)."""

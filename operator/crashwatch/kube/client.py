@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import json
 import re
 import socket
 from collections.abc import Mapping
@@ -27,9 +28,6 @@ log = structlog.get_logger("crashwatch.kube")
 COMPONENT = "crashwatch"
 REPORTING_CONTROLLER = "crashwatch.dev/crashwatch"
 RETRIES = 3
-# The kubelet's answer (HTTP 200) when the container instance asked for is gone
-# (pkg/kubelet/kuberuntime: "unable to retrieve container logs for <runtime>://<id>").
-_LOG_UNAVAILABLE = re.compile(r"\Aunable to retrieve container logs for \w+://[0-9a-f]+\s*\Z")
 
 _API_VERSION = {"Pod": "v1", "ReplicaSet": "apps/v1", "Deployment": "apps/v1",
                 "StatefulSet": "apps/v1", "DaemonSet": "apps/v1", "Job": "batch/v1",
@@ -49,6 +47,17 @@ def _namespace_terminating(err: ApiException) -> bool:
     """403 "unable to create new content in namespace X because it is being terminated":
     the object is on its way out; not a permission problem."""
     return err.status == 403 and "being terminated" in str(err.body or "")
+
+
+def api_message(err: ApiException) -> str:
+    """What the API server said: the Status message of its answer (why a 422 is invalid,
+    which RBAC rule a 403 lacks), else the HTTP reason."""
+    try:
+        status = json.loads(err.body) if err.body else {}
+    except (TypeError, ValueError):
+        status = {}
+    message = status.get("message") if isinstance(status, dict) else None
+    return str(message or err.reason or err.status)[:500]
 
 
 def _now() -> str:
@@ -129,7 +138,7 @@ class KubeClient:
             permanent = err.status in (400, 403, 422)
             log.warning("annotate refused" if permanent else "annotate failed", kind=kind,
                         namespace=namespace, name=name, status=err.status,
-                        error=str(err.reason)[:200])
+                        error=api_message(err))
             return permanent
         except (OSError, ValueError, TransportError) as err:
             log.warning("annotate failed", kind=kind, namespace=namespace, name=name,
@@ -187,34 +196,18 @@ class KubeClient:
             if _namespace_terminating(err):
                 return True
             log.warning("event failed", kind=kind, namespace=namespace, name=name,
-                        status=err.status, error=str(err.body or err.reason)[:300])
+                        status=err.status, error=api_message(err))
             return False
         except (OSError, ValueError, TransportError) as err:
             log.warning("event failed", kind=kind, namespace=namespace, name=name,
                         error=str(err)[:200])
             return False
 
-    async def previous_log(self, namespace: str, pod: str, container: str,
-                           tail_lines: int, max_bytes: int, *,
-                           terminated: bool | None = None) -> str | None:
-        """The log tail of the container's latest crashed instance, or None.
-
-        A kubelet keeps one dead instance per container. While the state is ``terminated``
-        (a 1.36 kubelet leaves it so between restarts) the crashed instance is the current
-        one, and ``previous=true`` names the one before it, which the kubelet has removed:
-        it answers 200 with ``unable to retrieve container logs for containerd://<id>`` (not
-        the app's words), or 400 ``previous terminated container ... not found`` after a
-        first crash. Then the current instance's log is the one wanted. ``terminated=True``
-        (the caller saw that state) reads it directly.
-        """
-        if terminated is not True:
-            text = await self._pod_log(namespace, pod, container, tail_lines, max_bytes, True)
-            if text is not None:
-                return text
-        return await self._pod_log(namespace, pod, container, tail_lines, max_bytes, False)
-
-    async def _pod_log(self, namespace: str, pod: str, container: str, tail_lines: int,
-                       max_bytes: int, previous: bool) -> str | None:
+    async def container_log(self, namespace: str, pod: str, container: str, previous: bool,
+                            tail_lines: int, max_bytes: int) -> str | None:
+        """A container instance's log tail: the previous instance's, or (``previous=False``)
+        the current one's, as for a container that has just terminated. None when the
+        kubelet has none to give."""
         try:
             text = await asyncio.to_thread(
                 self.core.read_namespaced_pod_log, pod, namespace, container=container,
@@ -222,9 +215,47 @@ class KubeClient:
                 _request_timeout=10)
         except (ApiException, OSError, ValueError, TransportError):
             return None
-        if not isinstance(text, str) or _LOG_UNAVAILABLE.match(text):
+        if not isinstance(text, str) or _NOT_A_LOG.match(text):
             return None
         return text
+
+    async def exists(self, kind: str, namespace: str, name: str, uid: str = "") -> bool | None:
+        """Does the object (with this uid, if given) still exist? None when the API server
+        cannot tell right now."""
+        read = {
+            "Pod": self.core.read_namespaced_pod,
+            "ReplicaSet": self.apps.read_namespaced_replica_set,
+            "Deployment": self.apps.read_namespaced_deployment,
+            "StatefulSet": self.apps.read_namespaced_stateful_set,
+            "DaemonSet": self.apps.read_namespaced_daemon_set,
+            "Job": self.batch.read_namespaced_job,
+            "CronJob": self.batch.read_namespaced_cron_job,
+        }.get(kind)
+        if read is None:
+            return None
+        try:
+            response = await asyncio.to_thread(read, name, namespace, _preload_content=False,
+                                               _request_timeout=10)
+            body = await asyncio.to_thread(_read_json, response)
+        except ApiException as err:
+            return False if err.status == 404 else None
+        except (OSError, ValueError, TransportError):
+            return None
+        found = str(body.get("metadata", {}).get("uid", "")) if isinstance(body, dict) else ""
+        return not uid or not found or found == uid
+
+
+#: Answers of ``pods/log`` that are the kubelet's or runtime's words, not the app's.
+_NOT_A_LOG = re.compile(
+    r"^(?:unable to retrieve container logs for |failed to try resolving symlinks in path |"
+    r"previous terminated container \S+ in pod \S+ not found)")
+
+
+def _read_json(response: Any) -> Any:
+    try:
+        return json.loads(response.read())
+    finally:
+        response.release_conn()
 
 
 class Outcome:
@@ -280,7 +311,7 @@ class RemediationClient(KubeClient):
             if err.status == 403:
                 return Outcome.REFUSED
             log.warning("remediation write failed", kind=kind, namespace=namespace, name=name,
-                        status=err.status, error=str(err.body or err.reason)[:300])
+                        status=err.status, error=api_message(err))
             return Outcome.ERROR
         except (OSError, ValueError, TransportError):
             return Outcome.ERROR

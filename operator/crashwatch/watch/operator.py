@@ -59,7 +59,7 @@ def register(registry: kopf.OperatorRegistry, dog: Watchdog, settings: Settings,
 
     @kopf.on.event("v1", "pods", registry=registry)
     async def pods(event: Mapping[str, Any], **_: Any) -> None:
-        _guard(dog, "pods", dog.on_pod, event.get("type") or "", event.get("object") or {})
+        _guard(dog, "pods", dog.on_pod, event.get("type"), event.get("object") or {})
 
     @kopf.on.event("v1", "events", registry=registry)
     async def events(event: Mapping[str, Any], **_: Any) -> None:
@@ -69,7 +69,7 @@ def register(registry: kopf.OperatorRegistry, dog: Watchdog, settings: Settings,
     for kind, (group, version, plural) in OWNER_RESOURCES:
         def make(kind: str, plural: str) -> Any:
             async def owner(event: Mapping[str, Any], **_: Any) -> None:
-                _guard(dog, plural, dog.on_owner, kind, event.get("type") or "",
+                _guard(dog, plural, dog.on_owner, kind, event.get("type"),
                        event.get("object") or {})
             return owner
         kopf.on.event(group, version, plural, registry=registry, id=f"owner-{plural}")(
@@ -84,7 +84,7 @@ def register(registry: kopf.OperatorRegistry, dog: Watchdog, settings: Settings,
     if settings.watch.namespace_selector:
         @kopf.on.event("v1", "namespaces", registry=registry)
         async def namespaces(event: Mapping[str, Any], **_: Any) -> None:
-            _guard(dog, "namespaces", dog.on_namespace, event.get("type") or "",
+            _guard(dog, "namespaces", dog.on_namespace, event.get("type"),
                    event.get("object") or {})
 
 
@@ -151,17 +151,19 @@ async def run(settings: Settings, stop_flag: asyncio.Event | None = None) -> Non
     if settings.logs.logs_dir:
         files = LogsDir(settings.logs.logs_dir, max_bytes=settings.logs.log_max_bytes)
 
-        async def from_files(ns: str, pod: str, container: str) -> str | None:
+        async def from_files(ns: str, pod: str, container: str, previous: bool) -> str | None:
             return await asyncio.to_thread(files, ns, pod, container)
 
         reader = from_files
     elif settings.logs.read_logs:
-        async def from_api(ns: str, pod: str, container: str) -> str | None:
-            return await kube.previous_log(ns, pod, container, settings.logs.log_tail_lines,
-                                           settings.logs.log_max_bytes)
+        async def from_api(ns: str, pod: str, container: str, previous: bool) -> str | None:
+            return await kube.container_log(ns, pod, container, previous,
+                                            settings.logs.log_tail_lines,
+                                            settings.logs.log_max_bytes)
 
         reader = from_api
-    dog = Watchdog(settings, store, kube, metrics, reader, remedy=remediator)
+    dog = Watchdog(settings, store, kube, metrics, reader, remedy=remediator,
+                   verifier=kube.exists)
     registry = kopf.OperatorRegistry()
     register(registry, dog, settings, remediator)
     health = (f"http://0.0.0.0:{settings.server.health_port}/healthz"

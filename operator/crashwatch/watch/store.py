@@ -1,36 +1,55 @@
-"""The operator's memory: failing pods, their recent events and their owners.
+"""The operator's memory of the cluster: failing pods, their recent events and the owners.
 
 Healthy pods are never kept: a pod enters when it stops being "quiet" (all containers
 running, ready, never restarted) and leaves when it is quiet again or deleted. Owners
-(ReplicaSets, Deployments, ...) are kept trimmed to what a diagnosis reads.
+(ReplicaSets, Deployments, ...) are kept trimmed to what a diagnosis reads. Every object
+remembers when the watch last showed it, so that what a relist no longer shows can be
+checked and forgotten.
 """
 
 from __future__ import annotations
 
 import time
 from collections import defaultdict, deque
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from crashwatch.diagnosis.engine import is_quiet_status
-from crashwatch.diagnosis.view import as_dict, as_list, as_str, controller_ref, meta
+from crashwatch.diagnosis.owners import top_owner
+from crashwatch.diagnosis.view import ClusterView, as_dict, as_str, controller_ref, meta
+from crashwatch.model import OwnerRef
 from crashwatch.settings import WatchSettings
 
-Key = tuple[str, str]
+Key = tuple[str, str]  # namespace, name
+WorkloadKey = tuple[str, str, str]  # namespace, kind, name (a bare pod: "Pod", its name)
 OWNER_KINDS = ("ReplicaSet", "Deployment", "StatefulSet", "DaemonSet", "Job", "CronJob",
                "VerticalPodAutoscaler")
 #: Event reasons a diagnosis reads; all others are not kept.
 EVENT_REASONS = frozenset({"Failed", "BackOff", "Unhealthy", "Killing", "FailedMount",
-                           "InspectFailed", "ErrImageNeverPull", "FailedPostStartHook",
-                           "FailedPreStopHook"})
+                           "FailedAttachVolume", "FailedScheduling", "InspectFailed",
+                           "ErrImageNeverPull", "FailedPostStartHook", "FailedPreStopHook",
+                           "FailedCreatePodSandBox", "Evicted", "OOMKilling"})
+#: crashwatch's own publication on an object: its changes are not news about the object.
+PUBLISHED_ANNOTATIONS = frozenset({"crashwatch.dev/reason", "crashwatch.dev/summary",
+                                   "crashwatch.dev/evidence", "crashwatch.dev/since"})
 _POD_META = ("name", "namespace", "uid", "labels", "ownerReferences", "creationTimestamp",
              "deletionTimestamp", "resourceVersion")
+_OWNER_META = ("name", "namespace", "uid", "annotations", "labels", "ownerReferences",
+               "generation", "resourceVersion", "creationTimestamp")
+#: Who changed a workload's template (``managedFields``) is read only of these.
+_MANAGED_KINDS = frozenset({"Deployment", "StatefulSet", "DaemonSet"})
 _KEPT_ANNOTATIONS = ("vpaUpdates", "vpaObservedContainers")
 
 
 def is_quiet(pod: Mapping[str, Any]) -> bool:
     """Running, every container ready and never restarted: nothing to diagnose."""
     return is_quiet_status(as_dict(pod.get("status")))
+
+
+def published_annotations(obj: Mapping[str, Any]) -> dict[str, str]:
+    """The ``crashwatch.dev/*`` publication an object carries."""
+    ann = as_dict(meta(obj).get("annotations"))
+    return {k: v for k, v in ann.items() if k in PUBLISHED_ANNOTATIONS and isinstance(v, str)}
 
 
 def trim_pod(pod: Mapping[str, Any]) -> dict[str, Any]:
@@ -53,20 +72,35 @@ def trim_owner(kind: str, obj: Mapping[str, Any]) -> dict[str, Any]:
             "metadata": {"labels": as_dict(as_dict(template.get("metadata")).get("labels"))},
             "spec": as_dict(template.get("spec")),
         }
-    for k in ("targetRef", "resourcePolicy", "updatePolicy", "strategy", "replicas"):
+    for k in ("targetRef", "resourcePolicy", "updatePolicy", "strategy", "replicas",
+              "backoffLimit", "jobTemplate", "selector"):
         if k in spec:
             kept_spec[k] = spec[k]
     status = as_dict(obj.get("status"))
     kept_status = {k: status[k] for k in ("availableReplicas", "readyReplicas", "replicas",
-                                          "conditions", "recommendation") if k in status}
+                                          "conditions", "recommendation", "failed",
+                                          "succeeded", "active") if k in status}
+    kept_meta = {k: md[k] for k in _OWNER_META if k in md}
+    if kind in _MANAGED_KINDS and "managedFields" in md:
+        kept_meta["managedFields"] = md["managedFields"]
     return {
         "apiVersion": as_str(obj.get("apiVersion")),
         "kind": kind,
-        "metadata": {k: md[k] for k in ("name", "namespace", "uid", "annotations", "labels",
-                                        "ownerReferences", "generation") if k in md},
+        "metadata": kept_meta,
         "spec": kept_spec,
         "status": kept_status,
     }
+
+
+def _news(trimmed: Mapping[str, Any]) -> tuple[Any, ...]:
+    """What of a trimmed owner a diagnosis depends on: everything but crashwatch's own
+    publication and the resourceVersion (so that crashwatch's writes are not news)."""
+    md = as_dict(trimmed.get("metadata"))
+    ann = {k: v for k, v in as_dict(md.get("annotations")).items()
+           if k not in PUBLISHED_ANNOTATIONS}
+    rest = {k: v for k, v in md.items()
+            if k not in ("annotations", "resourceVersion", "managedFields")}
+    return (rest, ann, trimmed.get("spec"), trimmed.get("status"))
 
 
 class Store:
@@ -76,21 +110,39 @@ class Store:
         self.pods: dict[Key, dict[str, Any]] = {}
         self.events: dict[Key, deque[tuple[float, dict[str, Any]]]] = {}
         self.owners: dict[str, dict[Key, dict[str, Any]]] = {k: {} for k in OWNER_KINDS}
+        self.seen: dict[tuple[str, str, str], float] = {}
+        """(kind, namespace, name) -> when the watch last showed it (pods held, owners)."""
         self._rs_by_deployment: dict[Key, set[str]] = defaultdict(set)
+        self._jobs_by_cronjob: dict[Key, set[str]] = defaultdict(set)
 
     # -- pods ------------------------------------------------------------------------
     def upsert_pod(self, pod: Mapping[str, Any]) -> bool:
         """Keep a failing pod; forget a quiet one. True when the pod is (now) kept."""
         key = (as_str(meta(pod).get("namespace")), as_str(meta(pod).get("name")))
         if is_quiet(pod):
-            self.pods.pop(key, None)
+            self.delete_pod(key, events=False)
             return False
         self.pods[key] = trim_pod(pod)
+        self.seen[("Pod", *key)] = self.clock()
         return True
 
-    def delete_pod(self, key: Key) -> None:
+    def delete_pod(self, key: Key, events: bool = True) -> None:
         self.pods.pop(key, None)
-        self.events.pop(key, None)
+        self.seen.pop(("Pod", *key), None)
+        if events:
+            self.events.pop(key, None)
+
+    def top_owner(self, pod: Mapping[str, Any]) -> OwnerRef | None:
+        """The pod's top controller, as far as the owners held tell (the Deployment of its
+        ReplicaSet; the CronJob of its Job)."""
+        ref = controller_ref(pod)
+        ns = as_str(meta(pod).get("namespace"))
+        known: list[Mapping[str, Any]] = []
+        if ref is not None and ref[0] in ("ReplicaSet", "Job"):
+            owner = self.owners[ref[0]].get((ns, ref[1]))
+            if owner is not None:
+                known.append(owner)
+        return top_owner(ClusterView(known), pod)
 
     # -- events ----------------------------------------------------------------------
     def add_event(self, ev: Mapping[str, Any]) -> Key | None:
@@ -112,70 +164,66 @@ class Store:
         return key
 
     # -- owners ----------------------------------------------------------------------
-    def upsert_owner(self, kind: str, obj: Mapping[str, Any]) -> None:
+    def upsert_owner(self, kind: str, obj: Mapping[str, Any]) -> bool:
+        """Keep an owner; True when what a diagnosis reads of it changed (crashwatch's own
+        annotations on it are not news)."""
         key = (as_str(meta(obj).get("namespace")), as_str(meta(obj).get("name")))
-        self.owners[kind][key] = trim_owner(kind, obj)
-        if kind == "ReplicaSet":
-            ref = controller_ref(obj)
-            if ref and ref[0] == "Deployment":
-                self._rs_by_deployment[(key[0], ref[1])].add(key[1])
+        trimmed = trim_owner(kind, obj)
+        old = self.owners[kind].get(key)
+        self.owners[kind][key] = trimmed
+        self.seen[(kind, *key)] = self.clock()
+        ref = controller_ref(trimmed)
+        if kind == "ReplicaSet" and ref and ref[0] == "Deployment":
+            self._rs_by_deployment[(key[0], ref[1])].add(key[1])
+        elif kind == "Job" and ref and ref[0] == "CronJob":
+            self._jobs_by_cronjob[(key[0], ref[1])].add(key[1])
+        return old is None or _news(old) != _news(trimmed)
 
     def delete_owner(self, kind: str, key: Key) -> None:
         old = self.owners[kind].pop(key, None)
-        if kind == "ReplicaSet" and old is not None:
-            ref = controller_ref(old)
-            if ref and ref[0] == "Deployment":
-                self._rs_by_deployment[(key[0], ref[1])].discard(key[1])
+        self.seen.pop((kind, *key), None)
+        ref = controller_ref(old) if old is not None else None
+        if kind == "ReplicaSet" and ref and ref[0] == "Deployment":
+            self._rs_by_deployment[(key[0], ref[1])].discard(key[1])
+        elif kind == "Job" and ref and ref[0] == "CronJob":
+            self._jobs_by_cronjob[(key[0], ref[1])].discard(key[1])
+
+    def owner(self, kind: str, namespace: str, name: str) -> dict[str, Any] | None:
+        table = self.owners.get(kind)
+        return table.get((namespace, name)) if table is not None else None
 
     # -- what one diagnosis needs ------------------------------------------------------
-    def objects_for(self, key: Key) -> list[dict[str, Any]]:
-        """The pod, the failing pods of the same workload, their events, the workload's
-        ReplicaSets, the workload itself and its VPAs."""
-        pod = self.pods.get(key)
-        if pod is None:
-            return []
-        ns = key[0]
+    def objects_for(self, workload: WorkloadKey, pods: Iterable[Key]) -> list[dict[str, Any]]:
+        """Everything a diagnosis of one workload reads: its failing pods and their events,
+        the workload, its ReplicaSets or Jobs, and its VPAs."""
+        ns, kind, name = workload
         out: list[dict[str, Any]] = []
-        deployment: str | None = None
-        ref = controller_ref(pod)
-        if ref and ref[0] == "ReplicaSet":
-            rs = self.owners["ReplicaSet"].get((ns, ref[1]))
-            parent = controller_ref(rs) if rs else None
-            if parent and parent[0] == "Deployment":
-                deployment = parent[1]
-            elif rs:
-                out.append(rs)
-        elif ref:
-            kind_table = self.owners.get(ref[0])
-            owner = kind_table.get((ns, ref[1])) if kind_table is not None else None
-            if owner:
-                out.append(owner)
-                parent = controller_ref(owner)
-                if parent and parent[0] == "CronJob" and (ns, parent[1]) in self.owners["CronJob"]:
-                    out.append(self.owners["CronJob"][(ns, parent[1])])
-        siblings = [key]
-        if deployment:
-            dep = self.owners["Deployment"].get((ns, deployment))
-            if dep:
-                out.append(dep)
-            rs_names = self._rs_by_deployment.get((ns, deployment), set())
-            for name in rs_names:
-                rs = self.owners["ReplicaSet"].get((ns, name))
-                if rs:
-                    out.append(rs)
-            siblings = [k for k, p in self.pods.items()
-                        if k[0] == ns and (controller_ref(p) or ("", ""))[1] in rs_names]
-        elif ref:
-            siblings = [k for k, p in self.pods.items() if k[0] == ns and controller_ref(p) == ref]
-        for k in siblings:
-            out.append(self.pods[k])
-            out += [ev for _, ev in self.events.get(k, ())]
-        top = ("Deployment", deployment) if deployment else ref
-        if top:
+        top = self.owner(kind, ns, name)
+        if top is not None:
+            out.append(top)
+        if kind == "Deployment":
+            out += [rs for n in self._rs_by_deployment.get((ns, name), ())
+                    if (rs := self.owners["ReplicaSet"].get((ns, n))) is not None]
+        elif kind == "CronJob":
+            out += [job for n in self._jobs_by_cronjob.get((ns, name), ())
+                    if (job := self.owners["Job"].get((ns, n))) is not None]
+        for key in pods:
+            pod = self.pods.get(key)
+            if pod is None:
+                continue
+            out.append(pod)
+            out += [ev for _, ev in self.events.get(key, ())]
+            ref = controller_ref(pod)  # a ReplicaSet or Job not reached from the top
+            if ref is not None and ref[0] in ("ReplicaSet", "Job") and (ref[0], ref[1]) != (
+                    kind, name):
+                owner = self.owners[ref[0]].get((ns, ref[1]))
+                if owner is not None and owner not in out:
+                    out.append(owner)
+        if kind != "Pod":
             for vpa in self.owners["VerticalPodAutoscaler"].values():
                 target = as_dict(as_dict(vpa.get("spec")).get("targetRef"))
                 if meta(vpa).get("namespace") == ns and (target.get("kind"),
-                                                          target.get("name")) == top:
+                                                          target.get("name")) == (kind, name):
                     out.append(vpa)
         return out
 
@@ -197,8 +245,4 @@ class Store:
                 **{k: len(v) for k, v in self.owners.items()}}
 
 
-def pods_in(store: Store, namespace: str) -> list[dict[str, Any]]:
-    return [p for (ns, _), p in store.pods.items() if ns == namespace]
-
-
-__all__ = ["OWNER_KINDS", "Key", "Store", "as_list", "is_quiet", "pods_in"]
+__all__ = ["OWNER_KINDS", "Key", "Store", "WorkloadKey", "is_quiet", "published_annotations"]

@@ -1,41 +1,71 @@
-"""The watchdog: turns watch events into diagnoses and publishes what changed.
+"""The watchdog: watch events in, diagnoses out, and what each object should say.
 
-kopf-free on purpose: the kopf handlers in ``operator.py`` only forward to it. Writes
-happen only when a pod's (or workload's) finding changes, never for a healthy pod.
+kopf-free on purpose: the kopf handlers in ``operator.py`` only forward to it.
+
+State is one record per failing pod and one per workload (the pod's top owner: the
+Deployment, not its ReplicaSet). A change to a pod, its Events or its owner marks the
+workload dirty; one reconcile per workload runs at a time and diagnoses all of the
+workload's failing pods in one view (the workload-level findings, such as a rollout
+regression, need them all). Its result is level-triggered: each record's findings replace
+the last ones (the gauges follow from the difference), and the notice each pod and the
+workload should carry goes to the publisher, which writes only what differs from what the
+object says (``publisher.py``). A relist after a watch gap delivers no DELETED for what
+vanished meanwhile: what a relist did not show again is checked against the API server and
+forgotten if it is gone.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import time
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import structlog
 
 from crashwatch.diagnosis import diagnose
-from crashwatch.diagnosis.owners import top_owner
-from crashwatch.diagnosis.view import ClusterView, as_dict, as_int, as_list, as_str, meta
+from crashwatch.diagnosis.view import (
+    ClusterView,
+    as_dict,
+    as_int,
+    as_list,
+    as_str,
+    controller_ref,
+    meta,
+)
 from crashwatch.metrics import Metrics
 from crashwatch.model import Finding, OwnerRef, Reason
 from crashwatch.settings import Settings
+from crashwatch.watch.publisher import Notice, Publisher, Writer
 from crashwatch.watch.selectors import parse_selector
-from crashwatch.watch.store import Key, Store
+from crashwatch.watch.store import (
+    OWNER_KINDS,
+    Key,
+    Store,
+    WorkloadKey,
+    published_annotations,
+)
 
 log = structlog.get_logger("crashwatch.watch")
 
-ANN_REASON = "crashwatch.dev/reason"
-ANN_SUMMARY = "crashwatch.dev/summary"
-ANN_EVIDENCE = "crashwatch.dev/evidence"
-ANN_SINCE = "crashwatch.dev/since"
-ANNOTATIONS = (ANN_REASON, ANN_SUMMARY, ANN_EVIDENCE, ANN_SINCE)
 DEBOUNCE_SECONDS = 0.1  # on top of kopf's own 0.1 s batch window per object
+LISTING_SETTLE_SECONDS = 2.0
+"""A listing (the start's, or a relist after a watch gap) is over once no listed object
+has arrived for this long."""
+START_GRACE_SECONDS = 10.0
+"""Clearing writes wait for the pods' first listing, but no longer than this after start
+(an empty cluster lists nothing)."""
+LOG_READS_AT_ONCE = 8
 
-LogReader = Callable[[str, str, str], Awaitable[str | None]]
-OwnerKey = tuple[str, str, str]  # namespace, kind, name
+#: ``(namespace, pod, container, previous)`` -> a container instance's log tail, or None.
+LogReader = Callable[[str, str, str, bool], Awaitable[str | None]]
+#: ``(kind, namespace, name, uid)`` -> does it still exist (None: could not tell).
+Verifier = Callable[[str, str, str, str], Awaitable[bool | None]]
+
+TOP_KINDS = frozenset({"Deployment", "StatefulSet", "DaemonSet", "Job", "CronJob",
+                       "ReplicaSet"})
+REMEDIABLE = (Reason.OOM_AFTER_SHRINK, Reason.ROLLOUT_REGRESSION)
 
 
 class Remedy(Protocol):
@@ -46,45 +76,86 @@ class Remedy(Protocol):
     async def tick(self) -> None: ...
 
 
-REMEDIABLE = (Reason.OOM_AFTER_SHRINK, Reason.ROLLOUT_REGRESSION)
+@dataclass(slots=True)
+class PodRecord:
+    uid: str
+    workload: WorkloadKey
+    findings: list[Finding] = field(default_factory=list)
+    changed_at: float | None = None
+    """When the first watch event not yet diagnosed arrived (the delay histogram)."""
+    logs: dict[str, str | None] = field(default_factory=dict)
+    """Log tails read, by container instance (containerID): each read once."""
 
 
-class Writer(Protocol):
-    async def annotate(self, kind: str, namespace: str, name: str,
-                       annotations: Mapping[str, str | None]) -> bool: ...
-
-    async def post_event(self, kind: str, namespace: str, name: str, uid: str,
-                         reason: str, message: str, type_: str = "Warning") -> bool: ...
-
-
-@dataclass(frozen=True, slots=True)
-class Published:
-    reason: str
-    summary: str
-    since: str
+@dataclass(slots=True)
+class WorkloadRecord:
+    pods: set[Key] = field(default_factory=set)
+    finding: Finding | None = None
+    """The workload-level finding (a rollout regression, a failed Job)."""
 
 
-def _rfc3339(t: float) -> str:
-    return datetime.fromtimestamp(t, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+@dataclass(slots=True)
+class Listing:
+    """The listings of one resource seen through the watch (kopf delivers listed objects as
+    events of type None): when the latest began and ended, and whether what it did not show
+    again has been checked."""
+
+    started: float | None = None
+    last: float | None = None
+    checked: bool = True
 
 
-def evidence_annotation(evidence: tuple[str, ...], limit: int) -> str:
-    """A JSON list of evidence lines, dropping lines from the end until it fits."""
-    lines = list(evidence)
-    while lines:
-        text = json.dumps(lines)
-        if len(text.encode()) <= limit:
-            return text
-        if len(lines) == 1:
-            return json.dumps([lines[0][: max(limit // 2, 16)]])
-        lines.pop()
-    return "[]"
+def workload_key(namespace: str, owner: OwnerRef | None, pod: str) -> WorkloadKey:
+    return (namespace, owner.kind, owner.name) if owner else (namespace, "Pod", pod)
 
 
-def _running_again(pod: Mapping[str, Any]) -> bool:
-    statuses = as_list(as_dict(pod.get("status")).get("containerStatuses"))
-    return bool(statuses) and all("running" in as_dict(as_dict(cs).get("state"))
-                                  for cs in statuses)
+def _instance(cs: Mapping[str, Any]) -> tuple[str, bool] | None:
+    """Which container instance's log tells why it failed: (containerID, previous).
+
+    A container in ``terminated`` (a 1.36 kubelet leaves a crash loop there for minutes) is
+    the one that died: its own log (``previous=false``; ``previous=true`` would be the one
+    before it, or an error). Waiting or running again after a crash: the last terminated
+    instance. Nothing ran (a runtime or configuration error): no log to read."""
+    state = as_dict(cs.get("state"))
+    term = as_dict(state.get("terminated"))
+    restarts = as_int(cs.get("restartCount"))
+    if term and (as_int(term.get("exitCode")) != 0 or term.get("reason") == "OOMKilled"):
+        return as_str(term.get("containerID")) or f"current/{restarts}", False
+    last = as_dict(as_dict(cs.get("lastState")).get("terminated"))
+    if last and restarts > 0:
+        return as_str(last.get("containerID")) or f"previous/{restarts}", True
+    return None
+
+
+def pod_notice(findings: list[Finding]) -> Notice | None:
+    """What a pod should say: its first finding; one Event per reason, naming every
+    container that fails for it."""
+    if not findings:
+        return None
+    primary = findings[0]
+    events: list[tuple[str, str]] = []
+    by_reason: dict[str, list[Finding]] = {}
+    for f in findings:
+        by_reason.setdefault(f.reason.value, []).append(f)
+    for reason, group in by_reason.items():
+        names = [f.container for f in group if f.container]
+        if not names:
+            message = group[0].summary
+        elif len(names) == 1:
+            message = f"[{names[0]}] {group[0].summary}"
+        else:
+            shown = ", ".join(names[:8]) + (f" and {len(names) - 8} more" if len(names) > 8
+                                             else "")
+            message = f"[{len(names)} containers: {shown}] {group[0].summary}"
+        events.append((reason, message))
+    return Notice(primary.reason.value, primary.summary, primary.evidence, tuple(events))
+
+
+def owner_notice(finding: Finding | None) -> Notice | None:
+    if finding is None:
+        return None
+    return Notice(finding.reason.value, finding.summary, finding.evidence,
+                  ((finding.reason.value, finding.summary),))
 
 
 class Watchdog:
@@ -97,30 +168,32 @@ class Watchdog:
         log_reader: LogReader | None = None,
         clock: Callable[[], float] = time.time,
         remedy: Remedy | None = None,
+        verifier: Verifier | None = None,
     ) -> None:
-        self.remedy = remedy
         self.settings = settings
         self.store = store
-        self.writer = writer
         self.metrics = metrics
         self.log_reader = log_reader
         self.clock = clock
+        self.remedy = remedy
+        self.verifier = verifier
         self.ignore = parse_selector(settings.watch.ignore_selector)
         self.namespace_match = parse_selector(settings.watch.namespace_selector)
         self.namespaces: dict[str, bool] = {}  # namespace -> matches the selector
-        self.findings: dict[Key, list[Finding]] = {}
-        self.published_pods: dict[Key, Published] = {}
-        self.published_owners: dict[OwnerKey, Published] = {}
-        self.workload_findings: dict[OwnerKey, Finding] = {}
-        self._owner_of: dict[Key, OwnerRef | None] = {}
-        self._pod_uid: dict[Key, str] = {}
-        self._pending: dict[Key, asyncio.TimerHandle] = {}
-        self._running: set[asyncio.Task[None]] = set()
-        self._received: dict[Key, float] = {}
-        self._logs: dict[str, dict[tuple[str, int], str | None]] = {}  # by pod uid
-        self._deleted: set[Key] = set()
-        self._failures: dict[Key, int] = {}
-        self._workload_series: set[tuple[str, str, str, str]] = set()
+        self.publisher = Publisher(writer, settings.publish, metrics, clock,
+                                   may_clear=self.caught_up, may_write=lambda: self.active)
+        self.pods: dict[Key, PodRecord] = {}
+        self.workloads: dict[WorkloadKey, WorkloadRecord] = {}
+        self.listings: dict[str, Listing] = {}
+        self.active = True
+        """False on a standby replica: it keeps its memory of the cluster current but
+        diagnoses and writes nothing until it leads."""
+        self.started = clock()
+        self._timers: dict[WorkloadKey, asyncio.TimerHandle] = {}
+        self._running: dict[WorkloadKey, asyncio.Task[None]] = {}
+        self._again: dict[WorkloadKey, float] = {}
+        self._log_reads = asyncio.Semaphore(LOG_READS_AT_ONCE)
+        self._last_verified = clock()
 
     # -- inputs --------------------------------------------------------------------
     def _namespace_allowed(self, namespace: str) -> bool:
@@ -132,311 +205,431 @@ class Watchdog:
         self.metrics.watch_events.labels(resource).inc()
         self.metrics.last_event.labels(resource).set(self.clock())
 
-    def on_namespace(self, event_type: str, body: Mapping[str, Any]) -> None:
+    def _listed(self, kind: str) -> None:
+        """An object arrived as part of a listing (kopf's event type None)."""
+        now = self.clock()
+        listing = self.listings.setdefault(kind, Listing())
+        if listing.last is None or now - listing.last > LISTING_SETTLE_SECONDS:
+            listing.started = now
+            listing.checked = False
+            if kind == "Pod":  # once it is over, clears that waited for it may go
+                self._after_listing()
+        listing.last = now
+
+    def _after_listing(self) -> None:
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return
+
+        def check() -> None:
+            if self.caught_up():
+                self.publisher.kick_all()
+            else:
+                loop.call_later(LISTING_SETTLE_SECONDS, check)
+        loop.call_later(LISTING_SETTLE_SECONDS + 0.5, check)
+
+    def caught_up(self) -> bool:
+        """The pods' latest listing is over (or the start's grace has passed): only then
+        may a publication be cleared (an owner listed before its pods is not healthy)."""
+        now = self.clock()
+        listing = self.listings.get("Pod")
+        if listing is not None and listing.last is not None:
+            return now - listing.last > LISTING_SETTLE_SECONDS
+        return now - self.started > START_GRACE_SECONDS
+
+    def on_namespace(self, event_type: str | None, body: Mapping[str, Any]) -> None:
         name = as_str(meta(body).get("name"))
         if event_type == "DELETED":
             self.namespaces.pop(name, None)
         else:
             self.namespaces[name] = self.namespace_match(as_dict(meta(body).get("labels")))
 
-    def on_pod(self, event_type: str, body: Mapping[str, Any]) -> None:
+    def on_pod(self, event_type: str | None, body: Mapping[str, Any]) -> None:
         md = meta(body)
         key = (as_str(md.get("namespace")), as_str(md.get("name")))
         if not key[1]:
             return
-        if event_type == "DELETED":
-            self.store.delete_pod(key)
-            self._deleted.add(key)
-            self._schedule(key, delay=0.0)
+        if event_type is None:
+            self._listed("Pod")
+        uid = as_str(md.get("uid"))
+        if event_type == "DELETED" or md.get("deletionTimestamp"):
+            # Deleted or on its way out: nothing to clean on it, nothing to say.
+            self._pod_gone(key, "deleted")
             return
-        self._deleted.discard(key)
+        rec = self.pods.get(key)
+        if rec is not None and uid and rec.uid and uid != rec.uid:
+            self._pod_gone(key, "replaced")  # a namesake (a StatefulSet's pod re-created)
+            rec = None
         ignored = self.ignore(as_dict(md.get("labels"))) if (
             self.settings.watch.ignore_selector) else False
         if ignored or not self._namespace_allowed(key[0]):
-            if key in self.store.pods:
+            if rec is not None:
                 self.store.delete_pod(key)
-                self._schedule(key)
+                self._schedule(rec.workload)
             return
-        was_tracked = key in self.store.pods
+        annotations = as_dict(md.get("annotations"))
+        if "crashwatch.dev/reason" in annotations:
+            self.publisher.observe("Pod", key[0], key[1], uid, published_annotations(body))
         kept = self.store.upsert_pod(body)
-        if kept or was_tracked or key in self.findings:
-            self._pod_uid[key] = as_str(md.get("uid"))
-            self._received.setdefault(key, self.clock())
-            self._schedule(key)
+        if not kept and rec is None and ("Pod", *key) not in self.publisher.targets:
+            return  # quiet and never held: the common case
+        wkey = workload_key(key[0], self.store.top_owner(body), key[1])
+        if rec is None:
+            rec = self.pods[key] = PodRecord(uid, wkey)
+        elif rec.workload != wkey:  # its owner became known (a ReplicaSet arrived late)
+            self._leave(key, rec)
+            rec.workload = wkey
+        self.workloads.setdefault(wkey, WorkloadRecord()).pods.add(key)
+        if rec.changed_at is None:
+            rec.changed_at = self.clock()
+        self._schedule(wkey)
 
     def on_event(self, body: Mapping[str, Any]) -> None:
         key = self.store.add_event(body)
-        if key is not None and key in self.store.pods:
-            self._received.setdefault(key, self.clock())
-            self._schedule(key)
+        rec = self.pods.get(key) if key is not None else None
+        if rec is not None:
+            if rec.changed_at is None:
+                rec.changed_at = self.clock()
+            self._schedule(rec.workload)
 
-    def on_owner(self, kind: str, event_type: str, body: Mapping[str, Any]) -> None:
+    def on_owner(self, kind: str, event_type: str | None, body: Mapping[str, Any]) -> None:
         md = meta(body)
-        okey = (as_str(md.get("namespace")), as_str(md.get("name")))
+        ns, name = as_str(md.get("namespace")), as_str(md.get("name"))
+        if not name:
+            return
+        if event_type is None:
+            self._listed(kind)
         if event_type == "DELETED":
-            self.store.delete_owner(kind, okey)
-        else:
-            self.store.upsert_owner(kind, body)
-        # An owner's change can change its failing pods' diagnosis (a new revision, a VPA).
-        for key in list(self.store.pods):
-            if key[0] == okey[0]:
-                owner = self._owner_of.get(key)
-                if owner is None or kind in ("ReplicaSet", "VerticalPodAutoscaler") or (
-                        owner.kind == kind and owner.name == okey[1]):
-                    self._schedule(key)
+            self._owner_gone(kind, (ns, name))
+            return
+        if kind in TOP_KINDS and "crashwatch.dev/reason" in as_dict(md.get("annotations")) and (
+                controller_ref(body) is None):
+            # Only a top owner is written to (the Deployment controller copies a
+            # Deployment's annotations onto its ReplicaSets: those are not crashwatch's).
+            self.publisher.observe(kind, ns, name, as_str(md.get("uid")),
+                                   published_annotations(body))
+        if self.store.upsert_owner(kind, body):
+            for wkey in self._workloads_of(kind, ns, name, body):
+                self._schedule(wkey)
+
+    def _workloads_of(self, kind: str, ns: str, name: str,
+                      body: Mapping[str, Any]) -> list[WorkloadKey]:
+        """The held workloads whose diagnosis an owner's change can change."""
+        found: list[WorkloadKey] = []
+        if (ns, kind, name) in self.workloads:
+            found.append((ns, kind, name))
+        if kind in ("ReplicaSet", "Job"):
+            parent = next((as_dict(r) for r in as_list(meta(body).get("ownerReferences"))
+                           if as_dict(r).get("controller") is True), None)
+            if parent is not None:
+                pkey = (ns, as_str(parent.get("kind")), as_str(parent.get("name")))
+                if pkey in self.workloads:
+                    found.append(pkey)
+                # Pods counted under this owner while its parent was unknown move up.
+                wl = self.workloads.get((ns, kind, name))
+                for key in sorted(wl.pods) if wl is not None else ():
+                    pod = self.store.pods.get(key)
+                    if pod is not None:
+                        self.on_pod("MODIFIED", pod)
+        elif kind == "VerticalPodAutoscaler":
+            target = as_dict(as_dict(body.get("spec")).get("targetRef"))
+            tkey = (ns, as_str(target.get("kind")), as_str(target.get("name")))
+            if tkey in self.workloads:
+                found.append(tkey)
+        return found
+
+    def _pod_gone(self, key: Key, why: str) -> None:
+        self.store.delete_pod(key)
+        self.publisher.forget("Pod", *key)
+        rec = self.pods.pop(key, None)
+        if rec is None:
+            return
+        if rec.findings:
+            log.info("pod gone", namespace=key[0], pod=key[1], why=why,
+                     reason=rec.findings[0].reason.value)
+        self._set_findings(rec, [])
+        self._leave(key, rec)
+        self._schedule(rec.workload)
+
+    def _leave(self, key: Key, rec: PodRecord) -> None:
+        wl = self.workloads.get(rec.workload)
+        if wl is not None:
+            wl.pods.discard(key)
+
+    def _owner_gone(self, kind: str, okey: Key) -> None:
+        self.store.delete_owner(kind, okey)
+        wkey = (okey[0], kind, okey[1])
+        if kind in TOP_KINDS:
+            self.publisher.forget(kind, *okey)
+        wl = self.workloads.get(wkey)
+        if wl is not None:
+            self._set_workload_finding(wkey, wl, None)
+            self._schedule(wkey)
+
+    # -- leadership ------------------------------------------------------------------------
+    def set_active(self, active: bool) -> None:
+        """Lead (diagnose and write) or stand by (keep the memory current only)."""
+        if active == self.active:
+            return
+        self.active = active
+        if active:
+            for wkey in list(self.workloads):
+                self._schedule(wkey, delay=0.0)
+            self.publisher.kick_all()
 
     # -- scheduling ------------------------------------------------------------------
-    def _schedule(self, key: Key, delay: float = DEBOUNCE_SECONDS) -> None:
-        """Coalesce bursts (a status update and its Events) into one diagnosis."""
+    def _schedule(self, wkey: WorkloadKey, delay: float = DEBOUNCE_SECONDS) -> None:
+        """Coalesce bursts (a status update and its Events) into one reconcile; never two
+        at once for one workload."""
+        if not self.active:
+            return
+        if wkey in self._running:  # looked at again once this reconcile is over
+            self._again[wkey] = min(delay, self._again.get(wkey, delay))
+            return
         try:
             loop = asyncio.get_running_loop()
         except RuntimeError:
             return
-        pending = self._pending.get(key)
+        pending = self._timers.get(wkey)
         if pending is not None:
             if pending.when() <= loop.time() + delay:
                 return
-            # A later look (a recovery check, a retry's backoff) must not hold up news.
-            pending.cancel()
-        self._pending[key] = loop.call_later(delay, self._start, key)
+            pending.cancel()  # a later look (a recovery check, a sweep) must not hold up news
+        self._timers[wkey] = loop.call_later(delay, self._start, wkey)
 
-    def _start(self, key: Key) -> None:
-        self._pending.pop(key, None)
-        task = asyncio.get_running_loop().create_task(self._reconcile_safely(key))
-        self._running.add(task)
-        task.add_done_callback(self._running.discard)
+    def _start(self, wkey: WorkloadKey) -> None:
+        self._timers.pop(wkey, None)
+        task = asyncio.get_running_loop().create_task(self._reconcile_safely(wkey))
+        self._running[wkey] = task
 
-    async def _reconcile_safely(self, key: Key) -> None:
+        def done(_: asyncio.Task[None]) -> None:
+            self._running.pop(wkey, None)
+            again = self._again.pop(wkey, None)
+            if again is not None:
+                self._schedule(wkey, again)
+        task.add_done_callback(done)
+
+    async def _reconcile_safely(self, wkey: WorkloadKey) -> None:
         try:
-            await self.reconcile(key)
-        except Exception as err:  # a bad object or a failed write must not stop the loop
+            await self.reconcile(wkey)
+        except Exception as err:  # a bad object or a failed read must not stop the loop
             self.metrics.handler_errors.labels("pods").inc()
-            log.exception("reconcile failed", namespace=key[0], pod=key[1], error=str(err))
+            log.exception("reconcile failed", namespace=wkey[0], workload=f"{wkey[1]}/{wkey[2]}",
+                          error=str(err)[:300])
 
     async def drain(self) -> None:
-        """Run every scheduled diagnosis now (tests, shutdown)."""
-        for key, handle in list(self._pending.items()):
-            handle.cancel()
-            self._pending.pop(key, None)
-            await self._reconcile_safely(key)
-        if self._running:
-            await asyncio.gather(*list(self._running), return_exceptions=True)
+        """Run the reconciles due soon now and wait for the writes (tests, shutdown); looks
+        scheduled for later (a recovery check) stay scheduled."""
+        loop = asyncio.get_running_loop()
+        while True:
+            due = [w for w, h in self._timers.items() if h.when() <= loop.time() + 1.0]
+            if not (due or self._running or self.publisher.busy()):
+                return
+            for wkey in due:
+                self._timers.pop(wkey).cancel()
+                await self._reconcile_safely(wkey)
+            if self._running:
+                await asyncio.gather(*list(self._running.values()), return_exceptions=True)
+            await self.publisher.idle()
+            await asyncio.sleep(0)
 
     # -- diagnosis -------------------------------------------------------------------
-    async def _prefetch_logs(self, pod: Mapping[str, Any]) -> dict[tuple[str, str, str], str]:
+    async def _read_logs(self, keys: list[Key]) -> dict[tuple[str, str, str], str]:
+        """The log tail of every crashed container instance of these pods; each instance
+        read once."""
         out: dict[tuple[str, str, str], str] = {}
         if not self.settings.logs.read_logs or self.log_reader is None:
             return out
-        md = meta(pod)
-        ns, name, uid = (as_str(md.get("namespace")), as_str(md.get("name")),
-                         as_str(md.get("uid")))
-        status = as_dict(pod.get("status"))
-        for key in ("initContainerStatuses", "containerStatuses"):
-            for cs in as_list(status.get(key)):
-                cs = as_dict(cs)
-                container = as_str(cs.get("name"))
-                state = as_dict(cs.get("state"))
-                crashed = as_int(cs.get("restartCount")) > 0 or "terminated" in state or (
-                    as_str(as_dict(state.get("waiting")).get("reason")) in (
-                        "CrashLoopBackOff", "RunContainerError"))
-                if not container or not crashed:
-                    continue
-                cache = self._logs.setdefault(uid, {})
-                cache_key = (container, as_int(cs.get("restartCount")))
-                if cache_key not in cache:
-                    cache[cache_key] = await self.log_reader(ns, name, container)
-                text = cache[cache_key]
-                if text:
-                    out[(ns, name, container)] = text
+        reader = self.log_reader
+        wanted: list[tuple[PodRecord, Key, str, str, bool]] = []
+        for key in keys:
+            rec, pod = self.pods.get(key), self.store.pods.get(key)
+            if rec is None or pod is None:
+                continue
+            status = as_dict(pod.get("status"))
+            current: set[str] = set()
+            for group in ("initContainerStatuses", "containerStatuses"):
+                for cs in as_list(status.get(group)):
+                    cs = as_dict(cs)
+                    container = as_str(cs.get("name"))
+                    which = _instance(cs) if container else None
+                    if which is None:
+                        continue
+                    current.add(which[0])
+                    if which[0] not in rec.logs:
+                        wanted.append((rec, key, container, *which))
+                    elif rec.logs[which[0]]:
+                        out[(*key, container)] = rec.logs[which[0]] or ""
+            for old in set(rec.logs) - current:
+                del rec.logs[old]  # only the instances a diagnosis can still ask for
+
+        async def read(rec: PodRecord, key: Key, container: str, instance: str,
+                       previous: bool) -> None:
+            async with self._log_reads:
+                text = await reader(key[0], key[1], container, previous)
+            rec.logs[instance] = text
+            if text:
+                out[(*key, container)] = text
+
+        if wanted:
+            await asyncio.gather(*(read(*w) for w in wanted))
         return out
 
-    async def reconcile(self, key: Key) -> None:
-        pod = self.store.pods.get(key)
-        new: list[Finding] = []
-        workload: list[Finding] = []
-        if pod is not None:
-            logs = await self._prefetch_logs(pod)
-            view = ClusterView(self.store.objects_for(key), self.clock(),
-                               self.settings.watch.stable_after_seconds)
-            found = diagnose(view, lambda ns, p, c: logs.get((ns, p, c)))
-            new = [f for f in found if f.pod == key[1] and f.namespace == key[0]]
-            workload = [f for f in found if f.pod is None]
-            self._owner_of[key] = top_owner(view, pod)
-        old = self.findings.get(key, [])
-        if new:
-            self.findings[key] = new
-        else:
-            self.findings.pop(key, None)
-            self._logs.pop(self._pod_uid.get(key, ""), None)
-        deleted = key in self._deleted
-        self._deleted.discard(key)
-        owner = self._owner_of.get(key)
-        if [f.reason for f in new] != [f.reason for f in old] or (
-                new and old and new[0].summary != old[0].summary):
-            for f in new:
-                self.metrics.diagnoses.labels(f.reason.value).inc()
-            if not await self._publish_pod(key, pod, new, deleted):
-                self._retry(key, old, deleted)
-                return
+    async def reconcile(self, wkey: WorkloadKey) -> None:
+        wl = self.workloads.get(wkey)
+        if wl is None or not self.active:
+            return
+        keys = sorted(k for k in wl.pods if k in self.pods)
+        logs = await self._read_logs([k for k in keys if k in self.store.pods])
+        held = [k for k in keys if k in self.store.pods]
+        view = ClusterView(self.store.objects_for(wkey, held), self.clock(),
+                           self.settings.watch.stable_after_seconds)
+        found = diagnose(view, lambda ns, p, c: logs.get((ns, p, c)))
+        by_pod: dict[Key, list[Finding]] = {}
+        workload_finding: Finding | None = None
+        for f in found:
+            if f.pod is not None:
+                by_pod.setdefault((f.namespace, f.pod), []).append(f)
+            elif f.owner is not None and (f.namespace, f.owner.kind, f.owner.name) == wkey:
+                workload_finding = f
+        recheck = False
+        for key in keys:
+            rec = self.pods[key]
+            new = by_pod.get(key, [])
+            old = rec.findings
+            self._set_findings(rec, new)
+            self.publisher.want("Pod", key[0], key[1], rec.uid, pod_notice(new), rec.changed_at)
+            rec.changed_at = None
             if self.remedy is not None:
+                had = {(f.container, f.reason) for f in old}
                 for f in new:
-                    if f.reason in REMEDIABLE:
+                    if f.reason in REMEDIABLE and (f.container, f.reason) not in had:
                         await self.remedy.consider(f)
-        if pod is not None and not new:
-            self.store.delete_pod(key)  # healthy again: nothing left to hold for it
-        if owner is not None:
-            okey = (key[0], owner.kind, owner.name)
-            reg = next((f for f in workload if f.owner == owner), None)
-            if reg is not None:
-                self.workload_findings[okey] = reg
-                if self.remedy is not None:
-                    await self.remedy.consider(reg)
-            elif pod is not None:
-                self.workload_findings.pop(okey, None)
-                if self.remedy is not None and owner.kind == "Deployment":
-                    self.remedy.forget_regression(key[0], owner.name)
-            # The gauge says what is diagnosed; it does not wait for the writes below.
-            self._update_workload_gauge()
-            if not await self._publish_owner(okey):
-                self._retry(key, old, deleted)
-                return
-        self._failures.pop(key, None)
-        if new and pod is not None and _running_again(pod):
+            pod = self.store.pods.get(key)
+            if not new:
+                if pod is not None:
+                    self.store.delete_pod(key, events=False)  # healthy again: nothing to hold
+                del self.pods[key]
+                wl.pods.discard(key)
+            elif pod is not None and _running_again(pod):
+                recheck = True
+        if self._set_workload_finding(wkey, wl, workload_finding) and (
+                self.remedy is not None and workload_finding is not None
+                and workload_finding.reason in REMEDIABLE):
+            await self.remedy.consider(workload_finding)
+        if wkey[1] != "Pod":
+            top = self.store.owner(wkey[1], wkey[0], wkey[2])
+            self.publisher.want(wkey[1], wkey[0], wkey[2], as_str(meta(top or {}).get("uid")),
+                                owner_notice(self._owner_finding(wl)))
+        if recheck:
             # Crashed, now running: the finding ends once it has run stable_after seconds;
             # look again then rather than wait for the next sweep.
-            self._schedule(key, delay=self.settings.watch.stable_after_seconds + 1.0)
-        if pod is None or not new:
-            self._owner_of.pop(key, None)
-            self._pod_uid.pop(key, None)
-        if new != old:
-            self.metrics.update_failing(old, new)
-        received = self._received.pop(key, None)
-        if received is not None and new != old:
-            self.metrics.delay.observe(max(self.clock() - received, 0.0))
+            self._schedule(wkey, delay=self.settings.watch.stable_after_seconds + 1.0)
+        if not wl.pods and wl.finding is None:
+            self.workloads.pop(wkey, None)
 
-    def _retry(self, key: Key, old: list[Finding], deleted: bool) -> None:
-        """A write failed (API server away, throttled...): keep the last published state
-        so the next attempt sees the change again, and try later with backoff."""
-        if old:
-            self.findings[key] = old
-        else:
-            self.findings.pop(key, None)
-        if deleted:
-            self._deleted.add(key)
-        n = self._failures[key] = self._failures.get(key, 0) + 1
-        self.metrics.handler_errors.labels("publish").inc()
-        self._schedule(key, delay=min(0.5 * 2 ** min(n, 7), 60.0))
+    def _owner_finding(self, wl: WorkloadRecord) -> Finding | None:
+        """What a workload should say: its own finding, else its first failing pod's."""
+        if wl.finding is not None:
+            return wl.finding
+        for key in sorted(wl.pods):
+            rec = self.pods.get(key)
+            if rec is not None and rec.findings:
+                return rec.findings[0]
+        return None
 
-    def _update_workload_gauge(self) -> None:
-        current = {(ns, kind, name, f.reason.value)
-                   for (ns, kind, name), f in self.workload_findings.items()}
-        for labels in current - self._workload_series:
-            self.metrics.workloads.labels(*labels).set(1)
-        self._workload_series = current
+    def _set_findings(self, rec: PodRecord, new: list[Finding]) -> None:
+        """The one place a pod's findings change: the failing gauge follows."""
+        old = rec.findings
+        if new == old:
+            return
+        before = {(f.container, f.reason) for f in old}
+        for f in new:
+            if (f.container, f.reason) not in before:
+                self.metrics.diagnoses.labels(f.reason.value).inc()
+        self.metrics.update_failing(old, new)
+        rec.findings = new
 
-    # -- publishing ------------------------------------------------------------------
-    def _annotations(self, f: Finding, since: str) -> dict[str, str | None]:
-        return {
-            ANN_REASON: f.reason.value,
-            ANN_SUMMARY: f.summary[:512],
-            ANN_EVIDENCE: evidence_annotation(f.evidence,
-                                              self.settings.publish.max_evidence_bytes),
-            ANN_SINCE: since,
-        }
-
-    async def _publish_pod(self, key: Key, pod: Mapping[str, Any] | None,
-                           findings: list[Finding], deleted: bool = False) -> bool:
-        """Write what changed; False when a write failed (the caller retries later)."""
-        before = self.published_pods.get(key)
-        if not findings:
-            if before is None:
-                return True
-            # A deleted pod has nothing to clean; a recovered one loses our annotations.
-            if not deleted and self.settings.publish.annotations and not (
-                    await self.writer.annotate("Pod", key[0], key[1],
-                                               dict.fromkeys(ANNOTATIONS))):
-                return False
-            self.published_pods.pop(key, None)
-            log.info("recovered", namespace=key[0], pod=key[1], reason=before.reason)
-            return True
-        primary = findings[0]
-        since = before.since if before and before.reason == primary.reason.value else (
-            _rfc3339(self.clock()))
-        bound = log.bind(namespace=key[0], pod=key[1], container=primary.container,
-                         owner=f"{primary.owner.kind}/{primary.owner.name}"
-                         if primary.owner else None, reason=primary.reason.value)
-        if self.settings.publish.annotations and not await self.writer.annotate(
-                "Pod", key[0], key[1], self._annotations(primary, since)):
-            return False
-        self.published_pods[key] = Published(primary.reason.value, primary.summary, since)
-        bound.info("diagnosed", summary=primary.summary)
-        if self.settings.publish.events:
-            uid = self._pod_uid.get(key) or as_str(meta(pod or {}).get("uid"))
-            for f in findings:
-                if before is None or before.reason != f.reason.value or f is not primary:
-                    message = f"{f.summary}" if f.container is None else (
-                        f"[{f.container}] {f.summary}")
-                    await self.writer.post_event("Pod", key[0], key[1], uid, f.reason.value,
-                                                 message)
-        return True
-
-    def _owner_finding(self, okey: OwnerKey) -> Finding | None:
-        """What a workload's annotation says: its workload-level finding, else the first
-        finding of one of its pods."""
-        if okey in self.workload_findings:
-            return self.workload_findings[okey]
-        ns, kind, name = okey
-        candidates = (
-            (pod_key, i, f) for pod_key, fs in self.findings.items() if pod_key[0] == ns
-            for i, f in enumerate(fs)
-            if f.owner is not None and (f.owner.kind, f.owner.name) == (kind, name)
-        )
-        first = min(candidates, key=lambda c: (c[0], c[1]), default=None)
-        return first[2] if first else None
-
-    async def _publish_owner(self, okey: OwnerKey) -> bool:
-        ns, kind, name = okey
-        current = self._owner_finding(okey)
-        before = self.published_owners.get(okey)
-        annotate = self.settings.publish.annotations and self.settings.publish.owner_annotations
-        if current is None:
-            if before is not None:
-                if annotate and not await self.writer.annotate(
-                        kind, ns, name, dict.fromkeys(ANNOTATIONS)):
-                    return False
-                self.published_owners.pop(okey, None)
-                if before.reason.startswith("Rollout."):
-                    self.metrics.workloads.labels(ns, kind, name, before.reason).set(0)
-            return True
-        if before is not None and before.reason == current.reason.value:
-            # Same reason (perhaps other wording, another pod): not worth a write.
-            return True
-        since = _rfc3339(self.clock())
-        if annotate and not await self.writer.annotate(
-                kind, ns, name, self._annotations(current, since)):
-            return False
-        self.published_owners[okey] = Published(current.reason.value, current.summary, since)
-        if self.settings.publish.events:
-            owner_obj = self.store.owners.get(kind, {}).get((ns, name))
-            uid = as_str(meta(owner_obj or {}).get("uid"))
-            await self.writer.post_event(kind, ns, name, uid, current.reason.value,
-                                         current.summary)
-        return True
+    def _set_workload_finding(self, wkey: WorkloadKey, wl: WorkloadRecord,
+                              new: Finding | None) -> bool:
+        """The one place a workload-level finding changes: its gauge follows, and a
+        regression that ended (however it ended) is forgotten by remediation. True when
+        the reason is new."""
+        old = wl.finding
+        wl.finding = new
+        if old is not None and (new is None or new.reason != old.reason):
+            self.metrics.set_workload((*wkey, old.reason.value), 0)
+            if self.remedy is not None and old.reason is Reason.ROLLOUT_REGRESSION:
+                self.remedy.forget_regression(wkey[0], wkey[2])
+        if new is not None:
+            self.metrics.set_workload((*wkey, new.reason.value), 1)
+        return new is not None and (old is None or old.reason != new.reason)
 
     # -- housekeeping --------------------------------------------------------------------
     async def sweep(self) -> None:
-        """Expire events and re-diagnose what is held (time alone changes some verdicts:
-        a crash long past is history)."""
+        """Expire events, forget what vanished unseen, re-diagnose what is held (time alone
+        changes some verdicts: a crash long past is history), retry what did not land."""
         self.store.sweep()
         for kind, n in self.store.sizes().items():
             self.metrics.tracked.labels(kind).set(n)
+        self.metrics.tracked.labels("records").set(len(self.pods))
+        if not self.active:
+            return
+        await self._verify()
         if self.remedy is not None:
             # A policy created after a finding was published still gets to act on it.
-            for fs in list(self.findings.values()):
-                for f in fs:
+            for rec in list(self.pods.values()):
+                for f in rec.findings:
                     if f.reason in REMEDIABLE:
                         await self.remedy.consider(f)
+            for wl in list(self.workloads.values()):
+                if wl.finding is not None and wl.finding.reason in REMEDIABLE:
+                    await self.remedy.consider(wl.finding)
             await self.remedy.tick()
-        for key in list(self.store.pods) + [k for k in self.findings if k not in
-                                            self.store.pods]:
-            self._schedule(key, delay=0.0)
+        for wkey in list(self.workloads):
+            self._schedule(wkey, delay=0.0)
+        self.publisher.kick_all()
+        self.metrics.collect_garbage(self.clock())
+
+    async def _verify(self) -> None:
+        """Check against the API server what a relist did not show again (and, now and
+        then, what no event has shown for long): a relist reports no DELETED."""
+        if self.verifier is None:
+            return
+        now = self.clock()
+        periodic = now - self._last_verified >= self.settings.watch.verify_interval_seconds
+        doubtful: list[tuple[str, str, str]] = []
+        for kind in ("Pod", *OWNER_KINDS):
+            listing = self.listings.get(kind)
+            relisted = (listing is not None and not listing.checked
+                        and listing.last is not None
+                        and now - listing.last > LISTING_SETTLE_SECONDS)
+            if not (relisted or periodic):
+                continue
+            cutoff = listing.started if relisted and listing and listing.started else (
+                now - self.settings.watch.verify_interval_seconds)
+            for (k, ns, name), t in list(self.store.seen.items()):
+                if k == kind and t < cutoff:
+                    doubtful.append((k, ns, name))
+            if relisted and listing is not None:
+                listing.checked = True
+        if periodic:
+            self._last_verified = now
+        for kind, ns, name in doubtful:
+            obj = (self.store.pods.get((ns, name)) if kind == "Pod"
+                   else self.store.owner(kind, ns, name))
+            uid = as_str(meta(obj or {}).get("uid"))
+            exists = await self.verifier(kind, ns, name, uid)
+            if exists is False:
+                log.info("gone while unwatched", kind=kind, namespace=ns, name=name)
+                if kind == "Pod":
+                    self._pod_gone((ns, name), "gone while unwatched")
+                else:
+                    self._owner_gone(kind, (ns, name))
+
+
+def _running_again(pod: Mapping[str, Any]) -> bool:
+    statuses = as_list(as_dict(pod.get("status")).get("containerStatuses"))
+    return bool(statuses) and all("running" in as_dict(as_dict(cs).get("state"))
+                                  for cs in statuses)
