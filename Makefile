@@ -43,7 +43,7 @@ test-alerts: venv tools
 ## controlplane: build (or reuse, in well under a second) etcd, kube-apiserver,
 ## kube-controller-manager, kube-scheduler and kwok into .cache/controlplane/<k8s-version>/
 controlplane:
-	bash tests/cluster/build.sh
+	bash tests/cluster/controlplane/build.sh
 
 ## test-e2e: end-to-end tests against a real local control plane (tests/cluster/README.md)
 test-e2e: venv controlplane tools
@@ -57,7 +57,7 @@ realnode-tools:
 ## docker-registry) in .cache/realnode/<k8s-version>/ and the test images' Debian root
 ## filesystems in .cache/realnode/rootfs/ (tests/cluster/README.md)
 realnode: controlplane realnode-tools
-	bash tests/cluster/node/build.sh
+	bash tests/cluster/nodes/real/build.sh
 	bash tests/cluster/images/build.sh
 
 ## test-realnode: the seed incidents on a real kubelet and containerd, crashwatch running

@@ -24,11 +24,11 @@ from typing import Any
 
 import pytest
 from kubernetes import client
+from tests.cluster.controlplane.plane import build_binaries
 from tests.cluster.images.images import build_rootfs
-from tests.cluster.node.cluster import RealCluster
-from tests.cluster.node.node import BRIDGE, STATE_FILE, SYSCTLS, _sysctl_path, build_node
+from tests.cluster.nodes.real.cluster import RealCluster
+from tests.cluster.nodes.real.node import BRIDGE, STATE_FILE, SYSCTLS, _sysctl_path, build_node
 from tests.cluster.operator import deploy
-from tests.cluster.plane import build_binaries
 from tests.e2e.deploying import install_monitoring_crds
 
 _RUNNING: dict[str, Any] = {}

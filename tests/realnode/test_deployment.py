@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 from kubernetes import client
-from tests.cluster.node.cluster import RealCluster
+from tests.cluster.nodes.real.cluster import RealCluster
 from tests.cluster.operator import deploy
 from tests.realnode.helpers import wait_for
 

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from kubernetes import client, watch
 from tests.cluster.images.registry import PRIVATE_USER
-from tests.cluster.node.cluster import RealCluster
+from tests.cluster.nodes.real.cluster import RealCluster
 from tests.realnode.helpers import (
     REASON,
     SUMMARY,
@@ -73,7 +73,7 @@ def test_crash_loop_published_before_the_third_start_with_the_default_sync_frequ
     """With its default syncFrequency (1m) a 1.36 kubelet restarts a crashed container at
     once, shows ``waiting: CrashLoopBackOff`` (back-off 10s) after the second crash, and
     from the third crash on leaves the state ``terminated`` for the whole back-off (28 s,
-    52 s, ... in tests/cluster/node/observed-1.36.txt). The finding must come from the
+    52 s, ... in tests/cluster/nodes/real/observed-1.36.txt). The finding must come from the
     crashes themselves: published before the third run starts, 10 s after the second
     crash. The delay from the second crash is recorded (``second_crash_to_published``)."""
     assert cluster.node.sync_frequency is None

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the system tools the real-node tier needs beyond the Go toolchain (which builds the
-# kubelet, containerd, crane and the test programs: tests/cluster/node/build.sh):
+# kubelet, containerd, crane and the test programs: tests/cluster/nodes/real/build.sh):
 #   mmdebstrap   root filesystems of the test images and of crashwatch's Python base, from
 #                Debian packages (tests/cluster/images/build.sh)
 #   buildah      crashwatch's image from the unchanged Dockerfile, without a container engine

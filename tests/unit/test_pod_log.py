@@ -1,5 +1,5 @@
 """KubeClient.container_log against the answers a real 1.36 kubelet gives, recorded on the
-real test node (tests/cluster/node/observed-1.36.txt).
+real test node (tests/cluster/nodes/real/observed-1.36.txt).
 
 A kubelet keeps one dead instance per container. Between restarts the state is
 ``terminated`` and ``previous=true`` names the instance before the crashed one, which is

@@ -1,5 +1,5 @@
 """Two local image registries for the real node: Debian's ``docker-registry`` (2.8), unpacked
-into the node's cache by tests/cluster/node/build.sh, on loopback ports picked at start.
+into the node's cache by tests/cluster/nodes/real/build.sh, on loopback ports picked at start.
 
 * ``anonymous``: anyone pulls and pushes (the test images, crashwatch's own image).
 * ``private``: htpasswd (bcrypt) authentication; a pull without credentials is refused by the
@@ -23,7 +23,13 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tests.cluster.plane import ControlPlaneError, _die_with_parent, _kill_all, _Proc, free_port
+from tests.cluster.controlplane.plane import (
+    ControlPlaneError,
+    _die_with_parent,
+    _kill_all,
+    _Proc,
+    free_port,
+)
 
 PRIVATE_USER = "crashwatch"
 
@@ -48,7 +54,7 @@ class Registry:
 class Registries:
     """``anonymous`` and ``private``; ``start()`` returns once both answer ``/v2/``."""
 
-    node_cache: Path  # tests/cluster/node/build.sh's output: deb/usr/bin/docker-registry
+    node_cache: Path  # tests/cluster/nodes/real/build.sh's output: deb/usr/bin/docker-registry
     workdir: Path  # configs and logs of this run
     detached: bool = False
     anonymous: Registry = field(init=False)

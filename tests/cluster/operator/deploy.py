@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from kubernetes import client
-from tests.cluster.plane import REPO, ControlPlane, ControlPlaneError
+from tests.cluster.controlplane.plane import REPO, ControlPlane, ControlPlaneError
 
 HERE = Path(__file__).resolve().parent
 BUILD_IMAGE = HERE / "build-image.sh"

@@ -36,8 +36,7 @@ from typing import Any, TextIO
 
 import yaml
 from kubernetes import client
-from tests.cluster.images.registry import Registries
-from tests.cluster.plane import (
+from tests.cluster.controlplane.plane import (
     ControlPlane,
     ControlPlaneError,
     _die_with_parent,
@@ -45,6 +44,7 @@ from tests.cluster.plane import (
     _Proc,
     free_port,
 )
+from tests.cluster.images.registry import Registries
 
 HERE = Path(__file__).resolve().parent
 BUILD_SCRIPT = HERE / "build.sh"

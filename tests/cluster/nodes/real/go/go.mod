@@ -1,6 +1,6 @@
 // Wrapper module that builds the real node's kubelet from k8s.io/kubernetes, at the release
-// the control plane's module (../../go/go.mod) pins, with the same staging replacements.
-// Regenerate with tests/cluster/node/build.sh --regen after a KUBE_VERSION change there.
+// the control plane's module (../../../controlplane/go/go.mod) pins, with the same staging replacements.
+// Regenerate with tests/cluster/nodes/real/build.sh --regen after a KUBE_VERSION change there.
 module crashwatch.dev/realnode
 
 go 1.26.0

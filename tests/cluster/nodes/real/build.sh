@@ -9,9 +9,9 @@
 #   ${CRASHWATCH_NODE_CACHE:-<repo>/.cache/realnode}/<KUBE_VERSION>/{bin,deb}
 # A warm cache makes this a no-op (the stamp matches). Prints the cache dir last.
 #
-#   tests/cluster/node/build.sh            build what is missing, print the dir
-#   tests/cluster/node/build.sh --print    print the dir only
-#   tests/cluster/node/build.sh --regen    rewrite go/go.mod from the control plane's (maintainers)
+#   tests/cluster/nodes/real/build.sh            build what is missing, print the dir
+#   tests/cluster/nodes/real/build.sh --print    print the dir only
+#   tests/cluster/nodes/real/build.sh --regen    rewrite go/go.mod from the control plane's (maintainers)
 set -euo pipefail
 {
 
@@ -20,9 +20,9 @@ CRANE_VERSION=v0.22.1
 DEBS=(runc containernetworking-plugins docker-registry)
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-CLUSTER="$(cd "$HERE/.." && pwd)"
+CLUSTER="$(cd "$HERE/../.." && pwd)"
 REPO="$(cd "$CLUSTER/../.." && pwd)"
-KUBE_VERSION="$(sed -n 's/^KUBE_VERSION=\(v[0-9.]*\).*/\1/p' "$CLUSTER/build.sh")"
+KUBE_VERSION="$(sed -n 's/^KUBE_VERSION=\(v[0-9.]*\).*/\1/p' "$CLUSTER/controlplane/build.sh")"
 CACHE_ROOT="${CRASHWATCH_NODE_CACHE:-$REPO/.cache/realnode}"
 OUT="$CACHE_ROOT/$KUBE_VERSION"
 APPS="$CLUSTER/images/apps"
@@ -37,7 +37,7 @@ regen() {
     echo "module crashwatch.dev/realnode"; echo; echo "go 1.26.0"; echo
     echo "require k8s.io/kubernetes $KUBE_VERSION"; echo
     echo "tool k8s.io/kubernetes/cmd/kubelet"; echo
-    echo "replace ("; sed -n '/^replace (/,/^)/p' "$CLUSTER/go/go.mod" | grep '=>'; echo ")"
+    echo "replace ("; sed -n '/^replace (/,/^)/p' "$CLUSTER/controlplane/go/go.mod" | grep '=>'; echo ")"
   } > "$HERE/go/go.mod.new"
   mv "$HERE/go/go.mod.new" "$HERE/go/go.mod"
   (cd "$HERE/go" && rm -f go.sum && go mod tidy)

@@ -3,7 +3,7 @@ bare pod on the real node (no crashwatch), a watch timeline of each container's 
 the kubelet's default syncFrequency, then each pod's final status, its Events and what
 ``pods/log`` answers with ``previous=true`` and ``false``.
 
-    python -m tests.cluster.node.observe [SECONDS] > tests/cluster/node/observed-1.36.txt
+    python -m tests.cluster.nodes.real.observe [SECONDS] > tests/cluster/nodes/real/observed-1.36.txt
 
 (as root, from the repository root; about SECONDS + 1 minute). observed-1.36.txt is one run.
 """
@@ -14,7 +14,7 @@ import threading
 import time
 
 from kubernetes import client, watch
-from tests.cluster.node.cluster import RealCluster
+from tests.cluster.nodes.real.cluster import RealCluster
 
 SECONDS = int(sys.argv[1]) if len(sys.argv) > 1 else 200
 

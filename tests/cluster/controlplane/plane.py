@@ -3,20 +3,20 @@
 etcd + kube-apiserver + kube-controller-manager + kube-scheduler + kwok (fake nodes), all on
 loopback ports picked at start, with generated certificates, ``--authorization-mode=Node,RBAC``
 and the admission plugins kubeadm enables. No container runtime is involved: kwok plays the
-kubelet's happy path and ``tests/cluster/kubelet.py`` its failures (see README.md).
+kubelet's happy path and ``tests/cluster/nodes/kwok/kubelet.py`` its failures (see README.md).
 
 Python::
 
-    from tests.cluster.plane import ControlPlane
+    from tests.cluster.controlplane.plane import ControlPlane
     with ControlPlane() as cp:                      # builds or reuses the binaries, starts
         api = cp.api_client()                       # kubernetes.client.ApiClient (admin)
         path = cp.mint_serviceaccount_kubeconfig("crashwatch", "crashwatch-operator")
 
 Shell (the demo and the benchmarks)::
 
-    python tests/cluster/plane.py up --dir /tmp/cw      # prints export KUBECONFIG=...
-    python tests/cluster/plane.py sa-kubeconfig --dir /tmp/cw NAMESPACE NAME
-    python tests/cluster/plane.py down --dir /tmp/cw
+    python tests/cluster/controlplane/plane.py up --dir /tmp/cw      # prints export KUBECONFIG=...
+    python tests/cluster/controlplane/plane.py sa-kubeconfig --dir /tmp/cw NAMESPACE NAME
+    python tests/cluster/controlplane/plane.py down --dir /tmp/cw
 
 Every process runs in its own process group. The plane stops them on ``stop()``, on
 interpreter exit (atexit), when garbage-collected (weakref.finalize), and, unless started
@@ -51,9 +51,9 @@ import yaml
 from kubernetes import client, config
 
 HERE = Path(__file__).resolve().parent
-REPO = HERE.parent.parent
+REPO = HERE.parents[2]
 BUILD_SCRIPT = HERE / "build.sh"
-KWOK_CONFIG = HERE / "kwok.yaml"
+KWOK_CONFIG = HERE.parent / "nodes" / "kwok" / "kwok.yaml"
 
 SERVICE_CIDR = "10.96.0.0/16"
 SA_ISSUER = "https://kubernetes.default.svc.cluster.local"
@@ -73,7 +73,7 @@ class ControlPlaneError(RuntimeError):
 
 
 def build_binaries(*, quiet: bool = False) -> Path:
-    """Build (or reuse) the binaries with tests/cluster/build.sh; return the bin directory."""
+    """Build (or reuse) the binaries with controlplane/build.sh; return the bin directory."""
     proc = subprocess.run(
         ["bash", str(BUILD_SCRIPT)],
         stdout=subprocess.PIPE,

@@ -3,7 +3,7 @@ the node's pods reach it), the two registries with the test images, and the real
 
 Python::
 
-    from tests.cluster.node.cluster import RealCluster
+    from tests.cluster.nodes.real.cluster import RealCluster
     with RealCluster() as rc:          # builds or reuses everything, starts, waits until Ready
         rc.plane.api_client(); rc.node.name; rc.image("testapp:1"); rc.registries.private
 """
@@ -13,10 +13,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tests.cluster.controlplane.plane import ControlPlane, build_binaries
 from tests.cluster.images.images import build_rootfs, publish
 from tests.cluster.images.registry import Registries
-from tests.cluster.node.node import RealNode, build_node, node_ip
-from tests.cluster.plane import ControlPlane, build_binaries
+from tests.cluster.nodes.real.node import RealNode, build_node, node_ip
 
 
 @dataclass

@@ -1,7 +1,7 @@
 // Wrapper module that builds the local control plane's binaries from k8s.io/kubernetes.
 // Every staging module is pinned to the v0.x.y that matches the release (the upstream
 // go.mod points them at ./staging, which a dependency's replace directives cannot do).
-// Regenerate with tests/cluster/build.sh --regen after changing KUBE_VERSION there.
+// Regenerate with tests/cluster/controlplane/build.sh --regen after changing KUBE_VERSION there.
 module crashwatch.dev/controlplane
 
 go 1.26.0
