@@ -102,6 +102,28 @@ def test_crash_loop_published_before_the_third_start_with_the_default_sync_frequ
     pytest.fail(f"no finding within 150 s:\n{describe(core, namespace)}")
 
 
+def test_a_crash_loop_stays_published_between_restarts(
+        cluster: RealCluster, core: client.CoreV1Api, namespace: str) -> None:
+    """Between two crashes the kubelet shows the container ``running`` for a moment (it
+    restarts it): that is not a recovery. Once published, the finding stays on the pod in
+    every version the API server stores until the third crash."""
+    with PodRecorder(core, namespace) as pods:
+        create_pod(core, namespace, "flap", container(cluster.image("testapp:1"), "exit",
+                                                      "-code", "1", "-msg", "FATAL: flap"))
+
+        def third_crash() -> bool:
+            return any(cs.restart_count >= 2 and cs.state.terminated is not None
+                       for pod in list(pods.pods) for cs in pod.status.container_statuses or [])
+        wait_for("the third crash", third_crash, timeout=120)
+        versions = [p for p in list(pods.pods) if p.metadata.name == "flap"]
+        first = next((i for i, p in enumerate(versions) if REASON in annotations(p)), None)
+        assert first is not None, describe(core, namespace)
+        dropped = [(p.metadata.resource_version,
+                    (p.status.container_statuses or [None])[0].to_dict()["state"])
+                   for p in versions[first:] if REASON not in annotations(p)]
+        assert not dropped, f"the finding was removed between restarts: {dropped}"
+
+
 def test_memory_shrunk_on_the_workload_oom_kills_for_real(
         cluster: RealCluster, api: client.ApiClient, core: client.CoreV1Api,
         apps: client.AppsV1Api, namespace: str) -> None:
