@@ -4,8 +4,8 @@ Starts the local control plane (tests/cluster), installs crashwatch's RBAC and C
 deploy/overlays/remediation, runs `crashwatch run` under its own ServiceAccount, creates the
 workloads below in their own namespaces and drives them as a kubelet would
 (tests/cluster/nodes/kwok/kubelet.py), then prints each diagnosis as it arrives, the
-remediations, an excerpt of /metrics and the alerts a real Prometheus fires on them. Everything is cleaned up
-on exit or Ctrl-C.
+remediations, an excerpt of /metrics and the alerts a real Prometheus fires on them.
+Everything is cleaned up on exit or Ctrl-C.
 
     make demo                                    # from the repo root
     .venv/bin/python examples/live_demo.py --summary-json out.json   # non-interactive
