@@ -59,7 +59,7 @@ def test_missing_env_var_named_from_the_real_pods_log(
         namespace: str) -> None:
     """Django without SECRET_KEY: Python's own traceback, read through pods/log."""
     create_deployment(apps, namespace, "shop", container(cluster.image("shop:1")))
-    ann = published(core, namespace, "app=shop")
+    ann = published(core, namespace, "app=shop", "CrashLoop.MissingEnv")
     assert ann[REASON] == "CrashLoop.MissingEnv", describe(core, namespace)
     assert "SECRET_KEY" in ann[SUMMARY]
     assert any("KeyError: 'SECRET_KEY'" in line for line in evidence(ann)), evidence(ann)
@@ -124,6 +124,22 @@ def test_a_crash_loop_stays_published_between_restarts(
         assert not dropped, f"the finding was removed between restarts: {dropped}"
 
 
+def test_the_first_publication_carries_the_crashed_instances_log(
+        cluster: RealCluster, core: client.CoreV1Api, namespace: str) -> None:
+    """After a first crash the state is ``terminated`` with no ``lastState``: the crashed
+    instance is the current one and ``pods/log`` (previous=false) holds its words, while
+    previous=true answers 400. Whatever crashwatch publishes first must be read from that
+    log, never "no log was available" (psql printed its error before exiting 2)."""
+    with PodRecorder(core, namespace) as pods:
+        create_pod(core, namespace, "first", container(
+            cluster.image("psql:15"), "postgresql://report@db:5432/shop", "-c", "select 1"),
+            hostAliases=[{"ip": "127.0.0.1", "hostnames": ["db"]}])
+        published(core, namespace, "app=first", "CrashLoop.DependencyUnreachable")
+        summaries = [annotations(p).get(SUMMARY, "") for p in list(pods.pods)
+                     if REASON in annotations(p)]
+        assert not [t for t in summaries if "no log was available" in t], summaries
+
+
 def test_memory_shrunk_on_the_workload_oom_kills_for_real(
         cluster: RealCluster, api: client.ApiClient, core: client.CoreV1Api,
         apps: client.AppsV1Api, namespace: str) -> None:
@@ -171,7 +187,7 @@ def test_read_only_root_filesystem_nginx(
         cluster: RealCluster, core: client.CoreV1Api, namespace: str) -> None:
     create_pod(core, namespace, "web", container(
         cluster.image("nginx:1.22"), securityContext={"readOnlyRootFilesystem": True}))
-    ann = published(core, namespace, "app=web")
+    ann = published(core, namespace, "app=web", "CrashLoop.ReadOnlyFilesystem")
     assert ann[REASON] == "CrashLoop.ReadOnlyFilesystem", describe(core, namespace)
     lines = evidence(ann)
     assert any("(30: Read-only file system)" in line for line in lines), lines
@@ -184,7 +200,7 @@ def test_postgres_unreachable_from_psql(
     create_pod(core, namespace, "report", container(
         cluster.image("psql:15"), "postgresql://report@db:5432/shop", "-c", "select 1"),
         hostAliases=[{"ip": "127.0.0.1", "hostnames": ["db"]}])
-    ann = published(core, namespace, "app=report")
+    ann = published(core, namespace, "app=report", "CrashLoop.DependencyUnreachable")
     assert ann[REASON] == "CrashLoop.DependencyUnreachable", describe(core, namespace)
     assert "db" in ann[SUMMARY] and "5432" in ann[SUMMARY], ann[SUMMARY]
     assert any("Connection refused" in line for line in evidence(ann)), evidence(ann)
@@ -193,7 +209,8 @@ def test_postgres_unreachable_from_psql(
 def test_postgres_unreachable_from_the_jvm(
         cluster: RealCluster, core: client.CoreV1Api, namespace: str) -> None:
     create_pod(core, namespace, "orders", container(cluster.image("orders:1")))
-    ann = published(core, namespace, "app=orders", timeout=240)
+    ann = published(core, namespace, "app=orders", "CrashLoop.DependencyUnreachable",
+                    timeout=240)
     assert ann[REASON] == "CrashLoop.DependencyUnreachable", describe(core, namespace)
     assert "5432" in ann[SUMMARY], ann[SUMMARY]
     assert any("PSQLException" in line or "refused" in line for line in evidence(ann))
@@ -207,7 +224,7 @@ def test_liveness_probe_on_a_moved_health_route(
         cluster.image("testapp:1"), "serve", "-health", "/livez",
         livenessProbe={"httpGet": {"path": "/healthz", "port": 8080}, "periodSeconds": 2,
                        "failureThreshold": 2}))
-    ann = published(core, namespace, "app=api")
+    ann = published(core, namespace, "app=api", "CrashLoop.LivenessProbe")
     assert ann[REASON] == "CrashLoop.LivenessProbe", describe(core, namespace)
     assert "404" in ann[SUMMARY] + " ".join(evidence(ann))
 
@@ -217,7 +234,7 @@ def test_liveness_probe_on_a_port_nothing_listens_on(
     create_pod(core, namespace, "proxy", container(
         cluster.image("testapp:1"), "serve", "-listen", ":8080",
         livenessProbe={"tcpSocket": {"port": 5432}, "periodSeconds": 2, "failureThreshold": 2}))
-    ann = published(core, namespace, "app=proxy")
+    ann = published(core, namespace, "app=proxy", "CrashLoop.LivenessProbe")
     assert ann[REASON] == "CrashLoop.LivenessProbe", describe(core, namespace)
     assert "refused" in (ann[SUMMARY] + " ".join(evidence(ann))).lower()
 
@@ -226,7 +243,7 @@ def test_readiness_503(cluster: RealCluster, core: client.CoreV1Api, namespace: 
     create_pod(core, namespace, "cart", container(
         cluster.image("testapp:1"), "serve", "-ready-status", "503",
         readinessProbe={"httpGet": {"path": "/ready", "port": 8080}, "periodSeconds": 2}))
-    ann = published(core, namespace, "app=cart")
+    ann = published(core, namespace, "app=cart", "Probe.ReadinessFailing")
     assert ann[REASON] == "Probe.ReadinessFailing", describe(core, namespace)
     assert "503" in ann[SUMMARY] + " ".join(evidence(ann))
 
@@ -275,7 +292,7 @@ def test_missing_config_from_the_real_kubelets_message(
     ref = {"name": name, "key": "DATABASE_URL"}
     create_pod(core, namespace, "cfg", container(cluster.image("testapp:1"), "sleep", env=[
         {"name": "DATABASE_URL", "valueFrom": {f"{kind}KeyRef": ref}}]))
-    ann = published(core, namespace, "app=cfg")
+    ann = published(core, namespace, "app=cfg", code)
     assert ann[REASON] == code, describe(core, namespace)
     assert name in ann[SUMMARY]
     if exists:
@@ -286,7 +303,7 @@ def test_missing_config_from_the_real_kubelets_message(
 
 def test_missing_tag(cluster: RealCluster, core: client.CoreV1Api, namespace: str) -> None:
     create_pod(core, namespace, "tag", container(cluster.tag("testapp:does-not-exist")))
-    ann = published(core, namespace, "app=tag")
+    ann = published(core, namespace, "app=tag", "Image.NotFound")
     assert ann[REASON] == "Image.NotFound", describe(core, namespace)
     assert "testapp:does-not-exist" in ann[SUMMARY]
 
@@ -295,7 +312,7 @@ def test_missing_credentials_then_with_them(
         cluster: RealCluster, core: client.CoreV1Api, namespace: str) -> None:
     private = cluster.tag("testapp:1", private=True)
     create_pod(core, namespace, "nocreds", container(private, "sleep"))
-    ann = published(core, namespace, "app=nocreds")
+    ann = published(core, namespace, "app=nocreds", "Image.Unauthorized")
     assert ann[REASON] == "Image.Unauthorized", describe(core, namespace)
     # The same image with the registry's credentials: pulled, running, nothing published.
     auth = base64.b64encode(f"{PRIVATE_USER}:{cluster.registries.private.password}".encode())
