@@ -53,6 +53,9 @@ class Metrics:
         self.remediations = Counter(
             "crashwatch_remediations_total", "Remediation actions and refusals.",
             ("action", "result"), registry=r)
+        self.leader = Gauge(
+            "crashwatch_leader", "1 while this replica leads (diagnoses and writes), else 0.",
+            registry=r)
         Info("crashwatch_build", "crashwatch build information.", registry=r).info(
             {"version": __version__})
         self._failing_counts: dict[tuple[str, ...], int] = {}

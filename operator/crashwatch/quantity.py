@@ -28,14 +28,19 @@ _QUANTITY = re.compile(
 )
 
 
+#: No quantity the API server accepts is longer; a longer string (a hand-edited annotation,
+#: a hostile snapshot) is not one.
+MAX_QUANTITY_CHARS = 64
+
+
 def parse_quantity(value: object) -> Decimal | None:
     """Return the quantity's value in base units, or None when it is not a quantity."""
     if isinstance(value, bool):
         return None
     if isinstance(value, int | float):
         return Decimal(str(value))
-    if not isinstance(value, str):
-        return None
+    if not isinstance(value, str) or len(value) > MAX_QUANTITY_CHARS:
+        return None  # (the pattern backtracks: bounded input keeps it cheap)
     match = _QUANTITY.match(value.strip())
     if match is None:
         return None

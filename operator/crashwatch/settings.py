@@ -82,9 +82,17 @@ class ServerSettings:
     metrics_port: int = 9090
     """Port of the Prometheus ``/metrics`` endpoint (0: off)."""
     health_port: int = 8080
-    """Port of ``/healthz`` (liveness and readiness); 0: off."""
-    peering: str = ""
-    """kopf peering name for two replicas that must never both act; empty: standalone."""
+    """Port of ``/healthz`` (liveness: the process answers) and ``/readyz`` (readiness:
+    leading, the pods listed, the API server answering); 0: off."""
+    leader_election: bool = False
+    """Run as one of several replicas: only the holder of a Lease diagnoses and writes; the
+    others keep watching and take over within ``lease_seconds`` of its loss."""
+    lease_name: str = "crashwatch"
+    """Name of the Lease (``coordination.k8s.io/v1``) the replicas elect a leader with."""
+    lease_namespace: str = ""
+    """Namespace of the Lease; empty: the pod's own (in a cluster), else ``crashwatch``."""
+    lease_seconds: float = 6.0
+    """How long a leader's Lease holds without renewal (it renews every third of it)."""
     log_format: str = "auto"
     """``json`` (in the cluster), ``console`` (a terminal) or ``auto``."""
     log_level: str = "info"

@@ -12,7 +12,7 @@ from kubernetes import client
 from tests.cluster.controlplane.plane import REPO, ControlPlane
 
 DEPLOY = REPO / "deploy"
-OVERLAYS = ("watch-only", "remediation")
+OVERLAYS = ("watch-only", "remediation", "ha")
 
 def _open_crd(group: str, kind: str, annotations: str = "{}") -> str:
     """A CRD of ``kind`` (plural: lower case + s) in ``group``, v1, schema left open."""
@@ -73,7 +73,7 @@ def apply_overlay(plane: ControlPlane, overlay: str, dry_run: bool = False) -> s
         args.append("--dry-run=server")
     out = kubectl(plane, *args).stdout
     if not dry_run:
-        if overlay == "remediation":
+        if overlay in ("remediation", "ha"):
             kubectl(plane, "wait", "--for=condition=Established", "--timeout=60s",
                     "crd/remediationpolicies.crashwatch.dev")
         # In these tests crashwatch runs as a process beside the plane, under this

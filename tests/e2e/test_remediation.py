@@ -199,3 +199,65 @@ def test_rollback_in_dry_run_changes_nothing_but_says_what_it_would_do(
                   op=remediating)
     assert "would roll back Deployment shop from revision 2 to 1" in ev[0].message
     assert image_of(apps, namespace) == "example/shop:1.1"
+
+
+def test_a_floor_a_limit_range_forbids_is_refused_and_nothing_is_changed(
+    remediating: Operator, api: client.ApiClient, core: client.CoreV1Api,
+    apps: client.AppsV1Api, namespace: str,
+) -> None:
+    """Issue #12, defect 9: with a LimitRange max of 256Mi the floor patch was accepted and
+    its ReplicaSet then failed FailedCreate; crashwatch reported it applied."""
+    core.create_namespaced_limit_range(namespace, {"metadata": {"name": "mem-cap"}, "spec": {
+        "limits": [{"type": "Container", "max": {"memory": "600Mi"}}]}})
+    shrink_and_oom(core, apps, namespace)  # a 512Mi app fits under 600Mi ...
+    core.patch_namespaced_limit_range("mem-cap", namespace, {"spec": {"limits": [
+        {"type": "Container", "max": {"memory": "256Mi"}}]}})  # ... until the cap is lowered
+    policy(api, namespace, "rails", dryRun=False,
+           resourceFloor={"enabled": True, "headroomPercent": 0})
+    refused = wait_for("the refusal", lambda: events(core, namespace, "rails",
+                                                     "RemediationSkipped"), op=remediating)
+    assert "LimitRange mem-cap" in refused[0].message and "256Mi" in refused[0].message
+    assert memory_limit(apps, namespace, "rails") == "32Mi"
+
+
+def test_a_floor_the_namespace_then_refuses_is_reported_failed(
+    remediating: Operator, api: client.ApiClient, core: client.CoreV1Api,
+    apps: client.AppsV1Api, namespace: str,
+) -> None:
+    """A floor is applied, but the new pods cannot be created (a quota on memory limits):
+    crashwatch follows the rollout and says it did not take, in the controller's words."""
+    shrink_and_oom(core, apps, namespace)
+    core.create_namespaced_resource_quota(namespace, {"metadata": {"name": "mem"}, "spec": {
+        "hard": {"limits.memory": "300Mi"}}})
+    wait_for("the quota counted", lambda: (core.read_namespaced_resource_quota(
+        "mem", namespace).status.hard or {}).get("limits.memory"), timeout=60)
+    policy(api, namespace, "rails", dryRun=False,
+           resourceFloor={"enabled": True, "headroomPercent": 0})
+    wait_for("floor pinned at 512Mi", lambda: memory_limit(apps, namespace, "rails") == "512Mi",
+             op=remediating)
+    failed = wait_for("the failure reported", lambda: events(
+        core, namespace, "rails", "RemediationFailed"), timeout=90, op=remediating)
+    assert "did not take" in failed[0].message and "exceeded quota" in failed[0].message
+    # the policy's status is written just after the Events
+    wait_for("the failure in the policy's status", lambda: [
+        (a["action"], a["result"]) for a in policy_status(api, namespace, "rails").get(
+            "lastActions", [])][:1] == [("floor", "failed")], op=remediating)
+
+
+def test_a_regression_of_an_argo_cd_managed_deployment_is_not_rolled_back(
+    remediating: Operator, api: client.ApiClient, core: client.CoreV1Api,
+    apps: client.AppsV1Api, namespace: str,
+) -> None:
+    """Issue #12, defect 10: rolled back with no word; a self-healing Argo CD puts the bad
+    revision back and the two fight."""
+    make_deployment(apps, namespace, "shop", image="example/shop:1.0")
+    apps.patch_namespaced_deployment("shop", namespace, {"metadata": {"annotations": {
+        "argocd.argoproj.io/tracking-id": f"shop:apps/Deployment:{namespace}/shop"}}})
+    running_pods(core, namespace, "shop")
+    policy(api, namespace, "shop", dryRun=False,
+           rollback={"enabled": True, "minRegressionDuration": "1s"})
+    promote_and_crash(core, apps, namespace, "example/shop:1.1", remediating.logs_dir)
+    refused = wait_for("the refusal", lambda: events(core, namespace, "shop",
+                                                     "RemediationSkipped"), op=remediating)
+    assert "managed by Argo CD" in refused[0].message and "Git" in refused[0].message
+    assert image_of(apps, namespace) == "example/shop:1.1"

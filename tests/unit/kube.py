@@ -210,6 +210,7 @@ def event(
     last_ago: float = 30,
     first_ago: float = 600,
     init: bool = False,
+    name: str | None = None,
 ) -> dict[str, Any]:
     """A core v1 Event as the kubelet posts it about a pod (or one of its containers)."""
     md = p["metadata"]
@@ -220,7 +221,7 @@ def event(
     if container_name:
         kind = "initContainers" if init else "containers"
         involved["fieldPath"] = f"spec.{kind}{{{container_name}}}"
-    name = f"{md['name']}.{hashlib.sha1((reason + message).encode()).hexdigest()[:16]}"
+    name = name or f"{md['name']}.{hashlib.sha1((reason + message).encode()).hexdigest()[:16]}"
     return {
         "apiVersion": "v1",
         "kind": "Event",

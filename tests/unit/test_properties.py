@@ -9,8 +9,8 @@ from hypothesis import strategies as st
 
 from crashwatch.diagnosis.context import ContainerContext
 from crashwatch.diagnosis.engine import diagnose_container, diagnose_pod
+from crashwatch.diagnosis.logcause import read_crash
 from crashwatch.diagnosis.rules.rollout import diagnose_regressions
-from crashwatch.diagnosis.signatures import match_log, telling_line
 from crashwatch.diagnosis.view import ClusterView
 from crashwatch.redact import redact
 
@@ -108,6 +108,5 @@ def test_random_container_status_never_raises(status):
 @settings(max_examples=200, deadline=None)
 @given(st.text(max_size=3000))
 def test_log_matching_and_redaction_never_raise(text):
-    match_log(text)
-    telling_line(text)
+    read_crash(text)
     assert len(redact(text)) <= 300

@@ -2,6 +2,7 @@
 and reported once, never retried blindly; no policy means no action at all."""
 
 import asyncio
+import json
 from typing import Any
 
 from crashwatch.kube.client import Outcome
@@ -16,12 +17,20 @@ class Scripted:
         self.patches: list[Any] = []
         self.events: list[tuple[str, str, str]] = []
         self.statuses: list[dict[str, Any]] = []
+        self.ranges: list[dict[str, Any]] = []
+        self.extra_meta: dict[str, Any] = {}
+        self.status: dict[str, Any] = {}
 
     async def read(self, kind, namespace, name):
         return {"metadata": {"name": name, "namespace": namespace, "resourceVersion": "7",
-                             "labels": {"app": "rails"}, "uid": "u1"},
-                "spec": {"template": {"spec": {"containers": [
-                    {"name": "app", "resources": {"limits": {"memory": "32Mi"}}}]}}}}
+                             "labels": {"app": "rails"}, "uid": "u1", "generation": 4,
+                             **self.extra_meta},
+                "spec": {"replicas": 1, "template": {"spec": {"containers": [
+                    {"name": "app", "resources": {"limits": {"memory": "32Mi"}}}]}}},
+                "status": self.status}
+
+    async def limit_ranges(self, namespace):
+        return self.ranges
 
     async def guarded_patch(self, kind, namespace, name, patch):
         self.patches.append(patch)
@@ -114,3 +123,109 @@ def test_floor_goes_on_the_vpa_min_allowed_when_a_vpa_manages_the_workload():
     patch = kube.patches[0]
     assert "spec" not in patch
     assert '"memory": "564Mi"' in patch["metadata"]["annotations"]["crashwatch.dev/memory-floor"]
+
+
+def _remediator(kube, **floor):
+    r = Remediator(kube, Metrics(), clock=lambda: 1000.0)  # type: ignore[arg-type]
+    r.on_policy("ADDED", {**POLICY, "spec": {**POLICY["spec"], "resourceFloor": {
+        "enabled": True, "headroomPercent": 0, **floor}}})
+    return r
+
+
+def test_a_floor_capped_below_the_need_is_refused_not_reported_as_a_fix():
+    """Issue #12, defect 8: ceiling 64Mi, last healthy 512Mi: "pin memory floor 64Mi ...
+    applied"."""
+    kube = Scripted(Outcome.OK)
+    r = _remediator(kube, ceiling="64Mi")
+    asyncio.run(r.consider(FINDING))
+    assert kube.patches == []
+    refused = [e for e in kube.events if e[1] == "RemediationSkipped"]
+    assert refused and "refused to pin memory floor 512Mi" in refused[0][2]
+    assert "ceiling is 64Mi" in refused[0][2]
+    assert kube.statuses[-1]["lastActions"][0]["result"] == "refused"
+
+
+def test_a_floor_a_limit_range_forbids_is_refused():
+    """Issue #12, defect 9: a LimitRange max of 256Mi; the patch was accepted and its
+    ReplicaSet then failed FailedCreate."""
+    kube = Scripted(Outcome.OK)
+    kube.ranges = [{"metadata": {"name": "mem-cap"}, "spec": {"limits": [
+        {"type": "Container", "max": {"memory": "256Mi"}}]}}]
+    asyncio.run(_remediator(kube).consider(FINDING))
+    assert kube.patches == []
+    assert "LimitRange mem-cap" in kube.events[0][2]
+
+
+def test_an_applied_floor_is_followed_until_the_rollout_fails_or_takes():
+    kube = Scripted(Outcome.OK)
+    r = _remediator(kube)
+
+    async def go():
+        await r.consider(FINDING)
+        await r.tick()  # the controller has not seen it yet: nothing to say
+        kube.status = {"observedGeneration": 5, "conditions": [
+            {"type": "ReplicaFailure", "status": "True", "reason": "FailedCreate",
+             "message": "pods is forbidden: exceeded quota: mem, requested: limits.memory="
+                        "512Mi"}]}
+        await r.tick()
+        await r.tick()  # reported once
+
+    asyncio.run(go())
+    failed = [e for e in kube.events if e[1] == "RemediationFailed"]
+    assert len(failed) == 2  # on the workload and on the policy
+    assert "did not take: FailedCreate: pods is forbidden: exceeded quota" in failed[0][2]
+    assert kube.statuses[-1]["lastActions"][0]["result"] == "failed"
+
+    kube2 = Scripted(Outcome.OK)
+    r2 = _remediator(kube2)
+
+    async def ok():
+        await r2.consider(FINDING)
+        kube2.status = {"observedGeneration": 5, "replicas": 1, "updatedReplicas": 1,
+                        "availableReplicas": 1}
+        await r2.tick()
+
+    asyncio.run(ok())
+    assert [e[1] for e in kube2.events][-2:] == ["RemediationVerified", "RemediationVerified"]
+
+
+def test_a_gitops_managed_workload_is_refused_unless_the_policy_allows_it():
+    """Issue #12, defect 10: a Deployment carrying argocd.argoproj.io/tracking-id was rolled
+    back with no word; a self-healing Argo CD puts the bad revision back."""
+    kube = Scripted(Outcome.OK)
+    kube.extra_meta = {"annotations": {
+        "argocd.argoproj.io/tracking-id": "shop:apps/Deployment:shop/rails"}}
+    asyncio.run(_remediator(kube).consider(FINDING))
+    assert kube.patches == []
+    assert "managed by Argo CD" in kube.events[0][2]
+
+    allowed = Scripted(Outcome.OK)
+    allowed.extra_meta = kube.extra_meta
+    r = Remediator(allowed, Metrics(), clock=lambda: 1000.0)  # type: ignore[arg-type]
+    r.on_policy("ADDED", {**POLICY, "spec": {**POLICY["spec"], "allowGitOpsManaged": True}})
+    asyncio.run(r.consider(FINDING))
+    assert len(allowed.patches) == 1
+
+
+def test_a_status_line_lost_in_a_crash_is_recovered_from_the_workload():
+    """Issue #12: a rollback's status.lastActions line was lost when the operator was killed
+    right after the rollback (the workload's annotation, written with it, kept it)."""
+    kube = Scripted(Outcome.OK)
+    record = json.dumps({"lastAction": 990.0, "actions": [
+        {"policy": "p", "time": "2026-11-20T10:00:00Z", "action": "rollback",
+         "change": "roll back Deployment rails from revision 3 to 2", "result": "applied"}]})
+    workload = {"kind": "Deployment", "metadata": {
+        "name": "rails", "namespace": "shop", "labels": {"app": "rails"},
+        "annotations": {"crashwatch.dev/remediation": record}}}
+    r = Remediator(kube, Metrics(), clock=lambda: 1000.0,  # type: ignore[arg-type]
+                   workloads=lambda: [("Deployment", workload)])
+    r.on_policy("ADDED", POLICY)
+
+    async def go():
+        await r.tick()
+        await r.tick()  # once
+
+    asyncio.run(go())
+    lines = [st["lastActions"] for st in kube.statuses if "lastActions" in st]
+    assert len(lines) == 1
+    assert lines[0][0]["action"] == "rollback" and lines[0][0]["target"] == "Deployment/rails"

@@ -6,6 +6,7 @@ API server is exercised by the end-to-end suite.
 
 import asyncio
 import copy
+import json
 from typing import Any
 
 import kube as k
@@ -17,7 +18,7 @@ from crashwatch.settings import Settings
 from crashwatch.watch.operator import EVENT_FIELD_SELECTOR, NoDiffBase, kopf_settings
 from crashwatch.watch.publisher import ANN_REASON, ANN_SUMMARY, ANNOTATIONS
 from crashwatch.watch.store import Store
-from crashwatch.watch.watchdog import LISTING_SETTLE_SECONDS, START_GRACE_SECONDS, Watchdog
+from crashwatch.watch.watchdog import START_GRACE_SECONDS, Watchdog
 
 NOW = k.NOW.timestamp()
 
@@ -459,16 +460,21 @@ def test_a_pod_deleted_during_a_watch_gap_is_forgotten_after_the_relist():
     gone_labels = ("shop", "Deployment", "gone", "app", "CrashLoop.OOMKilled")
 
     async def go():
+        d.on_listing("pods", None, "started")
         d.on_pod(None, gone)
         d.on_pod(None, stays)
+        d.on_listing("pods", None, "listed")
         await d.drain()
-        assert _gauge(d, *gone_labels) == 1
-        clock.t += 600
+        await d.sweep()
+        assert _gauge(d, *gone_labels) == 1 and checked == []
+        clock.t += 60
         # the watch broke, the pod was deleted meanwhile; the relist shows the other one
         exists[("Pod", "shop", gone["metadata"]["name"])] = False
+        d.on_listing("pods", None, "started")
+        clock.t += 1
         d.on_pod(None, stays)
+        d.on_listing("pods", None, "listed")
         await d.drain()
-        clock.t += LISTING_SETTLE_SECONDS + 1
         rec.calls.clear()
         await d.sweep()
         await d.drain()
@@ -567,11 +573,11 @@ def test_stale_annotations_of_a_pod_that_recovered_while_crashwatch_was_down_are
     p["status"]["containerStatuses"] = [k.running_status(c)]
 
     async def go():
+        d.on_listing("pods", None, "started")
         d.on_pod(None, p)
         await d.drain()
         assert rec.calls == []  # not while the listing may still bring news
-        d.clock.t += LISTING_SETTLE_SECONDS + 1
-        await d.sweep()
+        d.on_listing("pods", None, "listed")
         await d.drain()
 
     _run(go())
@@ -592,11 +598,15 @@ def test_clears_wait_until_the_pods_have_been_listed():
     dep["metadata"]["annotations"].update(said)
 
     async def go():
+        d.on_listing("pods", None, "started")
+        d.on_listing("deployments", None, "started")
         d.on_owner("Deployment", None, dep)
+        d.on_listing("deployments", None, "listed")
         await asyncio.sleep(0.05)
         await d.drain()
-        assert rec.calls == []  # no pod listed yet: the owner's annotation stays
+        assert rec.calls == []  # the pods are not listed yet: the owner's annotation stays
         d.on_pod(None, p)
+        d.on_listing("pods", None, "listed")
         await d.drain()
 
     _run(go())
@@ -654,3 +664,102 @@ def test_annotations_a_deployment_controller_copies_onto_replicasets_are_not_cra
 
     _run(go())
     assert rec.writes("ReplicaSet") == []
+
+
+def test_a_standby_that_takes_over_writes_only_what_differs():
+    """What the leader published, the standby saw through its watch: taking over, it
+    neither clears it nor posts its Event again."""
+    p = _crashing_pod()
+    leader, rec1, _ = make()
+    _run(_add_and_drain(leader, p))
+    said = {c[2]: c[3] for c in rec1.calls if c[0] == "annotate"}
+    standby, rec2, _ = make()
+    standby.set_active(False)
+    carried = copy.deepcopy(p)
+    carried["metadata"]["annotations"] = said[p["metadata"]["name"]]
+    dep = k.deployment("web", p["spec"]["containers"], 1)
+    dep["metadata"]["annotations"].update(said["web"])
+
+    async def go():
+        standby.on_owner("Deployment", "MODIFIED", dep)
+        standby.on_pod("MODIFIED", carried)
+        await standby.drain()
+        standby.set_active(True)
+        await standby.drain()
+
+    _run(go())
+    assert rec2.calls == []
+
+
+def test_a_crash_loop_stays_published_while_the_container_runs_between_crashes(dog):
+    """A 1.36 kubelet: terminated (published), then running again for a moment (not a
+    recovery), then terminated again. The finding is not taken off in between."""
+    d, rec = dog
+    c = k.container()
+    p = k.pod(containers=[c])
+    died = k.terminated("Error", 1, finished_ago=2)
+    p["status"]["containerStatuses"] = [{**k.waiting_status(c, "x", restarts=0),
+                                         "state": {"terminated": died}}]
+
+    async def go():
+        d.on_pod("MODIFIED", copy.deepcopy(p))
+        await d.drain()
+        p["status"]["containerStatuses"] = [k.running_status(
+            c, started_ago=1, restarts=1, last=died)]
+        d.on_pod("MODIFIED", copy.deepcopy(p))
+        await d.drain()
+
+    _run(go())
+    assert [c[3].get(ANN_REASON) for c in rec.writes("Pod") if c[0] == "annotate"] == [
+        "CrashLoop.AppError"]
+
+
+def test_a_workload_keeps_the_history_of_the_reasons_published_on_it(dog):
+    """crashwatch.dev/history (issue #13, item 5): each new reason is appended, with its
+    time and the workload's revision; it stays when the workload recovers."""
+    d, rec = dog
+    p = _crashing_pod()
+    dep = k.deployment("web", p["spec"]["containers"], 3)
+
+    async def go():
+        d.on_owner("Deployment", "ADDED", dep)
+        d.on_pod("ADDED", p)
+        await d.drain()
+        written = [c[3] for c in rec.writes("Deployment") if c[0] == "annotate"][-1]
+        echoed = copy.deepcopy(dep)
+        echoed["metadata"]["annotations"].update(written)
+        d.on_owner("Deployment", "MODIFIED", echoed)
+        d.on_pod("MODIFIED", _healthy(p))
+        await d.drain()
+        return written
+
+    written = _run(go())
+    history = json.loads(written["crashwatch.dev/history"])
+    assert history == [{"reason": "CrashLoop.OOMKilled", "since": written[
+        "crashwatch.dev/since"], "revision": "3"}]
+    cleared = [c[3] for c in rec.writes("Deployment") if c[0] == "annotate"][-1]
+    assert cleared == dict.fromkeys(ANNOTATIONS)  # the history is not cleared
+
+
+def test_a_pod_on_its_way_out_whose_pre_stop_hook_fails_is_published_and_not_cleaned(dog):
+    d, rec = dog
+    c = k.container(lifecycle={"preStop": {"exec": {"command": ["/bin/sh", "-c",
+                                                                "/app/drain.sh"]}}})
+    p = k.pod(containers=[c])
+    p["status"]["containerStatuses"] = [k.running_status(c)]
+    p["metadata"]["deletionTimestamp"] = k.ts(5)
+    p["metadata"]["deletionGracePeriodSeconds"] = 30
+    hook = k.event(p, "FailedPreStopHook", "PreStopHook failed", container_name="app",
+                   last_ago=3)
+
+    async def go():
+        d.on_event(hook)
+        d.on_pod("MODIFIED", p)
+        await d.drain()
+        d.on_pod("DELETED", p)
+        await d.drain()
+
+    _run(go())
+    pod_writes = rec.writes("Pod")
+    assert [c[3].get(ANN_REASON) for c in pod_writes if c[0] == "annotate"] == [
+        "CrashLoop.HookFailed"]

@@ -6,8 +6,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from crashwatch.diagnosis.budget import Budget
+from crashwatch.diagnosis.logread import cap_line
 from crashwatch.diagnosis.owners import container_spec
-from crashwatch.diagnosis.view import ClusterView, Event, Obj, as_dict, as_int, as_str
+from crashwatch.diagnosis.view import ClusterView, Event, Obj, as_dict, as_int, as_str, as_text
 from crashwatch.model import Confidence, Finding, OwnerRef, Reason
 from crashwatch.redact import redact
 
@@ -17,6 +19,9 @@ RECENT_CRASH_SECONDS = 600.0
 #: Events older than this (from the snapshot's time) are history, not evidence.
 EVENT_WINDOW_SECONDS = 3600.0
 MAX_EVIDENCE = 10
+#: Longest text handed to redaction: evidence is cut to 300 characters anyway, and what
+#: redaction reads must stay small whatever a log holds.
+MAX_REDACT_INPUT = 1024
 
 
 @dataclass(slots=True)
@@ -30,6 +35,8 @@ class ContainerContext:
     log: str = ""
     events: list[Event] = field(default_factory=list)
     """Events about this pod: this container's and the pod-wide ones, oldest first."""
+    budget: Budget = field(default_factory=Budget.unlimited)
+    """The time this container's diagnosis may take (checked between steps)."""
 
     @property
     def namespace(self) -> str:
@@ -95,29 +102,94 @@ class ContainerContext:
         container: str | bool | None = True,
     ) -> Finding:
         """Build a finding about this container (``container=False``: about the pod)."""
-        seen: list[str] = []
-        for line in evidence:
-            clean = redact(line)
-            if clean and clean not in seen:
-                seen.append(clean)
+        details = dict(details or {})
+        if self.budget.spent_at is not None:
+            details["timeBudget"] = f"spent before {self.budget.spent_at}"
+            confidence = Confidence.LOW
+        if self.is_init:
+            summary = init_summary(summary, self.name)
         return Finding(
             namespace=self.namespace,
             pod=self.pod_name,
             container=self.name if container is True else None,
             owner=self.owner,
             reason=reason,
-            summary=redact(summary, limit=400),
-            evidence=tuple(seen[:MAX_EVIDENCE]),
+            summary=clean_summary(summary),
+            evidence=clean_evidence(evidence),
             remediation=remediation,
             confidence=confidence,
-            details={"initContainer": True, **(details or {})} if self.is_init else details or {},
+            details={"initContainer": True, **details} if self.is_init else details,
         )
+
+
+def clean_evidence(evidence: list[str]) -> tuple[str, ...]:
+    """Evidence as published: each line bounded and redacted, duplicates dropped."""
+    seen: list[str] = []
+    for line in evidence:
+        clean = redact(cap_line(line, MAX_REDACT_INPUT))
+        if clean and clean not in seen:
+            seen.append(clean)
+    return tuple(seen[:MAX_EVIDENCE])
+
+
+def clean_summary(summary: str) -> str:
+    return redact(cap_line(summary, MAX_REDACT_INPUT), limit=400)
+
+
+def pod_finding(
+    pod: Obj,
+    owner: OwnerRef | None,
+    reason: Reason,
+    summary: str,
+    evidence: list[str],
+    *,
+    remediation: dict[str, Any] | None = None,
+    confidence: Confidence = Confidence.HIGH,
+    details: dict[str, Any] | None = None,
+) -> Finding:
+    """A finding about a whole pod (``container`` null): eviction, scheduling, volumes."""
+    md = as_dict(pod.get("metadata"))
+    return Finding(
+        namespace=as_str(md.get("namespace")),
+        pod=as_str(md.get("name")),
+        container=None,
+        owner=owner,
+        reason=reason,
+        summary=clean_summary(summary),
+        evidence=clean_evidence(evidence),
+        remediation=remediation,
+        confidence=confidence,
+        details=details or {},
+    )
+
+
+def init_summary(summary: str, name: str) -> str:
+    """A summary about an init container says so: "Init container db-migrate ..."."""
+    for said, instead in ((f"Container {name}", f"Init container {name}"),
+                          (f"container {name}", f"init container {name}")):
+        if said in summary:
+            return summary.replace(said, instead, 1)
+    return f"Init container {name}: {summary}"
 
 
 def event_line(ev: Event) -> str:
     """An Event as evidence: ``Warning Failed (x3): Error: ...``."""
     count = f" (x{ev.count})" if ev.count > 1 else ""
     return f"event {ev.type} {ev.reason}{count}: {ev.message}"
+
+
+#: Evidence lines are cut at this length when published (crashwatch.redact).
+EVIDENCE_LINE_CHARS = 300
+_TAIL_CHARS = 160
+
+
+def event_lines(ev: Event) -> list[str]:
+    """An Event as evidence; a message too long for one evidence line also gets its end
+    as a line of its own (a kubelet message says what failed last: ``... exit status 32``)."""
+    line = event_line(ev)
+    if len(line) <= EVIDENCE_LINE_CHARS:
+        return [line]
+    return [line, f"event {ev.reason} message ends: ...{ev.message[-_TAIL_CHARS:]}"]
 
 
 def terminated_line(term: Mapping[str, Any], restarts: int | None = None) -> str:
@@ -130,7 +202,7 @@ def terminated_line(term: Mapping[str, Any], restarts: int | None = None) -> str
         parts.append(f"finishedAt={as_str(term.get('finishedAt'))}")
     if restarts is not None:
         parts.append(f"restartCount={restarts}")
-    message = as_str(term.get("message")).strip()
+    message = as_text(term.get("message")).strip()
     line = " ".join(parts)
     if message:
         first = message.splitlines()[-1] if "\n" in message else message
@@ -139,5 +211,5 @@ def terminated_line(term: Mapping[str, Any], restarts: int | None = None) -> str
 
 
 def waiting_line(waiting: Mapping[str, Any]) -> str:
-    msg = as_str(waiting.get("message"))
+    msg = as_text(waiting.get("message"))
     return f"waiting: {as_str(waiting.get('reason'))}" + (f": {msg}" if msg else "")

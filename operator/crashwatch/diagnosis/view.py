@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from crashwatch.diagnosis.logread import cap_line
+
 #: Events crashwatch itself posts carry this component; they are never evidence.
 OWN_COMPONENT = "crashwatch"
 
@@ -35,6 +37,17 @@ def as_list(value: object) -> list[Any]:
 
 def as_str(value: object) -> str:
     return value if type(value) is str or isinstance(value, str) else ""
+
+
+#: The longest message read from an object (the kubelet cuts a termination message at
+#: 4096 bytes; anything longer in a snapshot is cut the same way, head and tail kept).
+MAX_MESSAGE_CHARS = 4096
+
+
+def as_text(value: object, limit: int = MAX_MESSAGE_CHARS) -> str:
+    """A message field: the string, bounded (its head and tail), or empty."""
+    text = as_str(value)
+    return cap_line(text, limit) if len(text) > limit else text
 
 
 def as_int(value: object, default: int = 0) -> int:
@@ -116,12 +129,14 @@ class Event:
         return path[start + 1 : -1] or None
 
 
-def normalise_event(obj: Obj) -> Event | None:
-    """Read either Event API's shape; None for our own or unusable events."""
+def normalise_event(obj: Obj, own: bool = False) -> Event | None:
+    """Read either Event API's shape; None for unusable events, and for crashwatch's own
+    (or, with ``own``, for everyone else's: crashwatch's own Events are history, never
+    evidence)."""
     api = as_str(obj.get("apiVersion"))
     if api.startswith("events.k8s.io"):
         involved = as_dict(obj.get("regarding"))
-        message = as_str(obj.get("note"))
+        message = as_text(obj.get("note"))
         series = as_dict(obj.get("series"))
         count = as_int(series.get("count")) or as_int(obj.get("deprecatedCount"), 1)
         first = parse_time(obj.get("deprecatedFirstTimestamp")) or parse_time(obj.get("eventTime"))
@@ -135,7 +150,7 @@ def normalise_event(obj: Obj) -> Event | None:
         )
     else:
         involved = as_dict(obj.get("involvedObject"))
-        message = as_str(obj.get("message"))
+        message = as_text(obj.get("message"))
         series = as_dict(obj.get("series"))
         count = as_int(obj.get("count"), 0) or as_int(series.get("count"), 1) or 1
         first = parse_time(obj.get("firstTimestamp")) or parse_time(obj.get("eventTime"))
@@ -148,7 +163,7 @@ def normalise_event(obj: Obj) -> Event | None:
         component = as_str(as_dict(obj.get("source")).get("component")) or as_str(
             obj.get("reportingComponent")
         )
-    if component.startswith(OWN_COMPONENT) or component.endswith("/" + OWN_COMPONENT):
+    if (component.startswith(OWN_COMPONENT) or component.endswith("/" + OWN_COMPONENT)) != own:
         return None
     name = as_str(involved.get("name"))
     if not name:
@@ -225,7 +240,9 @@ class ClusterView:
     """Objects grouped by kind and indexed by namespace and name.
 
     Only what a diagnosis reads is kept: pods, events, the owners' revision
-    history, autoscalers and the names of ConfigMaps and Secrets.
+    history, autoscalers, the names of ConfigMaps and Secrets, and (when a snapshot has
+    them) Nodes, PersistentVolumeClaims, PersistentVolumes, StorageClasses and
+    LimitRanges.
     """
 
     def __init__(
@@ -242,6 +259,11 @@ class ClusterView:
         self.jobs: dict[tuple[str, str], Obj] = {}
         self.cronjobs: dict[tuple[str, str], Obj] = {}
         self.vpas: list[Obj] = []
+        self.nodes: dict[str, Obj] = {}
+        self.pvcs: dict[tuple[str, str], Obj] = {}
+        self.pvs: dict[str, Obj] = {}
+        self.storageclasses: dict[str, Obj] = {}
+        self.limitranges: dict[str, list[Obj]] = defaultdict(list)
         self.configmaps: dict[str, set[str]] = defaultdict(set)
         self.secrets: dict[str, set[str]] = defaultdict(set)
         self._raw_events: dict[tuple[str, str, str], list[Obj]] = defaultdict(list)
@@ -282,6 +304,16 @@ class ClusterView:
                 self.cronjobs[key] = raw
             elif kind == "VerticalPodAutoscaler":
                 self.vpas.append(raw)
+            elif kind == "Node":
+                self.nodes[key[1]] = raw
+            elif kind == "PersistentVolumeClaim":
+                self.pvcs[key] = raw
+            elif kind == "PersistentVolume":
+                self.pvs[key[1]] = raw
+            elif kind == "StorageClass":
+                self.storageclasses[key[1]] = raw
+            elif kind == "LimitRange":
+                self.limitranges[key[0]].append(raw)
             elif kind == "ConfigMap":
                 self.configmaps[key[0]].add(key[1])
             elif kind == "Secret":
@@ -313,6 +345,15 @@ class ClusterView:
             self._events[key] = normalised
         found = [ev for ev in normalised if not (uid and ev.uid and ev.uid != uid)]
         found.sort(key=lambda ev: ev.last or 0.0)
+        return found
+
+    def own_events_for(self, namespace: str, kind: str, name: str) -> list[Event]:
+        """The Events crashwatch itself posted about an object (reason = a reason code),
+        oldest first: what it said before now."""
+        found = [ev for ev in (normalise_event(raw, own=True)
+                               for raw in self._raw_events.get((namespace, kind, name), ()))
+                 if ev is not None]
+        found.sort(key=lambda ev: ev.first or ev.last or 0.0)
         return found
 
     def pods_of(self, namespace: str, kind: str, name: str) -> list[Obj]:

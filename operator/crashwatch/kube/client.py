@@ -317,6 +317,19 @@ class RemediationClient(KubeClient):
             return Outcome.ERROR
         return Outcome.OK
 
+    async def limit_ranges(self, namespace: str) -> list[dict[str, Any]]:
+        """The namespace's LimitRanges (empty when they cannot be read)."""
+        try:
+            response = await asyncio.to_thread(self.core.list_namespaced_limit_range,
+                                               namespace, _preload_content=False,
+                                               _request_timeout=10)
+            body = await asyncio.to_thread(_read_json, response)
+        except (ApiException, OSError, ValueError, TransportError) as err:
+            log.warning("limit ranges unreadable", namespace=namespace, error=str(err)[:200])
+            return []
+        items = body.get("items") if isinstance(body, dict) else None
+        return [x for x in items or [] if isinstance(x, dict)]
+
     async def read_vpa(self, namespace: str, name: str) -> dict[str, Any] | None:
         try:
             obj = await asyncio.to_thread(
@@ -350,3 +363,56 @@ class RemediationClient(KubeClient):
                         error=str(err)[:200])
             return False
         return True
+
+
+class LeaseStore:
+    """One ``coordination.k8s.io/v1`` Lease, read and written as plain JSON; every write
+    carries the resourceVersion read (a concurrent change makes it a conflict: False)."""
+
+    def __init__(self, api: client.ApiClient, namespace: str, name: str) -> None:
+        self.leases = client.CoordinationV1Api(api)
+        self.namespace = namespace
+        self.name = name
+
+    async def get(self) -> dict[str, Any] | None:
+        try:
+            response = await asyncio.to_thread(
+                self.leases.read_namespaced_lease, self.name, self.namespace,
+                _preload_content=False, _request_timeout=5)
+        except ApiException as err:
+            if err.status == 404:
+                return None
+            raise
+        body = await asyncio.to_thread(_read_json, response)
+        return body if isinstance(body, dict) else None
+
+    async def create(self, spec: dict[str, Any]) -> bool:
+        body = {"apiVersion": "coordination.k8s.io/v1", "kind": "Lease",
+                "metadata": {"name": self.name, "namespace": self.namespace}, "spec": spec}
+        try:
+            await asyncio.to_thread(_discard_answer, self.leases.create_namespaced_lease,
+                                    self.namespace, body, _request_timeout=5)
+        except ApiException as err:
+            if err.status == 409:
+                return False
+            raise
+        return True
+
+    async def replace(self, lease: dict[str, Any]) -> bool:
+        try:
+            await asyncio.to_thread(_discard_answer, self.leases.replace_namespaced_lease,
+                                    self.name, self.namespace, lease, _request_timeout=5)
+        except ApiException as err:
+            if err.status == 409:
+                return False
+            raise
+        return True
+
+
+async def api_reachable(api: client.ApiClient) -> bool:
+    """Does the API server answer (``/version``, readable by every authenticated user)?"""
+    try:
+        await asyncio.to_thread(client.VersionApi(api).get_code, _request_timeout=5)
+    except (ApiException, OSError, ValueError, TransportError):
+        return False
+    return True

@@ -19,6 +19,7 @@ from __future__ import annotations
 import copy
 import time
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -34,12 +35,28 @@ from crashwatch.remediation.policy import (
     STATE_ANNOTATION,
     ActionState,
     Policy,
+    ceiling_refusal,
     floor_for,
+    gitops_refusal,
+    limit_range_refusal,
     refusal,
+    rollout_verdict,
 )
 
 log = structlog.get_logger("crashwatch.remediation")
 MAX_STATUS_LINES = 20
+DEFAULT_ROLLOUT_DEADLINE = 600.0
+
+
+@dataclass(slots=True)
+class Pending:
+    """An applied change whose rollout is still to be seen through."""
+
+    policy: Policy
+    action: str
+    change: str
+    generation: int
+    since: float
 
 
 def _rfc3339(t: float) -> str:
@@ -65,6 +82,8 @@ class Remediator:
         self._status: dict[tuple[str, str], list[dict[str, Any]]] = {}
         self._said: dict[tuple[str, str, str], str] = {}  # (ns, workload, action) -> last word
         self._regressions: dict[tuple[str, str], tuple[float, Finding]] = {}
+        self._pending: dict[tuple[str, str, str], Pending] = {}
+        """(namespace, kind, name) -> a change applied, its rollout not yet verified."""
 
     # -- policies ----------------------------------------------------------------------
     def on_policy(self, event_type: str, body: Mapping[str, Any]) -> None:
@@ -86,7 +105,8 @@ class Remediator:
 
     # -- reporting ---------------------------------------------------------------------
     async def _report(self, policy: Policy, kind: str, workload: Mapping[str, Any],
-                      action: str, result: str, change: str, why: str) -> None:
+                      action: str, result: str, change: str, why: str,
+                      when: str | None = None) -> None:
         ns, name = policy.namespace, as_str(meta(workload).get("name"))
         said = f"{result}:{change}"
         if self._said.get((ns, name, action)) == said:
@@ -98,24 +118,35 @@ class Remediator:
         message = f"{verb}{change}: {why}" if result != "applied" else f"{change}: {why}"
         if result in (Outcome.CONFLICT, Outcome.GONE, Outcome.ERROR):
             message = f"skipped {change} ({result}): {why}"
-        reason = {"applied": "Remediated", "dry_run": "RemediationDryRun"}.get(
+        elif result == "verified":
+            message = f"{change} took: {why}"
+        elif result == "failed":
+            message = f"{change} did not take: {why}"
+        reason = {"applied": "Remediated", "dry_run": "RemediationDryRun",
+                  "verified": "RemediationVerified", "failed": "RemediationFailed"}.get(
             result, "RemediationSkipped")
-        type_ = "Normal" if result in ("applied", "dry_run") else "Warning"
+        type_ = "Normal" if result in ("applied", "dry_run", "verified") else "Warning"
         log.info("remediation", namespace=ns, workload=f"{kind}/{name}", action=action,
                  result=result, change=change, why=why)
         await self.kube.post_event(kind, ns, name, as_str(meta(workload).get("uid")), reason,
                                    f"[{policy.name}] {message}", type_)
         await self.kube.post_event("RemediationPolicy", ns, policy.name, policy.uid, reason,
                                    f"{kind}/{name}: {message}", type_)
-        lines = [{"time": _rfc3339(now), "action": action, "target": f"{kind}/{name}",
-                  "result": result, "change": change, "reason": why[:512],
-                  "dryRun": result == "dry_run"}, *self._status.get((ns, policy.name), [])]
-        self._status[(ns, policy.name)] = lines[:MAX_STATUS_LINES]
-        await self.kube.patch_policy_status(ns, policy.name, {
-            "lastActions": lines[:MAX_STATUS_LINES],
+        line = {"time": when or _rfc3339(now), "action": action, "target": f"{kind}/{name}",
+                "result": result, "change": change, "reason": why[:512],
+                "dryRun": result == "dry_run"}
+        await self._write_status(policy, [line])
+
+    async def _write_status(self, policy: Policy, new: list[dict[str, Any]]) -> None:
+        key = (policy.namespace, policy.name)
+        lines = sorted([*new, *self._status.get(key, [])], key=lambda x: str(x.get("time")),
+                       reverse=True)[:MAX_STATUS_LINES]
+        self._status[key] = lines
+        await self.kube.patch_policy_status(policy.namespace, policy.name, {
+            "lastActions": lines,
             "conditions": [{"type": "Ready", "status": "True", "reason": "Watching",
                             "message": "crashwatch applies this policy",
-                            "lastTransitionTime": _rfc3339(now)}],
+                            "lastTransitionTime": _rfc3339(self.clock())}],
         })
 
     # -- entry points ----------------------------------------------------------------------
@@ -139,6 +170,7 @@ class Remediator:
         """Act on regressions that have now lasted long enough; keep each policy's list of
         the workloads it matches current."""
         await self._update_matches()
+        await self._verify_rollouts()
         for key in list(self._regressions):
             try:
                 await self._rollback_when_due(key)
@@ -148,13 +180,66 @@ class Remediator:
     async def _update_matches(self) -> None:
         held = self.workloads()
         for key, policy in list(self.policies.items()):
-            matched = sorted(f"{kind}/{as_str(meta(obj).get('name'))}" for kind, obj in held
-                             if policy.covers(obj))
-            if self._matched.get(key) == matched:
-                continue
-            if await self.kube.patch_policy_status(key[0], key[1], {
-                    "matchedWorkloads": len(matched), "workloads": matched[:256]}):
+            covered = [(kind, obj) for kind, obj in held if policy.covers(obj)]
+            matched = sorted(f"{kind}/{as_str(meta(obj).get('name'))}" for kind, obj in covered)
+            if self._matched.get(key) != matched and await self.kube.patch_policy_status(
+                    key[0], key[1], {"matchedWorkloads": len(matched),
+                                     "workloads": matched[:256]}):
                 self._matched[key] = matched
+            await self._recover_status(policy, covered)
+
+    async def _recover_status(self, policy: Policy,
+                              covered: list[tuple[str, Mapping[str, Any]]]) -> None:
+        """Actions the workloads record (atomically with the change) but the policy's status
+        lacks, because crashwatch stopped between the two writes: written now."""
+        have = {(x.get("time"), x.get("action"), x.get("target"))
+                for x in self._status.get((policy.namespace, policy.name), [])}
+        missing = []
+        for kind, obj in covered:
+            target = f"{kind}/{as_str(meta(obj).get('name'))}"
+            for act in ActionState.from_workload(obj).actions:
+                if act.get("policy") == policy.name and (
+                        act.get("time"), act.get("action"), target) not in have:
+                    missing.append({"time": act.get("time"), "action": act.get("action"),
+                                    "target": target, "result": act.get("result"),
+                                    "change": act.get("change"), "reason": "recorded on the "
+                                    "workload; the status was not written at the time",
+                                    "dryRun": False})
+        if missing:
+            await self._write_status(policy, missing)
+
+    def _record(self, state: ActionState, policy: Policy, action: str, change: str) -> str:
+        """The action, on the workload (written with the change itself); returns its time,
+        which the policy's status line carries too."""
+        when = _rfc3339(self.clock())
+        state.actions.append({"policy": policy.name, "time": when, "action": action,
+                              "change": change, "result": "applied"})
+        return when
+
+    async def _verify_rollouts(self) -> None:
+        """Follow each applied change until its rollout took, or the controller says it
+        cannot (a LimitRange or quota refusing the new pods, a stalled rollout)."""
+        for (ns, kind, name), pending in list(self._pending.items()):
+            wl = await self.kube.read(kind, ns, name)
+            if wl is None:
+                del self._pending[(ns, kind, name)]
+                continue
+            verdict = rollout_verdict(kind, wl, pending.generation)
+            deadline = float(as_dict(wl.get("spec")).get("progressDeadlineSeconds")
+                             or DEFAULT_ROLLOUT_DEADLINE)
+            if verdict is None and self.clock() - pending.since > deadline:
+                verdict = ("failed", f"the rollout did not complete within {int(deadline)}s")
+            if verdict is None:
+                continue
+            del self._pending[(ns, kind, name)]
+            await self._report(pending.policy, kind, wl, pending.action, verdict[0],
+                               pending.change, verdict[1])
+
+    def _follow(self, policy: Policy, kind: str, wl: Mapping[str, Any], action: str,
+                change: str) -> None:
+        generation = int(meta(wl).get("generation") or 0) + 1  # the template changed
+        self._pending[(policy.namespace, kind, as_str(meta(wl).get("name")))] = Pending(
+            policy, action, change, generation, self.clock())
 
     # -- memory floor --------------------------------------------------------------------
     async def _floor(self, f: Finding) -> None:
@@ -167,36 +252,40 @@ class Remediator:
         if policy is None:
             return
         container = f.container or ""
-        floor = floor_for(str(f.details.get("lastHealthy")), policy.headroom_percent,
-                          policy.ceiling)
-        if floor is None:
-            return
+        last_healthy = str(f.details.get("lastHealthy"))
+        floor = floor_for(last_healthy, policy.headroom_percent, policy.ceiling)
+        too_low = ceiling_refusal(last_healthy, policy.headroom_percent, policy.ceiling)
         target = as_dict((f.remediation or {}).get("target"))
         vpa_name = as_str(target.get("name")) if target.get("kind") == (
             "VerticalPodAutoscaler") else ""
         use_vpa = policy.floor_target in ("Auto", "VerticalPodAutoscaler") and bool(vpa_name)
         where = (f"VerticalPodAutoscaler {vpa_name} minAllowed" if use_vpa
                  else f"{f.owner.kind} {f.owner.name} requests and limits")
-        change = f"pin memory floor {floor} for container {container} on {where}"
+        change = (f"pin memory floor {floor or last_healthy} for container {container} on "
+                  f"{where}")
         why = (f"CrashLoop.OOMAfterShrink: memory {f.details.get('current')} < last healthy "
                f"{f.details.get('lastHealthy')}")
         kind = f.owner.kind
-        if not use_vpa and self._already_at(wl, container, floor):
+        if floor is not None and not use_vpa and self._already_at(wl, container, floor):
             return  # pinned already (by us, moments ago, or by someone): nothing to do
-        if policy.floor_target == "VerticalPodAutoscaler" and not vpa_name:
-            await self._report(policy, kind, wl, "floor", "refused", change,
-                               "the policy wants the VPA but none manages this workload")
-            return
         state = ActionState.from_workload(wl)
         now = self.clock()
-        blocked = refusal(policy, state, now)
-        if blocked:
-            await self._report(policy, kind, wl, "floor", "refused", change, blocked)
+        blocked = (
+            (None if policy.allow_gitops else gitops_refusal(wl))
+            or too_low
+            or ("the policy wants the VPA but none manages this workload"
+                if policy.floor_target == "VerticalPodAutoscaler" and not vpa_name else None)
+            or limit_range_refusal(await self.kube.limit_ranges(f.namespace), floor or "")
+            or refusal(policy, state, now))
+        if blocked or floor is None:
+            await self._report(policy, kind, wl, "floor", "refused", change,
+                               blocked or "no floor")
             return
         if policy.dry_run:
             await self._report(policy, kind, wl, "floor", "dry_run", change, why)
             return
         state.last_action = now
+        when = self._record(state, policy, "floor", change)
         record = f'{{"container": "{container}", "memory": "{floor}", "reason": "{why}"}}'
         if use_vpa:
             result = await self._floor_on_vpa(f.namespace, vpa_name, container, floor)
@@ -209,7 +298,9 @@ class Remediator:
             result = await self.kube.guarded_patch(
                 kind, f.namespace, f.owner.name,
                 self._resources_patch(wl, container, floor, state, record))
-        await self._report(policy, kind, wl, "floor", result, change, why)
+            if result == Outcome.OK:
+                self._follow(policy, kind, wl, "floor", change)
+        await self._report(policy, kind, wl, "floor", result, change, why, when=when)
 
     @staticmethod
     def _already_at(wl: Mapping[str, Any], container: str, floor: str) -> bool:
@@ -283,7 +374,8 @@ class Remediator:
         if now - first < policy.min_regression:
             return  # not yet: the sweep asks again
         state = ActionState.from_workload(dep)
-        blocked = refusal(policy, state, now, rollback=True, revision=from_rev)
+        blocked = (None if policy.allow_gitops else gitops_refusal(dep)) or refusal(
+            policy, state, now, rollback=True, revision=from_rev)
         if blocked:
             await self._report(policy, "Deployment", dep, "rollback", "refused", change, blocked)
             return
@@ -301,6 +393,7 @@ class Remediator:
         state.last_action = now
         state.rollbacks.append(now)
         state.rolled_back_revisions.append(from_rev)
+        when = self._record(state, policy, "rollback", change)
         annotations = as_dict(meta(dep).get("annotations"))
         patch: list[dict[str, Any]] = [
             {"op": "test", "path": "/metadata/resourceVersion",
@@ -315,4 +408,6 @@ class Remediator:
         result = await self.kube.guarded_patch("Deployment", ns, name, patch)
         if result == Outcome.OK:
             self._regressions.pop(key, None)
-        await self._report(policy, "Deployment", dep, "rollback", result, change, why)
+            self._follow(policy, "Deployment", dep, "rollback", change)
+        await self._report(policy, "Deployment", dep, "rollback", result, change, why,
+                           when=when)

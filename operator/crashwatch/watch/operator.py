@@ -8,20 +8,30 @@ is off, so it never posts about a pod either.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-from collections.abc import Mapping
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from pathlib import Path
 from typing import Any
 
 import kopf
 import structlog
 from prometheus_client import start_http_server
 
-from crashwatch.kube.client import COMPONENT, KubeClient, RemediationClient, load_api_client
+from crashwatch.kube.client import (
+    COMPONENT,
+    KubeClient,
+    LeaseStore,
+    RemediationClient,
+    api_reachable,
+    load_api_client,
+)
 from crashwatch.logsource import LogsDir
 from crashwatch.metrics import Metrics
 from crashwatch.remediation.remediator import Remediator
 from crashwatch.settings import Settings
+from crashwatch.watch import health, listings
+from crashwatch.watch.leader import LeaderElector, identity
 from crashwatch.watch.store import Store
 from crashwatch.watch.watchdog import LogReader, Watchdog
 
@@ -108,11 +118,9 @@ def kopf_settings(settings: Settings) -> kopf.OperatorSettings:
     ks = kopf.OperatorSettings()
     ks.persistence.diffbase_storage = NoDiffBase()
     ks.posting.enabled = False  # kopf must never post Events about watched objects
-    ks.peering.standalone = not settings.server.peering
-    if settings.server.peering:
-        ks.peering.name = settings.server.peering
-        ks.peering.mandatory = True
-        ks.peering.clusterwide = not settings.watch.namespaces
+    # Replicas elect a leader on a Lease (watch/leader.py); kopf's peering, which pauses
+    # and relists a standby, is not used.
+    ks.peering.standalone = True
     ks.watching.chunk_size = settings.watch.list_chunk_size or None
     # A diagnosis reads only pods' Events, never crashwatch's own: let the API server
     # filter the rest out of the stream (nodes', ReplicaSets', ... and ours).
@@ -124,13 +132,27 @@ def kopf_settings(settings: Settings) -> kopf.OperatorSettings:
     return ks
 
 
-async def _sweeper(dog: Watchdog, interval: float) -> None:
+async def _every(interval: float, what: str, step: Callable[[], Awaitable[None]]) -> None:
     while True:
         await asyncio.sleep(interval)
         try:
-            await dog.sweep()
-        except Exception as err:  # pragma: no cover - defensive
-            log.warning("sweep failed", error=str(err))
+            await step()
+        except Exception as err:  # a failed step must not end the loop
+            log.warning(f"{what} failed", error=str(err)[:300])
+
+
+def lease_namespace(settings: Settings) -> str:
+    if settings.server.lease_namespace:
+        return settings.server.lease_namespace
+    try:
+        return Path(SERVICEACCOUNT_NAMESPACE).read_text().strip() or "crashwatch"
+    except OSError:
+        return "crashwatch"
+
+
+SERVICEACCOUNT_NAMESPACE = "/var/run/secrets/kubernetes.io/serviceaccount/namespace"
+API_PROBE_SECONDS = 10.0
+API_STALE_SECONDS = 35.0
 
 
 async def run(settings: Settings, stop_flag: asyncio.Event | None = None) -> None:
@@ -166,27 +188,68 @@ async def run(settings: Settings, stop_flag: asyncio.Event | None = None) -> Non
                    verifier=kube.exists)
     registry = kopf.OperatorRegistry()
     register(registry, dog, settings, remediator)
-    health = (f"http://0.0.0.0:{settings.server.health_port}/healthz"
-              if settings.server.health_port else None)
+
+    elector: LeaderElector | None = None
+    if settings.server.leader_election:
+        def lead(leading: bool) -> None:
+            metrics.leader.set(1 if leading else 0)
+            dog.set_active(leading)
+
+        lease = settings.server.lease_seconds
+        elector = LeaderElector(
+            LeaseStore(api, lease_namespace(settings), settings.server.lease_name),
+            identity(), lead, lease_seconds=lease, renew_seconds=lease / 3,
+            retry_seconds=min(1.0, lease / 6))
+        dog.set_active(False)  # a standby until elected
+    else:
+        metrics.leader.set(1)
+    api_ok = [time.monotonic()]
+
+    async def probe_api() -> None:
+        if await api_reachable(api):
+            api_ok[0] = time.monotonic()
+
+    def ready() -> tuple[bool, str]:
+        if elector is not None and not elector.leading:
+            return False, f"standing by (leader: {elector.holder or 'none yet'})"
+        if time.monotonic() - api_ok[0] > API_STALE_SECONDS:
+            return False, "the API server does not answer"
+        if not dog.caught_up():
+            return False, "listing the cluster"
+        return True, "watching"
+
     log.info("starting", namespaces=list(settings.watch.namespaces) or "all",
-             metrics_port=settings.server.metrics_port, health=health,
-             dry_run=settings.publish.dry_run)
-    sweeper = asyncio.create_task(_sweeper(dog, settings.watch.sweep_interval_seconds))
+             metrics_port=settings.server.metrics_port, health_port=settings.server.health_port,
+             dry_run=settings.publish.dry_run,
+             leader_election=settings.server.lease_name if elector else None)
+    runner = (await health.serve(settings.server.health_port, ready)
+              if settings.server.health_port else None)
+    tasks = [asyncio.create_task(_every(settings.watch.sweep_interval_seconds, "sweep",
+                                        dog.sweep)),
+             asyncio.create_task(_every(API_PROBE_SECONDS, "api probe", probe_api))]
+    if elector is not None:
+        tasks.append(asyncio.create_task(elector.run()))
     logging.getLogger("kopf.objects").setLevel(logging.WARNING)
+    if not listings.install(dog.on_listing):
+        log.warning("relists cannot be followed: what vanished during a watch gap is found "
+                    "by the periodic check only", every=settings.watch.verify_interval_seconds)
     try:
         await kopf.operator(
             registry=registry,
             settings=kopf_settings(settings),
             clusterwide=not settings.watch.namespaces,
             namespaces=settings.watch.namespaces,
-            liveness_endpoint=health,
-            standalone=not settings.server.peering,
-            peering_name=settings.server.peering or None,
+            standalone=True,
             stop_flag=stop_flag,
         )
     finally:
-        sweeper.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await sweeper
-        await dog.drain()
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        if dog.active:
+            await dog.drain()
+        if elector is not None:
+            await elector.release()
+        if runner is not None:
+            await runner.cleanup()
         log.info("stopped")

@@ -33,6 +33,7 @@ from typing import Protocol
 
 import structlog
 
+from crashwatch.diagnosis.history import HISTORY_ANNOTATION, history_value
 from crashwatch.metrics import Metrics
 from crashwatch.redact import redact
 from crashwatch.settings import PublishSettings
@@ -93,6 +94,11 @@ class Notice:
     evidence: tuple[str, ...]
     events: tuple[tuple[str, str], ...]
     """(reason, message): one Warning Event per reason on this object."""
+    history: str | None = None
+    """A workload's ``crashwatch.dev/history`` as it is (None: keep none, as for a pod): a
+    new reason written to it is appended there too."""
+    revision: str = ""
+    """The workload's revision, recorded with a new reason in its history."""
 
     @property
     def ident(self) -> str:
@@ -124,6 +130,9 @@ class Target:
     said: Said | None = None
     changed_at: float | None = None
     """When the watch event that changed ``want`` arrived (for the delay histogram)."""
+    decided: bool = False
+    """``want`` comes from a diagnosis (not only from what the object was seen saying):
+    nothing is cleared before."""
     busy: bool = False
     failures: int = 0
     timer: asyncio.TimerHandle | None = field(default=None, repr=False)
@@ -138,13 +147,16 @@ class Publisher:
                  clock: Callable[[], float] = time.time,
                  may_clear: Callable[[], bool] = lambda: True,
                  may_write: Callable[[], bool] = lambda: True,
-                 refresh_seconds: float = 300.0) -> None:
+                 refresh_seconds: float = 300.0,
+                 cleared: Callable[[TargetKey], None] = lambda key: None) -> None:
         self.writer = writer
         self.settings = settings
         self.metrics = metrics
         self.clock = clock
         self.may_clear = may_clear
         self.may_write = may_write
+        self.cleared = cleared
+        """Told when an object says nothing any more (its clear landed)."""
         self.refresh_seconds = refresh_seconds
         self.targets: dict[TargetKey, Target] = {}
         self._tasks: set[asyncio.Task[None]] = set()
@@ -152,23 +164,28 @@ class Publisher:
     # -- what the watchdog says -----------------------------------------------------------
     def observe(self, kind: str, namespace: str, name: str, uid: str,
                 annotations: Mapping[str, str]) -> None:
-        """The object as the watch shows it: if crashwatch has not written to it since it
-        started, what it carries is what it was last made to say."""
+        """The object as the watch shows it. While crashwatch writes, its own record of what
+        it wrote is newer than the watch; otherwise (at a start, on a standby replica) what
+        the object carries is what it was last made to say."""
         key = (kind, namespace, name)
         target = self.targets.get(key)
-        if target is not None and (target.said is not None or target.busy):
-            if uid and target.uid and uid != target.uid:  # a namesake: start afresh
-                self.forget(kind, namespace, name)
-            else:
-                return
+        if target is not None and uid and target.uid and uid != target.uid:
+            self.forget(kind, namespace, name)  # a namesake: start afresh
+            target = None
+        writing = self.may_write()
+        if target is not None and writing and (target.said is not None or target.busy):
+            return
         reason = annotations.get(ANN_REASON)
         if not reason:
+            if target is not None and not writing:
+                target.said = None
             return
-        target = self.targets.get(key) or self._target(kind, namespace, name, uid)
+        target = target or self._target(kind, namespace, name, uid)
         target.said = Said(reason, annotations.get(ANN_SUMMARY, ""),
                            annotations.get(ANN_SINCE, "") or rfc3339(self.clock()),
                            frozenset({reason}), self.clock())
-        self._kick(target)
+        if target.decided:
+            self._kick(target)
 
     def want(self, kind: str, namespace: str, name: str, uid: str, notice: Notice | None,
              changed_at: float | None = None) -> None:
@@ -183,6 +200,7 @@ class Publisher:
             target.uid = uid
         before = target.want
         target.want = notice
+        target.decided = True
         if (before.ident if before else None) != (notice.ident if notice else None):
             target.changed_at = changed_at if target.changed_at is None else min(
                 target.changed_at, changed_at or target.changed_at)
@@ -253,8 +271,9 @@ class Publisher:
         try:
             while self.targets.get(target.key) is target and not self._settled(target):
                 want = target.want
-                if not self.may_write() or (want is None and not self.may_clear()):
-                    return  # kicked again once leading, or once the cluster has been read
+                if not self.may_write() or not target.decided or (
+                        want is None and not self.may_clear()):
+                    return  # kicked again once leading, diagnosed, or the cluster read
                 ok = await (self._clear(target) if want is None else self._say(target, want))
                 if not ok:
                     target.failures += 1
@@ -266,6 +285,7 @@ class Publisher:
                 self._refresh(target)
                 if target.want is None and target.said is None:
                     del self.targets[target.key]
+                    self.cleared(target.key)
         finally:
             target.busy = False
 
@@ -297,14 +317,18 @@ class Publisher:
         if said is None or said.ident != want.ident or self._refresh_due(want, said):
             since = said.since if said is not None and said.reason == want.reason else (
                 rfc3339(self.clock()))
+            annotations = {
+                ANN_REASON: want.reason,
+                ANN_SUMMARY: redact(want.summary, limit=MAX_SUMMARY),
+                ANN_EVIDENCE: evidence_annotation(want.evidence,
+                                                  self.settings.max_evidence_bytes),
+                ANN_SINCE: since,
+            }
+            if want.history is not None:
+                annotations[HISTORY_ANNOTATION] = history_value(
+                    want.history or None, want.reason, since, want.revision)
             if self._annotating(target) and not await self.writer.annotate(
-                    target.kind, target.namespace, target.name, {
-                        ANN_REASON: want.reason,
-                        ANN_SUMMARY: redact(want.summary, limit=MAX_SUMMARY),
-                        ANN_EVIDENCE: evidence_annotation(
-                            want.evidence, self.settings.max_evidence_bytes),
-                        ANN_SINCE: since,
-                    }):
+                    target.kind, target.namespace, target.name, annotations):
                 return False
             new = said is None or said.ident != want.ident
             events = said.events if said is not None and said.reason == want.reason else (

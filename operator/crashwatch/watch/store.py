@@ -92,12 +92,16 @@ def trim_owner(kind: str, obj: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
+#: What crashwatch writes on owners besides its publication: not news either.
+_OWN_RECORDS = frozenset({"crashwatch.dev/history"})
+
+
 def _news(trimmed: Mapping[str, Any]) -> tuple[Any, ...]:
     """What of a trimmed owner a diagnosis depends on: everything but crashwatch's own
     publication and the resourceVersion (so that crashwatch's writes are not news)."""
     md = as_dict(trimmed.get("metadata"))
     ann = {k: v for k, v in as_dict(md.get("annotations")).items()
-           if k not in PUBLISHED_ANNOTATIONS}
+           if k not in PUBLISHED_ANNOTATIONS and k not in _OWN_RECORDS}
     rest = {k: v for k, v in md.items()
             if k not in ("annotations", "resourceVersion", "managedFields")}
     return (rest, ann, trimmed.get("spec"), trimmed.get("status"))
@@ -116,10 +120,11 @@ class Store:
         self._jobs_by_cronjob: dict[Key, set[str]] = defaultdict(set)
 
     # -- pods ------------------------------------------------------------------------
-    def upsert_pod(self, pod: Mapping[str, Any]) -> bool:
-        """Keep a failing pod; forget a quiet one. True when the pod is (now) kept."""
+    def upsert_pod(self, pod: Mapping[str, Any], keep: bool = False) -> bool:
+        """Keep a failing pod (or any, with ``keep``); forget a quiet one. True when the pod
+        is (now) kept."""
         key = (as_str(meta(pod).get("namespace")), as_str(meta(pod).get("name")))
-        if is_quiet(pod):
+        if not keep and is_quiet(pod):
             self.delete_pod(key, events=False)
             return False
         self.pods[key] = trim_pod(pod)
@@ -162,6 +167,9 @@ class Store:
                 break
         queue.append((self.clock(), dict(ev)))
         return key
+
+    def has_event(self, key: Key, reason: str) -> bool:
+        return any(ev.get("reason") == reason for _, ev in self.events.get(key, ()))
 
     # -- owners ----------------------------------------------------------------------
     def upsert_owner(self, kind: str, obj: Mapping[str, Any]) -> bool:

@@ -25,6 +25,8 @@ from typing import Any, Protocol
 import structlog
 
 from crashwatch.diagnosis import diagnose
+from crashwatch.diagnosis.history import HISTORY_ANNOTATION
+from crashwatch.diagnosis.owners import REVISION_ANNOTATION
 from crashwatch.diagnosis.view import (
     ClusterView,
     as_dict,
@@ -33,6 +35,7 @@ from crashwatch.diagnosis.view import (
     as_str,
     controller_ref,
     meta,
+    parse_time,
 )
 from crashwatch.metrics import Metrics
 from crashwatch.model import Finding, OwnerRef, Reason
@@ -40,7 +43,6 @@ from crashwatch.settings import Settings
 from crashwatch.watch.publisher import Notice, Publisher, Writer
 from crashwatch.watch.selectors import parse_selector
 from crashwatch.watch.store import (
-    OWNER_KINDS,
     Key,
     Store,
     WorkloadKey,
@@ -50,9 +52,6 @@ from crashwatch.watch.store import (
 log = structlog.get_logger("crashwatch.watch")
 
 DEBOUNCE_SECONDS = 0.1  # on top of kopf's own 0.1 s batch window per object
-LISTING_SETTLE_SECONDS = 2.0
-"""A listing (the start's, or a relist after a watch gap) is over once no listed object
-has arrived for this long."""
 START_GRACE_SECONDS = 10.0
 """Clearing writes wait for the pods' first listing, but no longer than this after start
 (an empty cluster lists nothing)."""
@@ -96,13 +95,19 @@ class WorkloadRecord:
 
 @dataclass(slots=True)
 class Listing:
-    """The listings of one resource seen through the watch (kopf delivers listed objects as
-    events of type None): when the latest began and ended, and whether what it did not show
-    again has been checked."""
+    """The latest listing of one resource (in one namespace, or all): when it began, whether
+    it is over, and whether what it did not show again has been checked."""
 
-    started: float | None = None
-    last: float | None = None
-    checked: bool = True
+    started: float
+    done: bool = False
+    checked: bool = False
+
+
+PLURAL_KINDS = {"pods": "Pod", "replicasets": "ReplicaSet", "deployments": "Deployment",
+                "statefulsets": "StatefulSet", "daemonsets": "DaemonSet", "jobs": "Job",
+                "cronjobs": "CronJob", "verticalpodautoscalers": "VerticalPodAutoscaler"}
+VERIFY_AFTER_LISTING_SECONDS = 1.0
+"""Listed objects reach the handlers a moment after the listing's end: look then."""
 
 
 def workload_key(namespace: str, owner: OwnerRef | None, pod: str) -> WorkloadKey:
@@ -151,11 +156,16 @@ def pod_notice(findings: list[Finding]) -> Notice | None:
     return Notice(primary.reason.value, primary.summary, primary.evidence, tuple(events))
 
 
-def owner_notice(finding: Finding | None) -> Notice | None:
+def owner_notice(finding: Finding | None, owner: Mapping[str, Any] | None) -> Notice | None:
+    """What a workload should say; its history (``crashwatch.dev/history``) grows with
+    each new reason."""
     if finding is None:
         return None
+    annotations = as_dict(meta(owner or {}).get("annotations"))
     return Notice(finding.reason.value, finding.summary, finding.evidence,
-                  ((finding.reason.value, finding.summary),))
+                  ((finding.reason.value, finding.summary),),
+                  history=as_str(annotations.get(HISTORY_ANNOTATION)),
+                  revision=as_str(annotations.get(REVISION_ANNOTATION)))
 
 
 class Watchdog:
@@ -181,10 +191,11 @@ class Watchdog:
         self.namespace_match = parse_selector(settings.watch.namespace_selector)
         self.namespaces: dict[str, bool] = {}  # namespace -> matches the selector
         self.publisher = Publisher(writer, settings.publish, metrics, clock,
-                                   may_clear=self.caught_up, may_write=lambda: self.active)
+                                   may_clear=self.caught_up, may_write=lambda: self.active,
+                                   cleared=self._cleared)
         self.pods: dict[Key, PodRecord] = {}
         self.workloads: dict[WorkloadKey, WorkloadRecord] = {}
-        self.listings: dict[str, Listing] = {}
+        self.listings: dict[tuple[str, str | None], Listing] = {}
         self.active = True
         """False on a standby replica: it keeps its memory of the cluster current but
         diagnoses and writes nothing until it leads."""
@@ -205,38 +216,38 @@ class Watchdog:
         self.metrics.watch_events.labels(resource).inc()
         self.metrics.last_event.labels(resource).set(self.clock())
 
-    def _listed(self, kind: str) -> None:
-        """An object arrived as part of a listing (kopf's event type None)."""
+    def on_listing(self, plural: str, namespace: str | None, phase: str) -> None:
+        """kopf began (``started``) or finished (``listed``) listing a resource: at a start,
+        and after a watch gap that could not be resumed (``listings.py``)."""
+        kind = PLURAL_KINDS.get(plural)
+        if kind is None:
+            return
         now = self.clock()
-        listing = self.listings.setdefault(kind, Listing())
-        if listing.last is None or now - listing.last > LISTING_SETTLE_SECONDS:
-            listing.started = now
-            listing.checked = False
-            if kind == "Pod":  # once it is over, clears that waited for it may go
-                self._after_listing()
-        listing.last = now
-
-    def _after_listing(self) -> None:
+        if phase == "started":
+            self.listings[(kind, namespace)] = Listing(now)
+            return
+        listing = self.listings.setdefault((kind, namespace), Listing(now))
+        listing.done = True
         try:
             loop = asyncio.get_running_loop()
         except RuntimeError:
             return
-
-        def check() -> None:
-            if self.caught_up():
-                self.publisher.kick_all()
-            else:
-                loop.call_later(LISTING_SETTLE_SECONDS, check)
-        loop.call_later(LISTING_SETTLE_SECONDS + 0.5, check)
+        if kind == "Pod" and self.caught_up():
+            # Clears waited for the pods: what each workload should say is decided again,
+            # with every pod the listing brought.
+            for wkey in list(self.workloads):
+                self._schedule(wkey, delay=0.0)
+        loop.call_later(VERIFY_AFTER_LISTING_SECONDS,
+                        lambda: loop.create_task(self._verify_safely()))
 
     def caught_up(self) -> bool:
-        """The pods' latest listing is over (or the start's grace has passed): only then
-        may a publication be cleared (an owner listed before its pods is not healthy)."""
-        now = self.clock()
-        listing = self.listings.get("Pod")
-        if listing is not None and listing.last is not None:
-            return now - listing.last > LISTING_SETTLE_SECONDS
-        return now - self.started > START_GRACE_SECONDS
+        """Every listing of pods is over (or, where listings cannot be followed, the
+        start's grace has passed): only then may a publication be cleared (an owner listed
+        before its pods is not healthy)."""
+        pods = [lst for (kind, _), lst in self.listings.items() if kind == "Pod"]
+        if pods:
+            return all(lst.done for lst in pods)
+        return self.clock() - self.started > START_GRACE_SECONDS
 
     def on_namespace(self, event_type: str | None, body: Mapping[str, Any]) -> None:
         name = as_str(meta(body).get("name"))
@@ -250,14 +261,14 @@ class Watchdog:
         key = (as_str(md.get("namespace")), as_str(md.get("name")))
         if not key[1]:
             return
-        if event_type is None:
-            self._listed("Pod")
         uid = as_str(md.get("uid"))
-        if event_type == "DELETED" or md.get("deletionTimestamp"):
-            # Deleted or on its way out: nothing to clean on it, nothing to say.
-            self._pod_gone(key, "deleted")
+        if event_type == "DELETED":
+            self._pod_gone(key, "deleted")  # nothing to clean on it, nothing to say
             return
         rec = self.pods.get(key)
+        # On its way out, a pod whose preStop hook failed is news, quiet or not.
+        hook_failed = bool(md.get("deletionTimestamp")) and self.store.has_event(
+            key, "FailedPreStopHook")
         if rec is not None and uid and rec.uid and uid != rec.uid:
             self._pod_gone(key, "replaced")  # a namesake (a StatefulSet's pod re-created)
             rec = None
@@ -268,10 +279,10 @@ class Watchdog:
                 self.store.delete_pod(key)
                 self._schedule(rec.workload)
             return
-        annotations = as_dict(md.get("annotations"))
-        if "crashwatch.dev/reason" in annotations:
+        if "crashwatch.dev/reason" in as_dict(md.get("annotations")) or (
+                ("Pod", *key) in self.publisher.targets):
             self.publisher.observe("Pod", key[0], key[1], uid, published_annotations(body))
-        kept = self.store.upsert_pod(body)
+        kept = self.store.upsert_pod(body, keep=hook_failed)
         if not kept and rec is None and ("Pod", *key) not in self.publisher.targets:
             return  # quiet and never held: the common case
         wkey = workload_key(key[0], self.store.top_owner(body), key[1])
@@ -288,6 +299,11 @@ class Watchdog:
     def on_event(self, body: Mapping[str, Any]) -> None:
         key = self.store.add_event(body)
         rec = self.pods.get(key) if key is not None else None
+        if rec is None and key is not None and body.get("reason") == "FailedPreStopHook":
+            pod = self.store.pods.get(key)
+            if pod is not None:
+                self.on_pod("MODIFIED", pod)
+            return
         if rec is not None:
             if rec.changed_at is None:
                 rec.changed_at = self.clock()
@@ -298,18 +314,20 @@ class Watchdog:
         ns, name = as_str(md.get("namespace")), as_str(md.get("name"))
         if not name:
             return
-        if event_type is None:
-            self._listed(kind)
         if event_type == "DELETED":
             self._owner_gone(kind, (ns, name))
             return
-        if kind in TOP_KINDS and "crashwatch.dev/reason" in as_dict(md.get("annotations")) and (
-                controller_ref(body) is None):
+        if kind in TOP_KINDS and controller_ref(body) is None and (
+                "crashwatch.dev/reason" in as_dict(md.get("annotations"))
+                or (kind, ns, name) in self.publisher.targets):
             # Only a top owner is written to (the Deployment controller copies a
             # Deployment's annotations onto its ReplicaSets: those are not crashwatch's).
             self.publisher.observe(kind, ns, name, as_str(md.get("uid")),
                                    published_annotations(body))
-        if self.store.upsert_owner(kind, body):
+            # What it says is checked by a reconcile of its own (it may have recovered
+            # while crashwatch was away).
+            self.workloads.setdefault((ns, kind, name), WorkloadRecord())
+        if self.store.upsert_owner(kind, body) or (ns, kind, name) in self.workloads:
             for wkey in self._workloads_of(kind, ns, name, body):
                 self._schedule(wkey)
 
@@ -374,9 +392,19 @@ class Watchdog:
             return
         self.active = active
         if active:
+            # What each object should say comes from these reconciles; until then the
+            # publisher knows only what the objects carry, which is no reason to clear it.
             for wkey in list(self.workloads):
                 self._schedule(wkey, delay=0.0)
-            self.publisher.kick_all()
+            return
+        for handle in self._timers.values():
+            handle.cancel()
+        self._timers.clear()
+        # The leader's findings are the leader's: a standby's gauges say nothing.
+        for rec in self.pods.values():
+            self._set_findings(rec, [])
+        for wkey, wl in self.workloads.items():
+            self._set_workload_finding(wkey, wl, None)
 
     # -- scheduling ------------------------------------------------------------------
     def _schedule(self, wkey: WorkloadKey, delay: float = DEBOUNCE_SECONDS) -> None:
@@ -427,7 +455,10 @@ class Watchdog:
             if not (due or self._running or self.publisher.busy()):
                 return
             for wkey in due:
-                self._timers.pop(wkey).cancel()
+                handle = self._timers.pop(wkey, None)
+                if handle is None:  # it fired meanwhile: it runs already
+                    continue
+                handle.cancel()
                 await self._reconcile_safely(wkey)
             if self._running:
                 await asyncio.gather(*list(self._running.values()), return_exceptions=True)
@@ -483,9 +514,10 @@ class Watchdog:
         keys = sorted(k for k in wl.pods if k in self.pods)
         logs = await self._read_logs([k for k in keys if k in self.store.pods])
         held = [k for k in keys if k in self.store.pods]
-        view = ClusterView(self.store.objects_for(wkey, held), self.clock(),
-                           self.settings.watch.stable_after_seconds)
-        found = diagnose(view, lambda ns, p, c: logs.get((ns, p, c)))
+        objects = self.store.objects_for(wkey, held)
+        # Off the event loop: a long diagnosis (bounded by the engine's budget) must not
+        # hold up /healthz, the metrics, or the watch streams.
+        found = await asyncio.to_thread(self._diagnose, objects, logs, self.clock())
         by_pod: dict[Key, list[Finding]] = {}
         workload_finding: Finding | None = None
         for f in found:
@@ -498,6 +530,12 @@ class Watchdog:
             rec = self.pods[key]
             new = by_pod.get(key, [])
             old = rec.findings
+            pod = self.store.pods.get(key)
+            if not new and old and pod is not None and self._restarted_recently(pod):
+                # Running again after a crash is not a recovery yet (the kubelet runs a
+                # crash-looping container between its crashes): the finding holds until it
+                # has run stable_after seconds.
+                new = old
             self._set_findings(rec, new)
             self.publisher.want("Pod", key[0], key[1], rec.uid, pod_notice(new), rec.changed_at)
             rec.changed_at = None
@@ -506,12 +544,16 @@ class Watchdog:
                 for f in new:
                     if f.reason in REMEDIABLE and (f.container, f.reason) not in had:
                         await self.remedy.consider(f)
-            pod = self.store.pods.get(key)
             if not new:
+                if pod is not None and meta(pod).get("deletionTimestamp"):
+                    # On its way out (a preStop hook that fails is still news): nothing to
+                    # clean on it.
+                    self.publisher.forget("Pod", *key)
                 if pod is not None:
                     self.store.delete_pod(key, events=False)  # healthy again: nothing to hold
-                del self.pods[key]
-                wl.pods.discard(key)
+                if ("Pod", *key) not in self.publisher.targets:  # else a clear is pending
+                    del self.pods[key]
+                    wl.pods.discard(key)
             elif pod is not None and _running_again(pod):
                 recheck = True
         if self._set_workload_finding(wkey, wl, workload_finding) and (
@@ -521,13 +563,53 @@ class Watchdog:
         if wkey[1] != "Pod":
             top = self.store.owner(wkey[1], wkey[0], wkey[2])
             self.publisher.want(wkey[1], wkey[0], wkey[2], as_str(meta(top or {}).get("uid")),
-                                owner_notice(self._owner_finding(wl)))
+                                owner_notice(self._owner_finding(wl), top))
         if recheck:
             # Crashed, now running: the finding ends once it has run stable_after seconds;
             # look again then rather than wait for the next sweep.
             self._schedule(wkey, delay=self.settings.watch.stable_after_seconds + 1.0)
-        if not wl.pods and wl.finding is None:
+        if not wl.pods and wl.finding is None and (wkey[1], wkey[0], wkey[2]) not in (
+                self.publisher.targets):
             self.workloads.pop(wkey, None)
+
+    def _cleared(self, target: tuple[str, str, str]) -> None:
+        """An object's clear landed: a record kept only for it goes."""
+        kind, ns, name = target
+        wkey: WorkloadKey = (ns, kind, name)
+        if kind == "Pod":
+            rec = self.pods.get((ns, name))
+            if rec is None or rec.findings or (ns, name) in self.store.pods:
+                return
+            del self.pods[(ns, name)]
+            self._leave((ns, name), rec)
+            wkey = rec.workload
+        wl = self.workloads.get(wkey)
+        if wl is not None and not wl.pods and wl.finding is None and (
+                (wkey[1], wkey[0], wkey[2]) not in self.publisher.targets):
+            del self.workloads[wkey]
+
+    def _restarted_recently(self, pod: Mapping[str, Any]) -> bool:
+        """A container of the pod runs again after an abnormal exit less than
+        stable_after seconds ago."""
+        now = self.clock()
+        stable = self.settings.watch.stable_after_seconds
+        for group in ("initContainerStatuses", "containerStatuses"):
+            for cs in as_list(as_dict(pod.get("status")).get(group)):
+                cs = as_dict(cs)
+                last = as_dict(as_dict(cs.get("lastState")).get("terminated"))
+                if not last or "running" not in as_dict(cs.get("state")):
+                    continue
+                if as_int(last.get("exitCode")) == 0 and last.get("reason") != "OOMKilled":
+                    continue
+                finished = parse_time(last.get("finishedAt"))
+                if finished is None or now - finished < stable:
+                    return True
+        return False
+
+    def _diagnose(self, objects: list[dict[str, Any]],
+                  logs: Mapping[tuple[str, str, str], str], now: float) -> list[Finding]:
+        view = ClusterView(objects, now, self.settings.watch.stable_after_seconds)
+        return diagnose(view, lambda ns, p, c: logs.get((ns, p, c)))
 
     def _owner_finding(self, wl: WorkloadRecord) -> Finding | None:
         """What a workload should say: its own finding, else its first failing pod's."""
@@ -592,35 +674,40 @@ class Watchdog:
         self.publisher.kick_all()
         self.metrics.collect_garbage(self.clock())
 
+    async def _verify_safely(self) -> None:
+        try:
+            await self._verify()
+        except Exception as err:  # the API server may be away again: the sweep retries
+            log.warning("verification failed", error=str(err)[:300])
+
     async def _verify(self) -> None:
         """Check against the API server what a relist did not show again (and, now and
         then, what no event has shown for long): a relist reports no DELETED."""
-        if self.verifier is None:
+        if self.verifier is None or not self.active:
             return
         now = self.clock()
         periodic = now - self._last_verified >= self.settings.watch.verify_interval_seconds
-        doubtful: list[tuple[str, str, str]] = []
-        for kind in ("Pod", *OWNER_KINDS):
-            listing = self.listings.get(kind)
-            relisted = (listing is not None and not listing.checked
-                        and listing.last is not None
-                        and now - listing.last > LISTING_SETTLE_SECONDS)
-            if not (relisted or periodic):
-                continue
-            cutoff = listing.started if relisted and listing and listing.started else (
-                now - self.settings.watch.verify_interval_seconds)
-            for (k, ns, name), t in list(self.store.seen.items()):
-                if k == kind and t < cutoff:
-                    doubtful.append((k, ns, name))
-            if relisted and listing is not None:
+        doubtful: dict[tuple[str, str, str], None] = {}
+        for (kind, namespace), listing in self.listings.items():
+            if listing.done and not listing.checked:
                 listing.checked = True
+                for (k, ns, name), t in list(self.store.seen.items()):
+                    if k == kind and (namespace is None or ns == namespace) and (
+                            t < listing.started):
+                        doubtful[(k, ns, name)] = None
         if periodic:
             self._last_verified = now
-        for kind, ns, name in doubtful:
+            cutoff = now - self.settings.watch.verify_interval_seconds
+            for key, t in list(self.store.seen.items()):
+                if t < cutoff:
+                    doubtful[key] = None
+        # Pods first: a workload's pods go before the workload.
+        for kind, ns, name in sorted(doubtful, key=lambda k: k[0] != "Pod"):
             obj = (self.store.pods.get((ns, name)) if kind == "Pod"
                    else self.store.owner(kind, ns, name))
-            uid = as_str(meta(obj or {}).get("uid"))
-            exists = await self.verifier(kind, ns, name, uid)
+            if obj is None:
+                continue
+            exists = await self.verifier(kind, ns, name, as_str(meta(obj).get("uid")))
             if exists is False:
                 log.info("gone while unwatched", kind=kind, namespace=ns, name=name)
                 if kind == "Pod":

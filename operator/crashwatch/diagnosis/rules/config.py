@@ -5,25 +5,25 @@ have to guess."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from typing import Any
 
+from crashwatch.diagnosis import rx
 from crashwatch.diagnosis.context import ContainerContext, event_line, waiting_line
 from crashwatch.diagnosis.owners import all_containers
-from crashwatch.diagnosis.view import as_dict, as_list, as_str
+from crashwatch.diagnosis.view import as_dict, as_list, as_str, as_text
 from crashwatch.model import Confidence, Finding, Reason
 
-_MISSING_KEY = re.compile(
+_MISSING_KEY = rx.compile(
     r"(?i)couldn't find key (?P<key>\S+) in (?P<kind>ConfigMap|Secret) "
     r"(?:(?P<ns>[^/\s]+)/)?(?P<name>[^\s,]+)"
 )
-_MISSING_OBJECT = re.compile(r"(?i)\b(?P<kind>configmaps?|secrets?) \"(?P<name>[^\"]+)\" not found")
-_MOUNT_MISSING_KEY = re.compile(
+_MISSING_OBJECT = rx.compile(r"(?i)\b(?P<kind>configmaps?|secrets?) \"(?P<name>[^\"]+)\" not found")
+_MOUNT_MISSING_KEY = rx.compile(
     r"(?i)(?P<kind>configmap|secret) references non-existent (?:config|secret) key:? (?P<key>\S+)"
 )
-_MOUNT_VOLUME = re.compile(r'for volume "(?P<volume>[^"]+)"')
-_SECURITY = re.compile(
+_MOUNT_VOLUME = rx.compile(r'for volume "(?P<volume>[^"]+)"')
+_SECURITY = rx.compile(
     r"(?i)runAsNonRoot and image will run as root|runAsNonRoot and image has non-numeric user|"
     r"runAsUser breaks non-root policy|non-root policy"
 )
@@ -139,7 +139,7 @@ def diagnose_config_error(ctx: ContainerContext, waiting: Mapping[str, Any]) -> 
     failed = [ev for ev in ctx.container_events("Failed") if ev.message.startswith("Error: ")]
     if failed:
         evidence.append(event_line(failed[-1]))
-    texts = [as_str(waiting.get("message"))] + [ev.message for ev in reversed(failed)]
+    texts = [as_text(waiting.get("message"))] + [ev.message for ev in reversed(failed)]
     for text in texts:
         found = classify_message(ctx, text, evidence, via="env")
         if found is not None:

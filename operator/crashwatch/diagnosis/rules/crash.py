@@ -1,36 +1,44 @@
 """Containers that keep exiting: read the runtime's termination record, the kubelet's
-probe kills and the previous container's log, most certain evidence first.
+probe and hook kills and the previous container's log, most certain evidence first.
 
-Order: a runtime that could not start the process at all; the kernel's OOM killer;
-the kubelet killing it for a liveness probe; the log signature catalogue; what the
-exit code alone says; and last, an application error with its most telling log line.
+Order: a runtime that could not start the process at all (a missing or non-executable
+entrypoint, a binary for another CPU, any other OCI runtime error); the kernel's OOM
+killer; a failed post-start hook; the kubelet killing it for a liveness or startup probe;
+a failed pre-stop hook; a segmentation fault (exit 139); the log (the catalogue and the
+generic layer, ranked by :mod:`crashwatch.diagnosis.logcause`); what the exit code alone
+says; and last, an application error with its most telling log lines.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from typing import Any
 
-from crashwatch.diagnosis.context import ContainerContext, terminated_line, waiting_line
-from crashwatch.diagnosis.rules.config import classify_message
-from crashwatch.diagnosis.rules.memory import diagnose_oom
-from crashwatch.diagnosis.rules.probes import diagnose_liveness
-from crashwatch.diagnosis.signatures import (
-    SignatureMatch,
-    host_port_in,
-    match_log,
-    telling_line,
+from crashwatch.diagnosis import rx
+from crashwatch.diagnosis.context import (
+    ContainerContext,
+    event_line,
+    event_lines,
+    terminated_line,
+    waiting_line,
 )
-from crashwatch.diagnosis.view import as_dict, as_int, as_list, as_str
+from crashwatch.diagnosis.logcause import Cause, Context, LogReading, read_crash
+from crashwatch.diagnosis.logread import Level
+from crashwatch.diagnosis.rules.config import classify_message
+from crashwatch.diagnosis.rules.memory import diagnose_oom, memory_of
+from crashwatch.diagnosis.rules.probes import diagnose_liveness
+from crashwatch.diagnosis.view import as_dict, as_int, as_list, as_str, as_text
 from crashwatch.model import Confidence, Finding, Reason
 
-_NOT_FOUND = re.compile(
-    r"(?i)executable file not found|no such file or directory|not found in \$PATH"
-)
-_PERMISSION = re.compile(r"(?i)permission denied")
-_EXEC_TARGET = re.compile(r'exec(?::| ) ?"?(?P<command>[^":\s]+)"?: ')
-_STAT_TARGET = re.compile(r"stat (?P<command>/[^:\s]+): no such file")
+_EXEC_TARGET = rx.compile(r'exec(?::| ) ?"?(?P<command>[^":\s]+)"?: (?P<what>[^\n]*)')
+_STAT_TARGET = rx.compile(r"stat (?P<command>/[^:\s]+): no such file")
+_NOT_FOUND = rx.compile(
+    r"executable file not found|no such file or directory|not found in \$PATH|"
+    r"required file not found", ignorecase=True)
+_PERMISSION = rx.compile(r"permission denied", ignorecase=True)
+_EXEC_FORMAT = rx.compile(r"exec format error", ignorecase=True)
+_NOT_ENTRYPOINT = rx.compile(r"error mounting|mount |rootfs|cgroup|apparmor|seccomp|chdir|"
+                             r"setns|namespace|sysctl|oom_score_adj|device", ignorecase=True)
 
 #: What a shell's exit code alone says, when no log line said more.
 _EXIT_MEANING = {
@@ -42,7 +50,6 @@ START_FAILURE_WAITING = frozenset(
     {"RunContainerError", "CreateContainerError", "StartError", "ContainerCannotRun",
      "PreStartHookError", "PostStartHookError", "PreCreateHookError"}
 )
-
 
 _SHELLS = frozenset({"sh", "bash", "dash", "ash", "/bin/sh", "/bin/bash", "/bin/dash",
                      "/bin/ash", "/usr/bin/bash", "/usr/bin/env"})
@@ -59,50 +66,139 @@ def _command(ctx: ContainerContext) -> list[str]:
     return argv
 
 
+def _node_arch(ctx: ContainerContext) -> str | None:
+    node = as_str(ctx.pod_spec.get("nodeName"))
+    obj = ctx.view.nodes.get(node) if node else None
+    if obj is None:
+        return None
+    info = as_dict(as_dict(obj.get("status")).get("nodeInfo"))
+    arch, os_ = as_str(info.get("architecture")), as_str(info.get("operatingSystem"))
+    return f"{os_ or 'linux'}/{arch}" if arch else None
+
+
+def _exec_format(ctx: ContainerContext, command: str, evidence: list[str],
+                 exit_code: int | None, via: str) -> Finding:
+    arch = _node_arch(ctx)
+    node = as_str(ctx.pod_spec.get("nodeName"))
+    if arch:
+        evidence.append(f"node {node} runs {arch}")
+    image = as_str(ctx.spec.get("image"))
+    return ctx.finding(
+        Reason.EXEC_FORMAT_ERROR,
+        f"Container {ctx.name} cannot run {command} on its node: exec format error, a "
+        f"binary built for another CPU architecture" + (f" than the node's {arch}" if arch else "")
+        + (f" (image {image})." if image else "."),
+        evidence,
+        remediation={"action": "fix-image-platform", "container": ctx.name, "image": image,
+                     "nodeArchitecture": arch},
+        details={"command": command, "exitCode": exit_code, "via": via,
+                 "nodeArchitecture": arch, "image": image},
+    )
+
+
 def _runtime_start_failure(
-    ctx: ContainerContext, message: str, evidence: list[str], exit_code: int | None
+    ctx: ContainerContext, message: str, evidence: list[str], exit_code: int | None,
+    *, generic: bool = True,
 ) -> Finding | None:
-    """The runtime could not exec the entrypoint (containerd ``StartError``, exit 128)."""
-    m = _EXEC_TARGET.search(message) or _STAT_TARGET.search(message)
-    command = m["command"] if m else (_command(ctx)[:1] or ["?"])[0]
+    """The runtime could not start the process (containerd ``StartError``, exit 128): a
+    missing or non-executable entrypoint, a binary for another CPU, or (``generic``) any
+    other OCI runtime error."""
+    m = _EXEC_TARGET.search(message)
+    stat = _STAT_TARGET.search(message)
+    command = m["command"] if m else stat["command"] if stat else (_command(ctx)[:1] or ["?"])[0]
+    what = m["what"] if m else message
     if m:  # the runtime's message is long; its telling part goes first
         evidence.insert(0, f"runtime: {message[m.start():].strip()}")
-    for pattern, reason, what in (
-        (_PERMISSION, Reason.PERMISSION_DENIED, "is not executable (permission denied)"),
-        (_NOT_FOUND, Reason.COMMAND_NOT_FOUND, "does not exist in the image"),
-    ):
-        if pattern.search(message):
-            return ctx.finding(
-                reason,
-                f"Container {ctx.name}'s entrypoint {command} {what}.",
-                evidence,
-                remediation={"action": "fix-entrypoint", "container": ctx.name,
-                             "command": command},
-                details={"command": command, "exitCode": exit_code},
-            )
-    return None
+    if _EXEC_FORMAT.search(message):
+        return _exec_format(ctx, command, evidence, exit_code, "runtime")
+    about_exec = m is not None or stat is not None or "$PATH" in message
+    if about_exec and _NOT_ENTRYPOINT.search(what) is None:
+        for pattern, reason, how in (
+            (_PERMISSION, Reason.PERMISSION_DENIED, "is not executable (permission denied)"),
+            (_NOT_FOUND, Reason.COMMAND_NOT_FOUND, "does not exist in the image"),
+        ):
+            if pattern.search(what) or (stat and reason is Reason.COMMAND_NOT_FOUND):
+                return ctx.finding(
+                    reason,
+                    f"Container {ctx.name}'s entrypoint {command} {how}.",
+                    evidence,
+                    remediation={"action": "fix-entrypoint", "container": ctx.name,
+                                 "command": command},
+                    details={"command": command, "exitCode": exit_code},
+                )
+    if not generic:
+        return None
+    if not m and message:
+        evidence.insert(0, f"runtime: {message.strip()}")
+    return ctx.finding(
+        Reason.RUNTIME_START_ERROR,
+        f"The container runtime cannot start container {ctx.name}: "
+        + (_runtime_gist(message) or "no message") + ".",
+        evidence,
+        remediation={"action": "check-runtime-error", "container": ctx.name},
+        details={"exitCode": exit_code, "message": message or None},
+        confidence=Confidence.HIGH if message else Confidence.MEDIUM,
+    )
 
 
-def _from_signature(
-    ctx: ContainerContext, found: SignatureMatch, evidence: list[str], exit_code: int | None
-) -> Finding:
-    sig, g = found.signature, found.groups
-    evidence = evidence + [f"log: {line}" for line in found.lines]
-    details: dict[str, Any] = {"signature": sig.id, "exitCode": exit_code, **g}
-    reason = sig.reason
+_RUNTIME_NOISE = ("failed to create containerd task: ", "failed to create shim task: ",
+                  "OCI runtime create failed: ", "OCI runtime start failed: ",
+                  "runc create failed: ", "unable to start container process: ",
+                  "error during container init: ", "failed to start containerd task ")
+
+
+def _runtime_gist(message: str) -> str:
+    """The telling end of a runtime's nested message (the wrappers cut off)."""
+    text = message.strip()
+    changed = True
+    while changed:
+        changed = False
+        for prefix in _RUNTIME_NOISE:
+            at = text.find(prefix)
+            if at >= 0:
+                text, changed = text[at + len(prefix):], True
+    return text.removesuffix(": unknown").strip()
+
+
+def _log_lines(cause: Cause) -> list[str]:
+    return [f"log: {line}" for line in cause.lines]
+
+
+def _from_cause(ctx: ContainerContext, cause: Cause, evidence: list[str],
+                exit_code: int | None) -> Finding:
+    g = cause.groups
+    evidence = evidence + _log_lines(cause)
+    details: dict[str, Any] = {"signature": cause.rule, "layer": cause.layer,
+                               "exitCode": exit_code, **g}
+    reason = cause.reason
     remediation: dict[str, Any] | None = None
+    confidence = Confidence.HIGH if cause.layer == "catalogue" else Confidence.MEDIUM
+    path = g.get("path")
     if reason is Reason.MISSING_ENV:
         var = g.get("variable", "?")
-        evidence.append(f"missing variable: {var}")
-        summary = f"Container {ctx.name} exits because required setting {var} is not set."
-        remediation = {"action": "set-env", "container": ctx.name, "variable": var}
+        names = list(cause.variables) or [var]
+        if len(names) > 1:
+            details["variables"] = names
+            evidence.append(f"missing variables: {', '.join(names)}")
+            listed = ", ".join(names[:-1]) + f" and {names[-1]}"
+            summary = (f"Container {ctx.name} exits because required settings {listed} "
+                       "are not set.")
+        elif "variable" not in g:
+            summary = (f"Container {ctx.name} exits because a required environment variable "
+                       "is not set (the log does not name it).")
+        else:
+            evidence.append(f"missing variable: {var}")
+            summary = f"Container {ctx.name} exits because required setting {var} is not set."
+        remediation = {"action": "set-env", "container": ctx.name,
+                       "variable": g.get("variable")}
+        confidence = Confidence.HIGH if "variable" in g else Confidence.MEDIUM
     elif reason is Reason.READ_ONLY_FILESYSTEM:
-        path = g.get("path")
         if path:
             evidence.append(f"read-only path: {path}")
         sc = as_dict(ctx.spec.get("securityContext"))
         if sc.get("readOnlyRootFilesystem") is True:
             evidence.append("securityContext.readOnlyRootFilesystem: true")
+            confidence = Confidence.HIGH
         summary = (
             f"Container {ctx.name} exits because it writes to a read-only filesystem"
             + (f" ({path})" if path else "")
@@ -110,11 +206,7 @@ def _from_signature(
         )
         remediation = {"action": "mount-writable-volume", "container": ctx.name, "path": path}
     elif reason is Reason.DEPENDENCY_UNREACHABLE:
-        if "host" not in g:
-            hp = next((host_port_in(ln) for ln in found.lines if host_port_in(ln)), None)
-            if hp:
-                details["host"], details["port"] = hp
-        host, port = details.get("host"), details.get("port")
+        host, port = g.get("host"), g.get("port")
         target = f"{host}:{port}" if host and port else host or (f"port {port}" if port else None)
         if target:
             evidence.append(f"unreachable: {target}")
@@ -127,13 +219,134 @@ def _from_signature(
         summary = f"Container {ctx.name} exits because command {cmd} is not found."
         remediation = {"action": "fix-entrypoint", "container": ctx.name, "command": cmd}
     elif reason is Reason.PERMISSION_DENIED:
-        cmd = g.get("command", "?")
-        summary = f"Container {ctx.name} exits because {cmd} is not executable."
-        remediation = {"action": "fix-entrypoint", "container": ctx.name, "command": cmd}
+        if g.get("command"):
+            summary = f"Container {ctx.name} exits because {g['command']} is not executable."
+            remediation = {"action": "fix-entrypoint", "container": ctx.name,
+                           "command": g["command"]}
+        elif path:
+            evidence.append(f"denied path: {path}")
+            summary = (f"Container {ctx.name} exits because it is denied access to {path} "
+                       "(permission denied): check the files' owner and the pod's runAsUser/"
+                       "fsGroup.")
+            remediation = {"action": "fix-permissions", "container": ctx.name, "path": path}
+        elif g.get("port"):
+            summary = (f"Container {ctx.name} exits because it may not listen on port "
+                       f"{g['port']} (permission denied): a port below 1024 needs root or "
+                       "NET_BIND_SERVICE.")
+            remediation = {"action": "fix-permissions", "container": ctx.name,
+                           "port": g["port"]}
+        else:
+            summary = (f"Container {ctx.name} exits because an operation is denied "
+                       f"(permission denied): {cause.lines[0] if cause.lines else ''}")
+            remediation = {"action": "fix-permissions", "container": ctx.name}
+    elif reason is Reason.DISK_FULL:
+        if path:
+            evidence.append(f"full at: {path}")
+        summary = (f"Container {ctx.name} exits because a disk is full (no space left on "
+                   f"device{' writing ' + path if path else ''}).")
+        remediation = {"action": "free-or-grow-volume", "container": ctx.name, "path": path}
+    elif reason is Reason.TOO_MANY_OPEN_FILES:
+        summary = (f"Container {ctx.name} exits because it hit a limit on open files or "
+                   "inotify watches (raise the node's fs.inotify / nofile limits or open "
+                   "fewer).")
+        remediation = {"action": "raise-file-limits", "container": ctx.name}
+    elif reason is Reason.HEAP_EXHAUSTED:
+        limit = memory_of(ctx.spec).get("limit")
+        if limit:
+            evidence.append(f"memory limit {limit}")
+        summary = (f"Container {ctx.name} exits because its runtime ran out of heap before "
+                   "the kernel's OOM killer acted (raise the runtime's heap limit, e.g. JVM "
+                   "-Xmx or -XX:MaxRAMPercentage, Node --max-old-space-size"
+                   + (f"; container memory limit {limit}" if limit else "") + ").")
+        remediation = {"action": "raise-heap-limit", "container": ctx.name, "memoryLimit": limit}
+        details["memoryLimit"] = limit
+    elif reason is Reason.SEGFAULT:
+        summary = f"Container {ctx.name} crashes with a segmentation fault (SIGSEGV)."
+        remediation = None
+    elif reason is Reason.EXEC_FORMAT_ERROR:
+        command = g.get("command") or (_command(ctx)[:1] or ["its entrypoint"])[0]
+        return _exec_format(ctx, command, evidence, exit_code, "log")
     else:
-        summary = f"Container {ctx.name} exits: {found.lines[-1] if found.lines else sig.id}."
+        summary = f"Container {ctx.name} exits: {cause.lines[-1] if cause.lines else cause.rule}."
     return ctx.finding(reason, summary, evidence, remediation=remediation, details=details,
-                       confidence=Confidence.HIGH)
+                       confidence=confidence)
+
+
+def hook_failure(ctx: ContainerContext, evidence: list[str], *hooks: str) -> Finding | None:
+    """A container killed because its postStart (or preStop) hook failed."""
+    events = ctx.container_events(*hooks) or [
+        ev for ev in ctx.pod_events(*hooks) if ctx.name in ev.message]
+    if not events:
+        return None
+    ev = events[-1]
+    hook = "postStart" if ev.reason == "FailedPostStartHook" else "preStop"
+    handler = as_dict(as_dict(ctx.spec.get("lifecycle")).get(hook))
+    evidence = [*event_lines(ev), *evidence]
+    output = _HOOK_OUTPUT.search(ev.message)
+    if output is not None:
+        said = output["output"].replace("\\n", " ").replace("\\r", " ").strip()
+        evidence.insert(0, f"hook exited with {output['code']}" + (f": {said}" if said else ""))
+    if handler:
+        evidence.append(f"lifecycle.{hook}: {_describe_handler(handler)}")
+    return ctx.finding(
+        Reason.HOOK_FAILED,
+        f"Container {ctx.name}'s {hook} hook fails, so the kubelet kills it: {ev.message}",
+        evidence,
+        remediation={"action": "fix-lifecycle-hook", "container": ctx.name, "hook": hook},
+        details={"hook": hook, "message": ev.message},
+    )
+
+
+_HOOK_OUTPUT = rx.compile(r"exited with (?P<code>\d+): [^\n]*?message: \"(?P<output>.*?)\"?$")
+
+
+def _describe_handler(handler: Mapping[str, Any]) -> str:
+    if handler.get("exec"):
+        return f"exec {as_list(as_dict(handler.get('exec')).get('command'))}"
+    if handler.get("httpGet"):
+        get = as_dict(handler.get("httpGet"))
+        return f"GET :{get.get('port')}{as_str(get.get('path')) or '/'}"
+    if handler.get("sleep"):
+        return f"sleep {as_dict(handler.get('sleep')).get('seconds')}"
+    return "?"
+
+
+def _segfault(ctx: ContainerContext, term: Mapping[str, Any], evidence: list[str],
+              reading: LogReading, exit_code: int | None) -> Finding:
+    lines = [f"log: {line}" for line in reading.telling[:1]]
+    return ctx.finding(
+        Reason.SEGFAULT,
+        f"Container {ctx.name} crashes with a segmentation fault (exit code "
+        f"{exit_code}, SIGSEGV).",
+        evidence + lines,
+        details={"exitCode": exit_code, "signal": as_int(term.get("signal")) or 11},
+    )
+
+
+def _context(ctx: ContainerContext) -> Context:
+    sc = as_dict(ctx.spec.get("securityContext"))
+    mounts = [as_dict(m) for m in as_list(ctx.spec.get("volumeMounts"))]
+    return Context(
+        read_only_root=sc.get("readOnlyRootFilesystem") is True,
+        writable_paths=tuple(as_str(m.get("mountPath")) for m in mounts
+                             if m.get("readOnly") is not True and as_str(m.get("mountPath"))),
+    )
+
+
+def _reading(ctx: ContainerContext, message: str) -> tuple[str, LogReading]:
+    log = ctx.log
+    if message and message not in log:
+        log = f"{log}\n{message}" if log else message
+    return log, read_crash(log, ctx.budget, context=_context(ctx))
+
+
+#: A cause the log states this close to its end, at error level or worse, explains a
+#: crash better than its signal does (V8 running out of heap may die of SIGSEGV).
+DECISIVE_TAIL = 10
+
+
+def _decisive(cause: Cause | None) -> bool:
+    return cause is not None and cause.level >= Level.ERROR and cause.from_end < DECISIVE_TAIL
 
 
 def diagnose_termination(
@@ -149,26 +362,35 @@ def diagnose_termination(
         evidence.append(terminated_line(term, ctx.restarts))
     t_reason = as_str(term.get("reason"))
     exit_code = as_int(term.get("exitCode"), -1) if "exitCode" in term else None
-    message = as_str(term.get("message"))
+    message = as_text(term.get("message"))
 
     if t_reason in ("StartError", "ContainerCannotRun") or exit_code == 128:
-        found = _runtime_start_failure(ctx, message, evidence, exit_code)
+        found = _runtime_start_failure(
+            ctx, message, evidence, exit_code,
+            generic=t_reason in ("StartError", "ContainerCannotRun"))
         if found is not None:
             return found
 
     if t_reason == "OOMKilled":
         return diagnose_oom(ctx, term, evidence=evidence)
 
+    hook = hook_failure(ctx, list(evidence), "FailedPostStartHook")
+    if hook is not None:
+        return hook
+
     live = diagnose_liveness(ctx, term)
     if live is not None:
         return live
 
-    log = ctx.log
-    if message and message not in log:
-        log = f"{log}\n{message}" if log else message
-    found_sig = match_log(log)
-    if found_sig is not None:
-        return _from_signature(ctx, found_sig, evidence, exit_code)
+    hook = hook_failure(ctx, list(evidence), "FailedPreStopHook")
+    if hook is not None:
+        return hook
+
+    _, reading = _reading(ctx, message)
+    if (exit_code == 139 or as_int(term.get("signal")) == 11) and not _decisive(reading.cause):
+        return _segfault(ctx, term, evidence, reading, exit_code)
+    if reading.cause is not None:
+        return _from_cause(ctx, reading.cause, evidence, exit_code)
 
     if exit_code in (137, 143):
         live = diagnose_liveness(ctx, term, require_kill=False)
@@ -178,9 +400,7 @@ def diagnose_termination(
         return diagnose_oom(ctx, term, confidence=Confidence.LOW, evidence=evidence)
     if exit_code in _EXIT_MEANING:
         reason, what = _EXIT_MEANING[exit_code]
-        line = telling_line(log)
-        if line:
-            evidence.append(f"log: {line}")
+        evidence += [f"log: {line}" for line in reading.telling[:1]]
         cmd = (_command(ctx)[:1] or ["?"])[0]
         return ctx.finding(
             reason,
@@ -190,15 +410,13 @@ def diagnose_termination(
             details={"exitCode": exit_code, "command": cmd},
             confidence=Confidence.MEDIUM,
         )
-    return _app_error(ctx, log, evidence, exit_code, t_reason)
+    return _app_error(ctx, reading, evidence, exit_code, t_reason)
 
 
-def _app_error(
-    ctx: ContainerContext, log: str, evidence: list[str], exit_code: int | None, t_reason: str
-) -> Finding:
-    line = telling_line(log)
-    if line:
-        evidence.append(f"log: {line}")
+def _app_error(ctx: ContainerContext, reading: LogReading, evidence: list[str],
+               exit_code: int | None, t_reason: str) -> Finding:
+    line = reading.telling[0] if reading.telling else None
+    evidence = evidence + [f"log: {text}" for text in reading.telling[:2]]
     if exit_code == 0:
         what = "exits with code 0 (Completed) but its pod restarts it"
     elif exit_code is not None:
@@ -220,17 +438,44 @@ def diagnose_start_failure(ctx: ContainerContext, waiting: Mapping[str, Any]) ->
     """``RunContainerError``/``CreateContainerError``/hook errors: nothing ran, or a hook
     failed. The message is the runtime's; it may also be a configuration error."""
     evidence = [waiting_line(waiting)]
-    message = as_str(waiting.get("message"))
-    failed = ctx.container_events("Failed", "FailedPostStartHook", "FailedPreStopHook")
-    if failed:
-        message = message or failed[-1].message
-    found = _runtime_start_failure(ctx, message, evidence, None)
+    reason = as_str(waiting.get("reason"))
+    message = as_text(waiting.get("message"))
+    if reason == "PostStartHookError":
+        hook = hook_failure(ctx, evidence, "FailedPostStartHook")
+        if hook is not None:
+            return hook
+        return ctx.finding(
+            Reason.HOOK_FAILED,
+            f"Container {ctx.name}'s postStart hook fails, so the kubelet kills it"
+            + (f": {message}" if message else "."),
+            evidence,
+            remediation={"action": "fix-lifecycle-hook", "container": ctx.name,
+                         "hook": "postStart"},
+            details={"hook": "postStart", "message": message or None},
+        )
+    failed = ctx.container_events("Failed")
+    if failed and not message:
+        message = failed[-1].message
+    elif failed:
+        evidence.append(event_line(failed[-1]))
+    found = _runtime_start_failure(ctx, message, evidence, None, generic=False)
     if found is not None:
         return found
     config = classify_message(ctx, message, evidence, via="env")
     if config is not None:
         return config
+    if reason == "CreateContainerError":
+        text = message.removeprefix("Error: ")
+        return ctx.finding(
+            Reason.CREATE_CONTAINER_ERROR,
+            f"Container {ctx.name} cannot be created: {text or 'no message'}.",
+            evidence,
+            remediation={"action": "fix-container-spec", "container": ctx.name},
+            details={"message": text or None},
+        )
     last = as_dict(ctx.last_state.get("terminated"))
     if last:
         return diagnose_termination(ctx, last, waiting)
-    return _app_error(ctx, ctx.log or message, evidence, None, as_str(waiting.get("reason")))
+    return _runtime_start_failure(ctx, message, evidence, None, generic=True) or ctx.finding(
+        Reason.RUNTIME_START_ERROR, f"Container {ctx.name} cannot start.", evidence)
+

@@ -4,12 +4,12 @@ says "Back-off pulling image"; the cause is in the kubelet's ``Failed`` event.""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from typing import Any
 
+from crashwatch.diagnosis import rx
 from crashwatch.diagnosis.context import ContainerContext, event_line, waiting_line
-from crashwatch.diagnosis.view import as_str
+from crashwatch.diagnosis.view import as_str, as_text
 from crashwatch.model import Confidence, Finding, Reason
 
 IMAGE_WAITING = frozenset(
@@ -24,44 +24,58 @@ IMAGE_WAITING = frozenset(
     }
 )
 
-_EXPLICIT_NOT_FOUND = re.compile(r"code = NotFound")
-_UNAUTHORIZED = re.compile(
+_EXPLICIT_NOT_FOUND = rx.compile(r"code = NotFound")
+_UNAUTHORIZED = rx.compile(
     r"(?i)pull access denied|insufficient_scope|401 Unauthorized|403 Forbidden|"
     r"failed to authorize|unauthorized: |authentication required|"
     r"requested access to the resource is denied|denied: |no basic auth credentials"
 )
-_NOT_FOUND = re.compile(
+_NOT_FOUND = rx.compile(
     r"(?i): not found\b|manifest unknown|manifest for \S+ not found|name unknown|"
     r"repository \S+ not found|not found: manifest|no such image|404 Not Found"
 )
-_INVALID = re.compile(
+_INVALID = rx.compile(
     r"(?i)invalid reference format|couldn't parse image reference|InvalidImageName"
 )
-_IMAGE_REF = re.compile(r'image "(?P<image>[^"]+)"')
+_NEVER_PULL = rx.compile(r"is not present with pull policy of Never|ErrImageNeverPull")
+_IMAGE_REF = rx.compile(r'image "(?P<image>[^"]+)"')
 
 
 def diagnose_image(ctx: ContainerContext, waiting: Mapping[str, Any]) -> Finding:
     reason_text = as_str(waiting.get("reason"))
     events = ctx.container_events("Failed", "InspectFailed", "ErrImageNeverPull", "BackOff")
     pull_events = [ev for ev in events if not ev.message.startswith("Error: ")]
-    texts = [as_str(waiting.get("message"))] + [ev.message for ev in reversed(pull_events)]
+    texts = [as_text(waiting.get("message"))] + [ev.message for ev in reversed(pull_events)]
     joined = "\n".join(texts)
     image = as_str(ctx.spec.get("image")) or as_str(ctx.status.get("image"))
     ref = _IMAGE_REF.search(joined)
     if ref:
         image = ref["image"]
     evidence = [waiting_line(waiting)]
-    telling = [ev for ev in pull_events if ev.reason in ("Failed", "InspectFailed")]
+    telling = [ev for ev in pull_events
+               if ev.reason in ("Failed", "InspectFailed", "ErrImageNeverPull")]
     if telling:
         evidence.append(event_line(telling[-1]))
     evidence.append(f"image: {image}")
     details: dict[str, Any] = {"image": image}
     confidence = Confidence.HIGH
 
-    if reason_text == "InvalidImageName" or _INVALID.search(joined):
+    if reason_text == "ErrImageNeverPull" or _NEVER_PULL.search(joined):
+        reason = Reason.IMAGE_NEVER_PULL
+        policy = as_str(ctx.spec.get("imagePullPolicy")) or "Never"
+        evidence.append(f"imagePullPolicy: {policy}")
+        node = as_str(ctx.pod_spec.get("nodeName"))
+        summary = (
+            f"Image {image} of container {ctx.name} is not on node {node or '?'} and its "
+            "imagePullPolicy is Never: load the image onto the node or allow pulling it."
+        )
+        remediation: dict[str, Any] | None = {"action": "fix-image-pull-policy",
+                                              "image": image, "policy": policy}
+        details["imagePullPolicy"] = policy
+    elif reason_text == "InvalidImageName" or _INVALID.search(joined):
         reason = Reason.IMAGE_INVALID_NAME
         summary = f"Image reference {image!r} of container {ctx.name} is not a valid image name."
-        remediation: dict[str, Any] | None = {"action": "fix-image", "image": image}
+        remediation = {"action": "fix-image", "image": image}
     elif _EXPLICIT_NOT_FOUND.search(joined) or (
         _NOT_FOUND.search(joined) and not _UNAUTHORIZED.search(joined)
     ):

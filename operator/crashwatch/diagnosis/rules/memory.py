@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from crashwatch.diagnosis.context import ContainerContext, terminated_line
+from crashwatch.diagnosis.history import ChangedBy, changed_by
 from crashwatch.diagnosis.owners import (
     container_spec,
     owning_replicaset,
@@ -39,7 +40,8 @@ class MemoryRef:
     """A memory setting the workload was healthy with, and where that is known from."""
 
     field: str  # "limit" or "request"
-    value: str
+    value: str | None
+    """None: the workload ran with no limit at all."""
     source: str
     ref: dict[str, Any]
 
@@ -109,17 +111,20 @@ def _from_revisions(ctx: ContainerContext, current: Mapping[str, str]) -> Memory
         r for r in ctx.view.replicasets_of(ctx.namespace, ctx.owner.name) if revision(r) < mine
     ]
     for old in sorted(older, key=revision, reverse=True):
-        old_mem = memory_of(container_spec(pod_template(old), ctx.name))
+        old_spec = container_spec(pod_template(old), ctx.name)
+        old_mem = memory_of(old_spec)
+        name = as_str(meta(old).get("name"))
+        where = (f"ReplicaSet {name} (revision {revision(old)})",
+                 {"kind": "ReplicaSet", "name": name, "revision": revision(old)})
+        if old_spec and "limit" in current and "limit" not in old_mem:
+            # No limit before, one now: the limit is new, and a shrink from unlimited.
+            return MemoryRef("limit", None, *where)
         if not _differs(current, old_mem):
             continue
         higher = _higher(current, old_mem)
         if higher is None:
             return None
-        name = as_str(meta(old).get("name"))
-        return MemoryRef(
-            higher[0], higher[1], f"ReplicaSet {name} (revision {revision(old)})",
-            {"kind": "ReplicaSet", "name": name, "revision": revision(old)},
-        )
+        return MemoryRef(higher[0], higher[1], *where)
     return None
 
 
@@ -220,6 +225,46 @@ def _vpa_evidence(ctx: ContainerContext) -> tuple[list[str], str | None]:
     return lines, name
 
 
+_MEMORY_PATH = {"limit": ("resources", "limits", "memory"),
+                "request": ("resources", "requests", "memory")}
+
+
+def _memory_changed_by(ctx: ContainerContext, ref: MemoryRef) -> ChangedBy | None:
+    """Who lowered the memory: the field manager of the workload's template (an edit, an
+    apply, Helm, Argo CD, a rightsizer), or an in-place resize of the pod itself."""
+    path = _MEMORY_PATH[ref.field]
+    if ref.source.startswith("pod template of"):
+        resized = changed_by(ctx.pod, ctx.name, path)
+        return resized if resized is not None and resized.operation == "Update" and (
+            "vpa" in resized.manager.lower() or "resize" in resized.manager.lower()) else None
+    return changed_by(workload(ctx.view, ctx.namespace, ctx.owner), ctx.name, path)
+
+
+def shrink_summary(container: str, details: Mapping[str, Any]) -> str:
+    """The OOMAfterShrink summary: what lowered the memory and when, and, when the
+    workload was already crashing for another reason before the shrink, to fix that first."""
+    field, old, now = details.get("resource"), details.get("lastHealthy"), details.get("current")
+    how = details.get("killedBy") or "OOMKilled"
+    vpa = details.get("verticalPodAutoscaler")
+    changed = as_dict(details.get("changedBy"))
+    who = (f"{changed['manager']} at {changed.get('time') or '?'}"
+           if changed.get("manager") else "")
+    if vpa:
+        by = f" by VerticalPodAutoscaler {vpa}" + (f" ({who})" if who else "")
+    else:
+        by = f" by {who}" if who else ""
+    old_text = "no limit" if old is None else old
+    head = (f"Container {container} is {how} after its memory {field} was lowered{by} "
+            f"from {old_text} to {now}")
+    preceded = as_dict(details.get("precededBy"))
+    if preceded.get("reason"):
+        what = preceded["reason"] + (f" ({preceded['detail']})" if preceded.get("detail") else "")
+        return (f"{head}; before the shrink it was already crashing with {what}, which made it "
+                "look idle: fix that first.")
+    return (f"{head}: a crash before the app allocates looks like low usage, so the autoscaler "
+            "keeps it too small.")
+
+
 def diagnose_oom(
     ctx: ContainerContext,
     term: Mapping[str, Any],
@@ -236,7 +281,8 @@ def diagnose_oom(
     if ref is not None:
         now_value = current[ref.field]
         evidence.append(
-            f"memory {ref.field} {now_value}; last healthy {ref.value} ({ref.source})"
+            f"memory {ref.field} {now_value}; last healthy "
+            f"{ref.value or 'with no limit'} ({ref.source})"
         )
         evidence += vpa_lines
         target = (
@@ -244,15 +290,23 @@ def diagnose_oom(
             if vpa_name
             else ({"kind": ctx.owner.kind, "name": ctx.owner.name} if ctx.owner else None)
         )
-        by = f" by VerticalPodAutoscaler {vpa_name}" if vpa_name else ""
-        summary = (
-            f"Container {ctx.name} is {how} after its memory {ref.field} was lowered{by} "
-            f"from {ref.value} to {now_value}: a crash before the app allocates looks like "
-            "low usage, so the autoscaler keeps it too small."
-        )
+        changed = _memory_changed_by(ctx, ref)
+        details: dict[str, Any] = {
+            "resource": ref.field,
+            "current": now_value,
+            "lastHealthy": ref.value,
+            "lastHealthySource": ref.ref,
+            "killedBy": how,
+        }
+        if vpa_name:
+            details["verticalPodAutoscaler"] = vpa_name
+        if changed is not None:
+            details["changedBy"] = changed.to_dict()
+            evidence.append(f"memory {ref.field} of container {ctx.name} last set by "
+                            f"{changed.manager} at {changed.time} ({changed.object})")
         return ctx.finding(
             Reason.OOM_AFTER_SHRINK,
-            summary,
+            shrink_summary(ctx.name, details),
             evidence,
             remediation={
                 "action": "pin-memory-floor",
@@ -260,13 +314,11 @@ def diagnose_oom(
                 "memory": ref.value,
                 "current": now_value,
                 "target": target,
+            } if ref.value is not None else {
+                "action": "raise-memory-limit", "container": ctx.name, "current": now_value,
+                "lastHealthy": "no limit",
             },
-            details={
-                "resource": ref.field,
-                "current": now_value,
-                "lastHealthy": ref.value,
-                "lastHealthySource": ref.ref,
-            },
+            details=details,
             confidence=confidence,
         )
     limit = current.get("limit") or current.get("request")

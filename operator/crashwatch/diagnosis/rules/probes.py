@@ -1,12 +1,14 @@
-"""Probes: the kubelet killing a container that fails its liveness (or startup) probe,
-and a running container that never becomes ready."""
+"""Probes: the kubelet killing a container that fails its liveness probe
+(``CrashLoop.LivenessProbe``) or its startup probe (``CrashLoop.StartupProbe``: the fix
+differs, a slow start needs more time, not another health check), and a running container
+that never becomes ready."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from typing import Any
 
+from crashwatch.diagnosis import rx
 from crashwatch.diagnosis.context import (
     ContainerContext,
     event_line,
@@ -15,12 +17,12 @@ from crashwatch.diagnosis.context import (
 from crashwatch.diagnosis.view import Event, as_dict, as_int, as_list, as_str, parse_time
 from crashwatch.model import Confidence, Finding, Reason
 
-_STATUS = re.compile(r"statuscode: (?P<code>\d{3})")
-_REFUSED = re.compile(r"dial tcp (?P<addr>[^\s]+):(?P<port>\d+): connect: connection refused")
-_TIMEOUT = re.compile(
+_STATUS = rx.compile(r"statuscode: (?P<code>\d{3})")
+_REFUSED = rx.compile(r"dial tcp (?P<addr>[^\s]+):(?P<port>\d+): connect: connection refused")
+_TIMEOUT = rx.compile(
     r"(?i)context deadline exceeded|Client\.Timeout exceeded|i/o timeout|timed out"
 )
-_KILLING = re.compile(r"failed (?P<probe>liveness|startup) probe")
+_KILLING = rx.compile(r"failed (?P<probe>liveness|startup) probe")
 
 #: A running container that has not become ready for this long, with no probe events
 #: in the snapshot, is still reported (with low confidence).
@@ -127,8 +129,12 @@ def diagnose_liveness(
         f"The kubelet keeps killing container {ctx.name}: its {probe_kind} probe"
         f"{' ' + details['target'] if 'target' in details else ''} {_what_failed(details)}."
     )
+    if probe_kind == "startup":
+        # A startup probe gives a slow start its time: the fix is usually more of it
+        # (failureThreshold x periodSeconds), not a different health check.
+        summary += " Give it longer to start (startupProbe failureThreshold x periodSeconds)."
     return ctx.finding(
-        Reason.LIVENESS_PROBE,
+        Reason.STARTUP_PROBE if probe_kind == "startup" else Reason.LIVENESS_PROBE,
         summary,
         evidence,
         remediation={"action": "fix-probe", "probe": probe_kind, "container": ctx.name},

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from crashwatch.diagnosis.history import changed_by as field_changed_by
 from crashwatch.diagnosis.owners import (
     container_spec,
     pod_template,
@@ -49,6 +50,11 @@ def _resources_only_change(new: Mapping[str, Any], old: Mapping[str, Any]) -> bo
         if a != b:
             return False
     return True
+
+
+def image_changed_by(dep: Obj, container: str) -> Any:
+    """Who set a container's image on the Deployment (managedFields), or None."""
+    return field_changed_by(dep, container, ("image",))
 
 
 def _recorded_healthy_revision(dep: Obj) -> int | None:
@@ -144,9 +150,15 @@ def _regression(
         evidence.append(f"condition Progressing=False ProgressDeadlineExceeded: "
                         f"{as_str(progressing.get('message'))}")
     what = f" ({', '.join(reasons)})" if reasons else ""
+    changed_by = {c: found.to_dict() for c in sorted(changed)
+                  if (found := image_changed_by(dep, c)) is not None}
+    for c, who in changed_by.items():
+        evidence.append(f"image of container {c} set by {who['manager']} at {who['time']}")
+    who = next(iter(changed_by.values()), None)
     summary = (
         f"Deployment {name}'s revision {new_rev} fails{what} while revision {old_rev} "
-        f"(image {last_image}) was available: roll back to revision {old_rev}."
+        f"(image {last_image}) was available: roll back to revision {old_rev}"
+        + (f" (the image was set by {who['manager']} at {who['time']})." if who else ".")
     )
     return Finding(
         namespace=ns,
@@ -174,5 +186,7 @@ def _regression(
             "failingImages": new_images,
             "changedContainers": sorted(changed),
             "podReasons": reasons,
+            **({"changedBy": who} if who else {}),
+            **({"changedByContainer": changed_by} if len(changed_by) > 1 else {}),
         },
     )

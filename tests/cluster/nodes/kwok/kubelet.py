@@ -30,6 +30,7 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import hashlib
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -325,20 +326,22 @@ def post_event(
     if container:
         involved["fieldPath"] = f"spec.containers{{{container}}}"
     now = rfc3339()
-    # The kubelet's recorder aggregates identical events: count+1, lastTimestamp=now.
-    existing = core.list_namespaced_event(
-        md["namespace"], field_selector=f"involvedObject.uid={md['uid']},reason={reason}"
-    ).items
-    for ev in existing:
-        if (
-            ev.message == message
-            and ev.type == type_
-            and ev.source is not None
-            and ev.source.component == "kubelet"
-            and (ev.involved_object.field_path or None) == involved.get("fieldPath")
-        ):
-            patch = {"count": (ev.count or 1) + 1, "lastTimestamp": now}
-            out = core.patch_namespaced_event(str(ev.metadata.name), md["namespace"], patch)
+    # The kubelet's recorder aggregates identical events: count+1, lastTimestamp=now. Like
+    # the recorder, remember what was posted (a list per post made many pods quadratic).
+    key = (md["namespace"], md["uid"], reason, message, type_, involved.get("fieldPath"))
+    with _POSTED_LOCK:
+        posted = _POSTED.get(key)
+    if posted is not None:
+        name, count = posted
+        try:
+            out = core.patch_namespaced_event(name, md["namespace"],
+                                              {"count": count + 1, "lastTimestamp": now})
+        except client.ApiException as err:
+            if err.status != 404:
+                raise
+        else:
+            with _POSTED_LOCK:
+                _POSTED[key] = (name, count + 1)
             return dict(core.api_client.sanitize_for_serialization(out))
     body = {
         "apiVersion": "v1",
@@ -356,7 +359,14 @@ def post_event(
         "count": 1,
     }
     out = core.create_namespaced_event(md["namespace"], body)  # type: ignore[arg-type]
+    with _POSTED_LOCK:
+        _POSTED[key] = (body["metadata"]["name"], 1)
     return dict(core.api_client.sanitize_for_serialization(out))
+
+
+#: Events this process posted as the kubelet: key -> (name, count).
+_POSTED: dict[tuple[Any, ...], tuple[str, int]] = {}
+_POSTED_LOCK = threading.Lock()
 
 
 def write_log(logs_dir: Path | str | None, pod: dict[str, Any], container: str,

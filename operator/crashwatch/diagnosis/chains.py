@@ -1,0 +1,356 @@
+"""The shape of a crash in a log: exception chains, stack frames, noise, and which line is
+the root cause.
+
+Each normalised line gets a :class:`Role`; consecutive exception lines, frames and chain
+links form a :class:`Block` (one crash report), whose *root* is the line a person looks
+for first:
+
+- Java/Kotlin/Scala: the last ``Caused by:`` (the deepest cause), else the first exception;
+- Python: the final exception line of the first traceback of a chain (``During handling of
+  the above exception`` and ``The above exception was the direct cause`` both print the
+  cause first); the last traceback's final line is the block's *top*;
+- .NET: the innermost `` ---> `` exception after ``Unhandled exception.``;
+- Node: a ``[cause]:`` if there is one, else the ``Error:`` line above the ``at`` frames;
+- Go: the first ``panic:`` / ``fatal error:`` (a ``[recovered]`` panic's origin);
+- Ruby: the last ``... (SomeError)`` line (Ruby prints causes after the exception);
+- Rust: the message after ``thread 'main' panicked at``; C++: ``what():``;
+- PHP: ``PHP Fatal error:  Uncaught ...``; Spring Boot's failure analysis: the line after
+  ``Description:``.
+
+:func:`rank` scores lines for "how telling is it": severity (fatal > error > unknown >
+warn; info and debug never tell), role in a block (root > other exception line), recency
+(the last crash report, the last meaningful lines) and specificity (a line that names
+something beats ``checks failed`` / ``For more details run ...``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from enum import Enum
+
+from crashwatch.diagnosis import rx
+from crashwatch.diagnosis.logread import Level, LogLine
+
+
+class Role(Enum):
+    TEXT = "text"
+    EXCEPTION = "exception"
+    FRAME = "frame"
+    LINK = "link"
+    NOISE = "noise"
+
+
+_EXCEPTION = rx.compile(
+    r"^\s*(?:Exception in thread \"[^\"]*\" |Caused by: |Suppressed: |Unhandled [Ee]xception[.:] ?"
+    r"|Uncaught (?:exception )?|\[cause\]: |---> |(?:PHP )?Fatal error: +Uncaught |"
+    r"Unhandled Rejection at: |\*\* )?"
+    r"\(?(?:[A-Za-z_$][\w$]*(?:\.|::|\\))*[A-Z]?[\w$]*(?:Exception|Error|Exit|Interrupt|"
+    r"Failure|Fault|Throwable|Panic|Rejection|Warning)\)?(?: \[[A-Z_0-9]+\])?"
+    r"(?: \(0x[0-9A-Fa-f]+\)| \(-?\d+\))?(?:: |:$|$| \(| in \S)"
+)
+_RUBY_EXCEPTION = rx.compile(r"^\S+:\d+:in [`'][^']*': .*\((?:[A-Z][\w]*::)*[A-Z]\w*\)\s*$")
+_RUNTIME_HEAD = rx.compile(
+    r"^(?:panic: |fatal error: |FATAL ERROR: |thread '[^']*' panicked at|"
+    r"terminate called after throwing|\s*what\(\): |(?:PHP )?Fatal error: |"
+    r"Fatal Python error: |Unhandled exception\.|Segmentation fault|"
+    r"A fatal error has been detected by the Java Runtime Environment|Error: )"
+)
+_TRACEBACK = "Traceback (most recent call last):"
+_LINKS = ("During handling of the above exception, another exception occurred:",
+          "The above exception was the direct cause of the following exception:")
+_FRAME = rx.compile(
+    r"^(?:\s+at |\s+\.\.\. \d+ (?:more|common frames omitted)|\s+File \"|\s+from \S+:\d+:in |"
+    r"goroutine \d+ \[|\t\S+\.go:\d+|\s+--- End of |\s*#\d+ |\s*[~^]+\s*$|\[signal SIG|"
+    r"\s+\d+: \S|\s+in \S+:\d+|\s+\| |created by \S|\s*\[\d+\] |\s+[\w$.<>]+\(.*\)$|"
+    r"\s+\w+: .*,$|\s*\}\s*$|Stack trace:$|\s*\.\.\. \d+ more)"
+)
+_GO_FRAME = rx.compile(r"^(?:[\w./*()\-]+\(.*\)|\t/\S+:\d+(?: \+0x[0-9a-f]+)?)$")
+_NOISE = rx.compile(
+    r"^\s*$|^\s*[=\-*#~_+.]{3,}\s*$|^Node\.js v\d|^npm (?:ERR!|error|notice|WARN|warn) ?|"
+    r"^\(See full trace by running task with --trace\)|^Tasks: TOP =>|"
+    r"For more details run the same command passing|^note: run with `RUST_BACKTRACE|"
+    r"^exit status \d+$|^Exiting with error code|^> |^make(?:\[\d+\])?: \*\*\*|"
+    r"^error Command failed with exit code|^info Visit https://|^\s*\^\s*$|"
+    r"^Press CTRL|^\s*at <anonymous>|^Use `node --trace-|^\(Use `node --trace-|"
+    r"^\s*(?:see(?: also)?|more (?:info(?:rmation)?|details)(?: at)?|for more information,? see|"
+    r"visit|docs?:|documentation:)\s+<?https?://\S+>?\s*$"
+)
+#: Lines that wrap a failure without saying what it is: they tell little.
+_GENERIC = rx.compile(
+    r"(?i)(?:^|\W)(?:application run failed|for more details|see (?:above|logs?|the logs)|"
+    r"\d+ of \d+ checks? failed|checks? failed$|exiting|shutting down|stopping|terminat(?:ed|ing)|"
+    r"startup failed|failed to start(?: the)? (?:application|server|service)?\W*$|"
+    r"error occurred|an error has occurred|aborted!?$|giving up|fatal error occurred|"
+    r"command failed|process exited|exited with (?:code|status)|build failure|"
+    r"failed to run '[^']*' command|error: 1$|unhandled error$|caught exception$|"
+    r"exception during pool initialization|application failed to start|"
+    r"one or more errors occurred)"
+)
+#: Things a telling line names: a quoted value, a path, host:port, a code, an exception.
+_SPECIFIC = rx.compile(
+    r"[\"'`][^\"'`]{2,}[\"'`]|(?:^|\s)/\w[\w./-]*|[\w.-]+:\d{2,5}\b|\b[A-Z][A-Z0-9]*_[A-Z0-9_]+\b|"
+    r"\b[A-Za-z]+(?:Exception|Error)\b|\b(?:E[A-Z]{3,}|errno|[Ee]rrno \d+)\b|\b\d{3}\b|"
+    r"\b[a-z][a-z0-9_]*(?:\.[a-z0-9_]+)+\b|\[\d{2,}\]|\bversion \d+|\b(?:too (?:low|high|small|"
+    r"large|many|old|new)|at least|at most|exceed(?:s|ed)?|not supported|unsupported)\b"
+)
+_DESCRIPTION = "Description:"
+
+TAIL_LINES = 40
+"""How many meaningful lines (not frames, not noise) count as the end of a log."""
+
+
+@dataclass(slots=True)
+class Block:
+    """One crash report: consecutive exception lines, frames and links."""
+
+    start: int
+    end: int
+    exceptions: list[int] = field(default_factory=list)
+    root: int = -1
+    top: int = -1
+    level: Level = Level.ERROR
+
+
+@dataclass(slots=True)
+class Shape:
+    """The roles, blocks and recency of a log's lines."""
+
+    roles: list[Role]
+    blocks: list[Block]
+    block_of: list[int]
+    """Index into ``blocks`` for each line, -1 outside any."""
+    meaningful_from_end: list[int]
+    """For each line: how many meaningful lines follow it (0: it is among the last)."""
+
+    def in_tail(self, i: int, window: int = TAIL_LINES) -> bool:
+        return self.meaningful_from_end[i] < window
+
+    def block(self, i: int) -> Block | None:
+        b = self.block_of[i]
+        return self.blocks[b] if b >= 0 else None
+
+
+def _role(text: str, in_traceback: bool, in_goroutine: bool) -> Role:
+    if _NOISE.search(text) is not None:
+        return Role.NOISE
+    stripped = text.strip()
+    if stripped in _LINKS:
+        return Role.LINK
+    if in_goroutine and _GO_FRAME.search(text) is not None:
+        return Role.FRAME
+    if in_traceback and text[:1] in (" ", "\t"):
+        return Role.FRAME
+    if (_EXCEPTION.search(text) is not None or _RUBY_EXCEPTION.search(text) is not None
+            or _RUNTIME_HEAD.search(text) is not None or stripped == _TRACEBACK):
+        return Role.EXCEPTION
+    if _FRAME.search(text) is not None:
+        return Role.FRAME
+    return Role.TEXT
+
+
+def shape(lines: Sequence[LogLine]) -> Shape:
+    """Roles, blocks and recency of normalised lines (linear in their number)."""
+    roles: list[Role] = []
+    in_traceback = in_goroutine = False
+    after_rust_panic = False
+    for line in lines:
+        text = line.text
+        role = _role(text, in_traceback, in_goroutine)
+        if text.startswith(_TRACEBACK):
+            in_traceback = True
+        elif in_traceback and role is not Role.FRAME and text.strip():
+            # the first unindented line after a traceback is its exception, whatever its name
+            role, in_traceback = Role.EXCEPTION, False
+        if text.startswith("goroutine ") and text.rstrip().endswith(":"):
+            in_goroutine = True
+        elif in_goroutine and not text.strip():
+            in_goroutine = False
+        if after_rust_panic and text.strip():
+            role, after_rust_panic = Role.EXCEPTION, False
+        if text.startswith("thread '") and " panicked at " in text and text.rstrip().endswith(":"):
+            after_rust_panic = True
+        roles.append(role)
+    blocks, block_of = _blocks(lines, roles)
+    meaningful: list[int] = [0] * len(lines)
+    seen = 0
+    for i in range(len(lines) - 1, -1, -1):
+        meaningful[i] = seen
+        if roles[i] in (Role.TEXT, Role.EXCEPTION):
+            seen += 1
+    return Shape(roles, blocks, block_of, meaningful)
+
+
+def _block_level(lines: Sequence[LogLine], roles: list[Role], start: int) -> Level:
+    """A crash report's severity: its first line's, else the log line just before it when
+    that is a warning or worse (``ERROR ... Application run failed`` above a trace, a
+    ``WARN ... retrying`` logged with its exception), else ERROR (an uncaught trace)."""
+    if lines[start].level is not Level.UNKNOWN:
+        return lines[start].level
+    j = start - 1
+    while j >= 0 and j >= start - 3 and roles[j] is Role.NOISE and not lines[j].text.strip():
+        j -= 1
+    if j >= 0 and j >= start - 3 and roles[j] is Role.TEXT and lines[j].level >= Level.WARN:
+        return lines[j].level
+    return Level.ERROR
+
+
+def _blocks(lines: Sequence[LogLine], roles: list[Role]) -> tuple[list[Block], list[int]]:
+    blocks: list[Block] = []
+    block_of = [-1] * len(lines)
+    current: Block | None = None
+    for i, role in enumerate(roles):
+        text = lines[i].text
+        if role is Role.EXCEPTION:
+            if current is None:
+                current = Block(start=i, end=i, level=_block_level(lines, roles, i))
+                blocks.append(current)
+            if not text.startswith(_TRACEBACK):
+                current.exceptions.append(i)
+        elif current is not None and role in (Role.FRAME, Role.LINK, Role.NOISE):
+            if role is Role.NOISE and text.strip() and not text.startswith("  "):
+                current = None  # a separator or a wrapper's trailer ends the report
+                continue
+        elif current is not None and text.strip() == _DESCRIPTION:
+            pass
+        else:
+            current = None
+            continue
+        if current is not None:
+            current.end = i
+            block_of[i] = len(blocks) - 1
+    for block in blocks:
+        _find_root(lines, block)
+    _spring_failure_analysis(lines, roles, blocks, block_of)
+    return blocks, block_of
+
+
+def _find_root(lines: Sequence[LogLine], block: Block) -> None:
+    exc = block.exceptions
+    if not exc:
+        return
+    texts = [lines[i].text.lstrip() for i in exc]
+    block.top = exc[-1]
+    python = any(lines[i].text.startswith(_TRACEBACK)
+                 for i in range(block.start, block.end + 1))
+    if python:
+        block.root = exc[0]
+        return
+    first = texts[0]
+    if first.startswith(("panic: ", "fatal error: ")) or "panicked at" in first:
+        block.root = exc[1] if "panicked at" in first and len(exc) > 1 else exc[0]
+        block.top = block.root
+        return
+    for marker in ("Caused by: ", "---> ", "[cause]: "):
+        causes = [i for i, t in zip(exc, texts, strict=True) if t.startswith(marker)]
+        if causes:
+            block.root = causes[-1]
+            return
+    what = [i for i, t in zip(exc, texts, strict=True) if t.startswith("what(): ")]
+    if what:
+        block.root = what[-1]
+        return
+    block.root = exc[-1] if _RUBY_EXCEPTION.search(lines[exc[-1]].text) is not None else exc[0]
+
+
+def _spring_failure_analysis(lines: Sequence[LogLine], roles: list[Role], blocks: list[Block],
+                             block_of: list[int]) -> None:
+    """Spring Boot's ``APPLICATION FAILED TO START`` report: its root is the first line
+    after ``Description:``."""
+    for i, line in enumerate(lines):
+        if line.text.strip() != _DESCRIPTION:
+            continue
+        j = i + 1
+        while j < len(lines) and not lines[j].text.strip():
+            j += 1
+        if j < len(lines) and roles[j] is Role.TEXT:
+            block = Block(start=i, end=j, exceptions=[j], root=j, top=j, level=Level.ERROR)
+            blocks.append(block)
+            block_of[i] = block_of[j] = len(blocks) - 1
+
+
+_BASE = {Level.FATAL: 40, Level.ERROR: 30, Level.UNKNOWN: 20, Level.WARN: 10,
+         Level.INFO: 0, Level.DEBUG: 0}
+
+
+def effective_level(lines: Sequence[LogLine], sh: Shape, i: int) -> Level:
+    """A line's level, or its crash report's when it is part of one and says none."""
+    own = lines[i].level
+    block = sh.block(i)
+    if block is None or lines[i].structured:
+        return own
+    return block.level if own is Level.UNKNOWN else max(block.level, own)
+
+
+def terminal(sh: Shape, block: Block) -> bool:
+    """Whether a crash report is the log's last one and ends among its last lines."""
+    last_end = max(b.end for b in sh.blocks)
+    return block.end >= last_end and sh.in_tail(block.end)
+
+
+def score(lines: Sequence[LogLine], sh: Shape, i: int) -> int:
+    """How telling line ``i`` is, by position and severity alone (not by content)."""
+    level = effective_level(lines, sh, i)
+    value = _BASE[level]
+    block = sh.block(i)
+    if block is not None:
+        if i == block.root:
+            value += 8
+        elif i in block.exceptions:
+            value += 4
+        if terminal(sh, block):
+            value += 6
+    if sh.in_tail(i):
+        value += 3
+    return value
+
+
+def is_quiet(lines: Sequence[LogLine], sh: Shape, i: int) -> bool:
+    """Lines that never tell why a process exited: info/debug records, frames, noise."""
+    if sh.roles[i] in (Role.FRAME, Role.NOISE, Role.LINK):
+        return True
+    return effective_level(lines, sh, i) <= Level.INFO
+
+
+def specificity(text: str) -> int:
+    """How much a line names (0..4), minus what a generic wrapper line costs (-6)."""
+    value = min(4, 2 * sum(1 for _ in zip(range(2), _SPECIFIC.finditer(text), strict=False)))
+    if ": " in text.strip():
+        value += 1
+    if _GENERIC.search(text) is not None:
+        value -= 6
+    return value
+
+
+DEFER_SPAN = 3
+"""How far a generic wrapper line looks, up and down, for the line that says what failed."""
+
+
+def is_generic(text: str) -> bool:
+    return _GENERIC.search(text) is not None
+
+
+def telling(lines: Sequence[LogLine], sh: Shape) -> list[int]:
+    """Line indexes, most telling first (quiet lines left out). A generic wrapper that
+    wins (``ERROR: [1] bootstrap checks failed``, ``Fatal error loading the DB, check
+    server logs``) gives way to the specific line next to it that says what failed."""
+    ranked = [
+        (score(lines, sh, i) + specificity(lines[i].text), i)
+        for i in range(len(lines))
+        if not is_quiet(lines, sh, i) and lines[i].text.strip()
+    ]
+    ranked.sort(reverse=True)
+    order = [i for _, i in ranked]
+    if order and is_generic(lines[order[0]].text):
+        top = order[0]
+        near = [
+            (specificity(lines[j].text), -abs(j - top), j)
+            for j in range(max(0, top - DEFER_SPAN), min(len(lines), top + DEFER_SPAN + 1))
+            if j != top and j in order and not is_generic(lines[j].text)
+            and specificity(lines[j].text) > 0
+        ]
+        if near:
+            best = max(near)[2]
+            order.remove(best)
+            order.insert(0, best)
+    return order

@@ -1,0 +1,363 @@
+"""The generic layer: the vocabulary of the operating system and the runtimes, below the
+signature catalogue.
+
+The catalogue (``signatures.yaml``) knows specific libraries' messages and what to extract
+from each. This layer knows the words every runtime reuses, whatever the library: errno
+texts and names (``Permission denied``/``EACCES``, ``Read-only file system``/``EROFS``,
+``No space left on device``/``ENOSPC``, ``Too many open files``/``EMFILE``, ``Connection
+refused``/``ECONNREFUSED``, ``no such host``/``ENOTFOUND``/``EAI_AGAIN``, timeouts),
+runtime exception names (``java.nio.file.ReadOnlyFileSystemException``,
+``AccessDeniedException``, ``java.net.ConnectException``, ``UnknownHostException``,
+``SocketException (13)``, ``OutOfMemoryError``), a shell's ``unbound variable``, and the many
+phrasings of a missing setting (``X is not set``, ``X must be set``, ``X is required``,
+``missing X``, ``please set X``...), with the path, the host and port, the command or the
+variable extracted from the line.
+
+Each rule is tried on one normalised line (never on stack frames or info/debug records);
+rules are in priority order for a line that names two things (``inotify ... no space left on
+device`` is a watch limit, not a full disk). All patterns run on RE2.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from crashwatch.diagnosis import rx
+from crashwatch.diagnosis.logread import LogLine
+from crashwatch.model import Reason
+
+#: Log levels: never a variable, quoted or not (``ERROR is required``).
+LOG_LEVELS = frozenset({
+    "ERROR", "FATAL", "WARN", "WARNING", "INFO", "DEBUG", "TRACE", "PANIC", "CRITICAL",
+    "NOTICE", "SEVERE", "NOTE", "HINT", "ALERT", "EMERG", "EMERGENCY", "VERBOSE",
+})
+#: Words an unquoted phrasing may extract as a variable that never are one.
+NOT_A_VARIABLE = LOG_LEVELS | frozenset({
+    "FAIL", "FAILED", "FAILURE", "NULL", "NONE", "TRUE", "FALSE", "TODO", "USAGE", "HTTP",
+    "HTTPS", "THE", "THIS", "THAT", "VALUE", "FIELD", "CONFIG", "KEY", "ENV", "REQUIRED",
+    "MISSING", "UNDEFINED", "JSON", "YAML", "TOML", "DATA", "ALSO", "THEN", "WHEN", "MUST",
+    "SOME",
+})
+
+_VAR = r"[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+|[A-Z]{4,}[A-Z0-9]*"
+_QUOTED_SETTING = r"[A-Za-z_][\w.-]*"
+_ENVVAR_WORDS = r"env(?:ironment)?[ _-]?var(?:iable)?s?"
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    id: str
+    reason: Reason
+    pattern: rx.Regex
+    hints: tuple[str, ...]
+    """Lower-case literals, one of which the lower-cased line must hold."""
+    extract: str = ""
+    """What to take from the line: path, host, command or variable (from the pattern)."""
+    veto: rx.Regex | None = None
+    """A line that also matches this is not this rule's."""
+
+
+def _rule(id_: str, reason: Reason, pattern: str, hints: Sequence[str], extract: str = "",
+          veto: str | None = None, ignorecase: bool = True) -> Rule:
+    return Rule(
+        id=f"generic-{id_}",
+        reason=reason,
+        pattern=rx.compile(pattern, ignorecase=ignorecase),
+        hints=tuple(hints),
+        extract=extract,
+        veto=rx.compile(veto, ignorecase=True) if veto else None,
+    )
+
+
+WRITE_FAILED = "write-failed"
+_DB_PRIVILEGE = (r"permission denied for (?:table|schema|relation|database|sequence|function|"
+                 r"view|column|tablespace)|access denied for user|authentication failed|"
+                 r"password authentication|not authorized to execute|unauthorized")
+
+RULES: tuple[Rule, ...] = (
+    # A watch or descriptor limit first: inotify reports its limit as ENOSPC.
+    _rule("too-many-open-files", Reason.TOO_MANY_OPEN_FILES,
+          r"too many open files|\bE[MN]FILE\b|inotify.{0,80}(?:limit|no space left|too many|"
+          r"reached|exceeded)|(?:limit|number) of inotify|max_user_(?:watches|instances)|"
+          r"user limit \(\d+\) on the number of inotify|(?:limit|number) (?:for|of) (?:the )?"
+          r"(?:number of )?file watchers|file watchers? limit|watch(?:es|er)? limit (?:reached|"
+          r"exceeded)|ulimit -n",
+          ("open files", "emfile", "enfile", "inotify", "max_user_", "watcher", "watch limit",
+           "ulimit -n"),
+          extract="path"),
+    _rule("disk-full", Reason.DISK_FULL,
+          r"no space left on device|\bENOSPC\b|disk quota exceeded|\bEDQUOT\b|"
+          r"not enough space on the disk|database or disk is full|disk is full|"
+          r"could not (?:extend|write to) file.{0,200}space",
+          ("no space", "enospc", "quota", "not enough space", "disk is full", "disk full"),
+          extract="path"),
+    _rule("read-only-filesystem", Reason.READ_ONLY_FILESYSTEM,
+          r"read-only file ?system|\bEROFS\b|ReadOnlyFileSystemException",
+          ("read-only file", "erofs", "readonlyfilesystem"), extract="path"),
+    _rule("exec-format", Reason.EXEC_FORMAT_ERROR,
+          r"exec format error|\bENOEXEC\b|cannot execute binary file",
+          ("exec format", "enoexec", "cannot execute binary"), extract="command"),
+    _rule("heap-exhausted", Reason.HEAP_EXHAUSTED,
+          r"OutOfMemoryError|JavaScript heap out of memory|Reached heap limit|"
+          r"heap limit Allocation failed|runtime: out of memory|fatal error: out of memory|"
+          r"(?:^|[\s.:])MemoryError\b|OutOfMemoryException|NoMemoryError|"
+          r"failed to allocate memory|Allowed memory size of \d+ bytes exhausted|"
+          r"Cannot allocate memory|\bENOMEM\b|(?:^|\W)out of memory\b",
+          ("memory", "enomem"),
+          veto=r"unable to create (?:new )?native thread|OOMKilled|oom[-_ ]kill|Killed process"),
+    _rule("segfault", Reason.SEGFAULT,
+          r"segmentation fault|\bSIGSEGV\b|signal 11\b|\bsegfault\b",
+          ("segmentation", "sigsegv", "signal 11", "segfault")),
+    _rule("file-permissions", Reason.PERMISSION_DENIED,
+          r"must be accessible by (?:the )?owner only|permissions? .{0,60}(?:are|is) too open|"
+          r"has group or world access|has invalid permissions|bad permissions|"
+          r"insecure permissions|UNPROTECTED PRIVATE KEY FILE|(?:wrong|incorrect) "
+          r"(?:file )?(?:permissions|ownership|owner)|is not owned by|must be owned by",
+          ("owner", "permission", "group or world", "unprotected", "owned by"),
+          extract="path"),
+    _rule("permission-denied", Reason.PERMISSION_DENIED,
+          r"permission denied|\bEACCES\b|operation not permitted|\bEPERM\b|"
+          r"AccessDeniedException|UnauthorizedAccessException|"
+          r"Access to the path .{1,300} is denied|SocketException \(13\)|PermissionError|"
+          r"insufficient permissions? to",
+          ("permission", "eacces", "not permitted", "eperm", "accessdenied", "unauthorizedaccess",
+           "access to the path", "socketexception (13)"),
+          extract="path", veto=_DB_PRIVILEGE),
+    _rule("unbound-variable", Reason.MISSING_ENV,
+          r"(?:^|[\s:])\$?\{?(?P<variable>[A-Za-z_][A-Za-z0-9_]*)\}?: (?:unbound variable|"
+          r"parameter (?:null or )?not set)",
+          ("unbound variable", "parameter not set", "parameter null or not set"),
+          extract="variable", ignorecase=False),
+    _rule("missing-setting-named-first", Reason.MISSING_ENV,
+          rf"(?:^|[\s:'\"`(\[{{=])['\"`]?\$?\{{?(?P<variable>{_VAR})\}}?['\"`]?,?\s+"
+          rf"(?i:(?:{_ENVVAR_WORDS}\s+|(?:config(?:uration)? )?"
+          r"(?:setting|option|variable|value)\s+)?"
+          r"(?:(?:must|needs to|should|has to) be (?:set|provided|defined|specified|configured|"
+          r"present|non-empty|given)|(?:is |was |has not been |are |were )?(?:not set|unset|"
+          r"not defined|undefined|not provided|not specified|not configured|not present|"
+          r"missing|empty|required|mandatory|blank)\b|can(?:not|'t) be (?:empty|blank|null)|"
+          r"must not be (?:empty|blank|null)|(?:is )?not (?:set|defined|found) in (?:the )?"
+          r"environment))",
+          ("set", "defined", "provided", "specified", "configured", "missing", "empty",
+           "required", "mandatory", "blank", "present", "given", "environment"),
+          extract="variable", ignorecase=False),
+    _rule("missing-setting-named-after", Reason.MISSING_ENV,
+          rf"(?i:(?:missing|required|undefined|unset|mandatory|absent|empty|no)\s+"
+          rf"(?:required\s+)?(?:mandatory\s+)?(?:{_ENVVAR_WORDS}|config(?:uration)?"
+          r"(?:\s+(?:key|variable|property|option|setting|value|parameter)s?)?|settings?|"
+          r"propert(?:y|ies)|options?|parameters?|secrets?|keys?|variables?|value for)\b"
+          r"(?:\s*\(\w+\))?:?)\s+['\"`]?\$?\{?(?P<variable>" + _VAR + r")\b",
+          ("missing", "required", "undefined", "unset", "mandatory", "absent", "empty", "no "),
+          extract="variable", ignorecase=False),
+    _rule("missing-setting-please-set", Reason.MISSING_ENV,
+          r"(?i:please|you must|you need to|must|need to|make sure to)\s+"
+          r"(?i:set|provide|define|specify|configure|export)\s+"
+          r"(?i:(?:one|any|at least one) of\s+|either\s+)?(?i:the\s+)?"
+          rf"(?i:{_ENVVAR_WORDS}\s+)?['\"`]?\$?(?P<variable>{_VAR})\b",
+          ("set", "provide", "define", "specify", "configure", "export"),
+          extract="variable", ignorecase=False),
+    _rule("missing-setting-envvar-named", Reason.MISSING_ENV,
+          rf"(?i:{_ENVVAR_WORDS})\s+(?i:named\s+)?['\"`$]?\{{?(?P<variable>{_VAR})\}}?['\"`]?,?\s+"
+          r"(?i:(?:is\s+|was\s+|has not been\s+)?(?:not set|unset|missing|required|undefined|"
+          r"not defined|not provided|not found|does not exist|empty|must be (?:set|provided|"
+          r"defined)))",
+          ("env", "variable"), extract="variable", ignorecase=False),
+    _rule("missing-setting-quoted", Reason.MISSING_ENV,
+          r"(?:missing|required|undefined|no value (?:set |found |given |provided )?for)\s+"
+          r"(?:required\s+)?(?:config(?:uration)?\s+|setting\s+|property\s+|option\s+|"
+          r"parameter\s+|key\s+|flags?\(s\)\s+|variable\s+|env(?:ironment)? var(?:iable)?\s+)?"
+          rf"['\"`](?P<variable>{_QUOTED_SETTING})['\"`]"
+          r"|required flag\(s\) \"(?P<variable2>[\w-]+)\"[^\n]{0,200} not set"
+          r"|(?:no|missing) (?:connection string|setting|config(?:uration)? value|property|"
+          r"option|secret) (?:named|called|for) ['\"`](?P<variable4>[\w.:-]+)['\"`]"
+          rf"|['\"`](?P<variable3>{_QUOTED_SETTING})['\"`] (?:is|must be) (?:required|not set|"
+          r"missing|mandatory)\b",
+          ("missing", "required", "no value", "not set", "mandatory", "named", "called"),
+          extract="variable"),
+    _rule("command-not-found", Reason.COMMAND_NOT_FOUND,
+          r"(?:^|[\s:])(?P<command>[\w./-]+): (?:command )?not found\s*$|"
+          r"(?P<command2>[\w./-]+): cannot execute: required file not found|"
+          r"executable file not found in \$PATH|exec: \"(?P<command3>[^\"]+)\": "
+          r"(?:executable file not found|stat [^:]+: no such file)",
+          ("not found",), extract="command"),
+    _rule("connection-refused", Reason.DEPENDENCY_UNREACHABLE,
+          r"connection refused|\bECONNREFUSED\b|Errno 111\b|actively refused|"
+          r"(?:java\.net\.)?ConnectException|Communications link failure|SocketException \(111\)|"
+          r"connect: connection reset|No connection could be made",
+          ("refused", "econnrefused", "errno 111", "connectexception", "communications link",
+           "socketexception (111)", "connection reset", "no connection could"),
+          extract="host"),
+    _rule("name-resolution", Reason.DEPENDENCY_UNREACHABLE,
+          r"no such host|name or service not known|\bENOTFOUND\b|\bEAI_AGAIN\b|"
+          r"temporary failure in name resolution|could not translate host name|"
+          r"could not resolve host|UnknownHostException|unknown host|host not found|"
+          r"nodename nor servname|No address associated with hostname|Name does not resolve|"
+          r"server misbehaving|NXDOMAIN|getaddrinfo failed|failed to lookup address|"
+          r"Name resolution failed|SocketException \(00000005|DNS resolution failed|"
+          r"No such host is known",
+          ("host", "name", "enotfound", "eai_again", "nxdomain", "getaddrinfo", "lookup", "dns",
+           "resolve"),
+          extract="host"),
+    _rule("connect-timeout", Reason.DEPENDENCY_UNREACHABLE,
+          r"connect(?:ion)? timed out|\bETIMEDOUT\b|(?:dial|connect|connecting)[^\n]{0,200}"
+          r"(?:i/o timeout|timed out|timeout)|connect timeout|ConnectTimeout|"
+          r"SocketTimeoutException: connect|timed out (?:while )?connecting|no route to host|"
+          r"\bEHOSTUNREACH\b|network is unreachable|\bENETUNREACH\b|NoRouteToHostException|"
+          r"Failed to establish a new connection|server selection timeout|"
+          r"(?:could not|couldn't|unable to|cannot|can't|failed to) (?:connect|establish a "
+          r"connection) to",
+          ("timed out", "timeout", "etimedout", "unreachable", "no route", "connect"),
+          extract="host",
+          veto=r"authentication|access denied|password|unauthori[sz]ed|forbidden|"
+               r"certificate|x509|handshake|does not exist|no such database|unknown database|"
+               r"already in use|connection in use|0\.0\.0\.0|\[::\]"),
+    # Last: a write that failed without saying why counts only where the container's root
+    # filesystem is read-only and the path is on no writable volume (logcause checks).
+    _rule(WRITE_FAILED, Reason.READ_ONLY_FILESYSTEM,
+          r"(?:unable|cannot|can't|could not|couldn't|failed|failure) to (?:create|write|open|make|"
+          r"mkdir|rename|delete|remove|save|persist|copy|chmod|lock|extract|unpack|install)\b|"
+          r"(?:^|\s)(?:mkdir|touch|cp|mv|sed|tee|ln|install|tar|unzip): (?:cannot|can't|couldn't)",
+          ("unable to", "cannot", "can't", "could not", "couldn't", "failed to", "failure to"),
+          extract="path"),
+)
+
+_PATH = rx.compile(r"(?:^|[\s'\"`(=:\[])(?P<path>/[\w.@%+~-][^\s:'\"`),;\]]*)")
+_URL_HOST = rx.compile(
+    r"\b[a-z][a-z0-9+.-]*://(?:[^/\s:@]+(?::[^/\s@]*)?@)?(?P<host>\[[0-9a-fA-F:]+\]|[\w.-]+)"
+    r"(?::(?P<port>\d{1,5}))?"
+)
+_NAMED_HOST = rx.compile(
+    r"host not found in upstream \"(?P<host4>[^\":]+)(?::(?P<port4>\d+))?\"|"
+    r"(?:lookup|ENOTFOUND|EAI_AGAIN|UnknownHostException:|could not translate host name|"
+    r"Could not resolve host:?|unknown host:?|host not found:?|resolve host|"
+    r"Name or service not known:?|getaddrinfo \w+)\s+[\"'`]?(?P<host>[A-Za-z0-9][\w.-]*)"
+    r"|host[= ]['\"]?(?P<host2>[A-Za-z0-9][\w.-]*)['\"]?,? port[= ](?P<port2>\d{1,5})"
+    r"|[\"']?(?P<host3>[A-Za-z0-9][\w.-]*)[\"']?\s+\(?[\d.:a-f]*\)?,? port (?P<port3>\d{1,5})"
+)
+_HOST_PORT = rx.compile(
+    r"(?:^|[\s'\"(/@=\[,])(?P<host>(?:\d{1,3}\.){3}\d{1,3}|\[[0-9a-fA-F:]+\]|"
+    r"[A-Za-z][\w-]*(?:\.[\w-]+)*):(?P<port>\d{2,5})\b"
+)
+_BIND = rx.compile(r"(?i)(?:listen|bind)\w*[^\n]{0,80}?(?:[\w.\]\[]*):(?P<port>\d{1,5})\b|"
+                   r"(?i)port (?P<port2>\d{1,5})[^\n]{0,40}permission denied")
+_NOT_HOSTS = frozenset({"http", "https", "tcp", "udp", "error", "line", "port", "at", "file",
+                        "dial", "connect", "read", "write", "time", "localhost.localdomain",
+                        "in", "on", "for", "to", "from", "the", "with", "by", "0.0.0.0"})
+
+
+def host_and_port(text: str) -> dict[str, str]:
+    """The host (and port) a line names: a URL, ``host:port``, ``lookup X``, ``host=X``."""
+    for m in _NAMED_HOST.finditer(text):
+        if m["host4"]:
+            return {"host": m["host4"], **({"port": m["port4"]} if m["port4"] else {})}
+        if m["host"]:
+            host = m["host"].rstrip(".")
+            if host.lower() not in _NOT_HOSTS:
+                return {"host": host}
+        if m["host2"]:
+            return {"host": m["host2"], "port": m["port2"]}
+        if m["host3"] and m["host3"].lower() not in _NOT_HOSTS:
+            return {"host": m["host3"], "port": m["port3"]}
+    for m in _HOST_PORT.finditer(text):
+        host = m["host"]
+        if host.lower() in _NOT_HOSTS or (host[:1].isdigit() and host.count(".") != 3):
+            continue
+        return {"host": host, "port": m["port"]}
+    for m in _URL_HOST.finditer(text):
+        found = {"host": m["host"]}
+        if m["port"]:
+            found["port"] = m["port"]
+        return found
+    return {}
+
+
+def path_near(text: str, start: int, end: int) -> str | None:
+    """The path named closest to ``text[start:end]`` (the errno phrase), either side."""
+    best: tuple[int, str] | None = None
+    for m in _PATH.finditer(text):
+        p_start, p_end = rx.span(m, "path")
+        if p_start >= start and p_end <= end:
+            continue
+        distance = start - p_end if p_end <= start else p_start - end
+        path = m["path"].rstrip(".")
+        if len(path) < 2 or path.startswith("//"):
+            continue
+        if best is None or distance < best[0]:
+            best = (max(0, distance), path)
+    return best[1] if best else None
+
+
+def _first_group(match: rx.Match, base: str) -> str | None:
+    """The first of ``base``, ``base2``, ``base3`` that matched (alternative spellings)."""
+    for name in (base, f"{base}2", f"{base}3", f"{base}4"):
+        try:
+            value = match.group(name)
+        except (IndexError, KeyError):
+            continue
+        if value:
+            return str(value)
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class GenericMatch:
+    rule: Rule
+    groups: dict[str, str]
+
+
+def match_line(text: str, allowed: Callable[[Rule], bool] | None = None) -> GenericMatch | None:
+    """The first rule (in priority order) that a line shows, with what it names."""
+    lower = text.lower()
+    for rule in RULES:
+        if not any(h in lower for h in rule.hints):
+            continue
+        if allowed is not None and not allowed(rule):
+            continue
+        found = _match_rule(rule, text)
+        if found is not None:
+            return found
+    return None
+
+
+def _match_rule(rule: Rule, text: str) -> GenericMatch | None:
+    for m in rule.pattern.finditer(text):
+        if rule.veto is not None and rule.veto.search(text) is not None:
+            return None
+        groups: dict[str, str] = {}
+        if rule.extract == "variable":
+            variable = _first_group(m, "variable")
+            stop = LOG_LEVELS if rule.id == "generic-missing-setting-quoted" else NOT_A_VARIABLE
+            if not variable or variable.upper() in stop:
+                continue
+            groups["variable"] = variable
+        elif rule.extract == "path":
+            path = path_near(text, m.start(), m.end())
+            if path:
+                groups["path"] = path
+            elif rule.reason is Reason.PERMISSION_DENIED:
+                port = _BIND.search(text)
+                if port is not None:
+                    groups["port"] = port["port"]
+        elif rule.extract == "host":
+            groups.update(host_and_port(text))
+        elif rule.extract == "command":
+            command = _first_group(m, "command")
+            if command:
+                groups["command"] = command
+            else:
+                path = path_near(text, m.start(), m.end())
+                if path:
+                    groups["command"] = path
+        return GenericMatch(rule, groups)
+    return None
+
+
+def go_nil_panic_near(lines: Sequence[LogLine], i: int) -> bool:
+    """A Go nil-pointer panic prints ``[signal SIGSEGV ...]`` under it: that is a panic in
+    Go code (an application error), not a segmentation fault of native code."""
+    for j in range(max(0, i - 3), i + 1):
+        text = lines[j].text
+        if "nil pointer dereference" in text or text.startswith("panic: runtime error"):
+            return True
+    return False

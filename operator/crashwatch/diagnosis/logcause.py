@@ -1,0 +1,307 @@
+"""Why a process exited, from its last words: the log read as written, its crash reports,
+the signature catalogue and the generic layer, ranked.
+
+Steps, each bounded and checked against the container's time budget:
+
+1. read: bound and normalise the lines (:mod:`crashwatch.diagnosis.logread`);
+2. shape: roles, crash reports and their root causes (:mod:`crashwatch.diagnosis.chains`);
+3. candidates: every line the catalogue (:mod:`crashwatch.diagnosis.signatures`, specific)
+   or the generic layer (:mod:`crashwatch.diagnosis.generic`, the OS's and runtimes'
+   vocabulary) can explain; never an info/debug record, never a stack frame;
+4. rank: the candidate on the most telling line wins (:func:`chains.score`: severity, root
+   cause of a crash report, the last report, the last lines), the catalogue before the
+   generic layer on equal footing, the later line on a tie. What the winner does not name
+   (host, port, path, variable), another line of the same reason may: the same crash
+   report first (a ``Caused by: ConnectException: Connection refused`` whose wrapper names
+   ``db:5432``).
+
+When nothing explains the log, the most telling lines (:func:`chains.telling`) are what an
+application error is reported with.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_right
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from crashwatch.diagnosis import chains, generic
+from crashwatch.diagnosis.budget import Budget
+from crashwatch.diagnosis.logread import Level, LogLine, read_log
+from crashwatch.diagnosis.signatures import Signature, catalogue, plausible
+from crashwatch.model import Reason
+
+CATALOGUE_BONUS = 2
+"""What naming a specific library's message adds to a line's score over the generic layer."""
+
+
+@dataclass(frozen=True, slots=True)
+class Cause:
+    """The reason a log gives, the rule that saw it, and where."""
+
+    reason: Reason
+    rule: str
+    layer: str
+    """``catalogue`` or ``generic``."""
+    line: int
+    lines: tuple[str, ...]
+    """The log lines that say it (the line, a multi-line message's span, a donor's line)."""
+    groups: dict[str, str] = field(default_factory=dict)
+    """What the lines name: variable, host, port, path, command."""
+    level: Level = Level.UNKNOWN
+    """The cause line's severity (its crash report's, when it is part of one)."""
+    from_end: int = 0
+    """How many meaningful lines follow the cause line."""
+    variables: tuple[str, ...] = ()
+    """Every missing setting the log names (MissingEnv), the cause's first."""
+
+
+@dataclass(frozen=True, slots=True)
+class Context:
+    """What the container's spec tells the log reading."""
+
+    read_only_root: bool = False
+    writable_paths: tuple[str, ...] = ()
+    """Mount paths of the container's writable volumes."""
+
+    def writable(self, path: str) -> bool:
+        return any(path == p or path.startswith(p.rstrip("/") + "/") for p in
+                   self.writable_paths)
+
+
+@dataclass(slots=True)
+class LogReading:
+    lines: list[LogLine]
+    cause: Cause | None
+    telling: list[str]
+    """The most telling lines, best first (at most two), for an application error."""
+
+
+@dataclass(slots=True)
+class _Candidate:
+    score: int
+    line: int
+    order: int
+    reason: Reason
+    rule: str
+    layer: str
+    span: tuple[str, ...]
+    groups: dict[str, str]
+
+
+def _line_starts(lines: Sequence[LogLine]) -> list[int]:
+    starts, pos = [], 0
+    for line in lines:
+        starts.append(pos)
+        pos += len(line.text) + 1
+    return starts
+
+
+def _groups(sig: Signature, match_groups: dict[str, str | None]) -> dict[str, str]:
+    found: dict[str, str] = {}
+    for name, value in match_groups.items():
+        if value:
+            found.setdefault(name.rstrip("0123456789"), value)
+    if "setting" in found and "variable" not in found:
+        found["variable"] = found.pop("setting")
+    if sig.variable:
+        found["variable"] = sig.variable
+    if sig.upper and "variable" in found:
+        found["variable"] = found["variable"].upper()
+    if "section" in found and "variable" in found:
+        found["variable"] = f"{found.pop('section')}:{found['variable']}"  # .NET's key form
+    return found
+
+
+def _catalogue_candidates(lines: list[LogLine], sh: chains.Shape, budget: Budget,
+                          signatures: Sequence[Signature]) -> list[_Candidate] | None:
+    text = "\n".join(line.text for line in lines)
+    lower = text.lower()
+    starts = _line_starts(lines)
+    out: list[_Candidate] = []
+    for order, sig in enumerate(signatures):
+        if sig.hints and not any(h in lower for h in sig.hints):
+            continue
+        if budget.spent(f"signature {sig.id}"):
+            return None
+        for m in sig.regex.finditer(text):
+            if not plausible(m):
+                continue
+            first = bisect_right(starts, m.start()) - 1
+            last = bisect_right(starts, max(m.start(), m.end() - 1)) - 1
+            if sig.window and not sh.in_tail(last, sig.window):
+                continue
+            if chains.effective_level(lines, sh, last) <= Level.INFO:
+                continue
+            span = tuple(t for t in (lines[j].text.strip() for j in range(first, last + 1)) if t)
+            out.append(_Candidate(
+                score=chains.score(lines, sh, last) + CATALOGUE_BONUS, line=last, order=order,
+                reason=sig.reason, rule=sig.id, layer="catalogue", span=span[-3:],
+                groups=_groups(sig, m.groupdict()),
+            ))
+    return out
+
+
+def _generic_candidates(lines: list[LogLine], sh: chains.Shape,
+                        context: Context) -> list[_Candidate]:
+    out: list[_Candidate] = []
+    base = len(catalogue())
+    for i, line in enumerate(lines):
+        if chains.is_quiet(lines, sh, i) or not line.text.strip():
+            continue
+        tail = sh.in_tail(i)
+
+        def allowed(rule: generic.Rule, tail: bool = tail, i: int = i) -> bool:
+            if rule.reason is Reason.DEPENDENCY_UNREACHABLE and not tail:
+                return False  # retries early in a log are not why it exited
+            return not (rule.reason is Reason.SEGFAULT and generic.go_nil_panic_near(lines, i))
+
+        found = generic.match_line(line.text, allowed)
+        if found is None:
+            continue
+        if found.rule.id == f"generic-{generic.WRITE_FAILED}":
+            path = found.groups.get("path")
+            if not (context.read_only_root and path and not context.writable(path)):
+                continue
+        out.append(_Candidate(
+            score=chains.score(lines, sh, i), line=i,
+            order=base + generic.RULES.index(found.rule), reason=found.rule.reason,
+            rule=found.rule.id, layer="generic", span=(line.text.strip(),),
+            groups=dict(found.groups),
+        ))
+    return out
+
+
+VARIABLES_SPAN = 40
+"""How far (in lines) other missing settings are gathered around the cause."""
+_WANTS = {
+    Reason.DISK_FULL: "path", Reason.READ_ONLY_FILESYSTEM: "path",
+    Reason.PERMISSION_DENIED: "path", Reason.TOO_MANY_OPEN_FILES: "path",
+    Reason.DEPENDENCY_UNREACHABLE: "host",
+}
+
+
+def _from_report(lines: list[LogLine], sh: chains.Shape, i: int, want: str
+                 ) -> tuple[dict[str, str], str] | None:
+    """What the cause line's crash report (or the log line introducing it) names when the
+    cause line does not: ``KafkaStorageException: Error while writing to checkpoint file
+    /var/lib/kafka/data-0/...`` above ``Caused by: IOException: No space left on device``."""
+    block = sh.block(i)
+    if block is None:
+        return None
+    others = [j for j in block.exceptions if j != i]
+    if block.start > 0 and sh.roles[block.start - 1] is chains.Role.TEXT:
+        others.append(block.start - 1)
+    for j in others:
+        text = lines[j].text
+        if want == "path":
+            path = generic.path_near(text, len(text), len(text))
+            if path:
+                return {"path": path}, text.strip()
+        else:
+            found = generic.host_and_port(text)
+            if found:
+                return found, text.strip()
+    return None
+
+
+def _merge(best: _Candidate, candidates: list[_Candidate], lines: list[LogLine],
+           sh: chains.Shape) -> Cause:
+    """The winner, with what other lines of the same reason name and it does not."""
+    groups = dict(best.groups)
+    span = list(best.span)
+    block = sh.block_of[best.line]
+    same = [c for c in candidates if c is not best and c.reason is best.reason]
+    same.sort(key=lambda c: (sh.block_of[c.line] != block or block < 0, -c.score, -c.line))
+    for other in same:
+        new = {k: v for k, v in other.groups.items() if k not in groups}
+        if "port" in new and "host" in groups and "host" not in new:
+            new.pop("port")  # a port belongs with its own host
+        if not new:
+            continue
+        groups.update(new)
+        for text in other.span:
+            if text not in span:
+                span.append(text)
+    want = _WANTS.get(best.reason)
+    if want and want not in groups:
+        found = _from_report(lines, sh, best.line, want)
+        if found is not None:
+            groups.update({k: v for k, v in found[0].items() if k not in groups})
+            if found[1] not in span:
+                span.append(found[1])
+    variables: list[str] = []
+    if best.reason is Reason.MISSING_ENV:
+        nearby = sorted((c for c in candidates if c.reason is Reason.MISSING_ENV
+                         and abs(c.line - best.line) <= VARIABLES_SPAN), key=lambda c: c.line)
+        best_var = best.groups.get("variable", "")
+        added: set[str] = set()
+        for c in nearby:  # in the order the log names them; one spelling per variable
+            var = c.groups.get("variable")
+            if not var:
+                continue
+            if var.upper() == best_var.upper():
+                var = best_var
+            if var.upper() in added:
+                continue
+            added.add(var.upper())
+            variables.append(var)
+            for text in c.span if c is not best else ():
+                if text not in span and len(span) < 6:
+                    span.append(text)
+    return Cause(best.reason, best.rule, best.layer, best.line, tuple(span[:6]), groups,
+                 chains.effective_level(lines, sh, best.line), sh.meaningful_from_end[best.line],
+                 tuple(variables))
+
+
+def _telling(lines: list[LogLine], sh: chains.Shape) -> list[str]:
+    ranked = chains.telling(lines, sh)
+    if not ranked:
+        return []
+    best = ranked[0]
+    out = [lines[best].text.strip()]
+    block = sh.block(best)
+    partners = [block.root, block.top] if block is not None else []
+    # the generic wrapper a specific line was preferred to, when it is next to it
+    partners += [j for j in ranked[1:2]
+                 if abs(j - best) <= chains.DEFER_SPAN and chains.is_generic(lines[j].text)]
+    for other in partners:
+        text = lines[other].text.strip() if other >= 0 else ""
+        if text and text not in out:
+            out.append(text)
+            break
+    return out
+
+
+def _last_line(lines: list[LogLine], text: str) -> list[str]:
+    for line in reversed(lines):
+        if line.text.strip():
+            return [line.text.strip()]
+    stripped = text.strip()
+    return [stripped.rsplit("\n", 1)[-1][:2048]] if stripped else []
+
+
+def read_crash(text: str, budget: Budget | None = None,
+               signatures: Sequence[Signature] | None = None,
+               context: Context | None = None) -> LogReading:
+    """Read a previous container's log (and termination message) for why it exited."""
+    budget = budget or Budget.unlimited()
+    context = context or Context()
+    if not text or budget.spent("reading the log"):
+        return LogReading([], None, _last_line([], text) if text else [])
+    lines = read_log(text)
+    if not lines or budget.spent("finding crash reports"):
+        return LogReading(lines, None, _last_line(lines, ""))
+    sh = chains.shape(lines)
+    found = _catalogue_candidates(lines, sh, budget,
+                                  catalogue() if signatures is None else signatures)
+    if found is None or budget.spent("the generic layer"):
+        return LogReading(lines, None, _last_line(lines, ""))
+    candidates = found + _generic_candidates(lines, sh, context)
+    if budget.spent("ranking"):
+        return LogReading(lines, None, _last_line(lines, ""))
+    telling = _telling(lines, sh)
+    if not candidates:
+        return LogReading(lines, None, telling)
+    best = max(candidates, key=lambda c: (c.score, c.line, -c.order))
+    return LogReading(lines, _merge(best, candidates, lines, sh), telling)

@@ -1,0 +1,520 @@
+"""Reading a log the way it was written: bounded first, then each line normalised.
+
+**Bounds.** A previous container's log is untrusted text of any size and shape: one line of
+2 MB, no newline at all, binary. Before any pattern runs it is cut, in time linear in what
+is kept: at most :data:`MAX_LOG_LINES` lines, the last ones (a crash's last words are at the
+end), at most :data:`MAX_LOG_BYTES` characters in all, each raw line at most
+:data:`MAX_RAW_LINE_CHARS` characters (room for a JSON record with its stack trace) and each
+line that rules read at most :data:`MAX_LINE_CHARS`: a longer one keeps its head (where a
+message starts: ``panic: ...``, ``ERROR ...``) and its tail (where a wrapped cause ends),
+joined by :data:`CUT_MARK`.
+
+**Normalisation** (:func:`read_log`), line by line:
+
+- ANSI colour and terminal sequences and other control characters are removed;
+- a CRI log prefix (``2026-11-20T10:29:39.5Z stderr F ``; ``P`` partial lines are joined),
+  a ``kubectl logs --timestamps`` prefix, and Docker's json-file wrapper (``{"log": ...}``)
+  are removed; a klog header (``E1120 10:29:39.123456  1 main.go:42] msg``) gives the
+  level and the message;
+- a JSON record (zap, zerolog, logrus, bunyan/pino, ECS, Serilog plain and compact, GCP,
+  logstash-logback, log4j2, structlog, python-json-logger) or a logfmt line becomes its
+  message with its error appended (``msg: error``), escapes undone; an exception or stack
+  field becomes lines of its own after it, as the runtime would have printed them;
+- each line carries a level (:class:`Level`) when the record or the text's prefix gives one.
+
+A log that is only the API server's or kubelet's answer about logs (``unable to retrieve
+container logs for containerd://...``, ``previous terminated container "app" in pod "x"
+not found``) is not the application's words: it reads as no log at all.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import IntEnum
+from typing import Any
+
+from crashwatch.diagnosis import rx
+
+MAX_LOG_LINES = 400
+MAX_LOG_BYTES = 64 * 1024
+MAX_LINE_CHARS = 2048
+MAX_RAW_LINE_CHARS = 16 * 1024
+CUT_MARK = " [...] "
+_TAIL_SHARE = 0.25
+
+
+def cap_line(line: str, limit: int = MAX_LINE_CHARS) -> str:
+    """``line`` if short enough, else its head and tail around :data:`CUT_MARK`."""
+    if len(line) <= limit:
+        return line
+    tail = int(limit * _TAIL_SHARE)
+    head = max(0, limit - tail - len(CUT_MARK))
+    return line[:head] + CUT_MARK + (line[-tail:] if tail else "")
+
+
+def _cap_segment(text: str, start: int, end: int, limit: int) -> str:
+    """``text[start:end]`` capped, without copying a huge line whole."""
+    if end - start <= limit:
+        return text[start:end]
+    tail = int(limit * _TAIL_SHARE)
+    head = limit - tail - len(CUT_MARK)
+    return text[start:start + head] + CUT_MARK + text[end - tail:end]
+
+
+def bound_lines(text: str, line_limit: int = MAX_LINE_CHARS) -> list[str]:
+    """The log's last lines, each capped at ``line_limit``, bounded in number and in
+    characters; carriage returns are undone as a terminal shows them (the text after the
+    last ``\\r`` of a line)."""
+    if not text:
+        return []
+    lines: list[str] = []
+    total = 0
+    end = len(text)
+    if text.endswith("\n"):
+        end -= 1
+    while end >= 0 and len(lines) < MAX_LOG_LINES:
+        start = text.rfind("\n", 0, end) + 1
+        line = _cap_segment(text, start, end, line_limit)
+        if "\r" in line:
+            stripped = line.rstrip("\r")
+            line = stripped[stripped.rfind("\r") + 1:]
+        total += len(line) + 1
+        if total > MAX_LOG_BYTES and lines:
+            break
+        lines.append(line)
+        if start == 0:
+            break
+        end = start - 1
+    lines.reverse()
+    return lines
+
+
+def bound_log(text: str, line_limit: int = MAX_RAW_LINE_CHARS) -> str:
+    """:func:`bound_lines` joined: the tail of a log that is worth reading (lines kept
+    whole up to ``line_limit``, so that a structured record can still be parsed)."""
+    return "\n".join(bound_lines(text, line_limit))
+
+
+class Level(IntEnum):
+    """A line's severity, as its record or its prefix says (UNKNOWN: it says nothing)."""
+
+    DEBUG = 10
+    INFO = 20
+    UNKNOWN = 25
+    WARN = 30
+    ERROR = 40
+    FATAL = 50
+
+
+_LEVEL_NAMES: dict[str, Level] = {
+    **dict.fromkeys(("trace", "debug", "verbose", "dbug", "trce", "fine", "finer", "finest",
+                     "config", "d", "v", "10", "20", "7"), Level.DEBUG),
+    **dict.fromkeys(("info", "information", "informational", "notice", "inf", "i", "30",
+                     "6", "5", "default"), Level.INFO),
+    **dict.fromkeys(("warn", "warning", "wrn", "w", "40", "4"), Level.WARN),
+    **dict.fromkeys(("error", "err", "eror", "severe", "e", "50", "3", "dpanic"), Level.ERROR),
+    **dict.fromkeys(("fatal", "critical", "crit", "panic", "emerg", "emergency", "alert",
+                     "ftl", "f", "60", "2", "1", "0"), Level.FATAL),
+}
+
+
+def level_of(value: object) -> Level:
+    """A level field's value (name, letter, syslog or bunyan number) as a :class:`Level`."""
+    if isinstance(value, bool):
+        return Level.UNKNOWN
+    if isinstance(value, int):
+        # bunyan/pino: 10 trace .. 60 fatal; syslog severities 0..7
+        if value >= 10:
+            value = str(min(60, value - value % 10))
+        return _LEVEL_NAMES.get(str(value), Level.UNKNOWN)
+    if isinstance(value, str):
+        return _LEVEL_NAMES.get(value.strip().lower()[:16], Level.UNKNOWN)
+    return Level.UNKNOWN
+
+
+@dataclass(frozen=True, slots=True)
+class LogLine:
+    """One line as rules read it."""
+
+    text: str
+    """The message, normalised: no colours or prefixes; a record's message and error."""
+    level: Level = Level.UNKNOWN
+    structured: bool = False
+    """Whether it came from a JSON or logfmt record (its level is then the record's)."""
+    record: int = -1
+    """Lines from one record (a message and its stack) share this number; -1: plain text."""
+
+
+# --- prefixes and control sequences ----------------------------------------------------
+
+_ANSI = rx.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)?|[@-Z\\-_])")
+_CONTROL = rx.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+_TIMESTAMP = r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(?:[.,]\d{1,9})?(?:Z|[+-]\d{2}:?\d{2})?"
+_CRI = rx.compile(rf"^{_TIMESTAMP} (?:stdout|stderr) (?P<tag>[FP])(?: |$)")
+_KUBECTL_TS = rx.compile(
+    r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?(?:Z|[+-]\d{2}:\d{2}) ")
+_KLOG = rx.compile(r"^(?P<level>[IWEF])\d{4} \d{2}:\d{2}:\d{2}\.\d{6}\s+\d+ [^\s:\]]+:\d+\] ")
+_PREFIX_LEVEL = rx.compile(
+    r"(?:^|[\s\[(<|:])(?P<level>TRACE|DEBUG|INFO|NOTICE|WARN|WARNING|ERROR|ERR|SEVERE|FATAL|"
+    r"CRITICAL|CRIT|PANIC|EMERG|ALERT)(?:[\]):>|\s]|$)"
+    r"|\[(?P<bracketed>trace|debug|info|notice|warn|warning|error|crit|critical|alert|emerg|fatal)\]"
+    r"|^(?P<runtime>panic|fatal error|FATAL ERROR|Error|error|Fatal|PHP Fatal error|"
+    r"PHP Warning|PHP Notice)(?::| \w)"
+)
+_LEVEL_WINDOW = 72
+
+_API_ANSWERS = rx.compile(
+    r"^(?:Error from server \(\w+\): )?(?:"
+    r"unable to retrieve container logs for [a-z-]+://\S*"
+    r"|previous terminated container \"[^\"]*\" in pod \"[^\"]*\" not found"
+    r"|container \"[^\"]*\" in pod \"[^\"]*\" is (?:waiting to start|not available|terminated)\b.*"
+    r"|failed to try resolving symlinks in path \"[^\"]*\": .*"
+    r"|a container name must be specified for pod .*"
+    r"|pods? \"[^\"]*\" not found"
+    r"|the server could not find the requested resource.*"
+    r"|Internal error occurred: .*"
+    r")$",
+    ignorecase=True,
+)
+
+
+def is_api_answer(text: str) -> bool:
+    """Whether a "log" is only the API server's (or kubelet's) answer about logs: every
+    non-empty line of it is one."""
+    if len(text) > 4096:
+        return False  # an answer is one short line (three at most); a log is longer
+    lines = [ln.strip() for ln in text.strip().split("\n") if ln.strip()]
+    return bool(lines) and len(lines) <= 3 and all(
+        _API_ANSWERS.search(ln) is not None for ln in lines)
+
+
+def _clean(line: str) -> str:
+    if "\x1b" in line:
+        line = _ANSI.sub("", line)
+    if _CONTROL.search(line) is not None:
+        line = _CONTROL.sub("", line)
+    return line
+
+
+def _strip_prefixes(line: str) -> tuple[str, bool, Level]:
+    """(line without a CRI/kubectl/klog prefix, whether it is a CRI partial, klog level)."""
+    partial = False
+    level = Level.UNKNOWN
+    if line[:1].isdigit():
+        m = _CRI.search(line)
+        if m is not None:
+            partial = m["tag"] == "P"
+            line = line[m.end():]
+        else:
+            m = _KUBECTL_TS.search(line)
+            if m is not None:
+                line = line[m.end():]
+    if line[:1] in "IWEF" and line[1:2].isdigit():
+        m = _KLOG.search(line)
+        if m is not None:
+            level = {"I": Level.INFO, "W": Level.WARN, "E": Level.ERROR,
+                     "F": Level.FATAL}[m["level"]]
+            line = line[m.end():]
+    return line, partial, level
+
+
+def prefix_level(text: str) -> Level:
+    """The level a plain line's prefix states (``ERROR``, ``[error]``, ``panic:``...)."""
+    m = _PREFIX_LEVEL.search(text[:_LEVEL_WINDOW])
+    if m is None:
+        return Level.UNKNOWN
+    word = m["level"] or m["bracketed"] or ""
+    if word:
+        return _LEVEL_NAMES.get(word.lower(), Level.UNKNOWN)
+    runtime = (m["runtime"] or "").lower()
+    if runtime.startswith("php warning"):
+        return Level.WARN
+    if runtime.startswith("php notice"):
+        return Level.INFO
+    return Level.ERROR if runtime in ("error",) else Level.FATAL
+
+
+# --- structured records ----------------------------------------------------------------
+
+_LEVEL_KEYS = ("level", "lvl", "severity", "log.level", "@l", "Level", "loglevel", "log_level",
+               "levelname", "LogLevel", "Severity", "levelName", "@level")
+_MESSAGE_KEYS = ("msg", "message", "@m", "RenderedMessage", "event", "Message", "text",
+                 "@message", "log", "MessageTemplate", "@mt")
+_ERROR_KEYS = ("error", "err", "error.message", "exception", "exc_info", "@x", "Exception",
+               "error_message", "errorMessage", "cause", "thrown", "exc")
+_TYPE_KEYS = ("error.type", "exception.type", "exception_class", "error_type")
+_STACK_KEYS = ("stack_trace", "stacktrace", "stack", "error.stack_trace", "exception.stacktrace",
+               "traceback", "backtrace", "trace")
+_TEMPLATE_HOLE = rx.compile(r"\{@?(?P<name>[A-Za-z_][\w]*)(?:[:,][^}]*)?\}")
+
+
+def _flat(record: Mapping[str, Any], key: str) -> Any:
+    """``record[key]``, or the nested value for a dotted key (ECS ``{"log": {"level"}}``)."""
+    if key in record:
+        return record[key]
+    if "." in key:
+        head, _, rest = key.partition(".")
+        inner = record.get(head)
+        if isinstance(inner, Mapping):
+            return _flat(inner, rest)
+    return None
+
+
+def _first(record: Mapping[str, Any], keys: tuple[str, ...]) -> Any:
+    for key in keys:
+        value = _flat(record, key)
+        if value not in (None, "", [], {}):
+            return value
+    return None
+
+
+def _render_template(template: str, record: Mapping[str, Any]) -> str:
+    """A Serilog message template with its properties filled in."""
+    props = record.get("Properties")
+    props = props if isinstance(props, Mapping) else record
+
+    def fill(match: rx.Match) -> str:
+        value = props.get(match["name"])
+        return match.group(0) if value is None else _scalar(value)
+
+    out = []
+    last = 0
+    for m in _TEMPLATE_HOLE.finditer(template):
+        out.append(template[last:m.start()])
+        out.append(fill(m))
+        last = m.end()
+    out.append(template[last:])
+    return "".join(out)
+
+
+def _scalar(value: object) -> str:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, (int, float, bool)) or value is None:
+        return json.dumps(value)
+    try:
+        return json.dumps(value, default=str)[:MAX_LINE_CHARS]
+    except (ValueError, TypeError, RecursionError):
+        return ""
+
+
+def _error_parts(value: object) -> tuple[str, str]:
+    """(message, stack) of an error field: a string, or an object such as pino's ``err``
+    ``{type, message, stack}``, log4j2's ``thrown`` or ECS's ``error``."""
+    if isinstance(value, str):
+        head, sep, rest = value.partition("\n")
+        if sep and head.startswith(("Traceback", "Exception in thread")):
+            return "", value  # a whole traceback: its lines, as the runtime printed them
+        return (head, rest) if sep else (value, "")
+    if isinstance(value, Mapping):
+        message = _first(value, ("message", "msg", "Message", "error", "localizedMessage"))
+        kind = _first(value, ("type", "name", "class", "kind", "exception_class"))
+        stack = _first(value, ("stack", "stack_trace", "stacktrace", "extendedStackTrace",
+                               "trace", "backtrace"))
+        message_text = _scalar(message) if message is not None else ""
+        stack_text = stack if isinstance(stack, str) else (
+            "\n".join(_scalar(s) for s in stack) if isinstance(stack, list) else "")
+        if isinstance(kind, str) and kind and kind not in message_text:
+            message_text = f"{kind}: {message_text}" if message_text else kind
+        if not message_text and stack_text:
+            head, _, rest = stack_text.partition("\n")
+            return head, rest
+        return message_text, stack_text
+    if isinstance(value, list):
+        return "\n".join(_scalar(v) for v in value[:20]), ""
+    if value is None or isinstance(value, bool):
+        return "", ""
+    return _scalar(value), ""
+
+
+_NESTED_KEYS = ("attr", "attrs", "fields", "context", "ctx", "extra", "data", "details",
+                "error_details", "labels", "payload")
+_NESTED_ERROR_KEYS = ("error", "err", "errmsg", "message", "msg", "reason", "exception",
+                      "cause", "what")
+
+
+def _nested_error(record: Mapping[str, Any]) -> object:
+    """An error said inside a record's attributes (MongoDB's ``attr.message``, a ``fields``
+    or ``context`` object): the first error-like value one level down."""
+    for key in _NESTED_KEYS:
+        inner = record.get(key)
+        if not isinstance(inner, Mapping):
+            continue
+        for name in _NESTED_ERROR_KEYS:
+            value = inner.get(name)
+            if isinstance(value, Mapping):
+                value = _first(value, ("errmsg", "message", "msg", "error"))
+            if isinstance(value, str) and value.strip():
+                return value
+    return None
+
+
+def _from_record(record: Mapping[str, Any]) -> tuple[Level, list[str]] | None:
+    """The level and lines of a structured record, or None when it is not a log record."""
+    raw_level = _first(record, _LEVEL_KEYS)
+    if raw_level is None and "s" in record and "t" in record:
+        raw_level = record.get("s")  # MongoDB's structured log: t, s, c, id, ctx, msg, attr
+    message = _first(record, _MESSAGE_KEYS)
+    error = _first(record, _ERROR_KEYS)
+    if error is None:
+        error = _nested_error(record)
+    if raw_level is None and message is None and error is None:
+        return None
+    level = level_of(raw_level)
+    if isinstance(message, str) and ("@mt" in record or "MessageTemplate" in record) and (
+            "@m" not in record and "RenderedMessage" not in record):
+        message = _render_template(message, record)
+    text = _scalar(message) if message is not None else ""
+    err_text, stack = _error_parts(error)
+    kind = _first(record, _TYPE_KEYS)
+    if isinstance(kind, str) and kind and kind not in err_text:
+        err_text = f"{kind}: {err_text}" if err_text else kind
+    if not stack:
+        raw_stack = _first(record, _STACK_KEYS)
+        if isinstance(raw_stack, str):
+            stack = raw_stack
+        elif isinstance(raw_stack, list):
+            stack = "\n".join(_scalar(s) for s in raw_stack[:200])
+    if err_text and err_text not in text:
+        text = f"{text}: {err_text}" if text else err_text
+    lines = text.split("\n") if text else []
+    if stack:
+        stack_lines = stack.split("\n")
+        if lines and stack_lines and stack_lines[0].strip() in text:
+            stack_lines = stack_lines[1:]  # a stack that starts with the error again
+        lines += stack_lines
+    return level, lines or [""]
+
+
+def _parse_json(line: str) -> Mapping[str, Any] | None:
+    try:
+        value = json.loads(line)
+    except (ValueError, RecursionError):
+        return None
+    return value if isinstance(value, dict) else None
+
+
+_LOGFMT_PAIR = rx.compile(r'(?P<key>[^\s=]+)=(?P<value>"(?:[^"\\]|\\.)*"?|[^\s"]*)')
+_LOGFMT_KEYS = frozenset({"msg", "message", "level", "lvl", "err", "error", "severity"})
+
+
+def parse_logfmt(line: str) -> dict[str, str] | None:
+    """A logfmt line (``time=... level=error msg="..." err="..."``) as a dict, escapes in
+    quoted values undone; None when the line is not logfmt (it must start with a
+    ``key=value`` pair and name one of level, msg, message, err, error, severity)."""
+    stripped = line.strip()
+    if "=" not in stripped:
+        return None
+    first = stripped.split(" ", 1)[0]
+    if "=" not in first or first.startswith("="):
+        return None
+    record: dict[str, str] = {}
+    for m in _LOGFMT_PAIR.finditer(stripped):
+        value = m["value"]
+        if value.startswith('"'):
+            value = _unquote(value)
+        record.setdefault(m["key"], value)
+    if not _LOGFMT_KEYS & record.keys():
+        return None
+    return record
+
+
+def _unquote(quoted: str) -> str:
+    body = quoted[1:-1] if len(quoted) >= 2 and quoted.endswith('"') else quoted[1:]
+    if "\\" not in body:
+        return body
+    try:
+        value = json.loads(f'"{body}"')
+        return value if isinstance(value, str) else body
+    except ValueError:
+        return body.replace('\\"', '"').replace("\\n", "\n").replace("\\t", "\t").replace(
+            "\\\\", "\\")
+
+
+def _structured(line: str) -> tuple[Level, list[str]] | None:
+    """A JSON or logfmt record's level and lines, or None for plain text."""
+    stripped = line.strip()
+    if stripped.startswith("{") and stripped.endswith("}"):
+        record = _parse_json(stripped)
+        if record is None:
+            return None
+        if set(record) <= {"log", "stream", "time", "attrs"} and isinstance(record.get("log"),
+                                                                               str):
+            return None  # Docker's json-file wrapper: read what it wraps (see read_log)
+        return _from_record(record)
+    record_kv = parse_logfmt(stripped)
+    if record_kv is not None:
+        return _from_record(record_kv)
+    return None
+
+
+_NEW_RECORD = rx.compile(r"^\[?(?:\d{4}[-/]\d{2}[-/]\d{2}|\d{2}:\d{2}:\d{2})")
+_CONTINUATION_SPAN = 5
+
+
+def _has_word(text: str) -> bool:
+    return any(ch.isalnum() for ch in text[:200])
+
+
+def _continued_level(out: list[LogLine], own: list[bool], line: str) -> Level:
+    """A plain line with no level that continues a warning or error record just above it
+    (``ERROR: [1] bootstrap checks failed`` then ``[1]: max virtual memory areas ...``)
+    takes that record's level; a line that starts a record (a timestamp) does not, and
+    only a line with a level of its own, at most a few lines up, passes it on."""
+    if not _has_word(line) or _NEW_RECORD.search(line) is not None:
+        return Level.UNKNOWN
+    for back in range(1, min(len(out), _CONTINUATION_SPAN) + 1):
+        prev = out[-back]
+        if prev.structured or not _has_word(prev.text):
+            return Level.UNKNOWN  # a blank line or a separator ends a record
+        if own[-back]:
+            return prev.level if prev.level >= Level.WARN else Level.UNKNOWN
+    return Level.UNKNOWN
+
+
+def read_log(text: str) -> list[LogLine]:
+    """The bounded, normalised lines of a log (empty when it is only an API answer)."""
+    if not text or is_api_answer(text):
+        return []
+    out: list[LogLine] = []
+    own: list[bool] = []  # whether each line's level is its own (not continued)
+    pending = ""
+    record = 0
+    for raw in bound_lines(text, MAX_RAW_LINE_CHARS):
+        line = _clean(raw)
+        line, partial, klog_level = _strip_prefixes(line)
+        if partial:
+            pending += line
+            continue
+        if pending:
+            line, pending = pending + line, ""
+        stripped = line.strip()
+        if stripped.startswith('{"log":'):
+            wrapper = _parse_json(stripped)
+            if wrapper is not None and isinstance(wrapper.get("log"), str):
+                line = _clean(wrapper["log"].rstrip("\n"))
+                line, _, klog_level = _strip_prefixes(line)
+        parsed = _structured(line)
+        if parsed is not None:
+            level, lines = parsed
+            record += 1
+            for part in lines:
+                out.append(LogLine(cap_line(_clean(part)), level, True, record))
+                own.append(True)
+            continue
+        line = cap_line(line)
+        level = klog_level if klog_level is not Level.UNKNOWN else prefix_level(line)
+        own.append(level is not Level.UNKNOWN)
+        if level is Level.UNKNOWN:
+            level = _continued_level(out, own[:-1], line)
+        out.append(LogLine(line, level))
+    if pending:
+        out.append(LogLine(cap_line(pending), prefix_level(pending)))
+    return out[-MAX_LOG_LINES:]
+
+
+def joined(lines: list[LogLine]) -> str:
+    """The lines' texts as one text (what multi-line patterns are matched on)."""
+    return "\n".join(line.text for line in lines)
