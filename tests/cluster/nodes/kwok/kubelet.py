@@ -11,14 +11,14 @@ kubelet's reasons and messages (taken from pkg/kubelet in k8s.io/kubernetes v1.3
 does: same reason and message -> ``count`` + 1 and a new ``lastTimestamp``.
 
 Every function first marks the pod with the annotation ``crashwatch.dev/simulated: "true"``,
-which takes it away from kwok's pod-ready Stage (tests/cluster/kwok.yaml), so nothing
+which takes it away from kwok's pod-ready Stage (tests/cluster/nodes/kwok/kwok.yaml), so nothing
 overwrites the status written here. Create pods with that annotation to keep kwok away from
 the start (a pod then stays Pending until a function here drives it); a pod kwok already made
 Running can be taken over at any time.
 
 Logs: there is no kubelet to serve ``pods/log``. When ``logs_dir`` is given, a function that
 simulates a crash writes the crashed container's log tail to
-``LOGS_DIR/<namespace>/<pod>/<container>.log`` (see tests/cluster/logs.py), the layout the
+``LOGS_DIR/<namespace>/<pod>/<container>.log`` (see logs.py beside this file), the layout the
 operator's injectable log source and ``crashwatch diagnose --logs-dir`` read.
 
 ``api`` is a ``kubernetes.client.ApiClient`` or ``CoreV1Api``; ``pod`` a ``V1Pod``, a
