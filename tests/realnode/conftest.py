@@ -93,12 +93,7 @@ def crashwatch(cluster: RealCluster, tmp_path_factory: pytest.TempPathFactory
     image = deploy.build_image(cluster.registries.anonymous.host)
     install_monitoring_crds(cluster.plane)
     host, port = cluster.api_address
-    # WORKAROUND, to remove once the operator is fixed: kopf's peering.detect_own_id() calls
-    # getpass.getuser(), which raises KeyError for UID 65532 (no passwd entry in the image)
-    # unless USER/LOGNAME is set, so the shipped Deployment crash-loops at start.
-    # test_deployment.py::test_the_shipped_pod_spec_starts shows it without this variable.
-    overlay = deploy.write_overlay(tmp_path_factory.mktemp("overlay"), image, host, port,
-                                   env={deploy.WORKAROUND_ENV: "crashwatch"})
+    overlay = deploy.write_overlay(tmp_path_factory.mktemp("overlay"), image, host, port)
     pod = deploy.install(cluster.plane, overlay)
     _RUNNING["crashwatch"] = (cluster, pod["metadata"]["name"])
     return pod

@@ -86,6 +86,8 @@ class Remediator:
         self._pending: dict[tuple[str, str, str], Pending] = {}
         self._locks: dict[tuple[str, str, str], asyncio.Lock] = {}
         self._rolled_back: dict[tuple[str, str], int] = {}
+        self._timers: dict[tuple[str, str], asyncio.TimerHandle] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
         """(namespace, deployment) -> the revision this process last rolled back from."""
         """(namespace, kind, name) -> a change applied, its rollout not yet verified."""
 
@@ -178,6 +180,24 @@ class Remediator:
 
     def forget_regression(self, namespace: str, deployment: str) -> None:
         self._regressions.pop((namespace, deployment), None)
+        timer = self._timers.pop((namespace, deployment), None)
+        if timer is not None:
+            timer.cancel()
+
+    def _wake(self, key: tuple[str, str], delay: float) -> None:
+        """Ask about a regression again once it is due (not at the next sweep, a minute
+        away by default)."""
+        if key in self._timers:
+            return
+        loop = asyncio.get_running_loop()
+
+        def fire() -> None:
+            self._timers.pop(key, None)
+            if key in self._regressions:
+                task = loop.create_task(self._rollback_when_due(key))
+                self._tasks.add(task)
+                task.add_done_callback(self._tasks.discard)
+        self._timers[key] = loop.call_later(max(delay, 0.0) + 0.05, fire)
 
     async def tick(self) -> None:
         """Act on regressions that have now lasted long enough; keep each policy's list of
@@ -390,7 +410,8 @@ class Remediator:
         why = f"Rollout.Regression: {f.summary}"
         now = self.clock()
         if now - first < policy.min_regression:
-            return  # not yet: the sweep asks again
+            self._wake(key, policy.min_regression - (now - first))  # not yet: then
+            return
         state = ActionState.from_workload(dep)
         blocked = (None if policy.allow_gitops else gitops_refusal(dep)) or refusal(
             policy, state, now, rollback=True, revision=from_rev)

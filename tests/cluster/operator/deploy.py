@@ -28,7 +28,6 @@ DEPLOY = REPO / "deploy"
 UPSTREAM_IMAGE = "ghcr.io/crashwatch/crashwatch"
 NAMESPACE = "crashwatch"
 # See tests/realnode/conftest.py: kopf needs a user name, and UID 65532 has none.
-WORKAROUND_ENV = "USER"
 
 
 def build_image(registry_host: str, tag: str = "dev") -> str:

@@ -631,12 +631,14 @@ def liveness_kill(
 
 def readiness_failing(api: Any, pod: PodRef, container: str, *, status_code: int | None = None,
                       port: int = 8080, path: str = "/ready", failures: int = 3,
-                      timeout: bool = False) -> dict[str, Any]:  # fmt: skip
+                      timeout: bool = False, running_for: int = 180) -> dict[str, Any]:  # fmt: skip
     """Readiness fails: the container keeps running but is not Ready (no restart).
 
     Events: Warning ``Unhealthy`` ``Readiness probe failed: OUTPUT`` (count = failures).
     Status: ``ready: false`` and pod conditions Ready/ContainersReady False, reason
-    ContainersNotReady. ``status_code=None`` means refused (or ``timeout``).
+    ContainersNotReady. ``status_code=None`` means refused (or ``timeout``). The container
+    has run ``running_for`` seconds (``startedAt``): an app that has been up a while and now
+    fails its probe, not one still starting (whose first probes fail by nature).
     """
     core = _core(api)
     obj = take_over(core, pod)
@@ -645,9 +647,10 @@ def readiness_failing(api: Any, pod: PodRef, container: str, *, status_code: int
     for _ in range(failures):
         post_event(core, obj, "Unhealthy", f"Readiness probe failed: {output}",
                    type_="Warning", container=container)  # fmt: skip
-    prev = _status_of(obj, container) or _running(obj, spec_c, rfc3339(), 0)
+    started_at = rfc3339(dt.datetime.now(dt.UTC) - dt.timedelta(seconds=running_for))
+    prev = _status_of(obj, container) or _running(obj, spec_c, started_at, 0)
     cs = dict(prev)
-    cs.update(ready=False, started=True)
+    cs.update(ready=False, started=True, state={"running": {"startedAt": started_at}})
     return _write_status(core, obj, container, cs)
 
 
