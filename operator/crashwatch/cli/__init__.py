@@ -277,22 +277,19 @@ def _explain(args: argparse.Namespace, prog: str) -> int:
                 f" with logs from {args.logs_dir}" if args.logs_dir else " (no logs given)")
         else:
             from crashwatch.cli.live import run_live  # noqa: PLC0415 - loads the kube client
-            from crashwatch.kube.snapshot import ClusterError  # noqa: PLC0415
+            from crashwatch.kube.snapshot import ClusterError, connect  # noqa: PLC0415
 
             opts = _live_options(args)
             try:
-                from crashwatch.kube.snapshot import connect  # noqa: PLC0415
-
-                ns = args.namespace or connect(opts.kubeconfig, opts.context).namespace
+                conn = connect(opts.kubeconfig, opts.context)
+                ns = args.namespace or conn.namespace
                 trace = Trace(pods=lambda n, p: (n, p) == (ns, args.pod))
-                live = run_live(dataclasses.replace(opts, namespace=ns), trace=trace)
+                live = run_live(dataclasses.replace(opts, namespace=ns), trace=trace, conn=conn)
             except ClusterError as err:
                 raise UsageError(str(err)) from None
             notes, now = live.notes, live.now
-            conn = live.connection
-            source = (f"the cluster at {conn.server} (context {conn.context})" if conn
-                      else "the cluster") + (f", logs from {args.logs_dir}" if args.logs_dir
-                                             else ", logs through pods/log")
+            source = f"the cluster at {conn.server} (context {conn.context})" + (
+                f", logs from {args.logs_dir}" if args.logs_dir else ", logs through pods/log")
     except (SnapshotError, LogsDirError, UsageError) as err:
         print(f"{prog}: {err}", file=sys.stderr)
         return EXIT_BAD_INPUT

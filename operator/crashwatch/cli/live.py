@@ -42,7 +42,6 @@ class LiveDiagnosis:
     findings: list[Finding]
     notes: list[str] = field(default_factory=list)
     objects: list[dict[str, Any]] = field(default_factory=list)
-    connection: Connection | None = None
     scope: Scope | None = None
     now: float | None = None
 
@@ -79,13 +78,13 @@ def _reasons(findings: list[Finding]) -> set[str]:
     return out
 
 
-def run_live(opts: LiveOptions, trace: Trace | None = None,
-             stderr: TextIO | None = None) -> LiveDiagnosis:
+def run_live(opts: LiveOptions, trace: Trace | None = None, stderr: TextIO | None = None,
+             conn: Connection | None = None) -> LiveDiagnosis:
     """Read the cluster and diagnose it. Raises ``ClusterError`` (cannot read the cluster)
     or ``LogsDirError`` (a ``--logs-dir`` that is not a directory)."""
     stderr = stderr or sys.stderr
     files = LogsDir(opts.logs_dir, max_bytes=opts.max_bytes) if opts.logs_dir else None
-    conn = connect(opts.kubeconfig, opts.context)
+    conn = conn or connect(opts.kubeconfig, opts.context)
     scope = Scope(None if opts.all_namespaces else (opts.namespace or conn.namespace),
                   opts.selector, opts.pod)
     read = read_cluster(conn.api, scope)
@@ -127,4 +126,4 @@ def run_live(opts: LiveOptions, trace: Trace | None = None,
         findings = diagnose(objects, logs, now=read.now, trace=trace)
     else:
         findings = first
-    return LiveDiagnosis(findings, notes, objects, conn, scope, read.now)
+    return LiveDiagnosis(findings, notes, objects, scope, read.now)
