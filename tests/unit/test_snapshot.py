@@ -221,6 +221,20 @@ def test_an_unreachable_api_server_is_one_line_naming_it():
                               "[Errno 111] Connection refused")
 
 
+def test_a_credential_plugin_failing_on_the_first_request_is_one_line():
+    class PluginFailed(Exception):  # what a kubeconfig exec plugin's hook may raise
+        pass
+
+    api = FakeApi({"/api/v1/namespaces/shop/pods": (0, PluginFailed(
+        "exec: executable aws not found\nIt looks like you are trying to use a client-go "
+        "credential plugin that is not installed."))})
+    with pytest.raises(ClusterError) as err:
+        read_cluster(api, Scope("shop"))  # type: ignore[arg-type]
+    assert str(err.value) == ("cannot list pods in namespace shop: exec: executable aws not "
+                              "found It looks like you are trying to use a client-go "
+                              "credential plugin that is not installed.")
+
+
 def test_one_pod_is_read_with_its_workloads_pods_owners_and_events_only():
     mine = _failing_pod("web-7d9c5b8f6d-aaaaa")
     sibling = _failing_pod("web-7d9c5b8f6d-bbbbb")

@@ -300,6 +300,8 @@ def read_cluster(api: client.ApiClient, scope: Scope) -> ClusterRead:
         pods, date = _list(api, PODS, scope.namespace, labels=scope.selector)
     except (ApiException, OSError, ValueError, TransportError) as err:
         raise _fatal(err, api, scope) from None
+    except Exception as err:  # the first request: an auth plugin's failure, say
+        raise ClusterError(f"cannot list pods {scope.where()}: {_one_line(err)}") from None
     read = ClusterRead(objects=[], now=_epoch(date))
     if scope.pod is not None and not any(name_of(p) == scope.pod for p in pods):
         raise ClusterError(f"pod {scope.pod} not found in namespace {scope.namespace}")
