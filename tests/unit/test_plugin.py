@@ -95,6 +95,29 @@ def test_an_unreachable_cluster_is_one_line_on_stderr_and_exit_2(tmp_path):
     assert "Connection refused" in out.stderr
 
 
+@pytest.mark.parametrize("command", ["diagnose", "explain"])
+def test_a_credential_plugin_that_fails_is_told_in_the_same_one_line(tmp_path, command):
+    """The kubernetes client logs a failed exec plugin (on the root logger) instead of
+    raising: it is told with the error, not as lines of its own."""
+    port = _closed_port()
+    path = _kubeconfig(tmp_path, f"https://127.0.0.1:{port}")
+    cfg = json.loads(path.read_text())
+    plugin_path = tmp_path / "no-such-plugin"
+    cfg["users"] = [{"name": "u", "user": {"exec": {
+        "apiVersion": "client.authentication.k8s.io/v1beta1", "command": str(plugin_path),
+        "args": ["token"]}}}]
+    path.write_text(json.dumps(cfg))
+    args = [command, "--kubeconfig", str(path)] + (["some-pod"] if command == "explain" else [])
+    out = subprocess.run([sys.executable, "-m", "crashwatch", *args], capture_output=True,
+                         text=True, timeout=60, check=False)
+    assert out.returncode == 2 and out.stdout == ""
+    assert out.stderr.count("\n") == 1, out.stderr
+    assert out.stderr.startswith(f"crashwatch: cannot reach the API server at "
+                                 f"https://127.0.0.1:{port}: ")
+    assert out.stderr.endswith(f"; the kubeconfig's credentials: [Errno 2] No such file or "
+                               f"directory: '{plugin_path}'\n")
+
+
 @pytest.mark.parametrize(("content", "message"), [
     ("not: [yaml", "cannot be used: "),
     ('{"apiVersion": "v1", "kind": "Config", "contexts": [], "clusters": [], "users": []}',

@@ -245,13 +245,18 @@ def _diagnose(args: argparse.Namespace, prog: str) -> int:
             elif args.namespace:
                 findings = [f for f in findings if f.namespace == args.namespace]
         else:
-            from crashwatch.cli.live import run_live  # noqa: PLC0415 - loads the kube client
+            from crashwatch.cli.live import (  # noqa: PLC0415 - loads the kube client
+                client_complaints,
+                run_live,
+                with_complaints,
+            )
             from crashwatch.kube.snapshot import ClusterError  # noqa: PLC0415
 
-            try:
-                live = run_live(_live_options(args))
-            except ClusterError as err:
-                raise UsageError(str(err)) from None
+            with client_complaints() as said:
+                try:
+                    live = run_live(_live_options(args))
+                except ClusterError as err:
+                    raise UsageError(with_complaints(str(err), said)) from None
             findings, notes = live.findings, live.notes
             if args.pod:
                 findings = _about_pod(findings, live.objects,
@@ -276,17 +281,23 @@ def _explain(args: argparse.Namespace, prog: str) -> int:
             source = "the snapshot " + ", ".join(args.files) + (
                 f" with logs from {args.logs_dir}" if args.logs_dir else " (no logs given)")
         else:
-            from crashwatch.cli.live import run_live  # noqa: PLC0415 - loads the kube client
+            from crashwatch.cli.live import (  # noqa: PLC0415 - loads the kube client
+                client_complaints,
+                run_live,
+                with_complaints,
+            )
             from crashwatch.kube.snapshot import ClusterError, connect  # noqa: PLC0415
 
             opts = _live_options(args)
-            try:
-                conn = connect(opts.kubeconfig, opts.context)
-                ns = args.namespace or conn.namespace
-                trace = Trace(pods=lambda n, p: (n, p) == (ns, args.pod))
-                live = run_live(dataclasses.replace(opts, namespace=ns), trace=trace, conn=conn)
-            except ClusterError as err:
-                raise UsageError(str(err)) from None
+            with client_complaints() as said:
+                try:
+                    conn = connect(opts.kubeconfig, opts.context)
+                    ns = args.namespace or conn.namespace
+                    trace = Trace(pods=lambda n, p: (n, p) == (ns, args.pod))
+                    live = run_live(dataclasses.replace(opts, namespace=ns), trace=trace,
+                                    conn=conn)
+                except ClusterError as err:
+                    raise UsageError(with_complaints(str(err), said)) from None
             notes, now = live.notes, live.now
             source = f"the cluster at {conn.server} (context {conn.context})" + (
                 f", logs from {args.logs_dir}" if args.logs_dir else ", logs through pods/log")

@@ -8,8 +8,10 @@ Imported only when a cluster is read: ``diagnose -f`` does not load the kubernet
 
 from __future__ import annotations
 
+import logging
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
@@ -58,6 +60,39 @@ class LiveOptions:
     """Read logs from files instead of ``pods/log`` (clusters without log access, tests)."""
     tail_lines: int = _LOGS.log_tail_lines
     max_bytes: int = _LOGS.log_max_bytes
+
+
+class _Complaints(logging.Handler):
+    """Keeps what the kubernetes client logs instead of raising (its kubeconfig loader
+    logs a credential plugin that failed with ``logging.error`` on the root logger)."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.ERROR)
+        self.said: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if "/kubernetes/" in record.pathname.replace("\\", "/"):
+            text = " ".join(record.getMessage().split())[:300]
+            if text and text not in self.said:
+                self.said.append(text)
+
+
+@contextmanager
+def client_complaints() -> Iterator[list[str]]:
+    """While reading a cluster, the client's own complaints are kept, not printed (a handler
+    on the root logger also keeps ``logging.error`` from configuring it and urllib3's retry
+    warnings from reaching stderr); an error tells them (:func:`with_complaints`)."""
+    handler = _Complaints()
+    root = logging.getLogger()
+    root.addHandler(handler)
+    try:
+        yield handler.said
+    finally:
+        root.removeHandler(handler)
+
+
+def with_complaints(message: str, said: list[str]) -> str:
+    return message + (f"; the kubeconfig's credentials: {'; '.join(said)}" if said else "")
 
 
 def progress_line(stream: TextIO) -> Callable[[int, int], None]:
