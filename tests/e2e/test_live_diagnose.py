@@ -15,8 +15,6 @@ import os
 import shutil
 import subprocess
 import sys
-import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -25,6 +23,7 @@ import pytest
 from kubernetes import client
 from tests.cluster import kubelet
 from tests.cluster.plane import ControlPlane
+from tests.e2e.namespaces import usable_namespace
 from tests.e2e.test_operator import SCENARIOS, make_deployment, running_pods
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]
@@ -62,17 +61,7 @@ def failing(control_plane: ControlPlane, core: client.CoreV1Api, apps: client.Ap
             tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path, dict[str, str]]]:
     """One namespace where every scenario of the operator's tests fails once, plus a Secret
     that lost its kustomize prefix; yields (namespace, logs dir, {pod: expected reason})."""
-    ns = f"live-{uuid.uuid4().hex[:8]}"
-    core.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name=ns)))
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            core.read_namespaced_service_account("default", ns)
-            break
-        except client.ApiException as e:
-            if e.status != 404 or time.monotonic() > deadline:
-                raise
-            time.sleep(0.1)
+    ns = usable_namespace(core, "live")
     logs = tmp_path_factory.mktemp("live-logs")
     expected: dict[str, str] = {}
     for scenario, (reason, drive, _) in sorted(SCENARIOS.items()):
