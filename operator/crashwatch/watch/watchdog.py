@@ -37,6 +37,7 @@ from crashwatch.diagnosis.view import (
     meta,
     parse_time,
 )
+from crashwatch.logsource import failed_instance as _instance
 from crashwatch.metrics import Metrics
 from crashwatch.model import Finding, OwnerRef, Reason
 from crashwatch.settings import Settings
@@ -118,24 +119,6 @@ VERIFY_AFTER_LISTING_SECONDS = 1.0
 
 def workload_key(namespace: str, owner: OwnerRef | None, pod: str) -> WorkloadKey:
     return (namespace, owner.kind, owner.name) if owner else (namespace, "Pod", pod)
-
-
-def _instance(cs: Mapping[str, Any]) -> tuple[str, bool] | None:
-    """Which container instance's log tells why it failed: (containerID, previous).
-
-    A container in ``terminated`` (a 1.36 kubelet leaves a crash loop there for minutes) is
-    the one that died: its own log (``previous=false``; ``previous=true`` would be the one
-    before it, or an error). Waiting or running again after a crash: the last terminated
-    instance. Nothing ran (a runtime or configuration error): no log to read."""
-    state = as_dict(cs.get("state"))
-    term = as_dict(state.get("terminated"))
-    restarts = as_int(cs.get("restartCount"))
-    if term and (as_int(term.get("exitCode")) != 0 or term.get("reason") == "OOMKilled"):
-        return as_str(term.get("containerID")) or f"current/{restarts}", False
-    last = as_dict(as_dict(cs.get("lastState")).get("terminated"))
-    if last and restarts > 0:
-        return as_str(last.get("containerID")) or f"previous/{restarts}", True
-    return None
 
 
 def pod_notice(findings: list[Finding]) -> Notice | None:
