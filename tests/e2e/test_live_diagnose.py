@@ -21,8 +21,8 @@ from typing import Any
 
 import pytest
 from kubernetes import client
-from tests.cluster.nodes.kwok import kubelet
 from tests.cluster.controlplane.plane import ControlPlane
+from tests.cluster.nodes.kwok import kubelet
 from tests.e2e.namespaces import usable_namespace
 from tests.e2e.test_operator import SCENARIOS, make_deployment, running_pods
 

@@ -24,16 +24,38 @@ GONE = ("unable to retrieve container logs for "
 APP = "FATAL: boom\n"
 
 
+class Response:
+    """An HTTP answer read as the client's ``_preload_content=False`` gives it."""
+
+    def __init__(self, body: str) -> None:
+        self.body = body.encode()
+
+    def read(self, amt: int | None = None) -> bytes:
+        chunk, self.body = (self.body, b"") if amt is None else (
+            self.body[:amt], self.body[amt:])
+        return chunk
+
+    def stream(self, amt: int = 65536) -> Any:
+        while self.body:
+            yield self.read(amt)
+
+    def release_conn(self) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
 class FakeCore:
     def __init__(self, answer: Any) -> None:
         self.answer = answer
         self.previous: list[bool] = []
 
-    def read_namespaced_pod_log(self, pod: str, ns: str, **kw: Any) -> str:
+    def read_namespaced_pod_log(self, pod: str, ns: str, **kw: Any) -> Response:
         self.previous.append(kw["previous"])
         if isinstance(self.answer, Exception):
             raise self.answer
-        return str(self.answer)
+        return Response(str(self.answer))
 
 
 def read(answer: Any, previous: bool) -> tuple[str | None, list[bool]]:
