@@ -5,7 +5,8 @@ The alerts' runbook_url annotations (rules.yaml) and the dashboard's links
 that every one of them starts with RUNBOOK_BASE and names a page in docs/runbooks/
 (tests/alerts/test_runbooks.py). To move the runbooks, change RUNBOOK_BASE and run
 `python deploy/prometheus/runbooks.py`: it rewrites those URLs and renders what is generated
-from the two files (deploy/base/prometheusrule.yaml, deploy/grafana/configmap.yaml)."""
+from the two files (deploy/base/prometheusrule.yaml, deploy/grafana/configmap.yaml, the Helm
+chart's copies)."""
 
 from __future__ import annotations
 
@@ -44,4 +45,7 @@ if __name__ == "__main__":
                      DEPLOY / "grafana" / "render_configmap.py"):
         module = _load(renderer)
         module.TARGET.write_text(module.render())
+    chart = _load(DEPLOY / "helm" / "sync_files.py")
+    for copy in chart.COPIES:
+        copy.write_text(chart.render(copy))
     sys.stdout.write(f"runbook URLs now start with {RUNBOOK_BASE}\n")

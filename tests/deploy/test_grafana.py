@@ -60,7 +60,7 @@ def test_dashboard_is_shaped_as_grafana_loads_it() -> None:
     assert datasource["name"] == "datasource" and datasource["query"] == "prometheus"
     for panel in panels(dash):
         grid = panel["gridPos"]
-        assert 0 <= grid["x"] and grid["x"] + grid["w"] <= 24, panel["title"]
+        assert grid["x"] >= 0 and grid["x"] + grid["w"] <= 24, panel["title"]
         assert panel["datasource"] == {"type": "prometheus", "uid": "${datasource}"}
         refs = [t["refId"] for t in panel["targets"]]
         assert refs and len(refs) == len(set(refs)), panel["title"]
