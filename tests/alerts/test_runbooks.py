@@ -4,14 +4,13 @@ own; every alert's runbook_url points to an existing page, on the one base URL
 
 from __future__ import annotations
 
-import importlib.util
 import re
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
 import yaml
+from tests.scripts import load_script
 
 from crashwatch.model import Reason
 
@@ -27,12 +26,7 @@ BY_REASON = "{{ $labels.reason }}"
 
 
 def _base() -> str:
-    spec = importlib.util.spec_from_file_location(
-        "runbooks", REPO / "deploy" / "prometheus" / "runbooks.py")
-    assert spec is not None and spec.loader is not None
-    module: ModuleType = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return str(module.RUNBOOK_BASE)
+    return str(load_script(REPO / "deploy" / "prometheus" / "runbooks.py").RUNBOOK_BASE)
 
 
 def alerts() -> list[dict[str, Any]]:

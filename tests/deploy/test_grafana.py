@@ -5,12 +5,10 @@ Prometheus scraping a real ``crashwatch run``."""
 
 from __future__ import annotations
 
-import importlib.util
 import re
 import shutil
 import subprocess
 from pathlib import Path
-from types import ModuleType
 
 import yaml
 from tests.deploy.dashboard import (
@@ -24,6 +22,7 @@ from tests.deploy.dashboard import (
     used_variables,
     variables,
 )
+from tests.scripts import load_script
 
 from crashwatch.metrics import Metrics
 
@@ -31,17 +30,8 @@ REPO = Path(__file__).resolve().parents[2]
 GRAFANA = REPO / "deploy" / "grafana"
 
 
-def _renderer() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("render_configmap",
-                                                  GRAFANA / "render_configmap.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def test_configmap_is_generated_from_the_dashboard() -> None:
-    module = _renderer()
+    module = load_script(GRAFANA / "render_configmap.py")
     committed = (GRAFANA / "configmap.yaml").read_text()
     assert committed == module.render(), "run deploy/grafana/render_configmap.py"
     cm = yaml.safe_load(committed)

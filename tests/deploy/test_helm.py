@@ -23,17 +23,16 @@ installs never drift. Set aside, and nothing else:
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import shutil
 import subprocess
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
 import yaml
+from tests.scripts import load_script
 
 REPO = Path(__file__).resolve().parents[2]
 DEPLOY = REPO / "deploy"
@@ -255,16 +254,8 @@ def test_prometheusrule_holds_the_rules_of_deploy_prometheus(helm: Path) -> None
     assert rule["metadata"]["labels"]["release"] == "kps"
 
 
-def _load(path: Path) -> ModuleType:
-    spec = importlib.util.spec_from_file_location(path.stem, path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def test_chart_copies_are_their_sources() -> None:
-    sync = _load(DEPLOY / "helm" / "sync_files.py")
+    sync = load_script(DEPLOY / "helm" / "sync_files.py")
     assert {p.name for p in sync.COPIES} == {
         p.name for p in (CHART / "files").iterdir() if p.name != "README.md"}
     for copy in sync.COPIES:
