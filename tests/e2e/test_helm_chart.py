@@ -50,9 +50,10 @@ def test_chart_passes_server_side_dry_run(control_plane: ControlPlane, helm: Pat
     rendered = subprocess.run(
         [str(helm), "template", "crashwatch", str(CHART), "--namespace", "crashwatch", *args],
         check=True, capture_output=True, text=True, timeout=120).stdout
+    # As the same field manager as the overlays' apply (other tests' modules apply them), so
+    # that what the chart leaves out (the ha overlay's rollingUpdate) is dropped, not kept.
     out = kubectl(control_plane, "apply", "--server-side", "--force-conflicts",
-                  "--field-manager=helm-dry-run", "--dry-run=server", "-f", "-",
-                  stdin=rendered).stdout
+                  "--dry-run=server", "-f", "-", stdin=rendered).stdout
     assert "deployment.apps/crashwatch serverside-applied (server dry run)" in out, out
     if values != "defaults":
         assert "clusterrole.rbac.authorization.k8s.io/crashwatch-remediate" in out
