@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 from kubernetes import client
-from tests.cluster.plane import ControlPlane, build_binaries
+from tests.cluster.controlplane.plane import ControlPlane, build_binaries
 
 # The running plane, for attaching its logs to failed tests' reports.
 _RUNNING: dict[str, ControlPlane] = {}

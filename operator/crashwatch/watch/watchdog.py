@@ -56,6 +56,10 @@ START_GRACE_SECONDS = 10.0
 """Clearing writes wait for the pods' first listing, but no longer than this after start
 (an empty cluster lists nothing)."""
 LOG_READS_AT_ONCE = 8
+LOG_READ_TRIES = 3
+LOG_RETRY_SECONDS = 1.0
+"""A log read that finds nothing is tried again after 1, then 2 seconds (the kubelet can
+answer for a container that has just died before its log is there)."""
 
 #: ``(namespace, pod, container, previous)`` -> a container instance's log tail, or None.
 LogReader = Callable[[str, str, str, bool], Awaitable[str | None]]
@@ -84,6 +88,8 @@ class PodRecord:
     """When the first watch event not yet diagnosed arrived (the delay histogram)."""
     logs: dict[str, str | None] = field(default_factory=dict)
     """Log tails read, by container instance (containerID): each read once."""
+    log_misses: dict[str, int] = field(default_factory=dict)
+    """Reads that found no log yet, by container instance."""
 
 
 @dataclass(slots=True)
@@ -494,14 +500,24 @@ class Watchdog:
                         out[(*key, container)] = rec.logs[which[0]] or ""
             for old in set(rec.logs) - current:
                 del rec.logs[old]  # only the instances a diagnosis can still ask for
+            for old in set(rec.log_misses) - current:
+                del rec.log_misses[old]
 
         async def read(rec: PodRecord, key: Key, container: str, instance: str,
                        previous: bool) -> None:
             async with self._log_reads:
                 text = await reader(key[0], key[1], container, previous)
-            rec.logs[instance] = text
             if text:
+                rec.logs[instance] = text
                 out[(*key, container)] = text
+                return
+            # None: the kubelet may not have it yet (a container that has just died). Look
+            # again a few times before taking "no log" for an answer.
+            misses = rec.log_misses[instance] = rec.log_misses.get(instance, 0) + 1
+            if misses >= LOG_READ_TRIES:
+                rec.logs[instance] = None
+            else:
+                self._schedule(rec.workload, delay=LOG_RETRY_SECONDS * misses)
 
         if wanted:
             await asyncio.gather(*(read(*w) for w in wanted))
@@ -525,9 +541,16 @@ class Watchdog:
                 by_pod.setdefault((f.namespace, f.pod), []).append(f)
             elif f.owner is not None and (f.namespace, f.owner.kind, f.owner.name) == wkey:
                 workload_finding = f
+        # The diagnosis ran off the loop: what changed meanwhile (a pod deleted, the workload
+        # gone) wins; this reconcile runs again for it (_again).
+        if self.workloads.get(wkey) is not wl or not self.active:
+            return
         recheck = False
+        remedy: list[Finding] = []
         for key in keys:
-            rec = self.pods[key]
+            rec = self.pods.get(key)
+            if rec is None or key not in wl.pods:
+                continue
             new = by_pod.get(key, [])
             old = rec.findings
             pod = self.store.pods.get(key)
@@ -539,11 +562,9 @@ class Watchdog:
             self._set_findings(rec, new)
             self.publisher.want("Pod", key[0], key[1], rec.uid, pod_notice(new), rec.changed_at)
             rec.changed_at = None
-            if self.remedy is not None:
-                had = {(f.container, f.reason) for f in old}
-                for f in new:
-                    if f.reason in REMEDIABLE and (f.container, f.reason) not in had:
-                        await self.remedy.consider(f)
+            had = {(f.container, f.reason) for f in old}
+            remedy += [f for f in new
+                       if f.reason in REMEDIABLE and (f.container, f.reason) not in had]
             if not new:
                 if pod is not None and meta(pod).get("deletionTimestamp"):
                     # On its way out (a preStop hook that fails is still news): nothing to
@@ -557,13 +578,17 @@ class Watchdog:
             elif pod is not None and _running_again(pod):
                 recheck = True
         if self._set_workload_finding(wkey, wl, workload_finding) and (
-                self.remedy is not None and workload_finding is not None
-                and workload_finding.reason in REMEDIABLE):
-            await self.remedy.consider(workload_finding)
+                workload_finding is not None and workload_finding.reason in REMEDIABLE):
+            remedy.append(workload_finding)
         if wkey[1] != "Pod":
             top = self.store.owner(wkey[1], wkey[0], wkey[2])
             self.publisher.want(wkey[1], wkey[0], wkey[2], as_str(meta(top or {}).get("uid")),
                                 owner_notice(self._owner_finding(wl), top))
+        # Said first, then acted on: a floor that lands at once must not beat the owner's
+        # annotation to it.
+        if self.remedy is not None:
+            for f in remedy:
+                await self.remedy.consider(f)
         if recheck:
             # Crashed, now running: the finding ends once it has run stable_after seconds;
             # look again then rather than wait for the next sweep.

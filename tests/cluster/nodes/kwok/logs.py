@@ -5,7 +5,7 @@ serve. Tests and the demo *feed* logs instead, as files in one directory tree::
 
     LOGS_DIR/<namespace>/<pod>/<container>.log     # the previous container's log tail
 
-the layout ``crashwatch diagnose --logs-dir`` reads. ``tests/cluster/kubelet.py`` writes the
+the layout ``crashwatch diagnose --logs-dir`` reads. ``kubelet.py`` (beside this file) writes the
 crashed container's log there when given ``logs_dir=``; the operator under test is handed a
 ``DirectoryLogSource(LOGS_DIR)`` (or just the directory) where it would otherwise call
 ``read_namespaced_pod_log(..., previous=True)``.

@@ -11,14 +11,14 @@ kubelet's reasons and messages (taken from pkg/kubelet in k8s.io/kubernetes v1.3
 does: same reason and message -> ``count`` + 1 and a new ``lastTimestamp``.
 
 Every function first marks the pod with the annotation ``crashwatch.dev/simulated: "true"``,
-which takes it away from kwok's pod-ready Stage (tests/cluster/kwok.yaml), so nothing
+which takes it away from kwok's pod-ready Stage (tests/cluster/nodes/kwok/kwok.yaml), so nothing
 overwrites the status written here. Create pods with that annotation to keep kwok away from
 the start (a pod then stays Pending until a function here drives it); a pod kwok already made
 Running can be taken over at any time.
 
 Logs: there is no kubelet to serve ``pods/log``. When ``logs_dir`` is given, a function that
 simulates a crash writes the crashed container's log tail to
-``LOGS_DIR/<namespace>/<pod>/<container>.log`` (see tests/cluster/logs.py), the layout the
+``LOGS_DIR/<namespace>/<pod>/<container>.log`` (see logs.py beside this file), the layout the
 operator's injectable log source and ``crashwatch diagnose --logs-dir`` read.
 
 ``api`` is a ``kubernetes.client.ApiClient`` or ``CoreV1Api``; ``pod`` a ``V1Pod``, a
@@ -631,12 +631,14 @@ def liveness_kill(
 
 def readiness_failing(api: Any, pod: PodRef, container: str, *, status_code: int | None = None,
                       port: int = 8080, path: str = "/ready", failures: int = 3,
-                      timeout: bool = False) -> dict[str, Any]:  # fmt: skip
+                      timeout: bool = False, running_for: int = 180) -> dict[str, Any]:  # fmt: skip
     """Readiness fails: the container keeps running but is not Ready (no restart).
 
     Events: Warning ``Unhealthy`` ``Readiness probe failed: OUTPUT`` (count = failures).
     Status: ``ready: false`` and pod conditions Ready/ContainersReady False, reason
-    ContainersNotReady. ``status_code=None`` means refused (or ``timeout``).
+    ContainersNotReady. ``status_code=None`` means refused (or ``timeout``). The container
+    has run ``running_for`` seconds (``startedAt``): an app that has been up a while and now
+    fails its probe, not one still starting (whose first probes fail by nature).
     """
     core = _core(api)
     obj = take_over(core, pod)
@@ -645,9 +647,10 @@ def readiness_failing(api: Any, pod: PodRef, container: str, *, status_code: int
     for _ in range(failures):
         post_event(core, obj, "Unhealthy", f"Readiness probe failed: {output}",
                    type_="Warning", container=container)  # fmt: skip
-    prev = _status_of(obj, container) or _running(obj, spec_c, rfc3339(), 0)
+    started_at = rfc3339(dt.datetime.now(dt.UTC) - dt.timedelta(seconds=running_for))
+    prev = _status_of(obj, container) or _running(obj, spec_c, started_at, 0)
     cs = dict(prev)
-    cs.update(ready=False, started=True)
+    cs.update(ready=False, started=True, state={"running": {"startedAt": started_at}})
     return _write_status(core, obj, container, cs)
 
 

@@ -7,9 +7,9 @@
 #   ${CRASHWATCH_CP_CACHE:-<repo>/.cache/controlplane}/<KUBE_VERSION>/
 # A warm cache makes this a no-op that takes well under a second. Prints the bin dir last.
 #
-#   tests/cluster/build.sh            build what is missing, print the bin dir
-#   tests/cluster/build.sh --print    print the bin dir only (no build)
-#   tests/cluster/build.sh --regen    rewrite go/go.mod for KUBE_VERSION (maintainers only)
+#   tests/cluster/controlplane/build.sh            build what is missing, print the bin dir
+#   tests/cluster/controlplane/build.sh --print    print the bin dir only (no build)
+#   tests/cluster/controlplane/build.sh --regen    rewrite go/go.mod for KUBE_VERSION (maintainers only)
 set -euo pipefail
 # The whole script is one brace group, so bash parses it before running it: editing or
 # checking out a new version while a build runs cannot derail the running one.
@@ -20,7 +20,7 @@ KWOK_VERSION=v0.8.0    # sigs.k8s.io/kwok (built against k8s.io/* v0.36.x)
 # etcd: whatever go.etcd.io/etcd/server/v3 k8s.io/kubernetes itself requires (read from go/go.mod)
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-REPO="$(cd "$HERE/../.." && pwd)"
+REPO="$(cd "$HERE/../../.." && pwd)"
 GOMOD_DIR="$HERE/go"
 CACHE_ROOT="${CRASHWATCH_CP_CACHE:-$REPO/.cache/controlplane}"
 BIN_DIR="$CACHE_ROOT/$KUBE_VERSION"
@@ -49,7 +49,7 @@ regen() {
     echo "// Wrapper module that builds the local control plane's binaries from k8s.io/kubernetes."
     echo "// Every staging module is pinned to the v0.x.y that matches the release (the upstream"
     echo "// go.mod points them at ./staging, which a dependency's replace directives cannot do)."
-    echo "// Regenerate with tests/cluster/build.sh --regen after changing KUBE_VERSION there."
+    echo "// Regenerate with tests/cluster/controlplane/build.sh --regen after changing KUBE_VERSION there."
     echo "module crashwatch.dev/controlplane"
     echo
     echo "go 1.26.0"

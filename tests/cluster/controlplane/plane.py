@@ -3,20 +3,20 @@
 etcd + kube-apiserver + kube-controller-manager + kube-scheduler + kwok (fake nodes), all on
 loopback ports picked at start, with generated certificates, ``--authorization-mode=Node,RBAC``
 and the admission plugins kubeadm enables. No container runtime is involved: kwok plays the
-kubelet's happy path and ``tests/cluster/kubelet.py`` its failures (see README.md).
+kubelet's happy path and ``tests/cluster/nodes/kwok/kubelet.py`` its failures (see README.md).
 
 Python::
 
-    from tests.cluster.plane import ControlPlane
+    from tests.cluster.controlplane.plane import ControlPlane
     with ControlPlane() as cp:                      # builds or reuses the binaries, starts
         api = cp.api_client()                       # kubernetes.client.ApiClient (admin)
         path = cp.mint_serviceaccount_kubeconfig("crashwatch", "crashwatch-operator")
 
 Shell (the demo and the benchmarks)::
 
-    python tests/cluster/plane.py up --dir /tmp/cw      # prints export KUBECONFIG=...
-    python tests/cluster/plane.py sa-kubeconfig --dir /tmp/cw NAMESPACE NAME
-    python tests/cluster/plane.py down --dir /tmp/cw
+    python tests/cluster/controlplane/plane.py up --dir /tmp/cw      # prints export KUBECONFIG=...
+    python tests/cluster/controlplane/plane.py sa-kubeconfig --dir /tmp/cw NAMESPACE NAME
+    python tests/cluster/controlplane/plane.py down --dir /tmp/cw
 
 Every process runs in its own process group. The plane stops them on ``stop()``, on
 interpreter exit (atexit), when garbage-collected (weakref.finalize), and, unless started
@@ -51,9 +51,9 @@ import yaml
 from kubernetes import client, config
 
 HERE = Path(__file__).resolve().parent
-REPO = HERE.parent.parent
+REPO = HERE.parents[2]
 BUILD_SCRIPT = HERE / "build.sh"
-KWOK_CONFIG = HERE / "kwok.yaml"
+KWOK_CONFIG = HERE.parent / "nodes" / "kwok" / "kwok.yaml"
 
 SERVICE_CIDR = "10.96.0.0/16"
 SA_ISSUER = "https://kubernetes.default.svc.cluster.local"
@@ -73,7 +73,7 @@ class ControlPlaneError(RuntimeError):
 
 
 def build_binaries(*, quiet: bool = False) -> Path:
-    """Build (or reuse) the binaries with tests/cluster/build.sh; return the bin directory."""
+    """Build (or reuse) the binaries with controlplane/build.sh; return the bin directory."""
     proc = subprocess.run(
         ["bash", str(BUILD_SCRIPT)],
         stdout=subprocess.PIPE,
@@ -127,6 +127,10 @@ class ControlPlane:
         max_pods: pods each kwok node accepts (110, as a kubelet; benchmarks raise it).
         extra_args: more flags per component, by name (``{"kube-apiserver": [...]}``):
             benchmarks use them for audit logging and client rate limits.
+        bind_address: where kube-apiserver listens (loopback; a real node's pods reach it
+            on this machine's own address, so tests/cluster/node binds ``0.0.0.0``).
+        advertise_address: the address in the ``kubernetes`` Service's endpoints.
+        extra_sans: more ``IP:``/``DNS:`` names for the apiserver's serving certificate.
     """
 
     workdir: Path | None = None
@@ -136,6 +140,9 @@ class ControlPlane:
     start_timeout: float = 120.0
     max_pods: int = 110
     extra_args: dict[str, list[str]] = field(default_factory=dict)
+    bind_address: str = "127.0.0.1"
+    advertise_address: str = ADVERTISE_ADDRESS
+    extra_sans: list[str] = field(default_factory=list)
     ports: dict[str, int] = field(default_factory=dict)
     _procs: list[_Proc] = field(default_factory=list, repr=False)
     _own_workdir: bool = field(default=False, repr=False)
@@ -324,12 +331,13 @@ class ControlPlane:
             [
                 "IP:127.0.0.1",
                 "IP:10.96.0.1",
-                f"IP:{ADVERTISE_ADDRESS}",
+                f"IP:{self.advertise_address}",
                 "DNS:localhost",
                 "DNS:kubernetes",
                 "DNS:kubernetes.default",
                 "DNS:kubernetes.default.svc",
                 "DNS:kubernetes.default.svc.cluster.local",
+                *self.extra_sans,
             ]
         )
         self._cert(pki, "apiserver", "/CN=kube-apiserver", "serverAuth", sans=sans)
@@ -441,9 +449,9 @@ class ControlPlane:
             [
                 self._bin("kube-apiserver"),
                 f"--etcd-servers=http://127.0.0.1:{self.ports['etcd']}",
-                "--bind-address=127.0.0.1",
+                f"--bind-address={self.bind_address}",
                 f"--secure-port={port}",
-                f"--advertise-address={ADVERTISE_ADDRESS}",
+                f"--advertise-address={self.advertise_address}",
                 f"--tls-cert-file={pki / 'apiserver.crt'}",
                 f"--tls-private-key-file={pki / 'apiserver.key'}",
                 f"--client-ca-file={pki / 'ca.crt'}",
