@@ -20,8 +20,8 @@ from typing import Any
 
 import pytest
 from kubernetes import client
-from tests.cluster import kubelet
-from tests.cluster.plane import ControlPlane
+from tests.cluster.controlplane.plane import ControlPlane
+from tests.cluster.nodes.kwok import kubelet
 from tests.cluster.web import get
 from tests.deploy.dashboard import Query, label_values, load, queries, substitute, variables
 from tests.e2e import test_operator

@@ -8,7 +8,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from tests.cluster.plane import REPO, ControlPlane
+from tests.cluster.controlplane.plane import REPO, ControlPlane
 from tests.e2e.deploying import install_monitoring_crds, kubectl
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(240)]
