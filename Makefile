@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 
 .PHONY: venv demo demo-offline test lint test-unit test-alerts test-e2e test-deploy tools pytools controlplane \
 	realnode realnode-tools test-realnode \
-	lock bench bench-cluster ksm clean
+	lock bench bench-cluster ksm helm clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -72,9 +72,15 @@ test: lint test-unit test-alerts test-deploy test-e2e test-realnode
 pytools:
 	bash tests/tools/ensure-pytools.sh
 
-## test-deploy: the Dockerfile (hadolint, its structure, the wheel it installs) and the
-## manifests under deploy/ (checkov)
-test-deploy: venv pytools
+## helm: build (or reuse) helm from its Go module into .cache/tools/helm-<version>/, for the
+## chart's tests (tests/tools/ensure-helm.sh; minutes cold, well under a second warm)
+helm:
+	bash tests/tools/ensure-helm.sh
+
+## test-deploy: the Dockerfile (hadolint, its structure, the wheel it installs), the
+## manifests under deploy/ (checkov), the Helm chart against the kustomize overlays, the
+## Grafana dashboard (its queries parsed by promtool)
+test-deploy: venv tools pytools helm
 	$(BIN)/pytest -q tests/deploy
 
 ## lock: regenerate the image's hashed lock files from pyproject.toml with pip-tools (in a
