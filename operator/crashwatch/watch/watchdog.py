@@ -654,7 +654,10 @@ class Watchdog:
                 self.remedy.forget_regression(wkey[0], wkey[2])
         if new is not None:
             self.metrics.set_workload((*wkey, new.reason.value), 1)
-        return new is not None and (old is None or old.reason != new.reason)
+        fresh = new is not None and (old is None or old.reason != new.reason)
+        if fresh and new is not None:
+            self.metrics.diagnoses.labels(new.reason.value).inc()
+        return fresh
 
     # -- housekeeping --------------------------------------------------------------------
     async def sweep(self) -> None:
