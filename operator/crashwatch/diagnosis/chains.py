@@ -19,7 +19,8 @@ for first:
 
 :func:`rank` scores lines for "how telling is it": severity (fatal > error > unknown >
 warn; info and debug never tell), role in a block (root > other exception line), recency
-(the last crash report, the last meaningful lines) and specificity (a line that names
+(the last crash report, the last meaningful lines), the first line of a burst of error
+lines (a program writes the cause before its consequences) and specificity (a line that names
 something beats ``checks failed`` / ``For more details run ...``).
 """
 
@@ -96,6 +97,8 @@ _SPECIFIC = rx.compile(
 )
 _DESCRIPTION = "Description:"
 
+BURST_FIRST = 3
+"""What opening a burst of error lines adds to a line's score (the cause comes first)."""
 TAIL_LINES = 40
 """How many meaningful lines (not frames, not noise) count as the end of a log."""
 
@@ -122,6 +125,9 @@ class Shape:
     """Index into ``blocks`` for each line, -1 outside any."""
     meaningful_from_end: list[int]
     """For each line: how many meaningful lines follow it (0: it is among the last)."""
+    first_of_burst: frozenset[int] = frozenset()
+    """Lines that open a burst: consecutive plain lines of one error level or worse
+    (:func:`_bursts`)."""
 
     def in_tail(self, i: int, window: int = TAIL_LINES) -> bool:
         return self.meaningful_from_end[i] < window
@@ -178,7 +184,29 @@ def shape(lines: Sequence[LogLine]) -> Shape:
         meaningful[i] = seen
         if roles[i] in (Role.TEXT, Role.EXCEPTION):
             seen += 1
-    return Shape(roles, blocks, block_of, meaningful)
+    return Shape(roles, blocks, block_of, meaningful, _bursts(lines, roles, block_of))
+
+
+def _bursts(lines: Sequence[LogLine], roles: list[Role], block_of: list[int]) -> frozenset[int]:
+    """The first line of each burst: two or more consecutive plain-text lines (outside
+    any crash report) at the same level, ERROR or worse. A program that fails writes its
+    cause first and the consequences after it, at the same level: MySQL's ``[ERROR]
+    --initialize specified but the data directory has files in it. Aborting.`` before
+    ``[ERROR] The designated data directory /var/lib/mysql/ is unusable`` and ``[ERROR]
+    Aborting``."""
+    firsts: set[int] = set()
+    start = -1
+    for i, line in enumerate(lines):
+        inside = (roles[i] is Role.TEXT and block_of[i] < 0 and not line.structured
+                  and line.level >= Level.ERROR and bool(line.text.strip()))
+        if not inside:
+            start = -1
+            continue
+        if start >= 0 and lines[start].level is line.level:
+            firsts.add(start)
+        else:
+            start = i
+    return frozenset(firsts)
 
 
 def _block_level(lines: Sequence[LogLine], roles: list[Role], start: int) -> Level:
@@ -302,6 +330,8 @@ def score(lines: Sequence[LogLine], sh: Shape, i: int) -> int:
             value += 6
     if sh.in_tail(i):
         value += 3
+    if i in sh.first_of_burst:
+        value += BURST_FIRST
     return value
 
 
