@@ -134,3 +134,30 @@ def test_a_match_is_reported_with_the_indented_lines_that_continue_it(crashing) 
     logs = [e for e in f.evidence if e.startswith("log: ")]
     assert logs[0].startswith("log: ActiveRecord::ConnectionNotEstablished: connection to server")
     assert logs[1] == "log: Is the server running locally and accepting connections on that socket?"
+
+
+# https://github.com/rancher/rancher/issues/16953
+GRAFANA_NOT_WRITABLE = (
+    "GF_PATHS_DATA='/var/lib/grafana' is not writable.\n"
+    "You may have issues with file permissions, more information here: "
+    "http://docs.grafana.org/installation/docker/#migration-from-a-previous-version-of-the-"
+    "docker-container-to-5-1-or-later\n"
+    "mkdir: cannot create directory '/var/lib/grafana/plugins': Permission denied\n")
+# https://github.com/opencost/opencost/issues/1584 (a healthy nginx entrypoint)
+NGINX_ENTRYPOINT_INFO = (
+    "10-listen-on-ipv6-by-default.sh: info: can not modify /etc/nginx/conf.d/default.conf "
+    "(read-only file system?)\n")
+
+
+def test_a_line_saying_why_outranks_one_that_only_names_things() -> None:
+    # both name a path; only the second says why (an errno's text)
+    not_writable, _, denied = GRAFANA_NOT_WRITABLE.strip().split("\n")
+    assert chains.specificity(denied) > chains.specificity(not_writable)
+    assert _telling(GRAFANA_NOT_WRITABLE)[0] == (
+        "mkdir: cannot create directory '/var/lib/grafana/plugins': Permission denied")
+
+
+def test_a_tools_info_prefix_makes_the_line_quiet() -> None:
+    (line,) = read_log(NGINX_ENTRYPOINT_INFO)
+    assert line.level is Level.INFO
+    assert _telling(NGINX_ENTRYPOINT_INFO) == []

@@ -21,7 +21,8 @@ for first:
 warn; info and debug never tell), role in a block (root > other exception line), recency
 (the last crash report, the last meaningful lines), the first line of a burst of error
 lines (a program writes the cause before its consequences) and specificity (a line that names
-something beats ``checks failed`` / ``For more details run ...``).
+something beats ``checks failed`` / ``For more details run ...``; one that says why, with an
+errno's text, an HTTP status or a timeout, beats one that only names things).
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 
 from crashwatch.diagnosis import rx
+from crashwatch.diagnosis.evidence import TELLING
 from crashwatch.diagnosis.logread import Level, LogLine
 
 
@@ -342,11 +344,18 @@ def is_quiet(lines: Sequence[LogLine], sh: Shape, i: int) -> bool:
     return effective_level(lines, sh, i) <= Level.INFO
 
 
+WHY_BONUS = 2
+"""What saying why (an errno's text, an HTTP status, a timeout: :data:`TELLING`) adds."""
+
+
 def specificity(text: str) -> int:
-    """How much a line names (0..4), minus what a generic wrapper line costs (-6)."""
+    """How much a line names (0..4), plus what saying why adds (:data:`WHY_BONUS`), minus
+    what a generic wrapper line costs (-6)."""
     value = min(4, 2 * sum(1 for _ in zip(range(2), _SPECIFIC.finditer(text), strict=False)))
     if ": " in text.strip():
         value += 1
+    if TELLING.search(text) is not None:
+        value += WHY_BONUS
     if _GENERIC.search(text) is not None:
         value -= 6
     return value

@@ -165,12 +165,14 @@ _PREFIX_LEVEL = rx.compile(
     r"|\[(?P<bracketed>trace|debug|info|notice|warn|warning|error|crit|critical|alert|emerg|fatal)\]"
     r"|^(?P<runtime>panic|fatal error|FATAL ERROR|Error|error|Fatal|PHP Fatal error|"
     r"PHP Warning|PHP Notice)(?::| \w)"
-    r"|^[\w.-]+: (?P<tool>error|fatal|panic|warning): "
+    r"|^[\w.-]+: (?P<tool>error|fatal|panic|warning|info|notice|debug): "
 )
-#: A command-line tool's own lines (``pg_dump: error: ...``, ``git: fatal: ...``) after
-#: its name, as GNU-style tools and libpq's clients write them.
+#: A command-line tool's own lines (``pg_dump: error: ...``, ``git: fatal: ...``, nginx's
+#: entrypoint scripts' ``10-listen-on-ipv6-by-default.sh: info: ...``) after its name, as
+#: GNU-style tools and libpq's clients write them.
 _TOOL_LEVELS = {"error": Level.ERROR, "fatal": Level.FATAL, "panic": Level.FATAL,
-                "warning": Level.WARN}
+                "warning": Level.WARN, "info": Level.INFO, "notice": Level.INFO,
+                "debug": Level.DEBUG}
 #: A line that starts with the name of the program or script writing it
 #: (``/docker-entrypoint.sh: ...``, ``10-listen-on-ipv6-by-default.sh: ...``): a record of
 #: its own, never the continuation of another program's error above it.
