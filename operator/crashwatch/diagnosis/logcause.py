@@ -13,7 +13,9 @@ Steps, each bounded and checked against the container's time budget:
    generic layer on equal footing, the later line on a tie. What the winner does not name
    (host, port, path, variable), another line of the same reason may: the same crash
    report first (a ``Caused by: ConnectException: Connection refused`` whose wrapper names
-   ``db:5432``).
+   ``db:5432``). A message written over indented lines is reported whole: libpq's
+   ``could not connect to server: Connection refused`` with the ``Is the server running on
+   host ...`` lines below it.
 
 When nothing explains the log, the most telling lines (:func:`chains.telling`) are what an
 application error is reported with.
@@ -29,6 +31,7 @@ from crashwatch.diagnosis import chains, generic
 from crashwatch.diagnosis.budget import Budget
 from crashwatch.diagnosis.logread import Level, LogLine, read_log
 from crashwatch.diagnosis.signatures import Signature, catalogue, plausible
+from crashwatch.diagnosis.trace import LogCandidate, LogLineTrace, LogTrace
 from crashwatch.model import Reason
 
 CATALOGUE_BONUS = 2
@@ -133,13 +136,47 @@ def _catalogue_candidates(lines: list[LogLine], sh: chains.Shape, budget: Budget
                 continue
             if chains.effective_level(lines, sh, last) <= Level.INFO:
                 continue
-            span = tuple(t for t in (lines[j].text.strip() for j in range(first, last + 1)) if t)
             out.append(_Candidate(
                 score=chains.score(lines, sh, last) + CATALOGUE_BONUS, line=last, order=order,
-                reason=sig.reason, rule=sig.id, layer="catalogue", span=span[-3:],
+                reason=sig.reason, rule=sig.id, layer="catalogue",
+                span=_record_span(lines, sh, first, last),
                 groups=_groups(sig, m.groupdict()),
             ))
     return out
+
+
+RECORD_REACH = 2
+"""How many indented lines a message may continue over, above or below a match."""
+MATCH_LINES = 3
+"""How many of a multi-line match's own lines are kept (its last ones)."""
+
+
+def _continues(lines: Sequence[LogLine], sh: chains.Shape, j: int) -> bool:
+    """Whether line ``j`` continues the message above it: indented plain text, not a
+    stack frame, not a record of its own."""
+    line = lines[j]
+    return (line.text[:1] in (" ", "\t") and not line.structured
+            and sh.roles[j] is chains.Role.TEXT and bool(line.text.strip()))
+
+
+def _record_span(lines: Sequence[LogLine], sh: chains.Shape, first: int, last: int
+                 ) -> tuple[str, ...]:
+    """The texts of lines ``first..last`` (at most :data:`MATCH_LINES`, the last ones), and
+    of the message they belong to when it is written over indented lines: its headline
+    when the match starts on a continuation (libpq's ``could not connect to server:
+    Connection refused`` above ``Is the server running on host "db" ... and accepting`` /
+    ``TCP/IP connections on port 5432?``), and the continuation lines below it."""
+    head = first
+    while head > 0 and first - head < RECORD_REACH and _continues(lines, sh, head):
+        head -= 1
+    before = [head] if head < first and not _continues(lines, sh, head) and not \
+        chains.is_quiet(lines, sh, head) else []
+    end = last
+    while end + 1 < len(lines) and end - last < RECORD_REACH and _continues(lines, sh, end + 1):
+        end += 1
+    core = list(range(first, last + 1))[-MATCH_LINES:]
+    texts = (lines[j].text.strip() for j in [*before, *core, *range(last + 1, end + 1)])
+    return tuple(t for t in texts if t)
 
 
 def _generic_candidates(lines: list[LogLine], sh: chains.Shape,
@@ -166,7 +203,7 @@ def _generic_candidates(lines: list[LogLine], sh: chains.Shape,
         out.append(_Candidate(
             score=chains.score(lines, sh, i), line=i,
             order=base + generic.RULES.index(found.rule), reason=found.rule.reason,
-            rule=found.rule.id, layer="generic", span=(line.text.strip(),),
+            rule=found.rule.id, layer="generic", span=_record_span(lines, sh, i, i),
             groups=dict(found.groups),
         ))
     return out
@@ -283,25 +320,76 @@ def _last_line(lines: list[LogLine], text: str) -> list[str]:
 
 def read_crash(text: str, budget: Budget | None = None,
                signatures: Sequence[Signature] | None = None,
-               context: Context | None = None) -> LogReading:
-    """Read a previous container's log (and termination message) for why it exited."""
+               context: Context | None = None, trace: LogTrace | None = None) -> LogReading:
+    """Read a previous container's log (and termination message) for why it exited.
+    ``trace`` records the lines as read and every candidate, ranked; it changes nothing."""
     budget = budget or Budget.unlimited()
-    context = context or Context()
+    reading, sh, candidates, best = _read_crash(text, budget, signatures, context or Context())
+    if trace is not None:
+        _record(trace, text, reading, sh, candidates, best, budget)
+    return reading
+
+
+def _read_crash(text: str, budget: Budget, signatures: Sequence[Signature] | None,
+                context: Context
+                ) -> tuple[LogReading, chains.Shape | None, list[_Candidate], _Candidate | None]:
     if not text or budget.spent("reading the log"):
-        return LogReading([], None, _last_line([], text) if text else [])
+        return LogReading([], None, _last_line([], text) if text else []), None, [], None
     lines = read_log(text)
     if not lines or budget.spent("finding crash reports"):
-        return LogReading(lines, None, _last_line(lines, ""))
+        return LogReading(lines, None, _last_line(lines, "")), None, [], None
     sh = chains.shape(lines)
     found = _catalogue_candidates(lines, sh, budget,
                                   catalogue() if signatures is None else signatures)
     if found is None or budget.spent("the generic layer"):
-        return LogReading(lines, None, _last_line(lines, ""))
+        return LogReading(lines, None, _last_line(lines, "")), sh, [], None
     candidates = found + _generic_candidates(lines, sh, context)
     if budget.spent("ranking"):
-        return LogReading(lines, None, _last_line(lines, ""))
+        return LogReading(lines, None, _last_line(lines, "")), sh, candidates, None
     telling = _telling(lines, sh)
     if not candidates:
-        return LogReading(lines, None, telling)
-    best = max(candidates, key=lambda c: (c.score, c.line, -c.order))
-    return LogReading(lines, _merge(best, candidates, lines, sh), telling)
+        return LogReading(lines, None, telling), sh, candidates, None
+    best = max(candidates, key=_rank)
+    return LogReading(lines, _merge(best, candidates, lines, sh), telling), sh, candidates, best
+
+
+def _rank(c: _Candidate) -> tuple[int, int, int]:
+    """The most telling line wins; on a tie the later line; on the same line the catalogue
+    entry listed first (specific before generic)."""
+    return (c.score, c.line, -c.order)
+
+
+def _record(trace: LogTrace, text: str, reading: LogReading, sh: chains.Shape | None,
+            candidates: list[_Candidate], best: _Candidate | None, budget: Budget) -> None:
+    """What a reading saw, for ``crashwatch explain``."""
+    trace.chars = len(text)
+    trace.stopped = budget.spent_at
+    lines = reading.lines
+    trace.lines = [LogLineTrace(line.level.name.lower(), line.text,
+                                sh is not None and not chains.is_quiet(lines, sh, i))
+                   for i, line in enumerate(lines)]
+    trace.telling = list(reading.telling)
+    cause = reading.cause
+    for c in sorted(candidates, key=_rank, reverse=True):
+        entry = LogCandidate(c.line, c.reason.value, c.rule, c.layer, c.score, dict(c.groups),
+                             chosen=c is best)
+        if c is best:
+            entry.verdict = "wins: the most telling line"
+        elif best is not None:
+            if c.score < best.score:
+                entry.verdict = f"loses: a less telling line (score {c.score} < {best.score})"
+            elif c.line < best.line:
+                entry.verdict = "loses: as telling, but an earlier line (the later one wins)"
+            else:
+                entry.verdict = ("loses: the same line, and a rule tried after the winner's "
+                                 "(the catalogue before the generic layer)")
+            lent = sorted(k for k, v in c.groups.items()
+                          if cause is not None and k not in best.groups
+                          and cause.groups.get(k) == v)
+            if lent:
+                entry.verdict += f"; lends {', '.join(lent)} to the winner"
+            var = c.groups.get("variable")
+            if (cause is not None and var and c.reason is cause.reason is Reason.MISSING_ENV
+                    and var != best.groups.get("variable") and var in cause.variables):
+                entry.verdict += f"; the setting it names ({var}) is reported too"
+        trace.candidates.append(entry)
