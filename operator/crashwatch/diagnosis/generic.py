@@ -150,6 +150,14 @@ RULES: tuple[Rule, ...] = (
           r"(?:\s*\(\w+\))?:?)\s+['\"`]?\$?\{?(?P<variable>" + _VAR + r")\b",
           ("missing", "required", "undefined", "unset", "mandatory", "absent", "empty", "no "),
           extract="variable", ignorecase=False),
+    # ``Missing DATABASE_URL.`` (an Erlang badmatch term, a Node check): a bare word of
+    # this vocabulary before a SNAKE_CASE name (one underscore at least: ``missing HTTP``
+    # names no setting).
+    _rule("missing-setting-bare", Reason.MISSING_ENV,
+          r"(?:^|[\s\"'`(\[{:,])(?i:missing|unset|undefined)\s+['\"`]?\$?\{?"
+          r"(?P<variable>[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+)\b",
+          ("missing", "unset", "undefined"), extract="variable", ignorecase=False,
+          veto=r"capabilit|\bCAP_[A-Z_]+|symbol|reference to|header"),
     _rule("missing-setting-please-set", Reason.MISSING_ENV,
           r"(?i:please|you must|you need to|must|need to|make sure to)\s+"
           r"(?i:set|provide|define|specify|configure|export)\s+"
@@ -171,9 +179,11 @@ RULES: tuple[Rule, ...] = (
           r"|required flag\(s\) \"(?P<variable2>[\w-]+)\"[^\n]{0,200} not set"
           r"|(?:no|missing) (?:connection string|setting|config(?:uration)? value|property|"
           r"option|secret) (?:named|called|for) ['\"`](?P<variable4>[\w.:-]+)['\"`]"
-          rf"|['\"`](?P<variable3>{_QUOTED_SETTING})['\"`] (?:is|must be) (?:required|not set|"
-          r"missing|mandatory)\b",
-          ("missing", "required", "no value", "not set", "mandatory", "named", "called"),
+          rf"|['\"`](?P<variable3>{_QUOTED_SETTING})['\"`] (?:(?:attribute|property|setting|"
+          r"option|parameter|field|key) )?(?:is|must be) (?:required|not set|not specified|"
+          r"not provided|not configured|missing|mandatory)\b",
+          ("missing", "required", "no value", "not set", "mandatory", "named", "called",
+           "not specified", "not provided", "not configured"),
           extract="variable"),
     _rule("command-not-found", Reason.COMMAND_NOT_FOUND,
           r"(?:^|[\s:])(?P<command>[\w./-]+): (?:command )?not found\s*$|"

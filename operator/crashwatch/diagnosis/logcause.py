@@ -275,8 +275,8 @@ def _merge(best: _Candidate, candidates: list[_Candidate], lines: list[LogLine],
         added: set[str] = set()
         for c in nearby:  # in the order the log names them; one spelling per variable
             var = c.groups.get("variable")
-            if not var:
-                continue
+            if not var or (c is not best and c.line == best.line and c.layer != best.layer):
+                continue  # the other layer's reading of the same line names the same setting
             if var.upper() == best_var.upper():
                 var = best_var
             if var.upper() in added:
