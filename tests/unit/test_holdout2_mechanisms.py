@@ -11,7 +11,8 @@ from __future__ import annotations
 import pytest
 from helpers import evidence_text, only, run
 
-from crashwatch.diagnosis import generic
+from crashwatch.diagnosis import chains, generic
+from crashwatch.diagnosis.logread import read_log
 from crashwatch.model import Reason
 
 # https://github.com/helium/blockchain-http/issues/352
@@ -79,3 +80,81 @@ def test_spring_boots_datasource_failure_names_the_property(crashing) -> None:
     assert "'url' attribute is not specified" in evidence_text(f)
     # the generic reading of the same line ("url") is not a second setting
     assert "missing variable: spring.datasource.url" in f.evidence
+
+
+# https://github.com/mpolden/echoip/issues/104 (Go's flag package: the error, then usage)
+GO_FLAG_USAGE = (
+    "flag provided but not defined: -H X-Forwarded-For\n"
+    "Usage of /opt/echoip/echoip:\n"
+    "  -C int\n"
+    "    \tSize of response cache. Set to 0 to disable\n"
+    "  -H value\n"
+    "    \tHeader to trust for remote IP, if present (e.g. X-Real-IP)\n"
+    "  -P\tEnables profiling handlers\n"
+    "  -l string\n"
+    "    \tListening address (default \":8080\")\n"
+    "  -t string\n"
+    "    \tPath to template (default \"index.html\")\n")
+# https://github.com/mvisonneau/gitlab-ci-pipelines-exporter/issues/299 (urfave/cli)
+URFAVE_USAGE = (
+    "Incorrect Usage. flag provided but not defined: -config\n"
+    "\n"
+    "NAME:\n"
+    "   gitlab-ci-pipelines-exporter - Export metrics about GitLab CI pipelines statuses\n"
+    "\n"
+    "USAGE:\n"
+    "   gitlab-ci-pipelines-exporter [global options] command [command options] "
+    "[arguments...]\n"
+    "\n"
+    "VERSION:\n"
+    "   0.5.1-5-g519f8b2\n"
+    "\n"
+    "GLOBAL OPTIONS:\n"
+    "   --internal-monitoring-listener-address value, -m value  internal monitoring listener "
+    "address [$GCPE_INTERNAL_MONITORING_LISTENER_ADDRESS]\n"
+    "   --help, -h                                              show help (default: false)\n"
+    "flag provided but not defined: -config\n")
+# https://github.com/stolostron/multicloud-operators-subscription/pull/411 (spf13/pflag)
+PFLAG_USAGE = (
+    "unknown flag: --debug\n"
+    "unknown flag: --debug\n"
+    "Usage of /usr/local/bin/multicluster-operators-channel:\n"
+    "      --kubeconfig string                Paths to a kubeconfig. Only required if "
+    "out-of-cluster.\n"
+    "      --logtostderr                      log to standard error instead of files "
+    "(default true)\n"
+    "      --metrics-addr string              The address the metric endpoint binds to.\n"
+    "      --sync-interval int                Setting up the cache sync time. (default 60)\n")
+
+
+def _telling(log: str) -> list[str]:
+    lines = read_log(log)
+    return [lines[i].text for i in chains.telling(lines, chains.shape(lines))]
+
+
+@pytest.mark.parametrize(("log", "why"), [
+    (GO_FLAG_USAGE, "flag provided but not defined: -H X-Forwarded-For"),
+    (URFAVE_USAGE, "flag provided but not defined: -config"),
+    (PFLAG_USAGE, "unknown flag: --debug"),
+])
+def test_a_usage_text_after_a_flag_error_is_noise(crashing, log: str, why: str) -> None:
+    lines = read_log(log)
+    sh = chains.shape(lines)
+    usage = [i for i, line in enumerate(lines) if line.text.startswith((" ", "\t", "Usage",
+                                                                          "NAME:", "USAGE:"))]
+    assert usage and all(sh.roles[i] is chains.Role.NOISE for i in usage)
+    assert _telling(log) and all(why in t for t in _telling(log))
+    f = only(run(*crashing(log, exit_code=2)))
+    assert f.reason is Reason.APP_ERROR
+    assert why in evidence_text(f)
+    # "Only required if out-of-cluster." in an option's description is not a missing setting
+    assert f.reason is not Reason.MISSING_ENV
+
+
+def test_a_usage_text_ends_at_the_first_line_that_is_not_part_of_it() -> None:
+    lines = read_log(URFAVE_USAGE)
+    roles = chains.shape(lines).roles
+    assert lines[0].text.startswith("Incorrect Usage.")  # the error, before the usage text
+    assert roles[0] is not chains.Role.NOISE
+    assert roles[1:-1] == [chains.Role.NOISE] * (len(lines) - 2)
+    assert roles[-1] is not chains.Role.NOISE  # the error again, after it

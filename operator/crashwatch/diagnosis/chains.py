@@ -98,6 +98,14 @@ _SPECIFIC = rx.compile(
     r"large|many|old|new)|at least|at most|exceed(?:s|ed)?|not supported|unsupported)\b"
 )
 _DESCRIPTION = "Description:"
+#: The head of a command's usage text: Go's flag package (``Usage of /bin/app:``), cobra and
+#: click (``Usage:``, ``Usage: app [OPTIONS]``), argparse (``usage: app [-h]``), urfave/cli
+#: (``NAME:`` then ``USAGE:``).
+_USAGE_HEAD = rx.compile(r"^(?:Usage(?: of \S+)?:|USAGE:|NAME:|usage: \S+)(?:\s|$)")
+#: What a usage text goes on with: indented lines, section headers (``Flags:``, ``GLOBAL
+#: OPTIONS:``, ``Available Commands:``) and cobra's closing ``Use "app --help" for more``.
+_USAGE_BODY = rx.compile(
+    r"^(?:\s|$)|^[A-Z][A-Za-z ]{0,30}:\s*$|^Use \"[^\"]+\" for more information")
 
 BURST_FIRST = 3
 """What opening a burst of error lines adds to a line's score (the cause comes first)."""
@@ -179,6 +187,7 @@ def shape(lines: Sequence[LogLine]) -> Shape:
         if text.startswith("thread '") and " panicked at " in text and text.rstrip().endswith(":"):
             after_rust_panic = True
         roles.append(role)
+    _usage_texts(lines, roles)
     blocks, block_of = _blocks(lines, roles)
     meaningful: list[int] = [0] * len(lines)
     seen = 0
@@ -187,6 +196,27 @@ def shape(lines: Sequence[LogLine]) -> Shape:
         if roles[i] in (Role.TEXT, Role.EXCEPTION):
             seen += 1
     return Shape(roles, blocks, block_of, meaningful, _bursts(lines, roles, block_of))
+
+
+def _usage_texts(lines: Sequence[LogLine], roles: list[Role]) -> None:
+    """A command's usage text is noise: a program that rejects its arguments prints why
+    first (Go's ``flag provided but not defined: -config``, cobra's ``Error: unknown flag:
+    --foo``) or last (argparse's ``app: error: unrecognized arguments``), and its usage in
+    between, whose option descriptions (``Path to template (default "index.html")``) say
+    nothing about the failure. A usage text runs from its head (:data:`_USAGE_HEAD`) over
+    indented lines and section headers to the first line that is neither."""
+    in_usage = False
+    for i, line in enumerate(lines):
+        text = line.text
+        if line.structured:
+            in_usage = False
+            continue
+        if _USAGE_HEAD.search(text) is not None:
+            in_usage = True
+        elif not (in_usage and _USAGE_BODY.search(text) is not None):
+            in_usage = False
+            continue
+        roles[i] = Role.NOISE
 
 
 def _bursts(lines: Sequence[LogLine], roles: list[Role], block_of: list[int]) -> frozenset[int]:
