@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from crashwatch.diagnosis import diagnose
+from crashwatch.diagnosis import chains, diagnose
+from crashwatch.diagnosis.logread import read_log
 from crashwatch.model import Finding
 
 
@@ -22,3 +23,9 @@ def only(findings: list[Finding]) -> Finding:
 
 def evidence_text(f: Finding) -> str:
     return "\n".join(f.evidence)
+
+
+def telling_texts(log: str) -> list[str]:
+    """The log's lines, most telling first (what an application error is reported with)."""
+    lines = read_log(log)
+    return [lines[i].text for i in chains.telling(lines, chains.shape(lines))]

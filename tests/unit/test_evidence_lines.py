@@ -8,7 +8,7 @@ Log text quoted from public threads carries the thread's URL next to it.
 
 from __future__ import annotations
 
-from helpers import evidence_text, only, run
+from helpers import evidence_text, only, run, telling_texts
 
 from crashwatch.diagnosis import chains
 from crashwatch.diagnosis.logread import Level, read_log
@@ -62,11 +62,6 @@ RAILS_TIMESTAMPS = (
     "2025-01-28T10:29:15.584074834Z\n")
 
 
-def _telling(log: str) -> list[str]:
-    lines = read_log(log)
-    return [lines[i].text for i in chains.telling(lines, chains.shape(lines))]
-
-
 def test_a_line_naming_the_script_that_writes_it_does_not_continue_an_emerg_above() -> None:
     levels = [line.level for line in read_log(NGINX_EMERG)]
     assert levels[5:7] == [Level.FATAL, Level.FATAL]
@@ -74,7 +69,7 @@ def test_a_line_naming_the_script_that_writes_it_does_not_continue_an_emerg_abov
 
 
 def test_nginx_emerg_is_the_evidence_not_the_entrypoint_after_it(crashing) -> None:
-    assert "unknown directive" in _telling(NGINX_EMERG)[0]
+    assert "unknown directive" in telling_texts(NGINX_EMERG)[0]
     f = only(run(*crashing(NGINX_EMERG)))
     assert f.reason is Reason.APP_ERROR
     assert 'unknown directive "server "' in f.summary
@@ -85,7 +80,7 @@ def test_the_first_error_of_a_burst_is_its_cause() -> None:
     lines = read_log(MYSQL_DATADIR)
     sh = chains.shape(lines)
     assert sh.first_of_burst == {2}
-    assert _telling(MYSQL_DATADIR)[0].endswith(
+    assert telling_texts(MYSQL_DATADIR)[0].endswith(
         "--initialize specified but the data directory has files in it. Aborting.")
 
 
@@ -153,11 +148,11 @@ def test_a_line_saying_why_outranks_one_that_only_names_things() -> None:
     # both name a path; only the second says why (an errno's text)
     not_writable, _, denied = GRAFANA_NOT_WRITABLE.strip().split("\n")
     assert chains.specificity(denied) > chains.specificity(not_writable)
-    assert _telling(GRAFANA_NOT_WRITABLE)[0] == (
+    assert telling_texts(GRAFANA_NOT_WRITABLE)[0] == (
         "mkdir: cannot create directory '/var/lib/grafana/plugins': Permission denied")
 
 
 def test_a_tools_info_prefix_makes_the_line_quiet() -> None:
     (line,) = read_log(NGINX_ENTRYPOINT_INFO)
     assert line.level is Level.INFO
-    assert _telling(NGINX_ENTRYPOINT_INFO) == []
+    assert telling_texts(NGINX_ENTRYPOINT_INFO) == []

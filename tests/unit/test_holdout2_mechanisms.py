@@ -9,7 +9,7 @@ Log text quoted from public threads carries the thread's URL next to it.
 from __future__ import annotations
 
 import pytest
-from helpers import evidence_text, only, run
+from helpers import evidence_text, only, run, telling_texts
 
 from crashwatch.diagnosis import chains, generic
 from crashwatch.diagnosis.logread import read_log
@@ -127,11 +127,6 @@ PFLAG_USAGE = (
     "      --sync-interval int                Setting up the cache sync time. (default 60)\n")
 
 
-def _telling(log: str) -> list[str]:
-    lines = read_log(log)
-    return [lines[i].text for i in chains.telling(lines, chains.shape(lines))]
-
-
 @pytest.mark.parametrize(("log", "why"), [
     (GO_FLAG_USAGE, "flag provided but not defined: -H X-Forwarded-For"),
     (URFAVE_USAGE, "flag provided but not defined: -config"),
@@ -143,7 +138,7 @@ def test_a_usage_text_after_a_flag_error_is_noise(crashing, log: str, why: str) 
     usage = [i for i, line in enumerate(lines) if line.text.startswith((" ", "\t", "Usage",
                                                                           "NAME:", "USAGE:"))]
     assert usage and all(sh.roles[i] is chains.Role.NOISE for i in usage)
-    assert _telling(log) and all(why in t for t in _telling(log))
+    assert telling_texts(log) and all(why in t for t in telling_texts(log))
     f = only(run(*crashing(log, exit_code=2)))
     assert f.reason is Reason.APP_ERROR
     assert why in evidence_text(f)
