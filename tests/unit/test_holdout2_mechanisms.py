@@ -153,3 +153,51 @@ def test_a_usage_text_ends_at_the_first_line_that_is_not_part_of_it() -> None:
     assert roles[0] is not chains.Role.NOISE
     assert roles[1:-1] == [chains.Role.NOISE] * (len(lines) - 2)
     assert roles[-1] is not chains.Role.NOISE  # the error again, after it
+
+
+# https://github.com/bitnami/charts/issues/20671 (RabbitMQ's BOOT FAILED report)
+RABBIT_HEADER = "2023-11-08 12:36:12.103911+00:00 [error] <0.239.0> "
+RABBIT_BOOT_FAILED = (
+    f"{RABBIT_HEADER}\n"
+    f"{RABBIT_HEADER}BOOT FAILED\n"
+    f"{RABBIT_HEADER}===========\n"
+    f"{RABBIT_HEADER}Error during startup: {{error,\n"
+    f"{RABBIT_HEADER}                          {{cannot_create_plugins_expand_dir,\n"
+    f'{RABBIT_HEADER}                              ["/bitnami/rabbitmq/mnesia/rabbit@rabbitmq-0.'
+    'rabbitmq-headless.third-party-apps.svc.cluster.local-plugins-expand",\n'
+    f"{RABBIT_HEADER}                               eacces]}}}}\n"
+    f"{RABBIT_HEADER}\n")
+RABBIT_PLAIN = (
+    "BOOT FAILED\n"
+    "===========\n"
+    "Error during startup: {error,\n"
+    "                          {cannot_create_plugins_expand_dir,\n"
+    '                              ["/bitnami/rabbitmq/mnesia/rabbit@rabbitmq-0.rabbitmq-'
+    'headless.third-party-apps.svc.cluster.local-plugins-expand",\n'
+    "                               eacces]}}\n")
+RABBIT_TERM = ('Error during startup: {error, {cannot_create_plugins_expand_dir, '
+               '["/bitnami/rabbitmq/mnesia/rabbit@rabbitmq-0.rabbitmq-headless.third-party-apps.'
+               'svc.cluster.local-plugins-expand", eacces]}}')
+
+
+@pytest.mark.parametrize(("log", "header"), [(RABBIT_BOOT_FAILED, RABBIT_HEADER),
+                                             (RABBIT_PLAIN, "")])
+def test_an_erlang_term_over_several_lines_is_one_line(log: str, header: str) -> None:
+    texts = [line.text for line in read_log(log)]
+    assert header + RABBIT_TERM in texts
+    assert not any(t.strip().endswith("eacces]}}") and "/bitnami" not in t for t in texts)
+
+
+def test_the_errno_of_a_term_over_lines_is_reported_with_its_path(crashing) -> None:
+    f = only(run(*crashing(RABBIT_BOOT_FAILED)))
+    assert f.reason is Reason.PERMISSION_DENIED
+    assert f.details["path"].startswith("/bitnami/rabbitmq/mnesia/rabbit@rabbitmq-0")
+    assert "cannot_create_plugins_expand_dir" in evidence_text(f)
+
+
+def test_a_term_is_joined_only_under_one_header_and_only_when_it_closes() -> None:
+    other_record = ("2023-11-08 12:36:12.103911+00:00 [error] <0.239.0> Error: {error,\n"
+                    "2023-11-08 12:36:13.000000+00:00 [error] <0.239.0>    eacces}\n")
+    assert len(read_log(other_record)) == 2
+    never_closed = "Error during startup: {error,\n    {a,\n    b,\n\nnext record\n"
+    assert len(read_log(never_closed)) == 5

@@ -531,7 +531,88 @@ def read_log(text: str) -> list[LogLine]:
         out.append(LogLine(line, level))
     if pending:
         out.append(LogLine(cap_line(pending), prefix_level(pending)))
-    return out[-MAX_LOG_LINES:]
+    return _join_terms(out[-MAX_LOG_LINES:])
+
+
+TERM_LINES = 12
+"""How many lines a term printed over several lines may take (its first included)."""
+_TERM_OPENERS = (",", "{", "[")
+_HEADER_CHARS = 160
+"""How long a record header two lines of one term share may be."""
+
+
+def _depth(text: str) -> int:
+    """How many ``{``/``[`` a text leaves open (outside double-quoted strings)."""
+    if '"' not in text:
+        return text.count("{") + text.count("[") - text.count("}") - text.count("]")
+    depth = 0
+    quoted = escaped = False
+    for ch in text:
+        if escaped:
+            escaped = False
+        elif ch == "\\":
+            escaped = True
+        elif ch == '"':
+            quoted = not quoted
+        elif quoted:
+            continue
+        elif ch in "{[":
+            depth += 1
+        elif ch in "}]":
+            depth -= 1
+    return depth
+
+
+def _continuation(opener: str, text: str) -> str | None:
+    """What ``text`` adds to a term ``opener`` left open: its indented rest after the
+    record header the two lines share (the same ``2023-11-08 12:36:12.103911+00:00 [error]
+    <0.239.0>`` that Erlang's logger writes on every line of one report), else None."""
+    k = 0
+    limit = min(len(opener), len(text), _HEADER_CHARS)
+    while k < limit and opener[k] == text[k]:
+        k += 1
+    rest = text[k:]
+    if k == _HEADER_CHARS or not rest[:1].isspace() or not rest.strip() or (k and not opener[k - 1].isspace()):
+        return None
+    return rest.strip()
+
+
+def _join_terms(lines: list[LogLine]) -> list[LogLine]:
+    """A term printed over several lines, one line: Erlang's and Elixir's pretty-printed
+    reasons (``Error during startup: {error,`` / ``{cannot_create_plugins_expand_dir,`` /
+    ``["/bitnami/rabbitmq/mnesia/...", eacces]}}``) put the errno on one line and the path it
+    concerns on another. A plain line that ends an element (``,``) or opens one while a
+    ``{``/``[`` is open, and the indented lines after it (under the same record header)
+    that close it within :data:`TERM_LINES`, become one line."""
+    out: list[LogLine] = []
+    i = 0
+    while i < len(lines):
+        line = lines[i]
+        opens = not line.structured and line.text.rstrip().endswith(_TERM_OPENERS)
+        depth = _depth(line.text) if opens else 0
+        joined_to = -1
+        if depth > 0:
+            parts: list[str] = []
+            for j in range(i + 1, min(len(lines), i + TERM_LINES)):
+                nxt = lines[j]
+                rest = None if nxt.structured else _continuation(line.text, nxt.text)
+                if rest is None:
+                    break
+                parts.append(rest)
+                depth += _depth(rest)
+                if depth <= 0:
+                    joined_to = j
+                    break
+            if joined_to > 0:
+                level = line.level if line.level is not Level.UNKNOWN else max(
+                    lines[j].level for j in range(i, joined_to + 1))
+                text = cap_line(" ".join([line.text.rstrip(), *parts]))
+                out.append(LogLine(text, level, False, line.record))
+                i = joined_to + 1
+                continue
+        out.append(line)
+        i += 1
+    return out
 
 
 def joined(lines: list[LogLine]) -> str:
