@@ -572,7 +572,8 @@ def _continuation(opener: str, text: str) -> str | None:
     while k < limit and opener[k] == text[k]:
         k += 1
     rest = text[k:]
-    if k == _HEADER_CHARS or not rest[:1].isspace() or not rest.strip() or (k and not opener[k - 1].isspace()):
+    if (k == _HEADER_CHARS or not rest[:1].isspace() or not rest.strip()
+            or (k and not opener[k - 1].isspace())):
         return None
     return rest.strip()
 
