@@ -17,6 +17,9 @@ for first:
 - PHP: ``PHP Fatal error:  Uncaught ...``; Spring Boot's failure analysis: the line after
   ``Description:``.
 
+A command's usage text (Go's ``Usage of /bin/app:``, cobra, urfave/cli, argparse) is noise:
+the flag error printed before or after it is what tells.
+
 :func:`rank` scores lines for "how telling is it": severity (fatal > error > unknown >
 warn; info and debug never tell), role in a block (root > other exception line), recency
 (the last crash report, the last meaningful lines), the first line of a burst of error

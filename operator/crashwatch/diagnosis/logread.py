@@ -23,7 +23,9 @@ joined by :data:`CUT_MARK`.
 - each line carries a level (:class:`Level`) when the record or the text's prefix gives one
   (``ERROR``, ``[emerg]``, ``panic:``, a tool's ``pg_dump: error:``); a plain line with no
   level that continues an error record above it takes its level, unless it names the
-  program writing it (``/docker-entrypoint.sh: ...``).
+  program writing it (``/docker-entrypoint.sh: ...``);
+- a term printed over several indented lines under one record header (Erlang's and
+  Elixir's pretty-printed reasons) becomes one line (:func:`_join_terms`).
 
 A log that is only the API server's or kubelet's answer about logs (``unable to retrieve
 container logs for containerd://...``, ``previous terminated container "app" in pod "x"
