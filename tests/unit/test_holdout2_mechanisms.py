@@ -59,6 +59,7 @@ def test_a_bare_missing_snake_case_name_is_a_missing_setting(crashing) -> None:
     "error: missing CAP_NET_ADMIN capability",              # a capability, not a setting
     "undefined reference to FOO_BAR",                       # a linker's symbol
     "NameError: name 'foo' is not defined",                 # Python's NameError
+    "+ unset HTTP_PROXY",                                   # a shell command, traced
 ])
 def test_what_a_bare_missing_word_does_not_name(line: str) -> None:
     found = generic.match_line(line)

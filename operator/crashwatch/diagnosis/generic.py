@@ -152,11 +152,11 @@ RULES: tuple[Rule, ...] = (
           extract="variable", ignorecase=False),
     # ``Missing DATABASE_URL.`` (an Erlang badmatch term, a Node check): a bare word of
     # this vocabulary before a SNAKE_CASE name (one underscore at least: ``missing HTTP``
-    # names no setting).
+    # names no setting; ``unset HTTP_PROXY`` is a shell command, in a ``set -x`` trace).
     _rule("missing-setting-bare", Reason.MISSING_ENV,
-          r"(?:^|[\s\"'`(\[{:,])(?i:missing|unset|undefined)\s+['\"`]?\$?\{?"
+          r"(?:^|[\s\"'`(\[{:,])(?i:missing|undefined)\s+['\"`]?\$?\{?"
           r"(?P<variable>[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+)\b",
-          ("missing", "unset", "undefined"), extract="variable", ignorecase=False,
+          ("missing", "undefined"), extract="variable", ignorecase=False,
           veto=r"capabilit|\bCAP_[A-Z_]+|symbol|reference to|header"),
     _rule("missing-setting-please-set", Reason.MISSING_ENV,
           r"(?i:please|you must|you need to|must|need to|make sure to)\s+"
