@@ -284,9 +284,10 @@ def start_pods(core: client.CoreV1Api, apps: client.AppsV1Api, logs: Path,
                kinds: list[Kind]) -> dict[str, realtime.LivePod]:  # fmt: skip
     for kind in kinds:
         core.create_namespace({"metadata": {"name": kind.namespace}})  # type: ignore[arg-type]
-    # the ConfigMap exists; the key the pod needs does not
-    core.create_namespaced_config_map("alerts-missing-key", {  # type: ignore[arg-type]
-        "metadata": {"name": "checkout-config"}, "data": {"currency": "EUR"}})
+    if any(k.name == "missing-key" for k in kinds):
+        # the ConfigMap exists; the key the pod needs does not
+        core.create_namespaced_config_map("alerts-missing-key", {  # type: ignore[arg-type]
+            "metadata": {"name": "checkout-config"}, "data": {"currency": "EUR"}})
     for kind in kinds:
         apps.create_namespaced_deployment(kind.namespace, deployment(kind))  # type: ignore[arg-type]
     pods: dict[str, realtime.LivePod] = {}
@@ -338,14 +339,15 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                           10.0 if args.quick else 1.0)  # fmt: skip
         api = plane.api_client()
         core, apps = client.CoreV1Api(api), client.AppsV1Api(api)
-        pods = start_pods(core, apps, logs, kinds)
         deadline = time.monotonic() + 120
         while not prom.targets_up():
             if time.monotonic() > deadline:
                 raise RuntimeError("Prometheus does not scrape both targets")
             time.sleep(1)
-        rng = random.Random(args.seed)
+        # each pod's kubelet starts as soon as the pod is bound, as on a node
         started = time.time()
+        pods = start_pods(core, apps, logs, kinds)
+        rng = random.Random(args.seed)
         print(f"{len(kinds)} failures start at {dt.datetime.now(dt.UTC):%H:%M:%S} UTC, for "
               f"{args.duration:.0f} s")
         for kind in kinds:
@@ -355,8 +357,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         seen: dict[tuple[str, str], dict[str, Any]] = {}
         diagnosed: dict[str, tuple[float, dict[str, str]]] = {}
         end = started + args.duration
-        next_print = started
-        while time.time() < end:
+
+        def look() -> float:
             now = time.time()
             for a in prom.api("alerts")["alerts"]:
                 key = (a["labels"]["alertname"], a["labels"].get("namespace", ""))
@@ -366,6 +368,11 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             for name, ann in crashwatch_view(core).items():
                 if ann.get("crashwatch.dev/reason") and name not in diagnosed:
                     diagnosed[name] = (now, ann)
+            return now
+
+        next_print = started
+        while time.time() < end:
+            now = look()
             if now >= next_print:
                 print(f"  +{now - started:6.0f} s  {len(seen)} alerts fired, "
                       f"{sum(p.writes for p in pods.values())} kubelet writes, load "
@@ -375,8 +382,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         # let the last evaluation land, then read Prometheus' own record
         time.sleep(interval + 1)
         driver.join()
+        look()
         finished = time.time()
-        alerts = prom.samples("ALERTS", started - 60, finished)
+        alerts = prom.samples("ALERTS", started, finished)
         ksm_waiting = [s for family in ("container", "init_container") for s in prom.samples(
             f'kube_pod_{family}_status_waiting_reason{{namespace=~"alerts-.*"}}', started,
             finished)]
@@ -481,8 +489,8 @@ def summarise(kind: Kind, live: realtime.LivePod, started: float, interval: int,
 def mmss(seconds: float | None) -> str:
     if seconds is None:
         return "never"
-    m, s = divmod(round(seconds), 60)
-    return f"{m}m{s:02d}s"
+    m, s = divmod(abs(round(seconds)), 60)
+    return f"{'-' if seconds < -0.5 else ''}{m}m{s:02d}s"
 
 
 def first(rows: list[dict[str, Any]], side: str) -> dict[str, Any] | None:
@@ -549,9 +557,11 @@ def report(result: dict[str, Any], info: dict[str, str], versions: dict[str, str
         out += [f"### {k['kind']}: {k['what']}", "",
                 f"Deployment `{k['namespace']}/{k['deployment']}`; failure started "
                 f"{mmss(k['failed_after_start_s'])} into the run; {k['kubelet_writes']} "
-                f"status writes by the simulated kubelet. crashwatch: "
-                f"`{k['crashwatch_reason']}` on the pod {mmss(k['crashwatch_diagnosed_after_s'])} "
-                f"after the failure started (expected `{k['expected']}`). kube-state-metrics "
+                f"status writes by the simulated kubelet. crashwatch: " + (
+                    f"`{k['crashwatch_reason']}` on the pod "
+                    f"{mmss(k['crashwatch_diagnosed_after_s'])} after the failure started"
+                    if k["crashwatch_reason"] else "no diagnosis on the pod") +
+                f" (expected `{k['expected']}`). kube-state-metrics "
                 f"waiting reasons seen: {', '.join(k['ksm_waiting_reasons']) or 'none'}; "
                 f"CrashLoopBackOff in {k['ksm_scrapes_showing_crashloopbackoff']} of "
                 f"{k['ksm_scrapes']} scrapes.", ""]
