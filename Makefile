@@ -117,7 +117,7 @@ bench-cluster: venv controlplane ksm
 	$(BIN)/python bench/bench_cluster.py
 
 ## bench-alerts: time to a useful alert: crashwatch's shipped rules vs kubernetes-mixin's over
-## kube-state-metrics in one real Prometheus, eight failure kinds at once on the local control
+## kube-state-metrics in one real Prometheus, twelve failure kinds at once on the local control
 ## plane (about 27 minutes; prints a table, keeps it in bench/results/alerts.md and .json)
 bench-alerts: venv controlplane ksm tools
 	$(BIN)/python bench/bench_alerts.py

@@ -13,8 +13,9 @@ and evaluating every 30 s: crashwatch's shipped rules (deploy/prometheus/rules.y
 unchanged) and kubernetes-mixin's pod and Deployment alerts over kube-state-metrics
 (bench/alerts/kubernetes-mixin-apps.yaml, quoted from the mixin with its source).
 
-Eight Deployments of one pod each, one per failure kind, all failing at once for
-``--duration`` seconds, written by the simulated kubelet over real time
+Twelve Deployments, one per failure kind, all failing at once for ``--duration`` seconds
+(two of them, OOM after shrink and the rollout regression, roll out a failing revision over
+a healthy one that kwok runs), written by the simulated kubelet over real time
 (tests/cluster/nodes/kwok/realtime.py: restarts on the kubelet's back-off, each status when
 a v1.36 kubelet writes it, its Events, the crashed container's log for crashwatch's log
 source). For each kind: the time from the failure's start (the first crash, kill, failed
@@ -94,6 +95,24 @@ Error: connect ECONNREFUSED 10.96.14.2:6379
 
 Node.js v20.18.1
 """
+# nginx on a read-only root filesystem, from https://github.com/namespacelabs/foundation/issues/47
+# (eval/realworld/cases/nginx-readonly-rootfs-client-temp.yaml)
+NGINX_READ_ONLY = """/docker-entrypoint.sh: /docker-entrypoint.d/ is not empty, will attempt to perform configuration
+/docker-entrypoint.sh: Looking for shell scripts in /docker-entrypoint.d/
+/docker-entrypoint.sh: Launching /docker-entrypoint.d/10-listen-on-ipv6-by-default.sh
+10-listen-on-ipv6-by-default.sh: info: can not modify /etc/nginx/conf.d/default.conf (read-only file system?)
+/docker-entrypoint.sh: Launching /docker-entrypoint.d/20-envsubst-on-templates.sh
+/docker-entrypoint.sh: Launching /docker-entrypoint.d/30-tune-worker-processes.sh
+/docker-entrypoint.sh: Configuration complete; ready for start up
+2022/03/04 17:05:32 [warn] 1#1: the "user" directive makes sense only if the master process runs with super-user privileges, ignored in /etc/nginx/nginx.conf:2
+nginx: [warn] the "user" directive makes sense only if the master process runs with super-user privileges, ignored in /etc/nginx/nginx.conf:2
+2022/03/04 17:05:32 [emerg] 1#1: mkdir() "/var/cache/nginx/client_temp" failed (30: Read-only file system)
+nginx: [emerg] mkdir() "/var/cache/nginx/client_temp" failed (30: Read-only file system)
+"""  # noqa: E501
+# A Rails release that reads a variable the previous one did not need
+RAILS_NO_ENV = """/usr/local/bundle/gems/dotenv-2.8.1/lib/dotenv.rb:69:in `fetch': key not found: "PAYMENTS_API_URL" (KeyError)
+	from /app/config/initializers/payments.rb:3:in `<main>'
+"""  # noqa: E501
 PSQL_REFUSED = """psql: error: connection to server at "db" (10.96.0.20), port 5432 failed: Connection refused
 	Is the server running on that host and accepting TCP/IP connections?
 """  # noqa: E501
@@ -110,6 +129,8 @@ class Kind:
     """What a useful alert names (the variable, the key, the port...)."""
     container: str = "app"
     init: bool = False
+    rollout: dict[str, Any] | None = None
+    """A healthy first revision (kwok runs it), then this template patch: its pod fails."""
 
     @property
     def namespace(self) -> str:
@@ -135,7 +156,20 @@ KINDS = [
          "on the back-off", "gateway", "CrashLoop.LivenessProbe", ("404", "/healthz")),
     Kind("readiness", "readiness probe 503 (GET /ready): runs, never ready", "reports",
          "Probe.ReadinessFailing", ("503", "/ready")),
+    Kind("missing-secret", "missing Secret: `payments-db` does not exist", "payments",
+         "Config.MissingSecret", ("payments-db",)),
+    Kind("read-only-fs", "read-only root filesystem: nginx cannot mkdir its client_temp",
+         "web", "CrashLoop.ReadOnlyFilesystem", ("/var/cache/nginx/client_temp",)),
+    Kind("oom-shrink", "OOM after shrink: an autoscaler lowered the memory limit 512Mi -> "
+         "32Mi, the new pod is OOMKilled at every start", "rails",
+         "CrashLoop.OOMAfterShrink", ("32Mi", "512Mi"),
+         rollout={"containers": [{"name": "app", "resources": {
+             "limits": {"memory": "32Mi"}, "requests": {"memory": "32Mi"}}}]}),
+    Kind("regression", "rollout regression: revision 2 (image 1.5.0) crash-loops, revision 1 "
+         "(1.4.2) ran", "shop", "Rollout.Regression", ("1.4.2",),
+         rollout={"containers": [{"name": "app", "image": f"{REGISTRY}/shop:1.5.0"}]}),
 ]
+ROLLOUTS = [k.name for k in KINDS if k.rollout]
 
 
 def pod_spec(kind: Kind) -> dict[str, Any]:
@@ -145,6 +179,8 @@ def pod_spec(kind: Kind) -> dict[str, Any]:
         "resources": {"requests": {"cpu": "50m", "memory": "128Mi"},
                       "limits": {"memory": "256Mi"}},
     }
+    if kind.name == "oom-shrink":
+        app["resources"] = {"requests": {"memory": "512Mi"}, "limits": {"memory": "512Mi"}}
     spec: dict[str, Any] = {
         "containers": [app],
         "tolerations": [{"key": "kwok.x-k8s.io/node", "operator": "Exists",
@@ -159,6 +195,12 @@ def pod_spec(kind: Kind) -> dict[str, Any]:
     elif kind.name == "liveness":
         app["livenessProbe"] = {"httpGet": {"path": "/healthz", "port": 8080},
                                 "periodSeconds": 10, "failureThreshold": 3}
+    elif kind.name == "missing-secret":
+        app["env"] = [{"name": "DATABASE_URL", "valueFrom": {"secretKeyRef": {
+            "name": "payments-db", "key": "url"}}}]
+    elif kind.name == "read-only-fs":
+        app["securityContext"] = {"readOnlyRootFilesystem": True, "runAsNonRoot": True,
+                                  "runAsUser": 101, "allowPrivilegeEscalation": False}
     elif kind.name == "readiness":
         app["readinessProbe"] = {"httpGet": {"path": "/ready", "port": 8080},
                                  "periodSeconds": 10, "failureThreshold": 3}
@@ -173,9 +215,11 @@ def deployment(kind: Kind) -> dict[str, Any]:
             "replicas": 1,
             "selector": {"matchLabels": {"app": kind.deployment}},
             "template": {
-                # the simulated kubelet drives these pods, not kwok
+                # the simulated kubelet drives these pods, not kwok (a rollout's first,
+                # healthy revision is kwok's)
                 "metadata": {"labels": {"app": kind.deployment, LABEL: kind.name},
-                             "annotations": {kubelet.SIMULATED_ANNOTATION: "true"}},
+                             "annotations": {} if kind.rollout else {
+                                 kubelet.SIMULATED_ANNOTATION: "true"}},
                 "spec": pod_spec(kind),
             },
         },
@@ -197,6 +241,17 @@ def scenario(kind: Kind, live: realtime.LivePod, until: float,
     if kind.name == "missing-key":
         return realtime.config_error(live, kind="configmap", name="checkout-config",
                                      key="mode", until=until, rng=rng)  # fmt: skip
+    if kind.name == "missing-secret":
+        return realtime.config_error(live, kind="secret", name="payments-db", key=None,
+                                     until=until, rng=rng)  # fmt: skip
+    if kind.name == "read-only-fs":
+        return realtime.crash_loop(live, log=NGINX_READ_ONLY, until=until, rng=rng)
+    if kind.name == "oom-shrink":
+        return realtime.crash_loop(live, exit_code=137, reason="OOMKilled", run_seconds=8.0,
+                                   until=until, rng=rng)  # fmt: skip
+    if kind.name == "regression":
+        return realtime.crash_loop(live, log=RAILS_NO_ENV, run_seconds=4.0, until=until,
+                                   rng=rng)  # fmt: skip
     if kind.name == "image":
         return realtime.image_pull_error(live, until=until, rng=rng)
     if kind.name == "liveness":
@@ -290,6 +345,7 @@ def start_pods(core: client.CoreV1Api, apps: client.AppsV1Api, logs: Path,
             "metadata": {"name": "checkout-config"}, "data": {"currency": "EUR"}})
     for kind in kinds:
         apps.create_namespaced_deployment(kind.namespace, deployment(kind))  # type: ignore[arg-type]
+    roll_out(apps, [k for k in kinds if k.rollout])
     pods: dict[str, realtime.LivePod] = {}
     deadline = time.monotonic() + 120
     while len(pods) < len(kinds):
@@ -301,6 +357,9 @@ def start_pods(core: client.CoreV1Api, apps: client.AppsV1Api, logs: Path,
             if name in pods or not p.spec.node_name:
                 continue
             kind = next(k for k in kinds if k.name == name)
+            if kind.rollout and (p.metadata.annotations or {}).get(
+                    kubelet.SIMULATED_ANNOTATION) != "true":
+                continue  # the healthy first revision
             obj = kubelet.take_over(core, p)
             pods[name] = realtime.LivePod(core, obj, kind.container, init=kind.init,
                                           logs_dir=logs)  # fmt: skip
@@ -308,13 +367,43 @@ def start_pods(core: client.CoreV1Api, apps: client.AppsV1Api, logs: Path,
     return pods
 
 
-def crashwatch_view(core: client.CoreV1Api) -> dict[str, dict[str, str]]:
-    """kind -> the crashwatch.dev/* annotations on its pod."""
-    out = {}
+def roll_out(apps: client.AppsV1Api, kinds: list[Kind]) -> None:
+    """Wait for each first revision to be available, then patch in the failing one."""
+    deadline = time.monotonic() + 120
+    waiting = list(kinds)
+    while waiting:
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"first revisions not available: {[k.name for k in waiting]}")
+        for kind in list(waiting):
+            dep = apps.read_namespaced_deployment(kind.deployment, kind.namespace)
+            if (dep.status.available_replicas or 0) >= 1:
+                apps.patch_namespaced_deployment(kind.deployment, kind.namespace, {
+                    "spec": {"template": {"metadata": {"annotations": {
+                        kubelet.SIMULATED_ANNOTATION: "true"}}, "spec": kind.rollout}}})
+                waiting.remove(kind)
+        time.sleep(0.5)
+
+
+def crashwatch_view(core: client.CoreV1Api, apps: client.AppsV1Api,
+                    kinds: list[Kind]) -> dict[str, dict[str, str]]:  # fmt: skip
+    """kind -> the crashwatch.dev/* annotations on its failing pod (on the Deployment for a
+    workload-level reason such as Rollout.Regression)."""
+
+    def ours(annotations: dict[str, str] | None) -> dict[str, str]:
+        return {k: v for k, v in (annotations or {}).items()
+                if k.startswith("crashwatch.dev/") and k != kubelet.SIMULATED_ANNOTATION}
+
+    out: dict[str, dict[str, str]] = {}
     for p in core.list_pod_for_all_namespaces(label_selector=LABEL).items:
-        ann = {k: v for k, v in (p.metadata.annotations or {}).items()
-               if k.startswith("crashwatch.dev/") and k != kubelet.SIMULATED_ANNOTATION}
-        out[p.metadata.labels[LABEL]] = ann
+        ann = ours(p.metadata.annotations)
+        name = p.metadata.labels[LABEL]
+        if ann.get("crashwatch.dev/reason") or name not in out:
+            out[name] = ann
+    for kind in kinds:
+        if kind.expected.startswith("Rollout."):
+            dep = apps.read_namespaced_deployment(kind.deployment, kind.namespace)
+            ann = ours(dep.metadata.annotations)
+            out[kind.name] = ann if ann.get("crashwatch.dev/reason") == kind.expected else {}
     return out
 
 
@@ -365,7 +454,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 if a["state"] == "firing" and key not in seen:
                     seen[key] = {**a, "seen_at": now}
                     print(f"  +{now - started:6.0f} s  {key[0]} firing in {key[1] or '-'}")
-            for name, ann in crashwatch_view(core).items():
+            for name, ann in crashwatch_view(core, apps, kinds).items():
                 if ann.get("crashwatch.dev/reason") and name not in diagnosed:
                     diagnosed[name] = (now, ann)
             return now
@@ -389,7 +478,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             f'kube_pod_{family}_status_waiting_reason{{namespace=~"alerts-.*"}}', started,
             finished)]
         scrapes = prom.samples('up{job="kube-state-metrics"}', started, finished)
-        final_view = crashwatch_view(core)
+        final_view = crashwatch_view(core, apps, kinds)
         cw_rss = cw.memory_mb()[1]
     finally:
         driver.join()
@@ -512,9 +601,10 @@ def report(result: dict[str, Any], info: dict[str, str], versions: dict[str, str
            f"{info['kernel']}, Python {info['python']}; load average at the end "
            f"{info.get('load', '?')} (other engineers' work ran beside it).", "",
            "Versions: " + ", ".join(f"{k} {v}" for k, v in versions.items()) + ".", "",
-           f"All eight failures ran at once for {mmss(dur)} on the local control plane (kwok "
-           "node), written by the simulated kubelet over real time as a v1.36 kubelet with "
-           "the default syncFrequency writes them (tests/cluster/nodes/kwok/realtime.py). "
+           f"All {len(result['kinds'])} failures ran at once for {mmss(dur)} on the local "
+           "control plane (kwok node), written by the simulated kubelet over real time as a "
+           "v1.36 kubelet with the default syncFrequency writes them "
+           "(tests/cluster/nodes/kwok/realtime.py). "
            f"One Prometheus scraped crashwatch and kube-state-metrics every "
            f"{result['interval_s']} s and evaluated every {result['interval_s']} s: "
            "crashwatch's deploy/prometheus/rules.yaml and the mixin's pod and Deployment "
@@ -558,7 +648,8 @@ def report(result: dict[str, Any], info: dict[str, str], versions: dict[str, str
                 f"Deployment `{k['namespace']}/{k['deployment']}`; failure started "
                 f"{mmss(k['failed_after_start_s'])} into the run; {k['kubelet_writes']} "
                 f"status writes by the simulated kubelet. crashwatch: " + (
-                    f"`{k['crashwatch_reason']}` on the pod "
+                    f"`{k['crashwatch_reason']}` on the "
+                    f"{'Deployment' if k['expected'].startswith('Rollout.') else 'pod'} "
                     f"{mmss(k['crashwatch_diagnosed_after_s'])} after the failure started"
                     if k["crashwatch_reason"] else "no diagnosis on the pod") +
                 f" (expected `{k['expected']}`). kube-state-metrics "
