@@ -201,6 +201,12 @@ def pod_spec(kind: Kind) -> dict[str, Any]:
     elif kind.name == "read-only-fs":
         app["securityContext"] = {"readOnlyRootFilesystem": True, "runAsNonRoot": True,
                                   "runAsUser": 101, "allowPrivilegeEscalation": False}
+    elif kind.name == "regression":
+        # as most served apps have: the crashing revision is never ready, so the Deployment
+        # controller keeps the previous one (without a probe, a container that runs 4 s is
+        # ready for 4 s, the rollout completes, and that is not a regression to undo)
+        app["readinessProbe"] = {"httpGet": {"path": "/ready", "port": 8080},
+                                 "periodSeconds": 10, "failureThreshold": 3}
     elif kind.name == "readiness":
         app["readinessProbe"] = {"httpGet": {"path": "/ready", "port": 8080},
                                  "periodSeconds": 10, "failureThreshold": 3}
@@ -536,7 +542,9 @@ def summarise(kind: Kind, live: realtime.LivePod, started: float, interval: int,
         record = seen.get((name, kind.namespace), {})
         annotations = record.get("annotations", {})
         labels = record.get("labels") or labels_of.get(name, {})
-        text = " ".join([*labels.values(), *annotations.values()])
+        # what a person reads (not the scrape target's address, a uid or a pod's hash)
+        text = " ".join([*(v for k, v in labels.items() if k not in ("instance", "uid", "pod")),
+                         *annotations.values()])
         rows.append({
             "alert": name,
             "side": "crashwatch" if name.startswith("Crashwatch") else "kubernetes-mixin",
@@ -613,17 +621,31 @@ def report(result: dict[str, Any], info: dict[str, str], versions: dict[str, str
                                 "not a result" if result["quick"] else "") + ". Times are "
            "from the failure's start (the first crash, kill, failed pull, config error or "
            "failed readiness probe) to the first evaluation at which the alert fired "
-           "(Prometheus' ALERTS series). \"never\": not within the run.", "",
-           "| failure | crashwatch names it | crashwatch's first alert | after | "
-           "kubernetes-mixin's first alert | after |",
-           "|---|---|---|---:|---|---:|"]
+           "(Prometheus' ALERTS series). \"never (watched N)\": not within the N the run "
+           "went on after the failure started.", "",
+           "| failure | crashwatch's diagnosis, after | crashwatch's first alert | after | "
+           "`KubePodCrashLooping` after | kubernetes-mixin's first alert | after |",
+           "|---|---|---|---:|---:|---|---:|"]
     for k in result["kinds"]:
         cw, mx = first(k["alerts"], "crashwatch"), first(k["alerts"], "kubernetes-mixin")
-        cw_cell = f"`{cw['alert']}`: {says(cw)}" if cw else "none"
-        mx_cell = f"`{mx['alert']}`: {says(mx)}" if mx else "none"
-        out.append(f"| {k['what']} | `{k['crashwatch_reason'] or 'nothing'}` | {cw_cell} | "
-                   f"{mmss(cw['firing_after_s'] if cw else None)} | {mx_cell} | "
-                   f"{mmss(mx['firing_after_s'] if mx else None)} |")
+        crashloop = next((r for r in k["alerts"] if r["alert"] == "KubePodCrashLooping"), None)
+        watched = dur - k["failed_after_start_s"]
+
+        def after(row: dict[str, Any] | None, watched: float = watched) -> str:
+            seconds = row["firing_after_s"] if row else None
+            return mmss(seconds) if seconds is not None else f"never (watched {mmss(watched)})"
+
+        def cell(row: dict[str, Any] | None) -> str:
+            if not row:
+                return "none"
+            reason = row["labels"].get("reason")
+            return f"`{row['alert']}`" + (f" reason=`{reason}`" if reason else "") + (
+                f": {says(row)}")
+
+        diagnosis = (f"`{k['crashwatch_reason']}`, {mmss(k['crashwatch_diagnosed_after_s'])}"
+                     if k["crashwatch_reason"] else "nothing")
+        out.append(f"| {k['what']} | {diagnosis} | {cell(cw)} | {after(cw)} | "
+                   f"{after(crashloop)} | {cell(mx)} | {after(mx)} |")
     out += ["", "What each side's alert names (labels and annotations of its first alert; the "
             "pod's crashwatch.dev/summary and evidence annotations for comparison):", "",
             "| failure | needs | crashwatch's alert | crashwatch's pod annotations | "
