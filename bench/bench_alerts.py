@@ -392,8 +392,9 @@ def roll_out(apps: client.AppsV1Api, kinds: list[Kind]) -> None:
 
 def crashwatch_view(core: client.CoreV1Api, apps: client.AppsV1Api,
                     kinds: list[Kind]) -> dict[str, dict[str, str]]:  # fmt: skip
-    """kind -> the crashwatch.dev/* annotations on its failing pod (on the Deployment for a
-    workload-level reason such as Rollout.Regression)."""
+    """kind -> the crashwatch.dev/* annotations on its failing pod; for a workload-level
+    reason such as Rollout.Regression, the Deployment's, or (watch-only crashwatch may not
+    patch a Deployment) crashwatch's Event on it: its reason and message."""
 
     def ours(annotations: dict[str, str] | None) -> dict[str, str]:
         return {k: v for k, v in (annotations or {}).items()
@@ -409,7 +410,14 @@ def crashwatch_view(core: client.CoreV1Api, apps: client.AppsV1Api,
         if kind.expected.startswith("Rollout."):
             dep = apps.read_namespaced_deployment(kind.deployment, kind.namespace)
             ann = ours(dep.metadata.annotations)
-            out[kind.name] = ann if ann.get("crashwatch.dev/reason") == kind.expected else {}
+            if ann.get("crashwatch.dev/reason") != kind.expected:
+                ann = next(({"crashwatch.dev/reason": ev.reason,
+                             "crashwatch.dev/summary": ev.message}
+                            for ev in core.list_namespaced_event(
+                                kind.namespace, field_selector="involvedObject.kind=Deployment,"
+                                f"reason={kind.expected}").items
+                            if ev.source and ev.source.component == "crashwatch"), {})
+            out[kind.name] = ann
     return out
 
 
@@ -643,7 +651,9 @@ def report(result: dict[str, Any], info: dict[str, str], versions: dict[str, str
                 f": {says(row)}")
 
         diagnosis = (f"`{k['crashwatch_reason']}`, {mmss(k['crashwatch_diagnosed_after_s'])}"
-                     if k["crashwatch_reason"] else "nothing")
+                     if k["crashwatch_reason"] else "none read (no annotation on the " + (
+                         "Deployment: watch-only may not patch it)"
+                         if k["expected"].startswith("Rollout.") else "pod)"))
         out.append(f"| {k['what']} | {diagnosis} | {cell(cw)} | {after(cw)} | "
                    f"{after(crashloop)} | {cell(mx)} | {after(mx)} |")
     out += ["", "What each side's alert names (labels and annotations of its first alert; the "
