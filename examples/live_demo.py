@@ -124,6 +124,7 @@ class Demo:
                     proc.wait(timeout=15)
                 except subprocess.TimeoutExpired:
                     proc.kill()
+                    proc.wait()
         self.plane.stop()
 
     def namespace(self, name: str) -> None:

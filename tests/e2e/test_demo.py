@@ -4,6 +4,7 @@ and evidence, both remediations happen, the alerts fire, and nothing is left beh
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -16,9 +17,14 @@ pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]
 
 def test_the_demo_replays_every_incident_and_both_remediations(tmp_path: Path) -> None:
     summary = tmp_path / "summary.json"
+    # The demo's own temporary directory lives under this test's, so what it leaves behind
+    # is told apart from another demo's running on the same machine.
+    work = tmp_path / "work"
+    work.mkdir()
     out = subprocess.run(
         [sys.executable, str(REPO / "examples" / "live_demo.py"), "--summary-json",
-         str(summary)], capture_output=True, text=True, timeout=280, cwd=REPO, check=False)
+         str(summary)], capture_output=True, text=True, timeout=280, cwd=REPO, check=False,
+        env={**os.environ, "TMPDIR": str(work)})
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
     data = json.loads(summary.read_text())
     seen = {(s["workload"], s["reason"]): s["summary"] for s in data["seen"]}
@@ -44,6 +50,6 @@ def test_the_demo_replays_every_incident_and_both_remediations(tmp_path: Path) -
     assert {"CrashwatchWorkloadFailing", "CrashwatchConfigurationError",
             "CrashwatchRolloutRegression"} <= alerts
     assert "everything was cleaned up" in out.stdout
-    left = subprocess.run(["pgrep", "-f", "crashwatch-demo-"], capture_output=True, text=True,
-                          check=False).stdout.split()
+    left = subprocess.run(["pgrep", "-f", f"{work}/crashwatch-demo-"], capture_output=True,
+                          text=True, check=False).stdout.split()
     assert left == []

@@ -143,10 +143,15 @@ def make_deployment(apps: client.AppsV1Api, ns: str, name: str, image: str = "ex
 
 
 def running_pods(core: client.CoreV1Api, ns: str, app: str, n: int = 1) -> list[client.V1Pod]:
+    # Not a pod on its way out, and the oldest first: a ReplicaSet controller that ran on a
+    # stale cache (right after an API server restart) makes a surplus pod, then deletes the
+    # newest; a test must not pick the one being deleted (it would wait on it forever).
     def ready() -> list[client.V1Pod] | None:
         pods = core.list_namespaced_pod(ns, label_selector=f"app={app}").items
         ok = [p for p in pods if p.status.phase == "Running" and p.status.container_statuses
-              and all(c.ready for c in p.status.container_statuses)]
+              and all(c.ready for c in p.status.container_statuses)
+              and not p.metadata.deletion_timestamp]
+        ok.sort(key=lambda p: (p.metadata.creation_timestamp, p.metadata.name))
         return ok if len(ok) >= n else None
     return list(wait_for(f"{n} running pod(s) of {app}", ready, timeout=60))
 

@@ -43,6 +43,27 @@ def test_oom_after_shrink_from_earlier_replicaset_revision():
     assert f.remediation is not None and f.remediation["memory"] == "512Mi"
 
 
+def test_shrunk_pod_stays_oom_after_shrink_once_a_floor_reuses_the_old_replicaset():
+    # The floor (or a rollback) sets the template back to 512Mi: the Deployment controller
+    # reuses revision 1's ReplicaSet as revision 3 and lists 1 in its revision-history, as
+    # k8s.io/kubernetes pkg/controller/deployment/util SetNewReplicaSetAnnotations does.
+    # The shrunk pod still OOM-looping meanwhile is still an OOM after a shrink.
+    old = k.container(memory_limit="512Mi", memory_request="512Mi")
+    new = k.container(memory_limit="32Mi", memory_request="32Mi")
+    reused = k.replicaset("web-5c8d7f", "web", 3, [old], available=0)
+    reused["metadata"]["annotations"]["deployment.kubernetes.io/revision-history"] = "1"
+    objs = [
+        k.deployment("web", [old], revision=3),
+        reused,
+        k.replicaset("web-6f7b9c", "web", 2, [new], replicas=0, available=0),
+        _oom_pod(new),
+    ]
+    f = only(run(objs))
+    assert f.reason is Reason.OOM_AFTER_SHRINK
+    assert f.details["lastHealthy"] == "512Mi" and f.details["current"] == "32Mi"
+    assert "web-5c8d7f (revision 1)" in evidence_text(f)
+
+
 def test_oom_after_shrink_from_vpa_rewritten_pod():
     template = k.container(memory_limit="512Mi", memory_request="512Mi")
     shrunk = k.container(memory_limit="32Mi", memory_request="32Mi")

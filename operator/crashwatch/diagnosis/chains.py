@@ -19,8 +19,10 @@ for first:
 
 :func:`rank` scores lines for "how telling is it": severity (fatal > error > unknown >
 warn; info and debug never tell), role in a block (root > other exception line), recency
-(the last crash report, the last meaningful lines) and specificity (a line that names
-something beats ``checks failed`` / ``For more details run ...``).
+(the last crash report, the last meaningful lines), the first line of a burst of error
+lines (a program writes the cause before its consequences) and specificity (a line that names
+something beats ``checks failed`` / ``For more details run ...``; one that says why, with an
+errno's text, an HTTP status or a timeout, beats one that only names things).
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 
 from crashwatch.diagnosis import rx
+from crashwatch.diagnosis.evidence import TELLING
 from crashwatch.diagnosis.logread import Level, LogLine
 
 
@@ -96,6 +99,8 @@ _SPECIFIC = rx.compile(
 )
 _DESCRIPTION = "Description:"
 
+BURST_FIRST = 3
+"""What opening a burst of error lines adds to a line's score (the cause comes first)."""
 TAIL_LINES = 40
 """How many meaningful lines (not frames, not noise) count as the end of a log."""
 
@@ -122,6 +127,9 @@ class Shape:
     """Index into ``blocks`` for each line, -1 outside any."""
     meaningful_from_end: list[int]
     """For each line: how many meaningful lines follow it (0: it is among the last)."""
+    first_of_burst: frozenset[int] = frozenset()
+    """Lines that open a burst: consecutive plain lines of one error level or worse
+    (:func:`_bursts`)."""
 
     def in_tail(self, i: int, window: int = TAIL_LINES) -> bool:
         return self.meaningful_from_end[i] < window
@@ -178,7 +186,29 @@ def shape(lines: Sequence[LogLine]) -> Shape:
         meaningful[i] = seen
         if roles[i] in (Role.TEXT, Role.EXCEPTION):
             seen += 1
-    return Shape(roles, blocks, block_of, meaningful)
+    return Shape(roles, blocks, block_of, meaningful, _bursts(lines, roles, block_of))
+
+
+def _bursts(lines: Sequence[LogLine], roles: list[Role], block_of: list[int]) -> frozenset[int]:
+    """The first line of each burst: two or more consecutive plain-text lines (outside
+    any crash report) at the same level, ERROR or worse. A program that fails writes its
+    cause first and the consequences after it, at the same level: MySQL's ``[ERROR]
+    --initialize specified but the data directory has files in it. Aborting.`` before
+    ``[ERROR] The designated data directory /var/lib/mysql/ is unusable`` and ``[ERROR]
+    Aborting``."""
+    firsts: set[int] = set()
+    start = -1
+    for i, line in enumerate(lines):
+        inside = (roles[i] is Role.TEXT and block_of[i] < 0 and not line.structured
+                  and line.level >= Level.ERROR and bool(line.text.strip()))
+        if not inside:
+            start = -1
+            continue
+        if start >= 0 and lines[start].level is line.level:
+            firsts.add(start)
+        else:
+            start = i
+    return frozenset(firsts)
 
 
 def _block_level(lines: Sequence[LogLine], roles: list[Role], start: int) -> Level:
@@ -302,6 +332,8 @@ def score(lines: Sequence[LogLine], sh: Shape, i: int) -> int:
             value += 6
     if sh.in_tail(i):
         value += 3
+    if i in sh.first_of_burst:
+        value += BURST_FIRST
     return value
 
 
@@ -312,11 +344,18 @@ def is_quiet(lines: Sequence[LogLine], sh: Shape, i: int) -> bool:
     return effective_level(lines, sh, i) <= Level.INFO
 
 
+WHY_BONUS = 2
+"""What saying why (an errno's text, an HTTP status, a timeout: :data:`TELLING`) adds."""
+
+
 def specificity(text: str) -> int:
-    """How much a line names (0..4), minus what a generic wrapper line costs (-6)."""
+    """How much a line names (0..4), plus what saying why adds (:data:`WHY_BONUS`), minus
+    what a generic wrapper line costs (-6)."""
     value = min(4, 2 * sum(1 for _ in zip(range(2), _SPECIFIC.finditer(text), strict=False)))
     if ": " in text.strip():
         value += 1
+    if TELLING.search(text) is not None:
+        value += WHY_BONUS
     if _GENERIC.search(text) is not None:
         value -= 6
     return value

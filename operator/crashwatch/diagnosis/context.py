@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from crashwatch.diagnosis.budget import Budget
+from crashwatch.diagnosis.evidence import shorten
 from crashwatch.diagnosis.logread import cap_line
 from crashwatch.diagnosis.owners import container_spec
 from crashwatch.diagnosis.trace import ContainerTrace
@@ -23,6 +24,9 @@ MAX_EVIDENCE = 10
 #: Longest text handed to redaction: evidence is cut to 300 characters anyway, and what
 #: redaction reads must stay small whatever a log holds.
 MAX_REDACT_INPUT = 1024
+#: Published evidence lines and summaries are at most this long (head and end kept).
+EVIDENCE_LINE_CHARS = 300
+SUMMARY_CHARS = 400
 
 
 @dataclass(slots=True)
@@ -127,17 +131,21 @@ class ContainerContext:
 
 
 def clean_evidence(evidence: list[str]) -> tuple[str, ...]:
-    """Evidence as published: each line bounded and redacted, duplicates dropped."""
+    """Evidence as published: each line redacted, then bounded to its head and its end
+    (:func:`crashwatch.diagnosis.evidence.shorten`: a runtime's message says why last),
+    duplicates dropped."""
     seen: list[str] = []
     for line in evidence:
-        clean = redact(cap_line(line, MAX_REDACT_INPUT))
+        clean = shorten(redact(cap_line(line, MAX_REDACT_INPUT), limit=MAX_REDACT_INPUT),
+                        EVIDENCE_LINE_CHARS)
         if clean and clean not in seen:
             seen.append(clean)
     return tuple(seen[:MAX_EVIDENCE])
 
 
 def clean_summary(summary: str) -> str:
-    return redact(cap_line(summary, MAX_REDACT_INPUT), limit=400)
+    return shorten(redact(cap_line(summary, MAX_REDACT_INPUT), limit=MAX_REDACT_INPUT),
+                   SUMMARY_CHARS)
 
 
 def pod_finding(
@@ -180,20 +188,6 @@ def event_line(ev: Event) -> str:
     """An Event as evidence: ``Warning Failed (x3): Error: ...``."""
     count = f" (x{ev.count})" if ev.count > 1 else ""
     return f"event {ev.type} {ev.reason}{count}: {ev.message}"
-
-
-#: Evidence lines are cut at this length when published (crashwatch.redact).
-EVIDENCE_LINE_CHARS = 300
-_TAIL_CHARS = 160
-
-
-def event_lines(ev: Event) -> list[str]:
-    """An Event as evidence; a message too long for one evidence line also gets its end
-    as a line of its own (a kubelet message says what failed last: ``... exit status 32``)."""
-    line = event_line(ev)
-    if len(line) <= EVIDENCE_LINE_CHARS:
-        return [line]
-    return [line, f"event {ev.reason} message ends: ...{ev.message[-_TAIL_CHARS:]}"]
 
 
 def terminated_line(term: Mapping[str, Any], restarts: int | None = None) -> str:

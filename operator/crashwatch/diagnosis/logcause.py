@@ -13,7 +13,9 @@ Steps, each bounded and checked against the container's time budget:
    generic layer on equal footing, the later line on a tie. What the winner does not name
    (host, port, path, variable), another line of the same reason may: the same crash
    report first (a ``Caused by: ConnectException: Connection refused`` whose wrapper names
-   ``db:5432``).
+   ``db:5432``). A message written over indented lines is reported whole: libpq's
+   ``could not connect to server: Connection refused`` with the ``Is the server running on
+   host ...`` lines below it.
 
 When nothing explains the log, the most telling lines (:func:`chains.telling`) are what an
 application error is reported with.
@@ -134,13 +136,47 @@ def _catalogue_candidates(lines: list[LogLine], sh: chains.Shape, budget: Budget
                 continue
             if chains.effective_level(lines, sh, last) <= Level.INFO:
                 continue
-            span = tuple(t for t in (lines[j].text.strip() for j in range(first, last + 1)) if t)
             out.append(_Candidate(
                 score=chains.score(lines, sh, last) + CATALOGUE_BONUS, line=last, order=order,
-                reason=sig.reason, rule=sig.id, layer="catalogue", span=span[-3:],
+                reason=sig.reason, rule=sig.id, layer="catalogue",
+                span=_record_span(lines, sh, first, last),
                 groups=_groups(sig, m.groupdict()),
             ))
     return out
+
+
+RECORD_REACH = 2
+"""How many indented lines a message may continue over, above or below a match."""
+MATCH_LINES = 3
+"""How many of a multi-line match's own lines are kept (its last ones)."""
+
+
+def _continues(lines: Sequence[LogLine], sh: chains.Shape, j: int) -> bool:
+    """Whether line ``j`` continues the message above it: indented plain text, not a
+    stack frame, not a record of its own."""
+    line = lines[j]
+    return (line.text[:1] in (" ", "\t") and not line.structured
+            and sh.roles[j] is chains.Role.TEXT and bool(line.text.strip()))
+
+
+def _record_span(lines: Sequence[LogLine], sh: chains.Shape, first: int, last: int
+                 ) -> tuple[str, ...]:
+    """The texts of lines ``first..last`` (at most :data:`MATCH_LINES`, the last ones), and
+    of the message they belong to when it is written over indented lines: its headline
+    when the match starts on a continuation (libpq's ``could not connect to server:
+    Connection refused`` above ``Is the server running on host "db" ... and accepting`` /
+    ``TCP/IP connections on port 5432?``), and the continuation lines below it."""
+    head = first
+    while head > 0 and first - head < RECORD_REACH and _continues(lines, sh, head):
+        head -= 1
+    before = [head] if head < first and not _continues(lines, sh, head) and not \
+        chains.is_quiet(lines, sh, head) else []
+    end = last
+    while end + 1 < len(lines) and end - last < RECORD_REACH and _continues(lines, sh, end + 1):
+        end += 1
+    core = list(range(first, last + 1))[-MATCH_LINES:]
+    texts = (lines[j].text.strip() for j in [*before, *core, *range(last + 1, end + 1)])
+    return tuple(t for t in texts if t)
 
 
 def _generic_candidates(lines: list[LogLine], sh: chains.Shape,
@@ -167,7 +203,7 @@ def _generic_candidates(lines: list[LogLine], sh: chains.Shape,
         out.append(_Candidate(
             score=chains.score(lines, sh, i), line=i,
             order=base + generic.RULES.index(found.rule), reason=found.rule.reason,
-            rule=found.rule.id, layer="generic", span=(line.text.strip(),),
+            rule=found.rule.id, layer="generic", span=_record_span(lines, sh, i, i),
             groups=dict(found.groups),
         ))
     return out

@@ -20,7 +20,10 @@ joined by :data:`CUT_MARK`.
   logstash-logback, log4j2, structlog, python-json-logger) or a logfmt line becomes its
   message with its error appended (``msg: error``), escapes undone; an exception or stack
   field becomes lines of its own after it, as the runtime would have printed them;
-- each line carries a level (:class:`Level`) when the record or the text's prefix gives one.
+- each line carries a level (:class:`Level`) when the record or the text's prefix gives one
+  (``ERROR``, ``[emerg]``, ``panic:``, a tool's ``pg_dump: error:``); a plain line with no
+  level that continues an error record above it takes its level, unless it names the
+  program writing it (``/docker-entrypoint.sh: ...``).
 
 A log that is only the API server's or kubelet's answer about logs (``unable to retrieve
 container logs for containerd://...``, ``previous terminated container "app" in pod "x"
@@ -154,7 +157,7 @@ _CONTROL = rx.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 _TIMESTAMP = r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(?:[.,]\d{1,9})?(?:Z|[+-]\d{2}:?\d{2})?"
 _CRI = rx.compile(rf"^{_TIMESTAMP} (?:stdout|stderr) (?P<tag>[FP])(?: |$)")
 _KUBECTL_TS = rx.compile(
-    r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?(?:Z|[+-]\d{2}:\d{2}) ")
+    r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?(?:Z|[+-]\d{2}:\d{2})(?: |$)")
 _KLOG = rx.compile(r"^(?P<level>[IWEF])\d{4} \d{2}:\d{2}:\d{2}\.\d{6}\s+\d+ [^\s:\]]+:\d+\] ")
 _PREFIX_LEVEL = rx.compile(
     r"(?:^|[\s\[(<|:])(?P<level>TRACE|DEBUG|INFO|NOTICE|WARN|WARNING|ERROR|ERR|SEVERE|FATAL|"
@@ -162,7 +165,19 @@ _PREFIX_LEVEL = rx.compile(
     r"|\[(?P<bracketed>trace|debug|info|notice|warn|warning|error|crit|critical|alert|emerg|fatal)\]"
     r"|^(?P<runtime>panic|fatal error|FATAL ERROR|Error|error|Fatal|PHP Fatal error|"
     r"PHP Warning|PHP Notice)(?::| \w)"
+    r"|^[\w.-]+: (?P<tool>error|fatal|panic|warning|info|notice|debug): "
 )
+#: A command-line tool's own lines (``pg_dump: error: ...``, ``git: fatal: ...``, nginx's
+#: entrypoint scripts' ``10-listen-on-ipv6-by-default.sh: info: ...``) after its name, as
+#: GNU-style tools and libpq's clients write them.
+_TOOL_LEVELS = {"error": Level.ERROR, "fatal": Level.FATAL, "panic": Level.FATAL,
+                "warning": Level.WARN, "info": Level.INFO, "notice": Level.INFO,
+                "debug": Level.DEBUG}
+#: A line that starts with the name of the program or script writing it
+#: (``/docker-entrypoint.sh: ...``, ``10-listen-on-ipv6-by-default.sh: ...``): a record of
+#: its own, never the continuation of another program's error above it.
+_WRITER_TAG = rx.compile(
+    r"^(?:/[\w.@+-]+)+: |^[\w.-]*[A-Za-z][\w.-]*\.(?:sh|bash|py|rb|pl|js|php)(?::\d+)?: ")
 _LEVEL_WINDOW = 72
 
 _API_ANSWERS = rx.compile(
@@ -225,6 +240,8 @@ def prefix_level(text: str) -> Level:
     m = _PREFIX_LEVEL.search(text[:_LEVEL_WINDOW])
     if m is None:
         return Level.UNKNOWN
+    if m["tool"]:
+        return _TOOL_LEVELS[m["tool"]]
     word = m["level"] or m["bracketed"] or ""
     if word:
         return _LEVEL_NAMES.get(word.lower(), Level.UNKNOWN)
@@ -462,8 +479,10 @@ def _continued_level(out: list[LogLine], own: list[bool], line: str) -> Level:
     """A plain line with no level that continues a warning or error record just above it
     (``ERROR: [1] bootstrap checks failed`` then ``[1]: max virtual memory areas ...``)
     takes that record's level; a line that starts a record (a timestamp) does not, and
-    only a line with a level of its own, at most a few lines up, passes it on."""
-    if not _has_word(line) or _NEW_RECORD.search(line) is not None:
+    only a line with a level of its own, at most a few lines up, passes it on. A line
+    that names the program writing it (:data:`_WRITER_TAG`) starts a record too."""
+    if (not _has_word(line) or _NEW_RECORD.search(line) is not None
+            or _WRITER_TAG.search(line) is not None):
         return Level.UNKNOWN
     for back in range(1, min(len(out), _CONTINUATION_SPAN) + 1):
         prev = out[-back]

@@ -18,6 +18,7 @@ from crashwatch.diagnosis.view import (
 from crashwatch.model import OwnerRef
 
 REVISION_ANNOTATION = "deployment.kubernetes.io/revision"
+REVISION_HISTORY_ANNOTATION = "deployment.kubernetes.io/revision-history"
 
 
 def top_owner(view: ClusterView, pod: Obj) -> OwnerRef | None:
@@ -49,6 +50,18 @@ def top_owner(view: ClusterView, pod: Obj) -> OwnerRef | None:
 
 def revision(rs: Obj) -> int:
     return as_int(as_dict(meta(rs).get("annotations")).get(REVISION_ANNOTATION), 0)
+
+
+def revisions(rs: Obj) -> set[int]:
+    """Every revision a ReplicaSet has been: its own and, when the Deployment controller
+    reused it for a later revision (a rollback, or a template set back to an earlier one),
+    the earlier ones it lists in ``deployment.kubernetes.io/revision-history``."""
+    annotations = as_dict(meta(rs).get("annotations"))
+    found = {revision(rs)}
+    history = annotations.get(REVISION_HISTORY_ANNOTATION)
+    if isinstance(history, str):
+        found.update(as_int(part.strip(), 0) for part in history.split(",")[:64])
+    return {r for r in found if r > 0}
 
 
 def pod_template(obj: Obj) -> Mapping[str, Any]:

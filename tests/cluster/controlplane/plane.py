@@ -697,9 +697,22 @@ def _kill_all(procs: list[_Proc], timeout: float | None) -> None:
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(p.popen.pid, signal.SIGKILL)
             p.popen.wait(5)
-        # The group may hold children that outlived the leader.
+        # The group may hold children that outlived the leader: kill them, and wait until
+        # they are gone (reaped by init), so that nothing of the plane is seen after stop().
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(p.popen.pid, signal.SIGKILL)
+        _wait_group_gone(p.popen.pid)
+
+
+def _wait_group_gone(pgid: int, timeout: float = 10.0) -> None:
+    """Wait until no process of group ``pgid`` exists any more (at most ``timeout``)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            os.killpg(pgid, 0)
+        except (ProcessLookupError, PermissionError):
+            return
+        time.sleep(0.05)
 
 
 def kill_state_dir(directory: Path, timeout: float = 10.0) -> list[int]:

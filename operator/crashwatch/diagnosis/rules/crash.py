@@ -18,7 +18,6 @@ from crashwatch.diagnosis import rx
 from crashwatch.diagnosis.context import (
     ContainerContext,
     event_line,
-    event_lines,
     terminated_line,
     waiting_line,
 )
@@ -282,7 +281,7 @@ def hook_failure(ctx: ContainerContext, evidence: list[str], *hooks: str) -> Fin
     ev = events[-1]
     hook = "postStart" if ev.reason == "FailedPostStartHook" else "preStop"
     handler = as_dict(as_dict(ctx.spec.get("lifecycle")).get(hook))
-    evidence = [*event_lines(ev), *evidence]
+    evidence = [event_line(ev), *evidence]
     output = _HOOK_OUTPUT.search(ev.message)
     if output is not None:
         said = output["output"].replace("\\n", " ").replace("\\r", " ").strip()

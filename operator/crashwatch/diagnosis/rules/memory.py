@@ -21,6 +21,7 @@ from crashwatch.diagnosis.owners import (
     owning_replicaset,
     pod_template,
     revision,
+    revisions,
     workload,
 )
 from crashwatch.diagnosis.view import as_dict, as_list, as_str, controller_ref, meta
@@ -107,15 +108,19 @@ def _from_revisions(ctx: ContainerContext, current: Mapping[str, str]) -> Memory
     if rs is None or ctx.owner is None or ctx.owner.kind != "Deployment":
         return None
     mine = revision(rs)
-    older = [
-        r for r in ctx.view.replicasets_of(ctx.namespace, ctx.owner.name) if revision(r) < mine
-    ]
-    for old in sorted(older, key=revision, reverse=True):
+    # A ReplicaSet the controller reused for a later revision (a floor or a rollback back to
+    # an earlier template) was also an earlier revision: its history says which.
+    older: list[tuple[int, Mapping[str, Any]]] = []
+    for r in ctx.view.replicasets_of(ctx.namespace, ctx.owner.name):
+        before = [n for n in revisions(r) if n < mine]
+        if before and meta(r).get("name") != meta(rs).get("name"):
+            older.append((max(before), r))
+    for rev, old in sorted(older, key=lambda pair: pair[0], reverse=True):
         old_spec = container_spec(pod_template(old), ctx.name)
         old_mem = memory_of(old_spec)
         name = as_str(meta(old).get("name"))
-        where = (f"ReplicaSet {name} (revision {revision(old)})",
-                 {"kind": "ReplicaSet", "name": name, "revision": revision(old)})
+        where = (f"ReplicaSet {name} (revision {rev})",
+                 {"kind": "ReplicaSet", "name": name, "revision": rev})
         if old_spec and "limit" in current and "limit" not in old_mem:
             # No limit before, one now: the limit is new, and a shrink from unlimited.
             return MemoryRef("limit", None, *where)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from crashwatch.diagnosis import rx
-from crashwatch.diagnosis.context import event_lines, pod_finding
+from crashwatch.diagnosis.context import event_line, pod_finding
 from crashwatch.diagnosis.owners import all_containers
 from crashwatch.diagnosis.view import (
     ClusterView,
@@ -160,7 +160,7 @@ def diagnose_unschedulable(view: ClusterView, pod: Obj, owner: OwnerRef | None,
         evidence.append(f"condition PodScheduled=False reason=Unschedulable: "
                         f"{as_text(cond.get('message'))}")
     if failed:
-        evidence += event_lines(failed[-1])
+        evidence.append(event_line(failed[-1]))
     m = _SCHED_REASONS.search(message)
     reasons = [r.strip() for r in m["reasons"].split(", ")] if m else []
     details: dict[str, object] = {"message": message, "schedulerReasons": reasons}
@@ -262,7 +262,7 @@ def diagnose_volume_mount(view: ClusterView, pod: Obj, owner: OwnerRef | None,
     if kinds and all(k in ("configMap", "secret", "projected", "downwardAPI") for k in
                      kinds.values()):
         return None
-    evidence = event_lines(ev)
+    evidence = [event_line(ev)]
     details: dict[str, object] = {"volumes": names, "event": ev.reason, "message": ev.message}
     claims = []
     for name, kind in kinds.items():
