@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 
 .PHONY: venv demo demo-offline test lint test-unit test-alerts test-e2e test-deploy tools pytools controlplane \
 	realnode realnode-tools test-realnode \
-	lock bench bench-cluster ksm helm clean
+	lock bench bench-cluster bench-alerts ksm helm clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -116,7 +116,13 @@ bench: venv
 bench-cluster: venv controlplane ksm
 	$(BIN)/python bench/bench_cluster.py
 
-## ksm: build kube-state-metrics from its Go module (for bench-cluster)
+## bench-alerts: time to a useful alert: crashwatch's shipped rules vs kubernetes-mixin's over
+## kube-state-metrics in one real Prometheus, twelve failure kinds at once on the local control
+## plane (about 27 minutes; prints a table, keeps it in bench/results/alerts.md and .json)
+bench-alerts: venv controlplane ksm tools
+	$(BIN)/python bench/bench_alerts.py
+
+## ksm: build kube-state-metrics from its Go module (for bench-cluster and bench-alerts)
 ksm:
 	bench/build-ksm.sh
 

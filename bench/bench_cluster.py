@@ -193,9 +193,13 @@ def wait_http(url: str, proc: subprocess.Popen[bytes], what: str, timeout: float
     raise RuntimeError(f"{what} not up at {url} after {timeout}s")
 
 
-def start_crashwatch(plane: ControlPlane, work: Path, *, cold: bool = False) -> tuple[Proc, Path]:
+def start_crashwatch(plane: ControlPlane, work: Path, *, cold: bool = False,
+                     # production's sweep interval; a short stable-after so that pods recover fast
+                     extra: tuple[str, ...] = ("--stable-after-seconds", "3"),
+                     ) -> tuple[Proc, Path]:
     """crashwatch under its ServiceAccount's token. ``cold``: a second instance that only
-    diagnoses (dry run), to time a start against the full cluster."""
+    diagnoses (dry run), to time a start against the full cluster. ``extra``: more flags
+    (the default shortens ``--stable-after-seconds``; ``()`` runs it as deployed)."""
     if not cold:
         install_monitoring_crds(plane)
         apply_overlay(plane, "watch-only")
@@ -213,9 +217,7 @@ def start_crashwatch(plane: ControlPlane, work: Path, *, cold: bool = False) -> 
     out = (work / f"{name}.log").open("wb")
     popen = subprocess.Popen(
         [sys.executable, "-m", "crashwatch", "run", "--logs-dir", str(logs),
-         "--metrics-port", str(mport), "--health-port", str(hport),
-         # production's sweep interval; a short stable-after so that pods recover fast
-         "--stable-after-seconds", "3"],
+         "--metrics-port", str(mport), "--health-port", str(hport), *extra],
         cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
     if not cold:
         wait_http(f"http://127.0.0.1:{hport}/healthz", popen, name)

@@ -866,3 +866,33 @@ def test_the_owner_is_told_before_remediation_acts():
     _run(go())
     assert remedy.seen == ["CrashLoop.OOMAfterShrink"]
     assert remedy.owner_told == [True]
+
+
+def test_a_pod_not_ready_within_its_probes_grace_is_looked_at_again_when_the_probe_keeps_failing():
+    # The kubelet writes one status (running, not ready) and then only Unhealthy Events:
+    # the first look comes within the probe's grace and must not be the last.
+    d, rec, clock = make()
+    probe = {"httpGet": {"path": "/ready", "port": 8080}, "periodSeconds": 10,
+             "failureThreshold": 3}
+    c = k.container(readinessProbe=probe)
+    since_now = clock.t - NOW  # make() moved the clock past the start's grace
+    p = k.pod(containers=[c], statuses=[k.running_status(c, started_ago=5 - since_now,
+                                                           ready=False)])
+    key = (p["metadata"]["namespace"], p["metadata"]["name"])
+
+    async def go():
+        d.on_pod("ADDED", p)
+        await d.drain()
+        assert rec.calls == []  # starting: 5 s into a 30 s grace
+        assert key in d.pods and key in d.store.pods
+        clock.t += 40
+        d.on_event(k.event(p, "Unhealthy", "Readiness probe failed: HTTP probe failed with "
+                           "statuscode: 503", container_name="app", count=4, last_ago=-since_now,
+                           first_ago=30 - since_now))
+        await d.drain()
+        await d.publisher.idle()
+        d._timers.clear()
+
+    _run(go())
+    reasons = [c[3][ANN_REASON] for c in rec.writes("Pod") if c[0] == "annotate"]
+    assert reasons == ["Probe.ReadinessFailing"]

@@ -547,7 +547,12 @@ class Watchdog:
             had = {(f.container, f.reason) for f in old}
             remedy += [f for f in new
                        if f.reason in REMEDIABLE and (f.container, f.reason) not in had]
-            if not new:
+            if not new and pod is not None and _not_ready_yet(pod):
+                # Runs, not ready, no verdict yet: a failing readiness probe is news only once
+                # its grace is over (rules/probes.py), and the kubelet writes no new status
+                # for it. Held, so that its Unhealthy Events and the sweep look again.
+                pass
+            elif not new:
                 if pod is not None and meta(pod).get("deletionTimestamp"):
                     # On its way out (a preStop hook that fails is still news): nothing to
                     # clean on it.
@@ -724,6 +729,16 @@ class Watchdog:
                     self._pod_gone((ns, name), "gone while unwatched")
                 else:
                     self._owner_gone(kind, (ns, name))
+
+
+def _not_ready_yet(pod: Mapping[str, Any]) -> bool:
+    """Running (not on its way out) with a running container that is not ready."""
+    if meta(pod).get("deletionTimestamp"):
+        return False
+    status = as_dict(pod.get("status"))
+    return status.get("phase") == "Running" and any(
+        "running" in as_dict(as_dict(cs).get("state")) and as_dict(cs).get("ready") is not True
+        for cs in as_list(status.get("containerStatuses")))
 
 
 def _running_again(pod: Mapping[str, Any]) -> bool:

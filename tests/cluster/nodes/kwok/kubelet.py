@@ -308,8 +308,10 @@ def post_event(
     *,
     type_: str = "Normal",
     container: str | None = None,
+    init: bool = False,
 ) -> dict[str, Any]:
-    """Post (or aggregate into) a kubelet Event about ``pod`` (and ``container``)."""
+    """Post (or aggregate into) a kubelet Event about ``pod`` (and ``container``; ``init``:
+    an init container, ``fieldPath`` ``spec.initContainers{NAME}``)."""
     core = _core(api)
     if not isinstance(pod, dict):
         pod = _read(core, *_ref(pod))
@@ -324,7 +326,8 @@ def post_event(
         "resourceVersion": md.get("resourceVersion"),
     }
     if container:
-        involved["fieldPath"] = f"spec.containers{{{container}}}"
+        field = "initContainers" if init else "containers"
+        involved["fieldPath"] = f"spec.{field}{{{container}}}"
     now = rfc3339()
     # The kubelet's recorder aggregates identical events: count+1, lastTimestamp=now. Like
     # the recorder, remember what was posted (a list per post made many pods quadratic).
