@@ -79,11 +79,13 @@ def test_an_image_pulled_by_digest_is_named_as_the_spec_writes_it():
     assert cs["image"] not in f.summary + evidence_text(f)
 
 
-def _liveness_events(p, kills):
+def _liveness_events(p, kills, killed_ago=3):
+    """The probe's Events; the newest kill at the killed instance's end (``killed_ago``), as
+    the kubelet stamps it."""
     return [k.event(p, "Unhealthy", UNHEALTHY, container_name="app", count=2 * kills,
-                    last_ago=4),
+                    last_ago=killed_ago + 1),
             k.event(p, "Killing", KILLING, type_="Normal", container_name="app", count=kills,
-                    last_ago=3)]
+                    last_ago=killed_ago)]
 
 
 def test_a_liveness_kill_of_an_app_that_exits_0_in_back_off():
@@ -106,14 +108,6 @@ def test_the_same_kill_with_sigkill_is_diagnosed_while_running_again():
     assert only(run([p, *_liveness_events(p, 1)])).reason is Reason.LIVENESS_PROBE
 
 
-GAP = ("crashwatch takes an exit code of 0 for a clean exit: a container running again after "
-       "a liveness kill whose app exits 0 on SIGTERM (lastState Completed, as on the real "
-       "1.36 node) is not diagnosed (diagnosis/engine.py diagnose_container, running branch: "
-       "_abnormal(last)) and not held by the watchdog (watch/watchdog.py "
-       "_restarted_recently skips exitCode 0)")
-
-
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=GAP)
 def test_running_again_after_a_liveness_kill_of_an_app_that_exits_0():
     """observed-1.36.txt, pod liveness404: after the first and second kill the kubelet starts
     the container again at once (running, restartCount 1 and 2, lastState Completed/0); the
@@ -125,7 +119,26 @@ def test_running_again_after_a_liveness_kill_of_an_app_that_exits_0():
     assert [f.reason for f in found] == [Reason.LIVENESS_PROBE]
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=GAP)
+def test_an_app_that_exited_0_after_an_older_kill_is_not_taken_for_killed():
+    """The kill is the instance's only when it falls within its life: an exit 0 long after
+    the newest kill (a job-like app restarted by ``restartPolicy: Always``) is a clean
+    exit, and the container running again is not failing."""
+    c = k.container(livenessProbe=LIVENESS)
+    clean = k.terminated("Completed", 0, finished_ago=3, ran_for=60, instance=1)
+    p = _pod(c, k.running_status(c, started_ago=2, restarts=1, last=clean))
+    assert run([p, *_liveness_events(p, 1, killed_ago=120)]) == []
+
+
+def test_a_container_left_terminated_0_by_a_liveness_kill_is_diagnosed():
+    """The same exit 0 shown as the state (the kubelet's status before the restart)."""
+    c = k.container(livenessProbe=LIVENESS)
+    killed = k.terminated("Completed", 0, finished_ago=3, ran_for=4, instance=3)
+    p = _pod(c, k.crashed_status(c, killed, restarts=2))
+    f = only(run([p, *_liveness_events(p, 3)]))
+    assert f.reason is Reason.LIVENESS_PROBE
+    assert f.details["statusCode"] == 404
+
+
 def test_a_liveness_crash_loop_stays_published_while_the_killed_container_runs_again():
     """observed-1.36.txt, pod liveness404: CrashLoopBackOff (published), then running again
     after the back-off (lastState Completed/0) until the next kill, and so on. The finding
@@ -142,7 +155,7 @@ def test_a_liveness_crash_loop_stays_published_while_the_killed_container_runs_a
                                                            backoff="10s")]
 
     async def go():
-        for ev in _liveness_events(p, 3):
+        for ev in _liveness_events(p, 3, killed_ago=12):
             d.on_event(ev)
         d.on_pod("MODIFIED", copy.deepcopy(p))
         await d.drain()
