@@ -444,11 +444,10 @@ class Watchdog:
             if not (due or self._running or self.publisher.busy()):
                 return
             for wkey in due:
-                handle = self._timers.pop(wkey, None)
-                if handle is None:  # it fired meanwhile: it runs already
-                    continue
-                handle.cancel()
-                await self._reconcile_safely(wkey)
+                handle = self._timers.get(wkey)
+                if handle is not None:  # else it fired meanwhile: it runs already
+                    handle.cancel()
+                    self._start(wkey)  # tracked as running: never two at once
             if self._running:
                 await asyncio.gather(*list(self._running.values()), return_exceptions=True)
             await self.publisher.idle()
