@@ -10,21 +10,20 @@ the instance crashwatch's rule asks for (:func:`crashwatch.logsource.failed_inst
 
 from __future__ import annotations
 
-import ast
 import json
 import re
-from pathlib import Path
 from typing import Any
 
 import kube as k
 import pytest
 from helpers import evidence_text, only, run
+from observed import OBSERVED_PODS
 
 from crashwatch.logsource import failed_instance
 from crashwatch.model import Finding, Reason
 
-OBSERVED = Path(__file__).parents[1] / "cluster" / "nodes" / "real" / "observed-1.36.txt"
 NS = "facts"
+_UID = re.compile(r"pod=?\S*?_facts\((?P<uid>[0-9a-f-]{36})\)")
 
 #: observe.py's containers (args and probes), by pod.
 SPECS: dict[str, dict[str, Any]] = {
@@ -55,36 +54,6 @@ SPECS: dict[str, dict[str, Any]] = {
     "envfrom-missing": {"args": ["sleep"], "envFrom": [{"configMapRef": {"name": "nope"}}]},
 }
 
-_POD = re.compile(r"^=+ pod (?P<name>\S+) (?P<phase>\S+) (?P<ready>\S+)$")
-_EVENT = re.compile(r"^(?P<type>Normal|Warning) (?P<reason>\S+) x(?P<count>\S+) "
-                    r"\[(?P<comp>[^]]*)\] fieldPath=(?P<field>\S+): (?P<message>.*)$")
-_LOG = re.compile(r"^--- log previous=(?P<previous>True|False) HTTP (?P<status>\d+): (?P<body>.*)$")
-_UID = re.compile(r"pod=?\S*?_facts\((?P<uid>[0-9a-f-]{36})\)")
-
-
-def _observed() -> dict[str, dict[str, Any]]:
-    """Each pod's container status, Events and log answers as the file records them."""
-    pods: dict[str, dict[str, Any]] = {}
-    cur: dict[str, Any] | None = None
-    for line in OBSERVED.read_text().splitlines():
-        m = _POD.match(line)
-        if m:
-            cur = pods[m["name"]] = {"phase": m["phase"], "events": [], "logs": {}}
-            continue
-        if cur is None:
-            continue
-        if line.startswith("{") and "status" not in cur:
-            cur["status"] = json.loads(line)
-        elif (m := _EVENT.match(line)) and m["comp"] == "kubelet":
-            cur["events"].append((m["type"], m["reason"], int(m["count"]), m["message"]))
-        elif m := _LOG.match(line):
-            body = m["body"]
-            cur["logs"][m["previous"] == "True"] = (
-                int(m["status"]), ast.literal_eval(body) if m["status"] == "200" else body)
-    return pods
-
-
-OBSERVED_PODS = _observed()
 
 
 def _newest(cs: dict[str, Any]) -> str:
