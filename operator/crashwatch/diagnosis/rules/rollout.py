@@ -68,8 +68,10 @@ def _crashed_since_start(view: ClusterView, pod: Obj) -> bool:
                     for cs in as_list(status.get("containerStatuses"))), default=0)
     if started is None or restarts < 1:
         return False
-    bound = sum(min(_BACKOFF_FIRST * 2**i, _BACKOFF_MAX) + view.stable_after
-                for i in range(restarts + 1))
+    instances = min(restarts, 1_000_000) + 1  # a bad restartCount stays a number
+    ramp = min(instances, 6)  # 10 s doubled five times passes 5 min: the cap from there on
+    bound = (sum(min(_BACKOFF_FIRST * 2**i, _BACKOFF_MAX) for i in range(ramp))
+             + (instances - ramp) * _BACKOFF_MAX + instances * view.stable_after)
     return bool(view.now - started <= bound)
 
 
