@@ -12,6 +12,9 @@ import pytest
 from kubernetes import client, watch
 from tests.cluster.controlplane.plane import ControlPlane
 from tests.cluster.nodes.kwok import kubelet
+from tests.cluster.nodes.kwok.logs import DirectoryLogSource, PodLogAnswer
+
+from crashwatch.logsource import failed_instance
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(180)]
 
@@ -173,61 +176,118 @@ def test_deployment_becomes_replicaset_and_running_ready_pod(
 def test_crash_loop_seen_through_watch_with_kubelet_fields(
     core: client.CoreV1Api, namespace: str, logs_dir: Any
 ) -> None:
+    """What a watch sees of a crash loop is what it saw on the real 1.36 node
+    (tests/cluster/nodes/real/observed-1.36.txt, default syncFrequency): the first exit
+    restarts at once, CrashLoopBackOff "back-off 10s" right after the second, and from the
+    third the status stays terminated through the back-off, CrashLoopBackOff written just
+    before the next start."""
     created = core.create_namespaced_pod(namespace, pod_manifest("crasher"))
     rv = created.metadata.resource_version
-    kubelet.crash_loop(core, (namespace, "crasher"), "app", restarts=3,
-                       log="Traceback (most recent call last):\nKeyError: 'DB_URL'\n",
+    logs = [f"Traceback (most recent call last):\nKeyError: 'DB_URL_{i}'\n" for i in range(4)]
+    kubelet.crash_loop(core, (namespace, "crasher"), "app", restarts=3, log=logs,
                        logs_dir=logs_dir)  # fmt: skip
     seen = watch_pod(
         core, namespace, "crasher", resource_version=rv,
-        until=lambda r: cstatus(r).get("restartCount") == 3,
+        until=lambda r: cstatus(r).get("restartCount") == 3
+        and "terminated" in (cstatus(r).get("state") or {}),
     )  # fmt: skip
     uid = created.metadata.uid
-    crashing = [r for r in seen if "waiting" in (cstatus(r).get("state") or {})]
-    assert [cstatus(r)["restartCount"] for r in crashing] == [1, 2, 3]
-    for r, backoff in zip(crashing, ["10s", "20s", "40s"], strict=True):
-        cs = cstatus(r)
-        assert cs["state"]["waiting"] == {
-            "reason": "CrashLoopBackOff",
-            "message": f"back-off {backoff} restarting failed container=app "
-            f"pod=crasher_{namespace}({uid})",
-        }
-        term = cs["lastState"]["terminated"]
-        assert term["exitCode"] == 1
-        assert term["reason"] == "Error"
-        assert RFC3339_Z.match(term["startedAt"])
-        assert RFC3339_Z.match(term["finishedAt"])
-        assert term["containerID"].startswith("containerd://")
+    steps = [cstatus(r) for r in seen if cstatus(r)]
+
+    def shape(cs: dict[str, Any]) -> tuple[int, str]:
+        (kind, state), = cs["state"].items()
+        return cs["restartCount"], state.get("message", kind).split(" restarting")[0]
+
+    assert [shape(cs) for cs in steps] == [
+        (0, "running"), (0, "terminated"),
+        (1, "running"), (1, "terminated"), (1, "back-off 10s"),
+        (2, "running"), (2, "terminated"), (2, "back-off 20s"),
+        (3, "running"), (3, "terminated"),
+    ]
+    dead = [cs for cs in steps if "terminated" in cs["state"]]
+    for before, cs in zip([None, *dead], dead, strict=False):
+        term = cs["state"]["terminated"]
+        assert term["exitCode"] == 1 and term["reason"] == "Error"
+        assert RFC3339_Z.match(term["startedAt"]) and RFC3339_Z.match(term["finishedAt"])
         assert cs["containerID"] == term["containerID"]
-        assert cs["ready"] is False
-        assert cs["started"] is False
+        assert cs["lastState"] == ({"terminated": before["state"]["terminated"]} if before
+                                   else {})  # fmt: skip
+        assert cs["ready"] is False and cs["started"] is False
+    assert len({cs["containerID"] for cs in dead}) == 4  # every restart is a new container
+    for cs in steps:
+        if "waiting" in cs["state"]:
+            assert cs["state"]["waiting"]["reason"] == "CrashLoopBackOff"
+            assert cs["state"]["waiting"]["message"].endswith(
+                f"restarting failed container=app pod=crasher_{namespace}({uid})")
+            assert cs["containerID"] == cs["lastState"]["terminated"]["containerID"]
+        if "running" in cs["state"]:
+            assert cs["ready"] is True and cs["started"] is True
+        # 1.36 statuses of a container that ran
         assert cs["image"] == "ghcr.io/example/app:1.4.2"
         assert cs["imageID"].startswith("ghcr.io/example/app@sha256:")
-        assert r["status"]["phase"] == "Running"
-        conds = {c["type"]: c for c in r["status"]["conditions"]}
-        assert conds["Ready"]["status"] == "False"
-        assert conds["Ready"]["reason"] == "ContainersNotReady"
-        assert conds["Ready"]["message"] == "containers with unready status: [app]"
-    # Every restart is a new container.
-    ids = {cstatus(r)["containerID"] for r in crashing}
-    assert len(ids) == 3
+        assert cs["user"] == {"linux": {"uid": 0, "gid": 0, "supplementalGroups": [0]}}
+        assert cs["resources"] == {} and "allocatedResources" not in cs
+        assert all(m.get("recursiveReadOnly") == "Disabled" for m in cs["volumeMounts"]
+                   if m.get("readOnly"))  # fmt: skip
+    last = seen[-1]
+    assert last["status"]["phase"] == "Running"
+    conds = {c["type"]: c for c in last["status"]["conditions"]}
+    assert conds["Ready"]["status"] == "False"
+    assert conds["Ready"]["reason"] == "ContainersNotReady"
+    assert conds["Ready"]["message"] == "containers with unready status: [app]"
 
-    backoffs = [e for e in kubelet_events(core, namespace, "crasher") if e.reason == "BackOff"]
+    evs = kubelet_events(core, namespace, "crasher")
+    backoffs = [e for e in evs if e.reason == "BackOff"]
     (ev,) = backoffs
     assert ev.type == "Warning"
     assert ev.message == f"Back-off restarting failed container app in pod crasher_{namespace}({uid})"  # noqa: E501
-    assert ev.count == 3
+    assert ev.count == 3  # one per back-off: after the 2nd, 3rd and 4th exit
     assert ev.source.host == ev.reporting_instance == created.spec.node_name or ev.source.host
     assert ev.reporting_component == "kubelet"
     assert ev.involved_object.field_path == "spec.containers{app}"
     assert ev.involved_object.uid == uid
-    log = logs_dir / namespace / "crasher" / "app.log"
-    assert "KeyError: 'DB_URL'" in log.read_text()
+    counts = {(e.reason, e.message.split(" in ")[0] if e.reason == "Pulled" else e.message):
+              e.count for e in evs}  # fmt: skip
+    assert counts[("Created", "Container created")] == 4
+    assert counts[("Started", "Container started")] == 4
+
+    # The failed instance's words are the file crashwatch's --logs-dir reads ...
+    assert (logs_dir / namespace / "crasher" / "app.log").read_text() == logs[3]
+    # ... and pods/log answers as the real kubelet did: the instance before the crashed one
+    # is gone (HTTP 200, the kubelet's words), the crashed one has its own.
+    src = DirectoryLogSource(logs_dir)
+    cs = cstatus(last)
+    gone = cs["lastState"]["terminated"]["containerID"]
+    assert src.pods_log(last, "app", previous=True) == PodLogAnswer(
+        200, f"unable to retrieve container logs for {gone}")
+    assert src.pods_log(last, "app", previous=False) == PodLogAnswer(200, logs[3])
+    # crashwatch's own rule asks for exactly that instance.
+    assert failed_instance(cs) == (cs["containerID"], False)
 
     # kwok leaves the simulated pod alone: the status stays what the kubelet helper wrote.
     time.sleep(2)
     now = core.read_namespaced_pod("crasher", namespace)
-    assert now.status.container_statuses[0].state.waiting.reason == "CrashLoopBackOff"
+    assert now.status.container_statuses[0].state.terminated.reason == "Error"
+
+
+def test_crash_loop_the_older_way_waits_in_back_off_between_restarts(
+    core: client.CoreV1Api, namespace: str, logs_dir: Any
+) -> None:
+    """``between_restarts="waiting"``: CrashLoopBackOff after every exit but the first, as
+    older kubelets (and a short syncFrequency) write it; the logs follow the instances."""
+    created = core.create_namespaced_pod(namespace, pod_manifest("older"))
+    out = kubelet.crash_loop(core, (namespace, "older"), "app", restarts=3, log="boom\n",
+                             logs_dir=logs_dir, between_restarts="waiting")  # fmt: skip
+    cs = cstatus(out)
+    assert cs["restartCount"] == 3
+    assert cs["state"]["waiting"]["message"] == (
+        f"back-off 40s restarting failed container=app pod=older_{namespace}"
+        f"({created.metadata.uid})")
+    src = DirectoryLogSource(logs_dir)
+    # waiting after a crash: the crashed instance is lastState, kept, and previous=true
+    # reads it; crashwatch's rule asks for that one.
+    assert src.pods_log(out, "app", previous=True) == PodLogAnswer(200, "boom\n")
+    assert failed_instance(cs) == (cs["lastState"]["terminated"]["containerID"], True)
 
 
 @pytest.mark.parametrize(
@@ -287,10 +347,10 @@ def test_other_kubelet_failures(core: client.CoreV1Api, namespace: str, logs_dir
 
     cs = cstatus(kubelet.oom_kill(core, (namespace, "oom"), "app", restarts=2,
                                   log="allocating 2GiB\n", logs_dir=logs_dir))  # fmt: skip
-    assert cs["lastState"]["terminated"]["reason"] == "OOMKilled"
-    assert cs["lastState"]["terminated"]["exitCode"] == 137
+    for term in (cs["state"]["terminated"], cs["lastState"]["terminated"]):
+        assert (term["reason"], term["exitCode"]) == ("OOMKilled", 137)
     assert cs["restartCount"] == 2
-    assert (logs_dir / namespace / "oom" / "app.log").exists()
+    assert (logs_dir / namespace / "oom" / "app.log").read_text() == "allocating 2GiB\n"
 
     cs = cstatus(kubelet.start_error(core, f"{namespace}/starterr", "app", restarts=1))
     term = cs["lastState"]["terminated"]
@@ -300,21 +360,29 @@ def test_other_kubelet_failures(core: client.CoreV1Api, namespace: str, logs_dir
 
     cs = cstatus(kubelet.image_pull_error(core, (namespace, "pull"), "app", kind="unauthorized"))
     assert cs["state"]["waiting"]["reason"] == "ImagePullBackOff"
-    assert cs["state"]["waiting"]["message"].startswith(
-        'Back-off pulling image "ghcr.io/example/app:1.4.2": ErrImagePull: rpc error:'
+    # observed-1.36.txt (htpasswd registry, no credentials): no "rpc error" prefix
+    assert cs["state"]["waiting"]["message"] == (
+        'Back-off pulling image "ghcr.io/example/app:1.4.2": ErrImagePull: failed to pull and '
+        'unpack image "ghcr.io/example/app:1.4.2": failed to resolve image: pull access denied,'
+        " repository does not exist or may require authorization: authorization failed: no "
+        "basic auth credentials"
     )
+    assert cs["image"] == "ghcr.io/example/app:1.4.2" and cs["imageID"] == ""
     evs = {(e.reason, e.message) for e in kubelet_events(core, namespace, "pull")}
     assert ("Failed", "Error: ErrImagePull") in evs
     assert ("BackOff", 'Back-off pulling image "ghcr.io/example/app:1.4.2"') in evs
 
+    # observed-1.36.txt: killed twice and started again at once, CrashLoopBackOff "back-off
+    # 10s" after the third kill; the app exits 0 on SIGTERM.
     pod = kubelet.liveness_kill(core, (namespace, "live"), "app", status_code=404)
     cs = cstatus(pod)
-    assert cs["restartCount"] == 1
-    assert "running" in cs["state"]
-    assert cs["lastState"]["terminated"]["exitCode"] == 137
+    assert cs["restartCount"] == 2
+    assert cs["state"]["waiting"]["message"].startswith("back-off 10s restarting failed")
+    assert cs["lastState"]["terminated"]["exitCode"] == 0
+    assert cs["lastState"]["terminated"]["reason"] == "Completed"
     evs = {(e.reason, e.message, e.count) for e in kubelet_events(core, namespace, "live")}
-    assert ("Unhealthy", "Liveness probe failed: HTTP probe failed with statuscode: 404", 3) in evs
-    assert ("Killing", "Container app failed liveness probe, will be restarted", 1) in evs
+    assert ("Unhealthy", "Liveness probe failed: HTTP probe failed with statuscode: 404", 9) in evs
+    assert ("Killing", "Container app failed liveness probe, will be restarted", 3) in evs
 
     pod = kubelet.readiness_failing(core, (namespace, "ready"), "app", port=9801)
     assert cstatus(pod)["ready"] is False
@@ -360,10 +428,11 @@ def test_kubelet_takes_over_a_deployment_pod(
         if p.status.phase == "Running"
     ])[0]  # fmt: skip
     out = kubelet.crash_loop(core, pod, "api", restarts=2)
-    assert cstatus(out, "api")["state"]["waiting"]["reason"] == "CrashLoopBackOff"
+    assert cstatus(out, "api")["state"]["terminated"]["reason"] == "Error"
     time.sleep(1.5)
     again = core.read_namespaced_pod(pod.metadata.name, namespace)
     assert again.status.container_statuses[0].restart_count == 2
+    assert again.status.container_statuses[0].state.terminated.reason == "Error"
     # Evicting it makes the ReplicaSet create a replacement that kwok starts.
     kubelet.evict(core, pod, "api")
     wait_for("a replacement pod Running", lambda: [

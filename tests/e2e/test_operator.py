@@ -206,6 +206,26 @@ SCENARIOS: dict[str, tuple[str, Callable[..., Any], list[str]]] = {
     "missing-configmap": ("Config.MissingConfigMap", lambda core, pod, logs:
                           kubelet.config_error(core, pod, "app", kind="configmap",
                                                name="web-config"), ["web-config"]),
+    # A TCP probe on a port nothing listens on (observed-1.36.txt: "Liveness probe failed:
+    # dial tcp 10.244.0.5:5432: connect: connection refused", no Get "http://..." part).
+    "liveness-tcp": ("CrashLoop.LivenessProbe", lambda core, pod, logs: kubelet.liveness_kill(
+        core, pod, "app", status_code=None), ["5432"]),
+    # The older shapes still met in the wild: CrashLoopBackOff between every restart, and a
+    # containerd 1.x pull error with the gRPC prefix an older kubelet keeps.
+    "app-error-waiting": ("CrashLoop.AppError", lambda core, pod, logs: kubelet.crash_loop(
+        core, pod, "app", exit_code=2, restarts=3, logs_dir=logs, between_restarts="waiting",
+        log="panic: runtime error: index out of range [3] with length 3\n"),
+        ["index out of range"]),
+    "unauthorized-containerd1": ("Image.Unauthorized", lambda core, pod, logs:
+                                 kubelet.image_pull_error(core, pod, "app", kind="unauthorized",
+                                                          runtime="containerd1", auth="token",
+                                                          legacy_kubelet=True),
+                                 ["example/app:1.0"]),
+}
+#: What a scenario's Deployment needs in its container spec.
+CONTAINERS: dict[str, dict[str, Any]] = {
+    "liveness-tcp": {"livenessProbe": {"tcpSocket": {"port": 5432}, "periodSeconds": 2,
+                                       "failureThreshold": 2}},
 }
 
 
@@ -216,7 +236,7 @@ def test_failure_is_annotated_evented_counted_and_cleared_on_recovery(
 ) -> None:
     reason, drive, needles = SCENARIOS[scenario]
     name = f"app-{uuid.uuid4().hex[:5]}"
-    make_deployment(apps, namespace, name)
+    make_deployment(apps, namespace, name, container=CONTAINERS.get(scenario))
     pod = running_pods(core, namespace, name)[0]
     pod_name = pod.metadata.name
 

@@ -1,9 +1,17 @@
 """Builders for Kubernetes objects shaped exactly as the API server returns them.
 
-Statuses and Events follow what the kubelet writes (see shared/KUBELET-FORMATS.md):
-``containerStatuses`` with ``state``/``lastState``/``restartCount``/``imageID``/
-``containerID``, pod conditions, core ``v1`` Events with ``source.component: kubelet``
-and ``involvedObject.fieldPath: spec.containers{NAME}``.
+Statuses and Events follow what a v1.36 kubelet with containerd 2 writes, as recorded on the
+real test node (tests/cluster/nodes/real/observed-1.36.txt; shared/KUBELET-FORMATS.md):
+``containerStatuses`` with ``state``/``lastState``/``restartCount``/``image``/``imageID``/
+``containerID``, and for a container that ran the 1.36 fields ``user.linux``,
+``resources``, ``allocatedResources`` (when it requests any) and ``volumeMounts`` (the
+service account token's with ``recursiveReadOnly: Disabled``); an image pulled by digest
+shows ``image: sha256:<config digest>``. A crash loop between restarts is
+:func:`crashed_status` (``terminated``, the state a 1.36 kubelet shows through most of each
+back-off), or :func:`crashloop_status` (``waiting: CrashLoopBackOff``, written just before
+the next start, for the whole back-off after a liveness kill, and between every restart on
+older kubelets). Pod conditions, core ``v1`` Events with ``source.component: kubelet`` and
+``involvedObject.fieldPath: spec.containers{NAME}``.
 """
 
 from __future__ import annotations
@@ -24,6 +32,61 @@ def ts(seconds_ago: float = 0) -> str:
 def uid(seed: str) -> str:
     h = hashlib.sha1(seed.encode()).hexdigest()
     return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:32]}"
+
+
+#: The service account token every pod gets (admission adds the volume and the mount).
+TOKEN_VOLUME = "kube-api-access-7x2qd"
+TOKEN_MOUNT = {"name": TOKEN_VOLUME, "mountPath": "/var/run/secrets/kubernetes.io/serviceaccount",
+               "readOnly": True}
+
+
+def _digest(*parts: object) -> str:
+    return hashlib.sha256("/".join(str(p) for p in parts).encode()).hexdigest()
+
+
+def container_id(*seed: object) -> str:
+    """A containerd ID; each container instance has its own."""
+    return "containerd://" + _digest("instance", *seed)
+
+
+def status_image(image: str) -> tuple[str, str]:
+    """(``image``, ``imageID``) containerd 2 reports for a container that ran: an image pulled
+    by digest as its config digest (observed: ``sha256:7ea3a1...``) and the repository with
+    the manifest digest; one pulled by tag as the tag."""
+    if "@" in image:
+        return f"sha256:{_digest('config', image)}", image
+    repo = image.rsplit(":", 1)[0] if ":" in image.rsplit("/", 1)[-1] else image
+    return image, f"{repo}@sha256:" + ("3f" * 32 if repo == "registry.example.com/shop/web"
+                                       else _digest("manifest", image))
+
+
+def ran(c: dict[str, Any], cs: dict[str, Any], uid_: int = 0) -> dict[str, Any]:
+    """``cs`` with what a 1.36 kubelet reports of a container that ran."""
+    image, image_id = status_image(c["image"])
+    resources = c.get("resources") or {}
+    out = {**cs, "image": image, "imageID": image_id,
+           "resources": {k: copy.deepcopy(resources[k]) for k in ("limits", "requests")
+                         if resources.get(k)},
+           "user": {"linux": {"uid": uid_, "gid": 0, "supplementalGroups": [0]}},
+           "volumeMounts": mounts_status(c)}
+    if resources.get("requests"):
+        out["allocatedResources"] = copy.deepcopy(resources["requests"])
+    return out
+
+
+def mounts_status(c: dict[str, Any]) -> list[dict[str, Any]]:
+    """``volumeMounts`` as the kubelet reports them: read-only ones ``recursiveReadOnly:
+    Disabled``; the service account token's is always there."""
+    out = []
+    mounts = list(c.get("volumeMounts") or [])
+    if not any(m.get("name") == TOKEN_VOLUME for m in mounts):
+        mounts.append(TOKEN_MOUNT)
+    for m in mounts:
+        vm = {"name": m["name"], "mountPath": m["mountPath"]}
+        if m.get("readOnly"):
+            vm.update(readOnly=True, recursiveReadOnly="Disabled")
+        out.append(vm)
+    return out
 
 
 def container(
@@ -53,59 +116,88 @@ def container(
 
 def running_status(c: dict[str, Any], started_ago: float = 3600, ready: bool = True,
                    restarts: int = 0, last: dict[str, Any] | None = None) -> dict[str, Any]:
-    return {
+    return ran(c, {
         "name": c["name"],
         "state": {"running": {"startedAt": ts(started_ago)}},
         "lastState": {"terminated": last} if last else {},
         "ready": ready,
         "restartCount": restarts,
-        "image": c["image"],
-        "imageID": "registry.example.com/shop/web@sha256:" + "3f" * 32,
-        "containerID": "containerd://" + "a1" * 32,
+        "containerID": "containerd://" + "a1" * 32 if not restarts
+        else container_id(c["name"], "running", restarts),
         "started": True,
-    }
+    })
 
 
 def terminated(reason: str = "Error", exit_code: int = 1, finished_ago: float = 20,
-               ran_for: float = 3, message: str | None = None) -> dict[str, Any]:
+               ran_for: float = 3, message: str | None = None,
+               instance: object = None) -> dict[str, Any]:  # fmt: skip
+    """A ``terminated`` record; ``instance`` tells instances apart (each its containerID;
+    by default the same arguments make the same instance)."""
     t: dict[str, Any] = {
         "exitCode": exit_code,
         "reason": reason,
         "startedAt": ts(finished_ago + ran_for),
         "finishedAt": ts(finished_ago),
-        "containerID": "containerd://" + "b2" * 32,
+        "containerID": "containerd://" + "b2" * 32 if instance is None
+        else container_id(reason, exit_code, instance),
     }
     if message is not None:
         t["message"] = message
     return t
 
 
+def backoff_message(c: dict[str, Any], pod: dict[str, Any], backoff: str) -> str:
+    md = pod["metadata"]
+    return (f"back-off {backoff} restarting failed container={c['name']} "
+            f"pod={md['name']}_{md['namespace']}({md['uid']})")
+
+
 def crashloop_status(c: dict[str, Any], pod: dict[str, Any], last: dict[str, Any],
                      restarts: int = 6, backoff: str = "2m40s") -> dict[str, Any]:
-    md = pod["metadata"]
-    return {
+    """``waiting: CrashLoopBackOff`` after the instance ``last`` exited (its containerID is
+    the status's)."""
+    return ran(c, {
         "name": c["name"],
-        "state": {
-            "waiting": {
-                "reason": "CrashLoopBackOff",
-                "message": (
-                    f"back-off {backoff} restarting failed container={c['name']} "
-                    f"pod={md['name']}_{md['namespace']}({md['uid']})"
-                ),
-            }
-        },
+        "state": {"waiting": {"reason": "CrashLoopBackOff",
+                              "message": backoff_message(c, pod, backoff)}},
         "lastState": {"terminated": last},
         "ready": False,
         "restartCount": restarts,
-        "image": c["image"],
-        "imageID": "registry.example.com/shop/web@sha256:" + "3f" * 32,
         "containerID": last.get("containerID", "containerd://" + "b2" * 32),
         "started": False,
-    }
+    })
+
+
+def crashed_status(c: dict[str, Any], term: dict[str, Any], restarts: int = 5,
+                   last: dict[str, Any] | None = None) -> dict[str, Any]:
+    """A 1.36 kubelet between restarts (default syncFrequency, from the third exit on): the
+    instance that just exited stays ``terminated`` through the whole back-off, with the
+    instance before it as ``lastState`` (by default one that exited the same way, a back-off
+    earlier). ``restarts=0``: the first exit, no ``lastState``."""
+    if last is None and restarts:
+        last = {**term, "containerID": container_id(term.get("containerID"), "before"),
+                "startedAt": _earlier(term["startedAt"], 60),
+                "finishedAt": _earlier(term["finishedAt"], 60)}
+    return ran(c, {
+        "name": c["name"],
+        "state": {"terminated": term},
+        "lastState": {"terminated": last} if last else {},
+        "ready": False,
+        "restartCount": restarts,
+        "containerID": term.get("containerID", "containerd://" + "b2" * 32),
+        "started": False,
+    })
+
+
+def _earlier(stamp: str, seconds: float) -> str:
+    t = datetime.strptime(stamp, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+    return (t - timedelta(seconds=seconds)).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def waiting_status(c: dict[str, Any], reason: str, message: str | None = None,
                    restarts: int = 0) -> dict[str, Any]:
+    """A container that has not run (a configuration or image error): the kubelet's status
+    made from the spec, ``image`` as written there, ``imageID`` empty, no containerID."""
     w: dict[str, Any] = {"reason": reason}
     if message is not None:
         w["message"] = message
@@ -118,6 +210,7 @@ def waiting_status(c: dict[str, Any], reason: str, message: str | None = None,
         "image": c["image"],
         "imageID": "",
         "started": False,
+        "volumeMounts": mounts_status(c),
     }
 
 
@@ -166,8 +259,20 @@ def pod(
     }
     if init_containers:
         spec["initContainers"] = init_containers
-    if volumes:
-        spec["volumes"] = volumes
+    spec["volumes"] = [*(volumes or []), {"name": TOKEN_VOLUME, "projected": {
+        "defaultMode": 420, "sources": [
+            {"serviceAccountToken": {"expirationSeconds": 3607, "path": "token"}},
+            {"configMap": {"name": "kube-root-ca.crt",
+                           "items": [{"key": "ca.crt", "path": "ca.crt"}]}},
+            {"downwardAPI": {"items": [{"path": "namespace", "fieldRef": {
+                "apiVersion": "v1", "fieldPath": "metadata.namespace"}}]}}]}}]
+    for key in ("containers", "initContainers"):
+        if key in spec:  # the caller's containers as admission leaves them: with the token
+            spec[key] = [c if any(m.get("name") == TOKEN_VOLUME
+                                  for m in c.get("volumeMounts") or [])
+                         else {**c, "volumeMounts": [*(c.get("volumeMounts") or []),
+                                                     dict(TOKEN_MOUNT)]}
+                         for c in spec[key]]
     ready = all(s.get("ready") for s in statuses or []) and bool(statuses)
     status: dict[str, Any] = {
         "phase": phase,

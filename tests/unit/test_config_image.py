@@ -128,6 +128,33 @@ def test_image_tag_not_found():
     assert f.details["image"] == image and image in evidence_text(f)
 
 
+#: containerd 2.x behind a 1.36 kubelet, word for word as the real node wrote them
+#: (tests/cluster/nodes/real/observed-1.36.txt): "failed to resolve image", and no
+#: "rpc error" prefix when the registry wants credentials.
+CONTAINERD2 = {
+    "notfound": "rpc error: code = NotFound desc = failed to pull and unpack image \"{i}\": "
+                "failed to resolve image: {i}: not found",
+    "unauthorized": "failed to pull and unpack image \"{i}\": failed to resolve image: pull "
+                    "access denied, repository does not exist or may require authorization: "
+                    "authorization failed: no basic auth credentials",
+}
+
+
+@pytest.mark.parametrize(("kind", "reason"), [("notfound", Reason.IMAGE_NOT_FOUND),
+                                              ("unauthorized", Reason.IMAGE_UNAUTHORIZED)])
+@pytest.mark.parametrize("waiting", ["ErrImagePull", "ImagePullBackOff"])
+def test_image_errors_as_containerd_2_and_a_136_kubelet_write_them(kind, reason, waiting):
+    """ErrImagePull's waiting message is the runtime's error; ImagePullBackOff's carries it
+    after ``Back-off pulling image "I": ErrImagePull: ``."""
+    image = "127.0.0.1:37883/shop/hub:3.2.0"
+    err = CONTAINERD2[kind].format(i=image)
+    msg = err if waiting == "ErrImagePull" else (
+        f'Back-off pulling image "{image}": ErrImagePull: {err}')
+    f = only(run(_pull(waiting, msg, f'Failed to pull image "{image}": {err}', image=image)))
+    assert f.reason is reason
+    assert f.details["image"] == image
+
+
 def test_image_unauthorized():
     image = "ghcr.io/acme/private-hub:1.0"
     msg = (f'Failed to pull image "{image}": failed to pull and unpack image "{image}": failed to '

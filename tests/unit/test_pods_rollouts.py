@@ -214,6 +214,43 @@ def test_no_regression_when_the_older_revision_never_was_available():
     assert [f.reason for f in run(objs, logs)] == [Reason.MISSING_ENV]
 
 
+def _flapped(objs, started_ago, restarts):
+    """The rollout counted complete (NewReplicaSetAvailable, the older revision scaled to 0)
+    because the new pod was Ready for a moment between crashes; it started ``started_ago``
+    and sits ``terminated`` between restarts, as a real 1.36 kubelet shows it."""
+    dep = next(o for o in objs if o["kind"] == "Deployment")
+    prog = next(c for c in dep["status"]["conditions"] if c["type"] == "Progressing")
+    prog.update({"status": "True", "reason": "NewReplicaSetAvailable",
+                 "message": 'ReplicaSet "web-6f7b9c8d5" has successfully progressed.'})
+    new = next(o for o in objs if o["kind"] == "Pod" and o["metadata"]["name"].startswith(
+        "web-6f7b9c8d5"))
+    c = new["spec"]["containers"][0]
+    new["metadata"]["creationTimestamp"] = new["status"]["startTime"] = k.ts(started_ago)
+    new["status"]["containerStatuses"] = [k.crashed_status(
+        c, k.terminated("Error", 1, finished_ago=5, ran_for=1, instance=restarts),
+        restarts=restarts)]
+    return objs
+
+
+def test_a_rollout_completed_by_a_pod_ready_between_crashes_is_still_a_regression():
+    """A container without a readiness probe is Ready while it runs: a crash-looping new
+    revision can be counted available, and the rollout completes. Its pod crash-loops since
+    it started (4 restarts in 90 s): the rollout's doing, rolled back all the same."""
+    objs, logs = _promotion()
+    findings = run(_flapped(objs, started_ago=90, restarts=4), logs)
+    assert [f.reason for f in findings] == [Reason.MISSING_ENV, Reason.ROLLOUT_REGRESSION]
+    assert findings[1].remediation is not None
+    assert findings[1].remediation["toRevision"] == 2
+
+
+def test_a_revision_that_ran_for_hours_before_its_crash_loop_is_no_regression():
+    """The same pod started three hours ago with 4 restarts: it ran stable a long while,
+    so what broke it is not the rollout."""
+    objs, logs = _promotion()
+    findings = run(_flapped(objs, started_ago=3 * 3600, restarts=4), logs)
+    assert [f.reason for f in findings] == [Reason.MISSING_ENV]
+
+
 def test_no_regression_when_the_newest_revision_had_completed_its_rollout():
     objs, logs = _promotion()
     dep = next(o for o in objs if o["kind"] == "Deployment")

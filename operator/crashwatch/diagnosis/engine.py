@@ -70,6 +70,25 @@ def _abnormal(term: Mapping[str, Any]) -> bool:
     )
 
 
+def _crashed(ctx: ContainerContext, term: Mapping[str, Any]) -> bool:
+    """The instance ``term`` ended abnormally: a non-zero exit, an OOM kill, or a kill by
+    the kubelet for a failed liveness/startup probe. An app that handles SIGTERM exits 0
+    (``Completed``) when its probe kill asks it to stop, as on a real 1.36 node
+    (tests/cluster/nodes/real/observed-1.36.txt, pod liveness404): that is no clean exit.
+    The kill is the instance's when the newest ``Killing`` Event falls within its life
+    (second-granular stamps: a second either side)."""
+    if _abnormal(term):
+        return True
+    if not term:
+        return False
+    started = parse_time(term.get("startedAt"))
+    finished = parse_time(term.get("finishedAt"))
+    if started is None or finished is None:
+        return False
+    kills, _ = liveness_events(ctx)
+    return any(ev.last is not None and started - 1 <= ev.last <= finished + 1 for ev in kills)
+
+
 def _load_log(ctx: ContainerContext, logs: LogSource | None) -> None:
     if logs is None:
         if ctx.trace is not None:
@@ -151,7 +170,7 @@ def diagnose_container(ctx: ContainerContext, logs: LogSource | None = None) -> 
                 _decided(t, f"waiting in {reason or 'no reason'}: a ConfigMap or Secret "
                          "volume that fails to mount (FailedMount)?", found)
             return found
-        if _abnormal(last) and ctx.restarts > 0:
+        if ctx.restarts > 0 and _crashed(ctx, last):
             if t is not None:
                 t.step("state", f"waiting ({reason}) after a crash: why did its last run "
                        "exit (lastState.terminated)?")
@@ -161,7 +180,7 @@ def diagnose_container(ctx: ContainerContext, logs: LogSource | None = None) -> 
             t.step("state", f"waiting in {reason}, no crash before it: not failing")
         return None
     if "terminated" in state:
-        if not _abnormal(terminated):
+        if not _crashed(ctx, terminated):
             if t is not None:
                 t.step("state", "terminated with exit code 0: it completed, not failing")
             return None
@@ -171,7 +190,7 @@ def diagnose_container(ctx: ContainerContext, logs: LogSource | None = None) -> 
         _load_log(ctx, logs)
         return diagnose_termination(ctx, terminated)
     if "running" in state:
-        if _abnormal(last) and ctx.restarts >= 1:
+        if ctx.restarts >= 1 and _crashed(ctx, last):
             recent = ctx.view.is_recent(parse_time(last.get("finishedAt")), ctx.view.stable_after)
             kills, _ = liveness_events(ctx)
             ready = ctx.status.get("ready") is True

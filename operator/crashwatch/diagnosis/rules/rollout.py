@@ -14,7 +14,16 @@ from crashwatch.diagnosis.owners import (
 )
 from crashwatch.diagnosis.rules.memory import last_healthy_record
 from crashwatch.diagnosis.trace import Trace
-from crashwatch.diagnosis.view import ClusterView, Obj, as_dict, as_int, as_list, as_str, meta
+from crashwatch.diagnosis.view import (
+    ClusterView,
+    Obj,
+    as_dict,
+    as_int,
+    as_list,
+    as_str,
+    meta,
+    parse_time,
+)
 from crashwatch.model import Confidence, Finding, OwnerRef, Reason
 from crashwatch.redact import redact
 
@@ -38,6 +47,32 @@ def _pod_ready(pod: Obj) -> bool:
         as_dict(c).get("type") == "Ready" and as_dict(c).get("status") == "True"
         for c in as_list(as_dict(pod.get("status")).get("conditions"))
     )
+
+
+#: The kubelet's container restart back-off: 10 s doubling up to 5 min.
+_BACKOFF_FIRST, _BACKOFF_MAX = 10.0, 300.0
+
+
+def _crashed_since_start(view: ClusterView, pod: Obj) -> bool:
+    """A pod whose containers crash-loop and cannot have run ``stable_after`` seconds in a
+    row since it started: it is younger than a container that never did would need to reach
+    its restartCount (each instance up to stable_after, each back-off up to the kubelet's
+    10 s, 20 s, ... 5 min). Such a pod may still have been Ready for a moment between its
+    crashes (a container without a readiness probe is Ready while it runs, as on a real 1.36
+    node), enough for the Deployment controller to count the revision available."""
+    if view.now is None:
+        return False
+    status = as_dict(pod.get("status"))
+    started = parse_time(status.get("startTime")) or parse_time(meta(pod).get("creationTimestamp"))
+    restarts = max((as_int(as_dict(cs).get("restartCount"))
+                    for cs in as_list(status.get("containerStatuses"))), default=0)
+    if started is None or restarts < 1:
+        return False
+    instances = min(restarts, 1_000_000) + 1  # a bad restartCount stays a number
+    ramp = min(instances, 6)  # 10 s doubled five times passes 5 min: the cap from there on
+    bound = (sum(min(_BACKOFF_FIRST * 2**i, _BACKOFF_MAX) for i in range(ramp))
+             + (instances - ramp) * _BACKOFF_MAX + instances * view.stable_after)
+    return bool(view.now - started <= bound)
 
 
 def _resources_only_change(new: Mapping[str, Any], old: Mapping[str, Any]) -> bool:
@@ -120,9 +155,14 @@ def _regression(
         return None
 
     # The newest revision had become available (its rollout completed): whatever broke it
-    # since is not this rollout's doing.
+    # since is not this rollout's doing. Unless its pods crash-loop since they started: a
+    # moment Ready between two crashes made the controller count them available, and the
+    # rollout went on (a real kubelet does that; minReadySeconds would have held it).
+    flapped = bool(new_pods) and all(
+        _crashed_since_start(view, p) for p in new_pods
+        if by_pod.get((ns, as_str(meta(p).get("name")))))
     if progressing.get("reason") == "NewReplicaSetAvailable" and progressing.get(
-            "status") == "True":
+            "status") == "True" and not flapped:
         if why is not None:
             why.append("the newest revision had become available (Progressing "
                        "NewReplicaSetAvailable): what broke it since is not the rollout")
