@@ -243,6 +243,38 @@ def test_a_rollout_completed_by_a_pod_ready_between_crashes_is_still_a_regressio
     assert findings[1].remediation["toRevision"] == 2
 
 
+def _completed_over(objs, seen_available):
+    """The rollout completed: revision 2's ReplicaSet scaled to 0 and its pod gone, as the
+    Deployment controller leaves them; the live operator remembers, in memory, the most
+    available pods it saw revision 2 with (``seen_available``; None: it never saw it)."""
+    old = next(o for o in objs if o["metadata"]["name"] == "web-5c8d7f9b4")
+    old["spec"]["replicas"] = 0
+    old["status"] = {"replicas": 0, "observedGeneration": 3}
+    if seen_available is not None:
+        old["metadata"]["annotations"]["crashwatch.dev/seen-available"] = str(seen_available)
+    return [o for o in objs if o["metadata"]["name"] != "web-5c8d7f9b4-aaaaa"]
+
+
+def test_a_completed_rollout_over_a_revision_seen_available_is_a_regression():
+    """Once the flapping revision's rollout completed, revision 2 shows 0 available: what
+    the operator saw of it before (2 available) still says it worked."""
+    objs, logs = _promotion()
+    findings = run(_completed_over(_flapped(objs, started_ago=90, restarts=4), 2), logs)
+    assert [f.reason for f in findings] == [Reason.MISSING_ENV, Reason.ROLLOUT_REGRESSION]
+    assert findings[1].remediation is not None
+    assert findings[1].remediation["toRevision"] == 2
+    assert any("2 available before the rollout scaled it down" in e
+               for e in findings[1].evidence)
+
+
+def test_a_completed_rollout_over_a_revision_never_seen_available_is_no_regression():
+    """A snapshot (or an operator that started after the rollout) has nothing that says
+    revision 2 worked: no rollback is proposed on a guess."""
+    objs, logs = _promotion()
+    findings = run(_completed_over(_flapped(objs, started_ago=90, restarts=4), None), logs)
+    assert [f.reason for f in findings] == [Reason.MISSING_ENV]
+
+
 def test_a_revision_that_ran_for_hours_before_its_crash_loop_is_no_regression():
     """The same pod started three hours ago with 4 restarts: it ran stable a long while,
     so what broke it is not the rollout."""

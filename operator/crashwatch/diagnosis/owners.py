@@ -19,6 +19,10 @@ from crashwatch.model import OwnerRef
 
 REVISION_ANNOTATION = "deployment.kubernetes.io/revision"
 REVISION_HISTORY_ANNOTATION = "deployment.kubernetes.io/revision-history"
+#: Set in memory only, by the live operator, on a ReplicaSet it saw with available pods
+#: (the most it saw): once a rollout has scaled it to 0, its status no longer says it worked.
+#: Never written to the cluster; absent from a snapshot.
+SEEN_AVAILABLE_ANNOTATION = "crashwatch.dev/seen-available"
 
 
 def top_owner(view: ClusterView, pod: Obj) -> OwnerRef | None:
@@ -50,6 +54,14 @@ def top_owner(view: ClusterView, pod: Obj) -> OwnerRef | None:
 
 def revision(rs: Obj) -> int:
     return as_int(as_dict(meta(rs).get("annotations")).get(REVISION_ANNOTATION), 0)
+
+
+def available_replicas(rs: Obj) -> int:
+    """Available pods of a ReplicaSet: now, or, scaled down since, the most the live
+    operator saw (:data:`SEEN_AVAILABLE_ANNOTATION`)."""
+    now = as_int(as_dict(rs.get("status")).get("availableReplicas"), 0)
+    seen = as_int(as_dict(meta(rs).get("annotations")).get(SEEN_AVAILABLE_ANNOTATION), 0)
+    return max(now, seen)
 
 
 def revisions(rs: Obj) -> set[int]:

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from crashwatch.diagnosis.engine import is_quiet_status
-from crashwatch.diagnosis.owners import top_owner
+from crashwatch.diagnosis.owners import SEEN_AVAILABLE_ANNOTATION, available_replicas, top_owner
 from crashwatch.diagnosis.view import ClusterView, as_dict, as_str, controller_ref, meta
 from crashwatch.model import OwnerRef
 from crashwatch.settings import WatchSettings
@@ -107,6 +107,16 @@ def _news(trimmed: Mapping[str, Any]) -> tuple[Any, ...]:
     return (rest, ann, trimmed.get("spec"), trimmed.get("status"))
 
 
+def _carry_seen_available(trimmed: dict[str, Any], old: Mapping[str, Any] | None) -> None:
+    """Remember on a ReplicaSet, in memory, the most available pods it was seen with: once a
+    rollout scales it to 0, that is what tells a revision that worked from one that never
+    did (rules/rollout.py). Never written back to the cluster."""
+    seen = max(available_replicas(trimmed), available_replicas(old) if old else 0)
+    if seen > 0:  # a new dict: the trimmed metadata shares the watched body's
+        md = trimmed["metadata"]
+        md["annotations"] = {**as_dict(md.get("annotations")), SEEN_AVAILABLE_ANNOTATION: str(seen)}
+
+
 class Store:
     def __init__(self, settings: WatchSettings, clock: Callable[[], float] = time.time) -> None:
         self.settings = settings
@@ -178,6 +188,8 @@ class Store:
         key = (as_str(meta(obj).get("namespace")), as_str(meta(obj).get("name")))
         trimmed = trim_owner(kind, obj)
         old = self.owners[kind].get(key)
+        if kind == "ReplicaSet":
+            _carry_seen_available(trimmed, old)
         self.owners[kind][key] = trimmed
         self.seen[(kind, *key)] = self.clock()
         ref = controller_ref(trimmed)

@@ -8,6 +8,7 @@ from typing import Any
 
 from crashwatch.diagnosis.history import changed_by as field_changed_by
 from crashwatch.diagnosis.owners import (
+    available_replicas,
     container_spec,
     pod_template,
     revision,
@@ -73,6 +74,16 @@ def _crashed_since_start(view: ClusterView, pod: Obj) -> bool:
     bound = (sum(min(_BACKOFF_FIRST * 2**i, _BACKOFF_MAX) for i in range(ramp))
              + (instances - ramp) * _BACKOFF_MAX + instances * view.stable_after)
     return bool(view.now - started <= bound)
+
+
+def _availability(rs: Obj) -> str:
+    now = as_int(as_dict(rs.get("status")).get("availableReplicas"), 0)
+    if now > 0:
+        return f", {now} available"
+    seen = available_replicas(rs)
+    if seen > 0:
+        return f", {seen} available before the rollout scaled it down"
+    return ", 0 available"
 
 
 def _resources_only_change(new: Mapping[str, Any], old: Mapping[str, Any]) -> bool:
@@ -141,7 +152,11 @@ def _regression(
          if as_dict(c).get("type") == "Progressing"), {},
     )
     deadline = progressing.get("reason") == "ProgressDeadlineExceeded"
-    if any(_pod_ready(p) for p in new_pods):
+    # Ready now and not failing: the revision works. A crash-looping container without a
+    # readiness probe is Ready while it runs between crashes (a real kubelet): that is no
+    # proof, while its crash is still held as a finding.
+    if any(_pod_ready(p) and not by_pod.get((ns, as_str(meta(p).get("name"))))
+           for p in new_pods):
         if why is not None:
             why.append(f"a pod of the newest revision ({new_name}) is ready")
         return None
@@ -177,8 +192,7 @@ def _regression(
     recorded = _recorded_healthy_revision(dep)
     healthy = next(
         (rs for rs in older
-         if (as_int(as_dict(rs.get("status")).get("availableReplicas")) > 0
-             or revision(rs) == recorded)
+         if (available_replicas(rs) > 0 or revision(rs) == recorded)
          and not known_failing(rs)),
         None,
     )
@@ -209,7 +223,7 @@ def _regression(
         f"{len(new_pods)} pod(s), none ready"
         + (f"; failing with {', '.join(reasons)}" if reasons else ""),
         f"last healthy revision {old_rev} (ReplicaSet {old_name}): image {last_image}"
-        f", {as_int(as_dict(healthy.get('status')).get('availableReplicas'))} available",
+        + _availability(healthy),
     ]
     for f in failing[:2]:
         evidence.append(f"pod {f.pod}: {f.reason.value}: {f.summary}")
