@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 
-.PHONY: venv demo demo-offline test lint test-unit test-alerts test-e2e test-deploy tools pytools controlplane \
+.PHONY: venv demo demo-kwok demo-offline test lint test-unit test-alerts test-e2e test-deploy tools pytools controlplane \
 	realnode realnode-tools test-realnode \
 	lock bench bench-cluster bench-alerts ksm helm clean
 
@@ -15,8 +15,15 @@ $(VENV)/.installed: pyproject.toml
 
 venv: $(VENV)/.installed
 
-## demo: the motivating incidents replayed live on the local control plane (examples/live_demo.py)
-demo: venv controlplane tools
+## demo: the motivating incidents failing for real on a real node (kubelet, containerd, runc),
+## crashwatch running in the cluster from its own image (examples/realnode_demo.py; root, one
+## real node per machine; builds or reuses what `make realnode` builds)
+demo: venv realnode tools
+	$(BIN)/python examples/realnode_demo.py
+
+## demo-kwok: the same incidents on kwok nodes, a simulated kubelet writing the failures and
+## crashwatch as a local process (examples/live_demo.py; no root, no real node)
+demo-kwok: venv controlplane tools
 	$(BIN)/python examples/live_demo.py
 
 ## demo-offline: diagnose the bundled example snapshot, no cluster needed

@@ -1,4 +1,7 @@
-"""`make demo`: the incidents that motivated crashwatch, replayed live.
+"""`make demo-kwok`: the incidents that motivated crashwatch, replayed live on kwok nodes with a
+simulated kubelet and crashwatch as a local process (`make demo` runs them for real on a real
+node, crashwatch in the cluster: examples/realnode_demo.py). This one needs no root and no
+real node.
 
 Starts the local control plane (tests/cluster), installs crashwatch's RBAC and CRD from
 deploy/overlays/remediation, runs `crashwatch run` under its own ServiceAccount, creates the
@@ -7,25 +10,20 @@ workloads below in their own namespaces and drives them as a kubelet would
 remediations, an excerpt of /metrics and the alerts a real Prometheus fires on them.
 Everything is cleaned up on exit or Ctrl-C.
 
-    make demo                                    # from the repo root
+    make demo-kwok                               # from the repo root
     .venv/bin/python examples/live_demo.py --summary-json out.json   # non-interactive
 """
 
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import os
-import re
-import shutil
 import signal
 import subprocess
 import sys
 import tempfile
-import threading
 import time
-import urllib.parse
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -33,6 +31,18 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from examples.demo_kit import (  # noqa: E402
+    DiagnosisFeed,
+    Prometheus,
+    interruptible,
+    metrics_excerpt,
+    namespace,
+    policy,
+    remediated,
+    say,
+    uninterruptible,
+    wait,
+)
 from kubernetes import client  # noqa: E402
 from tests.cluster.controlplane.plane import ControlPlane, free_port  # noqa: E402
 from tests.cluster.nodes.kwok import kubelet  # noqa: E402
@@ -43,7 +53,6 @@ from tests.e2e.deploying import (  # noqa: E402
     serviceaccount_kubeconfig,
 )
 
-REASON = "crashwatch.dev/reason"
 EXPECTED = {  # (namespace/workload, reason) the demo must show
     ("storefront/rails", "CrashLoop.OOMAfterShrink"),
     ("storefront-prod/rails", "CrashLoop.MissingEnv"),
@@ -58,23 +67,6 @@ EXPECTED = {  # (namespace/workload, reason) the demo must show
 WORKLOADS = {k for k, _ in EXPECTED}
 
 
-SELF_ALERTS = frozenset({"CrashwatchDown", "CrashwatchWatchStuck", "CrashwatchHandlerErrors"})
-
-
-def say(text: str = "") -> None:
-    print(text, flush=True)
-
-
-def wait(what: str, check: Callable[[], Any], timeout: float = 90.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        got = check()
-        if got:
-            return got
-        time.sleep(0.3)
-    raise TimeoutError(f"timed out waiting for {what}")
-
-
 class Demo:
     def __init__(self, work: Path) -> None:
         self.work = work
@@ -82,12 +74,12 @@ class Demo:
         self.procs: list[subprocess.Popen[Any]] = []
         self.logs_dir = work / "logs"
         self.logs_dir.mkdir()
-        self.seen: dict[tuple[str, str], dict[str, Any]] = {}
         self.remediations: list[dict[str, Any]] = []
         self.alerts: list[dict[str, str]] = []
-        self.prometheus_url = ""
-        self.prometheus_started = 0.0
-        self.stopping = threading.Event()
+        self.metrics_port = free_port()
+        self.prometheus = Prometheus(work, "  - job_name: crashwatch\n    static_configs: "
+                                     f"[{{targets: ['127.0.0.1:{self.metrics_port}']}}]\n")
+        self.prometheus_on = False
 
     # -- plumbing -------------------------------------------------------------------
     def start(self) -> None:
@@ -100,7 +92,7 @@ class Demo:
         self.custom = client.CustomObjectsApi(api)
         install_monitoring_crds(self.plane)
         apply_overlay(self.plane, "remediation")
-        self.metrics_port, health = free_port(), free_port()
+        health = free_port()
         env = {**os.environ, "KUBECONFIG": str(serviceaccount_kubeconfig(self.plane)),
                "CRASHWATCH_LOG_FORMAT": "json", "CRASHWATCH_REMEDIATION": "true",
                "CRASHWATCH_OWNER_ANNOTATIONS": "true"}
@@ -111,12 +103,14 @@ class Demo:
              "--sweep-interval-seconds", "1"],
             cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT))
         wait("crashwatch healthy", lambda: get(f"http://127.0.0.1:{health}/healthz") is not None)
-        self.start_prometheus()
+        self.prometheus_on = self.prometheus.start()
         say(f"crashwatch run is watching the cluster under its own ServiceAccount "
             f"({time.monotonic() - t0:.0f}s).")
 
     def stop(self) -> None:
-        self.stopping.set()
+        if hasattr(self, "feed"):
+            self.feed.stop()
+        self.prometheus.stop()
         for proc in reversed(self.procs):
             if proc.poll() is None:
                 proc.send_signal(signal.SIGTERM)
@@ -126,17 +120,6 @@ class Demo:
                     proc.kill()
                     proc.wait()
         self.plane.stop()
-
-    def namespace(self, name: str) -> None:
-        self.core.create_namespace({"metadata": {"name": name}})
-        wait(f"namespace {name}", lambda: self._has_default_sa(name))
-
-    def _has_default_sa(self, ns: str) -> bool:
-        try:
-            self.core.read_namespaced_service_account("default", ns)
-        except client.ApiException:
-            return False
-        return True
 
     def deployment(self, ns: str, name: str, image: str, memory: str = "256Mi",
                    sidecars: tuple[dict[str, Any], ...] = (), **container: Any) -> None:
@@ -160,20 +143,14 @@ class Demo:
             return None
         return str(wait(f"a running pod of {ns}/{app}", find))
 
-    def policy(self, ns: str, name: str, **spec: Any) -> None:
-        self.custom.create_namespaced_custom_object(
-            "crashwatch.dev", "v1alpha1", ns, "remediationpolicies",
-            {"apiVersion": "crashwatch.dev/v1alpha1", "kind": "RemediationPolicy",
-             "metadata": {"name": name},
-             "spec": {"selector": {"matchLabels": {"app": name}}, "dryRun": False, **spec}})
-
     # -- the incidents -------------------------------------------------------------------
     def incidents(self) -> None:
         for ns in ("storefront", "storefront-prod", "identity", "billing", "jupyter",
                    "payments"):
-            self.namespace(ns)
+            namespace(self.core, ns)
         # 1. An autoscaler shrinks a Rails app from 512Mi to 32Mi; it OOM-loops.
-        self.policy("storefront", "rails", resourceFloor={"enabled": True, "headroomPercent": 0})
+        policy(self.custom, "storefront", "rails",
+               resourceFloor={"enabled": True, "headroomPercent": 0})
         self.deployment("storefront", "rails", "registry.example.com/storefront/rails:7.4.1",
                         memory="512Mi")
         self.running_pod("storefront", "rails")
@@ -246,51 +223,19 @@ class Demo:
 
     # -- watching it happen ------------------------------------------------------------------
     def watch_diagnoses(self) -> None:
-        """Print each diagnosis as crashwatch publishes it: its Events on the workloads
-        (they stay after a fix, so a failure remediated in seconds still shows)."""
-        say(f"{'TIME':>5}  {'WORKLOAD':<24} {'REASON':<29} WHY")
-        start = time.monotonic()
-
-        def workload(e: Any) -> str:
-            name = e.involved_object.name
-            if e.involved_object.kind == "Pod":  # <deployment>-<template hash>-<suffix>
-                name = name.rsplit("-", 2)[0]
-            return f"{e.involved_object.namespace}/{name}"
-
-        def poll() -> None:
-            while not self.stopping.is_set():
-                try:
-                    items = self.core.list_event_for_all_namespaces(
-                        field_selector="source=crashwatch").items
-                except Exception:  # the plane is going away
-                    return
-                for e in sorted(items, key=lambda e: e.metadata.creation_timestamp):
-                    key = (workload(e), e.reason or "")
-                    if key[0] in WORKLOADS and "." in key[1] and key not in self.seen:
-                        message = e.message.split("] ", 1)[-1]
-                        self.seen[key] = {"summary": message}
-                        say(f"{time.monotonic() - start:>4.0f}s  {key[0]:<24} {key[1]:<29} "
-                            f"{message}")
-                time.sleep(0.5)
-        self.poller = threading.Thread(target=poll, daemon=True)
-        self.poller.start()
-
-    def collected(self, timeout: float = 90.0) -> None:
-        with contextlib.suppress(TimeoutError):
-            wait("every diagnosis", lambda: set(self.seen) >= EXPECTED, timeout=timeout)
+        self.feed = DiagnosisFeed(self.core, WORKLOADS)
+        self.feed.start()
 
     def remediation(self) -> None:
         say()
-        if self.prometheus_url:
-            with contextlib.suppress(TimeoutError):
-                wait("CrashwatchRolloutRegression firing", lambda: any(
-                    a["labels"]["alertname"] == "CrashwatchRolloutRegression"
-                    for a in self.firing()), timeout=60)
+        if self.prometheus_on:
+            self.prometheus.fires("CrashwatchRolloutRegression", timeout=60)
             say("CrashwatchRolloutRegression fires for storefront-prod/rails; its team opts it "
                 "in to rollbacks (a RemediationPolicy).")
-        self.policy("storefront-prod", "rails",
-                    rollback={"enabled": True, "minRegressionDuration": "2s"})
+        policy(self.custom, "storefront-prod", "rails",
+               rollback={"enabled": True, "minRegressionDuration": "2s"})
         say("Remediation (where a RemediationPolicy opted in):")
+
         def floor() -> bool:
             d = self.apps.read_namespaced_deployment("rails", "storefront")
             return d.spec.template.spec.containers[0].resources.limits["memory"] == "512Mi"
@@ -299,24 +244,9 @@ class Demo:
             d = self.apps.read_namespaced_deployment("rails", "storefront-prod")
             return d.spec.template.spec.containers[0].image.endswith(":7.4.1")
         for ns, check in (("storefront", floor), ("storefront-prod", rolled_back)):
-            try:
-                wait(f"remediation in {ns}", check, timeout=60)
-            except TimeoutError:
-                say(f"  {ns}: no remediation happened")
-                continue
-            def applied(ns: str = ns) -> dict[str, Any] | None:
-                # The policy's status is written just after the workload's patch lands.
-                status = self.custom.get_namespaced_custom_object(
-                    "crashwatch.dev", "v1alpha1", ns, "remediationpolicies", "rails")
-                actions = (status.get("status") or {}).get("lastActions") or []
-                return next((a for a in actions if a.get("result") == "applied"), None)
-            try:
-                last = wait(f"the policy status in {ns}", applied, timeout=30)
-            except TimeoutError:
-                say(f"  {ns}: the policy status does not show the action")
-                continue
-            self.remediations.append({"namespace": ns, **last})
-            say(f"  {ns}/rails: {last.get('change')} ({last.get('result')})")
+            done = remediated(self.custom, ns, "rails", check)
+            if done:
+                self.remediations.append(done)
         self.running_pod("storefront-prod", "rails", lambda p: p.spec.containers[
             0].image.endswith(":7.4.1"))
         say("  storefront-prod/rails is available again on rails:7.4.1.")
@@ -324,70 +254,13 @@ class Demo:
     def metrics(self) -> None:
         say()
         say("An excerpt of crashwatch's /metrics:")
-        text = get(f"http://127.0.0.1:{self.metrics_port}/metrics") or ""
-        for line in str(text).splitlines():
-            if line.startswith(("crashwatch_failing_containers{", "crashwatch_remediations_"
-                                "total{")) and not line.endswith(" 0.0"):
-                say("  " + line)
+        for line in metrics_excerpt(str(get(f"http://127.0.0.1:{self.metrics_port}/metrics")
+                                        or "")):
+            say("  " + line)
 
-    def start_prometheus(self) -> None:
-        """A real Prometheus scraping crashwatch from the start, with the shipped rules
-        (``for:`` shortened to 1s)."""
-        binary = shutil.which("prometheus")
-        if not binary:
-            say("(prometheus is not installed: `make tools` installs it; no alerts shown)")
-            return
-        rules = (ROOT / "deploy" / "prometheus" / "rules.yaml").read_text()
-        (self.work / "rules.yaml").write_text(re.sub(r"(?m)^(\s+)for: \S+$", r"\1for: 1s",
-                                                     rules))
-        port = free_port()
-        (self.work / "prometheus.yml").write_text(
-            "global: {scrape_interval: 1s, evaluation_interval: 1s}\n"
-            "rule_files: [rules.yaml]\nscrape_configs:\n  - job_name: crashwatch\n"
-            f"    static_configs: [{{targets: ['127.0.0.1:{self.metrics_port}']}}]\n")
-        self.procs.append(subprocess.Popen(
-            [binary, f"--config.file={self.work / 'prometheus.yml'}",
-             f"--storage.tsdb.path={self.work / 'tsdb'}",
-             f"--web.listen-address=127.0.0.1:{port}"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
-        self.prometheus_url = f"http://127.0.0.1:{port}"
-        self.prometheus_started = time.monotonic()
-        wait("prometheus ready", lambda: get(self.prometheus_url + "/-/ready") is not None)
-
-    def firing(self) -> list[dict[str, Any]]:
-        data = get(f"{self.prometheus_url}/api/v1/alerts") or {}
-        return [a for a in (data.get("data") or {}).get("alerts", [])
-                if a.get("state") == "firing"] if isinstance(data, dict) else []
-
-    def fired(self) -> list[dict[str, str]]:
-        """Every alert that fired since Prometheus started, resolved since or not."""
-        seconds = int(time.monotonic() - self.prometheus_started) + 5
-        query = urllib.parse.quote(f'max_over_time(ALERTS{{alertstate="firing"}}[{seconds}s])')
-        data = get(f"{self.prometheus_url}/api/v1/query?query={query}") or {}
-        result = (data.get("data") or {}).get("result", []) if isinstance(data, dict) else []
-        return [{k: v for k, v in r["metric"].items() if k != "__name__"} for r in result]
-
-    def prometheus(self) -> None:
-        if not self.prometheus_url:
-            return
-        expected = {"CrashwatchWorkloadFailing", "CrashwatchConfigurationError",
-                    "CrashwatchRolloutRegression"}
-        with contextlib.suppress(TimeoutError):
-            wait("alerts", lambda: expected <= {a["alertname"] for a in self.fired()},
-                 timeout=45)
-        # About the workloads, not about crashwatch itself (with `for: 1s`, CrashwatchDown
-        # fires in the second before the first scrape).
-        self.alerts = [a for a in self.fired() if a["alertname"] not in SELF_ALERTS]
-        rules = {r["name"]: r for g in ((get(f"{self.prometheus_url}/api/v1/rules") or {}).get(
-            "data") or {}).get("groups", []) for r in g.get("rules", [])}
-        say()
-        say("Alerts a real Prometheus fired during the replay (the shipped rules, `for:` "
-            "shortened):")
-        for a in sorted(self.alerts, key=lambda a: (a["alertname"], a.get("namespace", ""))):
-            summary = rules.get(a["alertname"], {}).get("annotations", {}).get("summary", "")
-            for key, value in a.items():
-                summary = summary.replace("{{ $labels." + key + " }}", value)
-            say(f"  {a['alertname']:<30} {a.get('severity', ''):<8} {summary}")
+    def report_alerts(self) -> None:
+        if self.prometheus_on:
+            self.alerts = self.prometheus.report()
 
 
 def main() -> int:
@@ -396,6 +269,7 @@ def main() -> int:
     parser.add_argument("--summary-json", help="write what was seen to this file (tests)")
     args = parser.parse_args()
     t0 = time.monotonic()
+    interruptible()
     with tempfile.TemporaryDirectory(prefix="crashwatch-demo-") as tmp:
         demo = Demo(Path(tmp))
         try:
@@ -405,20 +279,23 @@ def main() -> int:
             say()
             demo.watch_diagnoses()
             demo.incidents()
-            demo.collected()
+            demo.feed.wait_for(EXPECTED, timeout=90)
             demo.remediation()
             demo.metrics()
-            demo.prometheus()
+            demo.report_alerts()
         except KeyboardInterrupt:
+            uninterruptible()
             say("\nInterrupted: cleaning up.")
             return 130
         finally:
+            uninterruptible()
             demo.stop()
         say(f"\nDone in {time.monotonic() - t0:.0f}s; everything was cleaned up.")
-        missing = sorted(f"{w} {r}" for w, r in EXPECTED - set(demo.seen))
+        seen = demo.feed.seen
+        missing = sorted(f"{w} {r}" for w, r in EXPECTED - set(seen))
         if args.summary_json:
             Path(args.summary_json).write_text(json.dumps({
-                "seen": [{"workload": w, "reason": r, **v} for (w, r), v in demo.seen.items()],
+                "seen": [{"workload": w, "reason": r, **v} for (w, r), v in seen.items()],
                 "remediations": demo.remediations,
                 "alerts": demo.alerts}, indent=2))
         if missing:

@@ -9,6 +9,8 @@ with crashwatch installed in the cluster from its own image.
   ``deploy/overlays/remediation``; its pod Ready.
 * ``namespace`` (function): a fresh namespace whose ``default`` ServiceAccount exists.
 
+Tests that use no ``cluster`` run first (``make demo``'s test starts a real node of its own).
+
 Builds happen in ``pytest_sessionstart``, outside any test's timeout. A failed test's
 report carries the kubelet's and containerd's log tails and crashwatch's own log.
 """
@@ -38,6 +40,13 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     build_binaries()
     build_node()
     build_rootfs()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests that do not use the shared ``cluster`` go first: one of them (the demo) starts a
+    real node of its own, and there is one per machine; the shared one starts after them and
+    stays up to the end of the session."""
+    items.sort(key=lambda item: "cluster" in getattr(item, "fixturenames", ()))
 
 
 @pytest.fixture(scope="session")

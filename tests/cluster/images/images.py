@@ -10,6 +10,8 @@ The anonymous registry's images (tests/cluster/README.md has the table):
 * ``debian-apps:12``: Debian's nginx-light, python3-django and postgresql-client; the
   images ``nginx:1.22``, ``psql:15`` and ``shop:1``/``shop:2`` (a Django project) run them;
 * ``orders:1``: OpenJDK 17 with the PostgreSQL JDBC driver and jvm/Orders.java;
+* ``identity:1``: OpenJDK 17 and jvm/Identity.java, a Keycloak-like server that writes its
+  build configuration under /opt/identity at start (fails under readOnlyRootFilesystem);
 * ``python-base:3.11``: the base crashwatch's Dockerfile is built on (``PYTHON_IMAGE``).
 
 The private registry holds ``testapp:1`` (pulls need credentials).
@@ -72,7 +74,8 @@ def catalogue(node_cache: Path, rootfs: Path, work: Path) -> list[Image]:
     for name in ("pause", "testapp"):
         (single / name).mkdir(parents=True, exist_ok=True)
         shutil.copy2(bin_dir / name, single / name / name)
-    orders_class = _compile_orders(node_cache.parent / "jvm")
+    orders_class = _compile_java(node_cache.parent / "jvm", "Orders.java")
+    identity_class = _compile_java(node_cache.parent / "jvm", "Identity.java")
     return [
         Image("pause:1", (Layer(single / "pause"),), entrypoint=("/pause",), env=(PATH_ENV,)),
         Image("testapp:1", (Layer(single / "testapp"),), entrypoint=("/testapp",),
@@ -95,15 +98,19 @@ def catalogue(node_cache: Path, rootfs: Path, work: Path) -> list[Image]:
         ],
         Image("orders:1", (Layer(rootfs / "jvm.tar"), Layer(orders_class, "/app")),
               entrypoint=("java", "-cp", "/app:/usr/share/java/postgresql.jar", "Orders")),
+        Image("identity:1", (Layer(rootfs / "jvm.tar"), Layer(identity_class, "/app"),
+                             Layer(HERE / "jvm" / "identity-home", "/opt/identity")),
+              entrypoint=("java", "-cp", "/app", "Identity")),
     ]
 
 
-def _compile_orders(cache: Path) -> Path:
-    """Orders.class, compiled once per source version (kept in the cache)."""
-    source = HERE / "jvm/Orders.java"
+def _compile_java(cache: Path, name: str) -> Path:
+    """A directory holding the class of ``jvm/<name>``, compiled once per source version
+    (kept in the cache)."""
+    source = HERE / "jvm" / name
     out = cache / hashlib.sha256(source.read_bytes()).hexdigest()[:16]
     out.mkdir(parents=True, exist_ok=True)
-    if not (out / "Orders.class").exists():
+    if not (out / source.with_suffix(".class").name).exists():
         # --release 17: the image's JRE; the JDBC driver is loaded by name at run time.
         subprocess.run(["javac", "--release", "17", "-d", str(out), str(source)],
                        check=True, capture_output=True)

@@ -30,12 +30,15 @@ NAMESPACE = "crashwatch"
 # See tests/realnode/conftest.py: kopf needs a user name, and UID 65532 has none.
 
 
-def build_image(registry_host: str, tag: str = "dev") -> str:
-    """Build crashwatch's image with buildah and push it; return ``REG/crashwatch@sha256:…``."""
+def build_image(registry_host: str, tag: str = "dev", *, quiet: bool = False) -> str:
+    """Build crashwatch's image with buildah and push it; return ``REG/crashwatch@sha256:…``.
+    ``quiet``: the build's output is kept back, and told only if it fails."""
     proc = subprocess.run(["bash", str(BUILD_IMAGE), registry_host, tag], stdout=subprocess.PIPE,
-                          text=True, check=False)
+                          stderr=subprocess.PIPE if quiet else None, text=True, check=False)
     if proc.returncode != 0:
-        raise ControlPlaneError(f"{BUILD_IMAGE} failed with exit code {proc.returncode}")
+        told = "\n".join((proc.stderr or "").splitlines()[-30:])
+        raise ControlPlaneError(f"{BUILD_IMAGE} failed with exit code {proc.returncode}"
+                                + (f":\n{told}" if told else ""))
     return proc.stdout.strip().splitlines()[-1]
 
 
@@ -87,10 +90,15 @@ patches:
     return directory
 
 
+def apply(plane: ControlPlane, overlay: Path) -> None:
+    """``kubectl apply --server-side -k`` the overlay (no waiting)."""
+    kubectl(plane, "apply", "--server-side", "--force-conflicts", "-k", str(overlay))
+
+
 def install(plane: ControlPlane, overlay: Path, timeout: float = 180.0) -> dict[str, Any]:
     """Apply the overlay server-side and wait until the Deployment's pod is ready; return the
     pod (wire form)."""
-    kubectl(plane, "apply", "--server-side", "--force-conflicts", "-k", str(overlay))
+    apply(plane, overlay)
     deadline = time.monotonic() + timeout
     with plane.api_client() as api:
         apps, core = client.AppsV1Api(api), client.CoreV1Api(api)

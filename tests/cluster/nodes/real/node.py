@@ -405,13 +405,20 @@ def _kubepods() -> list[Path]:
             if (root / "kubepods").is_dir()]
 
 
+def _cgroups(kubepods: Path) -> list[Path]:
+    """Every cgroup under ``kubepods`` (itself included), deepest first. The tree changes
+    while it is read (runc and the kubelet remove a container's cgroup as it dies): a
+    directory gone meanwhile is skipped, never an error (os.walk ignores scandir errors)."""
+    return [Path(d) for d, _, _ in os.walk(kubepods, topdown=False)]
+
+
 def _kill_cgroup_members() -> None:
     for _ in range(50):
         pids: set[int] = set()
         for kubepods in _kubepods():
-            for procs in kubepods.rglob("cgroup.procs"):
+            for cgroup in _cgroups(kubepods):
                 with contextlib.suppress(OSError):  # a cgroup removed meanwhile
-                    pids.update(int(pid) for pid in procs.read_text().split())
+                    pids.update(int(pid) for pid in (cgroup / "cgroup.procs").read_text().split())
         if not pids:
             return
         for pid in pids:
@@ -451,13 +458,9 @@ def _teardown() -> None:
             os.unlink(p)
     # the kubelet's cgroup v1 hierarchy (empty by now; rmdir deepest first)
     for kubepods in _kubepods():
-        if kubepods.is_dir():
-            for sub in sorted((p for p in kubepods.rglob("*") if p.is_dir()),
-                              key=lambda p: len(p.parts), reverse=True):
-                with contextlib.suppress(OSError):
-                    sub.rmdir()
+        for cgroup in _cgroups(kubepods):
             with contextlib.suppress(OSError):
-                kubepods.rmdir()
+                cgroup.rmdir()
     for name, value in state["sysctls"].items():
         with contextlib.suppress(OSError):
             _sysctl_path(name).write_text(value + "\n")

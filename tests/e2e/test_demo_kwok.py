@@ -1,5 +1,7 @@
-"""`make demo`, run non-interactively: every incident is diagnosed with its specific reason
-and evidence, both remediations happen, the alerts fire, and nothing is left behind."""
+"""`make demo-kwok` (the incidents on kwok nodes, a simulated kubelet), run non-interactively:
+every incident is diagnosed with its specific reason and evidence, both remediations happen,
+the alerts fire, and nothing is left behind. `make demo` itself runs on a real node:
+tests/realnode/test_demo.py."""
 
 from __future__ import annotations
 
@@ -15,7 +17,7 @@ from tests.cluster.controlplane.plane import REPO
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]
 
 
-def test_the_demo_replays_every_incident_and_both_remediations(tmp_path: Path) -> None:
+def test_the_kwok_demo_replays_every_incident_and_both_remediations(tmp_path: Path) -> None:
     summary = tmp_path / "summary.json"
     # The demo's own temporary directory lives under this test's, so what it leaves behind
     # is told apart from another demo's running on the same machine.
