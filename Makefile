@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 
 .PHONY: venv demo demo-offline test lint test-unit test-alerts test-e2e test-deploy tools pytools controlplane \
-	lock bench bench-cluster ksm clean
+	lock bench bench-cluster ksm sharding-vectors clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -92,6 +92,13 @@ bench: venv
 ## local control plane (about 17 minutes; prints a table, keeps it in bench/results/)
 bench-cluster: venv controlplane ksm
 	$(BIN)/python bench/bench_cluster.py
+
+## sharding-vectors: regenerate tests/sharding/vectors.json, the shard hash's test vectors, with
+## the Kubernetes sharding package itself (tests/sharding/go; tests/unit/test_sharding.py checks
+## crashwatch against them, and that Go still prints them)
+sharding-vectors:
+	cd tests/sharding/go && GOTOOLCHAIN=local GOFLAGS=-buildvcs=false CGO_ENABLED=0 \
+		go run . > ../vectors.json.tmp && mv ../vectors.json.tmp ../vectors.json
 
 ## ksm: build kube-state-metrics from its Go module (for bench-cluster)
 ksm:
