@@ -56,6 +56,17 @@ class Metrics:
         self.leader = Gauge(
             "crashwatch_leader", "1 while this replica leads (diagnoses and writes), else 0.",
             registry=r)
+        self.shard = Gauge(
+            "crashwatch_shard_info",
+            "1 for this replica's shard: its index, how many there are, and who filters "
+            "(server: the API server sends only this shard's objects; client: it sends all "
+            "and this replica drops the others'; none: not sharded).",
+            ("shard", "shards", "filtering"), registry=r)
+        self.shard_dropped = Counter(
+            "crashwatch_shard_dropped_total",
+            "Watch events of other shards' namespaces dropped by this replica (client-side "
+            "filtering, where the API server does not shard), by resource.",
+            ("resource",), registry=r)
         Info("crashwatch_build", "crashwatch build information.", registry=r).info(
             {"version": __version__})
         self._failing_counts: dict[tuple[str, ...], int] = {}
