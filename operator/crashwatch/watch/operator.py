@@ -33,7 +33,7 @@ from crashwatch.metrics import Metrics
 from crashwatch.remediation.remediator import Remediator
 from crashwatch.settings import Settings
 from crashwatch.sharding import Shard
-from crashwatch.watch import health, listings
+from crashwatch.watch import decoding, health, listings
 from crashwatch.watch.leader import LeaderElector, identity
 from crashwatch.watch.store import Store
 from crashwatch.watch.watchdog import LogReader, Watchdog
@@ -329,6 +329,7 @@ async def run(settings: Settings, stop_flag: asyncio.Event | None = None) -> Non
     if elector is not None:
         tasks.append(asyncio.create_task(elector.run()))
     logging.getLogger("kopf.objects").setLevel(logging.WARNING)
+    decoding.install()  # orjson for the watch streams
     direct = {(group, plural): handle for (group, _, plural), handle in table.items()}
     if not listings.install(dog.on_listing, admit=admit, direct=direct):
         log.warning("relists cannot be followed: what vanished during a watch gap is found "
