@@ -58,7 +58,7 @@ def install() -> bool:
     if not isinstance(current, ModuleType) or current is not json:
         log.warning("kopf's JSON decoding cannot be replaced; it decodes with its own")
         return False
-    api.json = _Json()  # type: ignore[assignment]
+    setattr(api, "json", _Json())  # noqa: B010  (not an attribute kopf exports)
     return True
 
 
@@ -66,4 +66,4 @@ def uninstall() -> None:
     """Put the standard library back (tests)."""
     from kopf._cogs.clients import api  # noqa: PLC0415
 
-    api.json = json
+    setattr(api, "json", json)  # noqa: B010
