@@ -763,3 +763,18 @@ def test_a_pod_on_its_way_out_whose_pre_stop_hook_fails_is_published_and_not_cle
     pod_writes = rec.writes("Pod")
     assert [c[3].get(ANN_REASON) for c in pod_writes if c[0] == "annotate"] == [
         "CrashLoop.HookFailed"]
+
+
+def test_watch_events_are_counted_and_timed_per_resource():
+    d, _, clock = make()
+    for _ in range(3):
+        d.seen("pods")
+    clock.t += 5
+    d.seen("events")
+    sample = d.metrics.registry.get_sample_value
+    assert sample("crashwatch_watch_events_total", {"resource": "pods"}) == 3
+    assert sample("crashwatch_watch_events_total", {"resource": "events"}) == 1
+    assert sample("crashwatch_last_watch_event_timestamp_seconds",
+                  {"resource": "events"}) == clock.t
+    assert sample("crashwatch_last_watch_event_timestamp_seconds",
+                  {"resource": "pods"}) == clock.t - 5

@@ -205,7 +205,6 @@ class Watchdog:
         self._again: dict[WorkloadKey, float] = {}
         self._log_reads = asyncio.Semaphore(LOG_READS_AT_ONCE)
         self._last_verified = clock()
-        self._seen: dict[str, tuple[Any, Any]] = {}
 
     # -- inputs --------------------------------------------------------------------
     def _namespace_allowed(self, namespace: str) -> bool:
@@ -215,12 +214,7 @@ class Watchdog:
 
     def seen(self, resource: str) -> None:
         """A watch event of ``resource`` arrived (counted; its time kept)."""
-        series = self._seen.get(resource)
-        if series is None:  # a label lookup per event cost 3% of the loop (bench/results/)
-            series = self._seen[resource] = (self.metrics.watch_events.labels(resource),
-                                             self.metrics.last_event.labels(resource))
-        series[0].inc()
-        series[1].set(self.clock())
+        self.metrics.watch_events.seen(resource, self.clock())
 
     def on_listing(self, plural: str, namespace: str | None, phase: str) -> None:
         """kopf began (``started``) or finished (``listed``) listing a resource: at a start,
