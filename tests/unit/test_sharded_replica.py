@@ -17,6 +17,7 @@ from crashwatch.settings import ServerSettings, Settings, WatchSettings
 from crashwatch.sharding import Shard
 from crashwatch.watch.operator import (
     SHARDED_RESOURCES,
+    direct_handlers,
     handlers,
     kopf_settings,
     lease_name,
@@ -202,3 +203,14 @@ def test_n_shards_fed_the_whole_cluster_diagnose_each_failing_container_once(cou
     assert all(len(v) == 1 for v in annotated.values())  # exactly once
     assert all(len(v) == 1 for v in pod_events.values())
     assert len({i for v in annotated.values() for i in v}) > 1  # the work was shared
+
+
+def test_namespace_events_stay_with_kopf_which_observes_that_stream_too():
+    settings = Settings(watch=WatchSettings(namespace_selector="team=payments"))
+    dog = Watchdog(settings, Store(settings.watch), Recorder(), Metrics())
+    table = handlers(dog, settings)
+    assert ("", "v1", "namespaces") in table
+    direct = direct_handlers(table)
+    assert ("", "namespaces") not in direct
+    assert {("", "pods"), ("", "events"), ("apps", "replicasets"),
+            ("batch", "jobs")} <= set(direct)

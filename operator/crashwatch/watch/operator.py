@@ -106,6 +106,15 @@ def handlers(dog: Watchdog, settings: Settings, remediator: Remediator | None = 
     return table
 
 
+def direct_handlers(table: Mapping[tuple[str, str, str], Handler]
+                    ) -> dict[tuple[str, str], Handler]:
+    """The handlers the watch-stream adapter calls as events are read: all but the
+    namespaces' (kopf's namespace observer reads that stream too, when the operator is
+    limited to some namespaces; those events are few)."""
+    return {(group, plural): handle for (group, _, plural), handle in table.items()
+            if (group, plural) != ("", "namespaces")}
+
+
 def shard_filter(shard: Shard, metrics: Metrics) -> listings.Admit | None:
     """Keep an event of a sharded resource only if its namespace is this shard's (a
     dictionary lookup; other shards' are counted and dropped). None: nothing to filter."""
@@ -330,7 +339,7 @@ async def run(settings: Settings, stop_flag: asyncio.Event | None = None) -> Non
         tasks.append(asyncio.create_task(elector.run()))
     logging.getLogger("kopf.objects").setLevel(logging.WARNING)
     decoding.install()  # orjson for the watch streams
-    direct = {(group, plural): handle for (group, _, plural), handle in table.items()}
+    direct = direct_handlers(table)
     if not listings.install(dog.on_listing, admit=admit, direct=direct):
         log.warning("relists cannot be followed: what vanished during a watch gap is found "
                     "by the periodic check only", every=settings.watch.verify_interval_seconds)
