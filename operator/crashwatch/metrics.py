@@ -90,6 +90,10 @@ class Metrics:
             "(server: the API server sends only this shard's objects; client: it sends all "
             "and this replica drops the others'; none: not sharded).",
             ("shard", "shards", "filtering"), registry=r)
+        self.shards = Gauge(
+            "crashwatch_shards",
+            "How many shards the namespaces are split into (1: not sharded); with "
+            "crashwatch_shard_info, an alert counts the shards that report.", registry=r)
         self.shard_dropped = Counter(
             "crashwatch_shard_dropped_total",
             "Watch events of other shards' namespaces dropped by this replica (client-side "

@@ -245,6 +245,7 @@ async def ask_server(api: Any, settings: Settings, shard: Shard, metrics: Metric
     server_shards = bool(shard.sharded and found.shards)
     filtering = "none" if not shard.sharded else "server" if server_shards else "client"
     metrics.shard.labels(str(shard.index), str(shard.count), filtering).set(1)
+    metrics.shards.set(shard.count)
     if filtering == "server":
         log.info("the API server shards the watches: it sends this replica only its "
                  "namespaces' objects", shard=str(shard), selector=shard.selector)
