@@ -24,6 +24,13 @@ restart count), p50/p99; watch events per second and CPU seconds per 1,000 event
 RSS; API requests (reads, writes) from the audit log; crashwatch writes per diagnosis, and
 its writes during healthy churn. Prints one table with the ratios crashwatch/KSM and keeps
 it under bench/results/. Never asserts: figures only.
+
+Then, at the largest scale, sharding (``--shards 1,2,4``): the single replica and KSM
+stopped, 1, 2 and 4 crashwatch shards (``--shards N --shard-index I``, the API server
+sharding) each started into the full cluster and put through healthy then mixed churn;
+beside the 4 shards, kube-state-metrics ``--total-shards 4``. Per shard: its namespaces and
+pods, its share of the events, CPU per 1,000 events of the whole cluster, cold start, peak
+RSS, delay p50/p99 of the failures in its namespaces; per shard count: the total.
 """
 
 from __future__ import annotations

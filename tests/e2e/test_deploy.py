@@ -121,20 +121,28 @@ def test_remediation_overlay_adds_the_write_role(
     assert not _can(control_plane, sa, "delete", "pods", namespace)
 
 
+def _crashwatch_pods(plane: ControlPlane, core: client.CoreV1Api, n: int,
+                     selector: str = "") -> list[client.V1Pod]:
+    """The ``n`` crashwatch pods the overlay's controller made (admitted: Pod Security
+    would have refused them otherwise), waited for."""
+    selector = ",".join(x for x in ("app.kubernetes.io/name=crashwatch", selector) if x)
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        pods = [p for p in core.list_namespaced_pod("crashwatch", label_selector=selector).items
+                if not p.metadata.deletion_timestamp]
+        if len(pods) >= n:
+            return list(pods)
+        time.sleep(0.5)
+    raise AssertionError(kubectl(plane, "-n", "crashwatch", "get", "events").stdout)
+
+
 def test_the_deployment_is_admitted_under_pod_security_restricted(
     control_plane: ControlPlane, monitoring: None, core: client.CoreV1Api,
 ) -> None:
     apply_overlay(control_plane, "watch-only")
     kubectl(control_plane, "-n", "crashwatch", "scale", "deployment/crashwatch", "--replicas=1")
     try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            pods = core.list_namespaced_pod(
-                "crashwatch", label_selector="app.kubernetes.io/name=crashwatch").items
-            if pods:
-                break
-            time.sleep(0.5)
-        assert pods, kubectl(control_plane, "-n", "crashwatch", "get", "events").stdout
+        pods = _crashwatch_pods(control_plane, core, 1)
         sc = pods[0].spec.containers[0].security_context
         assert sc.read_only_root_filesystem and not sc.allow_privilege_escalation
         assert sc.capabilities.drop == ["ALL"] and pods[0].spec.security_context.run_as_non_root
@@ -156,15 +164,7 @@ def test_the_sharded_overlay_runs_one_pod_per_shard_with_the_deployments_hardeni
     apply_overlay(control_plane, "sharded")
     kubectl(control_plane, "-n", "crashwatch", "scale", "statefulset/crashwatch", "--replicas=3")
     try:
-        deadline = time.monotonic() + 90
-        while time.monotonic() < deadline:
-            pods = core.list_namespaced_pod(
-                "crashwatch", label_selector="app.kubernetes.io/name=crashwatch").items
-            if len(pods) == 3:
-                break
-            time.sleep(0.5)
-        assert len(pods) == 3, kubectl(control_plane, "-n", "crashwatch", "get",
-                                       "events").stdout
+        pods = _crashwatch_pods(control_plane, core, 3, "apps.kubernetes.io/pod-index")
         assert sorted(p.metadata.labels["apps.kubernetes.io/pod-index"] for p in pods) == [
             "0", "1", "2"]
         for pod in pods:

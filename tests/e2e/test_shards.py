@@ -8,10 +8,7 @@ each shard is sent everything and drops the others' objects itself)."""
 from __future__ import annotations
 
 import concurrent.futures
-import json
 import signal
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,6 +16,7 @@ import pytest
 from kubernetes import client
 from tests.cluster import kubelet
 from tests.cluster.plane import ControlPlane, running_plane
+from tests.e2e.test_ha import ready
 from tests.e2e.test_operator import (
     REASON,
     Operator,
@@ -51,15 +49,6 @@ def plane(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
     with running_plane(nodes=2, max_pods=200, sharded_watch=request.param,
                        workdir=tmp_path_factory.mktemp("shard-plane")) as cp:
         yield cp
-
-
-def ready(op: Operator) -> bool:
-    try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{op.health_port}/readyz",
-                                    timeout=2) as r:
-            return bool(json.loads(r.read())["ready"])
-    except (urllib.error.HTTPError, OSError):
-        return False
 
 
 def pod_writes(op: Operator, write: str) -> float:
