@@ -7,6 +7,7 @@ namespaces."""
 import asyncio
 import copy
 
+import kopf
 import kube as k
 import pytest
 from kopf._cogs.structs.references import Resource
@@ -21,6 +22,7 @@ from crashwatch.watch.operator import (
     handlers,
     kopf_settings,
     lease_name,
+    register,
     shard_filter,
 )
 from crashwatch.watch.publisher import ANN_REASON
@@ -214,3 +216,18 @@ def test_namespace_events_stay_with_kopf_which_observes_that_stream_too():
     assert ("", "namespaces") not in direct
     assert {("", "pods"), ("", "events"), ("apps", "replicasets"),
             ("batch", "jobs")} <= set(direct)
+
+
+def test_kopfs_own_handlers_filter_too_where_the_adapter_is_not_installed():
+    """On a kopf the watch-stream adapter does not know, kopf's handlers get the events:
+    they drop other shards' objects the same way."""
+    metrics = Metrics()
+    seen: list[str] = []
+    table = {("", "v1", "pods"): lambda e: seen.append(e["object"]["metadata"]["namespace"])}
+    registry = kopf.OperatorRegistry()
+    register(registry, table, shard_filter(Shard(0, 2), metrics))
+    (handler,) = registry._watching.get_all_handlers()
+    mine, theirs = namespaces_of(Shard(0, 2))[0], namespaces_of(Shard(1, 2))[0]
+    for ns in (mine, theirs):
+        asyncio.run(handler.fn(event={"type": "MODIFIED", "object": _obj(ns)}))
+    assert seen == [mine]
