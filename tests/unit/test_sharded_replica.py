@@ -11,6 +11,7 @@ import kopf
 import kube as k
 import pytest
 from kopf._cogs.structs.references import Resource
+from structlog.testing import capture_logs
 
 from crashwatch.cli import main, resolve_shard
 from crashwatch.metrics import Metrics
@@ -231,3 +232,17 @@ def test_kopfs_own_handlers_filter_too_where_the_adapter_is_not_installed():
     for ns in (mine, theirs):
         asyncio.run(handler.fn(event={"type": "MODIFIED", "object": _obj(ns)}))
     assert seen == [mine]
+
+
+def test_an_api_server_that_stops_sharding_is_caught_by_the_same_filter():
+    metrics = Metrics()
+    admit = shard_filter(Shard(0, 2), metrics, server=True)
+    assert admit is not None
+    theirs = namespaces_of(Shard(1, 2))[:2]
+    with capture_logs() as logs:
+        assert not admit("pods", _obj(theirs[0]))
+        assert not admit("pods", _obj(theirs[1]))
+    assert [e["event"] for e in logs] == [
+        "the API server sent another shard's object although it shards; dropped here"]
+    assert metrics.registry.get_sample_value("crashwatch_shard_dropped_total",
+                                             {"resource": "pods"}) == 2

@@ -115,9 +115,13 @@ def direct_handlers(table: Mapping[tuple[str, str, str], Handler]
             if (group, plural) != ("", "namespaces")}
 
 
-def shard_filter(shard: Shard, metrics: Metrics) -> listings.Admit | None:
+def shard_filter(shard: Shard, metrics: Metrics, server: bool = False
+                 ) -> listings.Admit | None:
     """Keep an event of a sharded resource only if its namespace is this shard's (a
-    dictionary lookup; other shards' are counted and dropped). None: nothing to filter."""
+    dictionary lookup; other shards' are counted and dropped). It runs where the API server
+    shards too (``server``): one that stops sharding (restarted without the feature gate)
+    cannot make two replicas act on one object; that is said once. None: nothing to
+    filter."""
     if not shard.sharded:
         return None
     dropped: dict[str, Any] = {}
@@ -132,6 +136,9 @@ def shard_filter(shard: Shard, metrics: Metrics) -> listings.Admit | None:
         counter = dropped.get(plural)
         if counter is None:
             counter = dropped[plural] = metrics.shard_dropped.labels(plural)
+            if server:
+                log.warning("the API server sent another shard's object although it shards; "
+                            "dropped here", resource=plural, namespace=namespace)
         counter.inc()
         return False
     return admit
@@ -292,7 +299,7 @@ async def run(settings: Settings, stop_flag: asyncio.Event | None = None) -> Non
     dog = Watchdog(settings, store, kube, metrics, reader, remedy=remediator,
                    verifier=kube.exists)
     table = handlers(dog, settings, remediator)
-    admit = shard_filter(shard, metrics)
+    admit = shard_filter(shard, metrics, server=server_shards)
     registry = kopf.OperatorRegistry()
     register(registry, table, admit)
 
