@@ -4,7 +4,8 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 
 .PHONY: venv demo demo-offline test lint test-unit test-alerts test-e2e test-deploy tools pytools controlplane \
-	lock bench bench-cluster ksm sharding-vectors clean
+	realnode realnode-tools test-realnode \
+	lock bench bench-cluster ksm helm sharding-vectors clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -42,22 +43,44 @@ test-alerts: venv tools
 ## controlplane: build (or reuse, in well under a second) etcd, kube-apiserver,
 ## kube-controller-manager, kube-scheduler and kwok into .cache/controlplane/<k8s-version>/
 controlplane:
-	bash tests/cluster/build.sh
+	bash tests/cluster/controlplane/build.sh
 
 ## test-e2e: end-to-end tests against a real local control plane (tests/cluster/README.md)
 test-e2e: venv controlplane tools
 	$(BIN)/pytest -q tests/e2e
 
+## realnode-tools: mmdebstrap and buildah (Debian), for the real-node tier's images
+realnode-tools:
+	bash tests/tools/ensure-realnode-tools.sh
+
+## realnode: build or reuse the real node (kubelet, containerd, crane, runc, CNI plugins,
+## docker-registry) in .cache/realnode/<k8s-version>/ and the test images' Debian root
+## filesystems in .cache/realnode/rootfs/ (tests/cluster/README.md)
+realnode: controlplane realnode-tools
+	bash tests/cluster/nodes/real/build.sh
+	bash tests/cluster/images/build.sh
+
+## test-realnode: the seed incidents on a real kubelet and containerd, crashwatch running
+## in the cluster from its own image (root; one real node per machine at a time)
+test-realnode: venv realnode
+	$(BIN)/pytest -q -m realnode tests/realnode
+
 ## test: everything CI runs
-test: lint test-unit test-alerts test-deploy test-e2e
+test: lint test-unit test-alerts test-deploy test-e2e test-realnode
 
 ## pytools: Python tools too heavy for the dev extras (checkov), in .cache/tools-venv
 pytools:
 	bash tests/tools/ensure-pytools.sh
 
-## test-deploy: the Dockerfile (hadolint, its structure, the wheel it installs) and the
-## manifests under deploy/ (checkov)
-test-deploy: venv pytools
+## helm: build (or reuse) helm from its Go module into .cache/tools/helm-<version>/, for the
+## chart's tests (tests/tools/ensure-helm.sh; minutes cold, well under a second warm)
+helm:
+	bash tests/tools/ensure-helm.sh
+
+## test-deploy: the Dockerfile (hadolint, its structure, the wheel it installs), the
+## manifests under deploy/ (checkov), the Helm chart against the kustomize overlays, the
+## Grafana dashboard (its queries parsed by promtool)
+test-deploy: venv tools pytools helm
 	$(BIN)/pytest -q tests/deploy
 
 ## lock: regenerate the image's hashed lock files from pyproject.toml with pip-tools (in a

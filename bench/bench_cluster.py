@@ -62,8 +62,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from kubernetes import client  # noqa: E402
-from tests.cluster import kubelet  # noqa: E402
-from tests.cluster.plane import ControlPlane, build_binaries, free_port  # noqa: E402
+from tests.cluster.controlplane.plane import ControlPlane, build_binaries, free_port  # noqa: E402
+from tests.cluster.nodes.kwok import kubelet  # noqa: E402
 from tests.cluster.promtext import metric_sum  # noqa: E402
 from tests.e2e.deploying import apply_overlay, install_monitoring_crds, kubectl  # noqa: E402
 

@@ -3,9 +3,9 @@
 Starts the local control plane (tests/cluster), installs crashwatch's RBAC and CRD from
 deploy/overlays/remediation, runs `crashwatch run` under its own ServiceAccount, creates the
 workloads below in their own namespaces and drives them as a kubelet would
-(tests/cluster/kubelet.py), then prints each diagnosis as it arrives, the remediations, an
-excerpt of /metrics and the alerts a real Prometheus fires on them. Everything is cleaned up
-on exit or Ctrl-C.
+(tests/cluster/nodes/kwok/kubelet.py), then prints each diagnosis as it arrives, the
+remediations, an excerpt of /metrics and the alerts a real Prometheus fires on them.
+Everything is cleaned up on exit or Ctrl-C.
 
     make demo                                    # from the repo root
     .venv/bin/python examples/live_demo.py --summary-json out.json   # non-interactive
@@ -34,8 +34,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from kubernetes import client  # noqa: E402
-from tests.cluster import kubelet  # noqa: E402
-from tests.cluster.plane import ControlPlane, free_port  # noqa: E402
+from tests.cluster.controlplane.plane import ControlPlane, free_port  # noqa: E402
+from tests.cluster.nodes.kwok import kubelet  # noqa: E402
 from tests.cluster.web import get  # noqa: E402
 from tests.e2e.deploying import (  # noqa: E402
     apply_overlay,

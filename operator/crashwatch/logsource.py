@@ -1,6 +1,7 @@
 """Where a crashed container's last words come from: files laid out as
-``DIR/<namespace>/<pod>/<container>.log`` (offline diagnosis, tests, demos) or, for the live
-operator, the API server's ``pods/log`` (``crashwatch.kube.client.KubeClient.previous_log``).
+``DIR/<namespace>/<pod>/<container>.log`` (offline diagnosis, tests, demos) or the API
+server's ``pods/log`` (``crashwatch.kube.logs``), and which container instance's log tells
+why it failed (:func:`failed_instance`).
 
 Below ``cli`` and ``watch``: both read logs through this layer; neither imports the other.
 """
@@ -8,7 +9,29 @@ Below ``cli`` and ``watch``: both read logs through this layer; neither imports 
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
+
+from crashwatch.diagnosis.view import as_dict, as_int, as_str
+
+
+def failed_instance(cs: Mapping[str, Any]) -> tuple[str, bool] | None:
+    """Which container instance's log tells why it failed: (containerID, previous).
+
+    A container in ``terminated`` (a 1.36 kubelet leaves a crash loop there for minutes) is
+    the one that died: its own log (``previous=false``; ``previous=true`` would be the one
+    before it, or an error). Waiting or running again after a crash: the last terminated
+    instance. Nothing ran (a runtime or configuration error): no log to read."""
+    state = as_dict(cs.get("state"))
+    term = as_dict(state.get("terminated"))
+    restarts = as_int(cs.get("restartCount"))
+    if term and (as_int(term.get("exitCode")) != 0 or term.get("reason") == "OOMKilled"):
+        return as_str(term.get("containerID")) or f"current/{restarts}", False
+    last = as_dict(as_dict(cs.get("lastState")).get("terminated"))
+    if last and restarts > 0:
+        return as_str(last.get("containerID")) or f"previous/{restarts}", True
+    return None
 
 
 class LogsDirError(Exception):

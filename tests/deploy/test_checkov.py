@@ -2,9 +2,11 @@
 .cache/tools-venv: tests/tools/ensure-pytools.sh; `make test-deploy` runs both).
 
 Kustomizations (base and each overlay) are rendered and checked as a whole by checkov's
-kustomize framework; plain manifests outside any kustomization by its kubernetes framework. The
-kubernetes framework's findings on files inside a kustomization tree are dropped: it would read
-a strategic-merge patch as a whole (and empty) Deployment and miss the kustomization's namespace.
+kustomize framework; Helm charts (deploy/helm/, rendered with their default values by the helm
+built by tests/tools/ensure-helm.sh) by its helm framework; plain manifests outside any
+kustomization or chart by its kubernetes framework. The kubernetes framework's findings on files
+inside a kustomization tree or a chart are dropped: it would read a strategic-merge patch as a
+whole (and empty) Deployment and miss the kustomization's namespace.
 
 A finding that is accepted rather than fixed is skipped where the resource is written, with a
 reason, in either form:
@@ -18,7 +20,9 @@ reason, in either form:
     checkov ignores comments in Kubernetes YAML (and kustomize drops them when it renders), so
     this test applies them itself: in a plain manifest, to that check on that resource; in a
     kustomization tree, to that check on every rendering of the resource of that kind and name
-    (and, for a workload, on the Pod checkov derives from it).
+    (and, for a workload, on the Pod checkov derives from it); in a chart's template (read
+    without rendering: the document's `kind:` and its first `  name:` line), to that check on
+    the chart's rendering of that kind and name.
 A skip without a reason fails the test.
 """
 
@@ -36,10 +40,13 @@ REPO = Path(__file__).resolve().parents[2]
 DEPLOY = REPO / "deploy"
 TOOLS_BIN = REPO / ".cache" / "tools-venv" / "bin"
 ENSURE = REPO / "tests" / "tools" / "ensure-pytools.sh"
+ENSURE_HELM = REPO / "tests" / "tools" / "ensure-helm.sh"
 KUSTOMIZATIONS = ("kustomization.yaml", "kustomization.yml", "Kustomization")
 WORKLOADS = {"Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "CronJob", "Pod"}
 NO_REASON = {"", "No comment provided"}
 COMMENT_SKIP = re.compile(r"#.*checkov:skip=([A-Z0-9_]+)(?::\s*(.*\S))?")
+TEMPLATE_KIND = re.compile(r"(?m)^kind:\s*([A-Za-z0-9]+)\s*$")
+TEMPLATE_NAME = re.compile(r"(?m)^  name:\s*([A-Za-z0-9.-]+)\s*$")
 
 
 @dataclass(frozen=True)
@@ -65,6 +72,11 @@ class CommentSkip:
     reason: str
     where: str
     path: Path
+    chart: str | None = None  # the chart's directory (from the root checked), for a template
+
+
+def _chart_roots(root: Path) -> list[Path]:
+    return sorted(p.parent for p in root.rglob("Chart.yaml"))
 
 
 def _kustomize_roots(root: Path) -> list[Path]:
@@ -80,7 +92,9 @@ def _comment_skips(root: Path) -> tuple[list[CommentSkip], list[str]]:
     skips: list[CommentSkip] = []
     unjustified: list[str] = []
     files = {p for ext in ("*.yaml", "*.yml") for p in root.rglob(ext)}
+    charts = _chart_roots(root)
     for path in sorted(files):
+        chart = next((c for c in charts if c / "templates" in path.parents), None)
         line = 0
         for doc in re.split(r"^---[^\n]*$", path.read_text(), flags=re.M):
             found = [(line + n, m) for n, text in enumerate(doc.splitlines(), start=1)
@@ -88,12 +102,17 @@ def _comment_skips(root: Path) -> tuple[list[CommentSkip], list[str]]:
             line += doc.count("\n")
             if not found:
                 continue
-            try:
-                obj = yaml.safe_load(doc) or {}
-            except yaml.YAMLError:
-                obj = {}
-            kind = obj.get("kind", "") if isinstance(obj, dict) else ""
-            name = (obj.get("metadata") or {}).get("name", "") if isinstance(obj, dict) else ""
+            if chart is not None:  # a template: not YAML until rendered
+                kind_m, name_m = TEMPLATE_KIND.search(doc), TEMPLATE_NAME.search(doc)
+                kind = kind_m.group(1) if kind_m else ""
+                name = name_m.group(1) if name_m else ""
+            else:
+                try:
+                    obj = yaml.safe_load(doc) or {}
+                except yaml.YAMLError:
+                    obj = {}
+                kind = obj.get("kind", "") if isinstance(obj, dict) else ""
+                name = (obj.get("metadata") or {}).get("name", "") if isinstance(obj, dict) else ""
             for number, m in found:
                 where = f"{path.relative_to(REPO) if REPO in path.parents else path}:{number}"
                 if not m.group(2):
@@ -101,7 +120,9 @@ def _comment_skips(root: Path) -> tuple[list[CommentSkip], list[str]]:
                 elif not kind or not name:
                     unjustified.append(f"{where}: skip comment outside a resource with kind/name")
                 else:
-                    skips.append(CommentSkip(m.group(1), kind, name, m.group(2), where, path))
+                    skips.append(CommentSkip(
+                        m.group(1), kind, name, m.group(2), where, path,
+                        chart.relative_to(root).as_posix() if chart is not None else None))
     return skips, unjustified
 
 
@@ -109,6 +130,12 @@ def _matches(skip: CommentSkip, finding: Finding) -> bool:
     if skip.check_id != finding.check_id:
         return False
     if finding.framework == "kubernetes" and finding.path != skip.path:
+        return False
+    # a chart's skips hold for that chart's rendering only (file: /<chart dir>/templates/...)
+    if (finding.framework == "helm") != (skip.chart is not None):
+        return False
+    if skip.chart is not None and not finding.file.strip("/").startswith(
+            f"{skip.chart}/templates/"):
         return False
     # kustomize resource ids: [base:|overlay:<name>:]Kind.namespace.name[.pod labels]
     m = re.fullmatch(r"(?:base:|overlay:[^:]*:)?([^.:]+)\.([^.]+)\.(.+)", finding.resource)
@@ -125,12 +152,15 @@ def _matches(skip: CommentSkip, finding: Finding) -> bool:
 
 def _run_checkov(root: Path) -> list[dict]:
     subprocess.run(["bash", str(ENSURE)], check=True, timeout=1800)
+    helm_bin = subprocess.run(["bash", str(ENSURE_HELM)], check=True, timeout=1800,
+                              capture_output=True, text=True).stdout.strip().splitlines()[-1]
     checkov = TOOLS_BIN / "checkov"
     assert checkov.exists(), f"checkov missing: run {ENSURE.relative_to(REPO)}"
-    env = {**os.environ, "PATH": f"{TOOLS_BIN}{os.pathsep}{os.environ.get('PATH', '')}"}
+    env = {**os.environ,
+           "PATH": os.pathsep.join([str(TOOLS_BIN), helm_bin, os.environ.get("PATH", "")])}
     env.pop("BC_API_KEY", None)  # never talk to the vendor's platform
     out = subprocess.run(
-        [str(checkov), "--directory", str(root), "--framework", "kubernetes", "kustomize",
+        [str(checkov), "--directory", str(root), "--framework", "kubernetes", "kustomize", "helm",
          # not --quiet: in JSON it drops the skipped checks, whose reasons this test reads
          "--compact", "--skip-download", "--output", "json"],
         capture_output=True, text=True, timeout=600, check=False, env=env, cwd=root.parent,
@@ -153,7 +183,7 @@ class Verdict:
 
 
 def evaluate(root: Path) -> Verdict:
-    roots = _kustomize_roots(root)
+    roots = _kustomize_roots(root) + _chart_roots(root)
     reports = _run_checkov(root)
     comment_skips, unjustified = _comment_skips(root)
     failed: list[Finding] = []
@@ -165,7 +195,7 @@ def evaluate(root: Path) -> Verdict:
             for c in results.get(key, []):
                 path = c.get("file_abs_path") or c.get("file_path", "")
                 if framework == "kubernetes" and _in_tree(Path(path), roots):
-                    continue  # rendered and checked by the kustomize framework instead
+                    continue  # rendered and checked by the kustomize or helm framework instead
                 reason = (c.get("check_result") or {}).get("suppress_comment", "") or ""
                 bucket.append(Finding(framework, c["check_id"], c.get("check_name", ""),
                                       c["resource"], c.get("file_path", path), reason,
@@ -197,6 +227,20 @@ def test_checkov_read_every_kustomization(deploy):
             "checkov rendered no kustomization: is kubectl or kustomize usable? "
             "(tests/tools/ensure-pytools.sh builds kustomize where neither is on PATH)"
         )
+
+
+def test_checkov_rendered_every_chart(deploy):
+    charts = _chart_roots(DEPLOY)
+    assert charts, "deploy/helm/crashwatch is a chart"
+    # checkov quietly drops a chart when helm is missing or writes anything on stderr
+    rendered = [r for r in deploy.reports if r["check_type"] == "helm"]
+    assert rendered and rendered[0]["summary"]["resource_count"] > 0, (
+        "checkov rendered no Helm chart: is tests/tools/ensure-helm.sh's helm usable, and does "
+        "`helm template` print nothing on stderr?")
+    files = {c["file_path"].strip("/").rpartition("/templates/")[0] for key in (
+        "passed_checks", "failed_checks", "skipped_checks")
+        for c in rendered[0]["results"].get(key, [])}
+    assert files == {c.relative_to(DEPLOY).as_posix() for c in charts}, files
 
 
 def test_manifests_pass_checkov_or_say_why_not(deploy):
@@ -231,6 +275,23 @@ spec:
           image: registry.example/sample:1.0
 """
 
+_SAMPLE_TEMPLATE = """\
+# checkov:skip=CKV_K8S_8:chart comment reason
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: sample
+  labels: {app: sample}
+spec:
+  selector: {matchLabels: {app: sample}}
+  template:
+    metadata: {labels: {app: sample}}
+    spec:
+      containers:
+        - name: app
+          image: registry.example/sample:{{ .Values.tag }}
+"""
+
 
 def test_harness_honours_skips_and_reports_the_rest(tmp_path):
     root = tmp_path / "deploy"
@@ -253,7 +314,22 @@ def test_harness_honours_skips_and_reports_the_rest(tmp_path):
         "  # checkov:skip=CKV_K8S_43\n  # checkov:skip=CKV_K8S_16: privileged, for the test\n"
         "spec: {containers: [{name: c, image: 'img:1', securityContext: {privileged: true}}]}\n"
     )
+    (root / "chart" / "templates").mkdir(parents=True)
+    (root / "chart" / "Chart.yaml").write_text("apiVersion: v2\nname: chart\nversion: 0.1.0\n")
+    (root / "chart" / "values.yaml").write_text("tag: '1.0'\n")
+    (root / "chart" / "templates" / "deployment.yaml").write_text(_SAMPLE_TEMPLATE)
     verdict = evaluate(root)
+
+    # a chart is rendered by helm; its template's skip holds there, and only there
+    helm = {(f.check_id, f.resource) for f in verdict.failed if f.framework == "helm"}
+    assert ("CKV_K8S_20", "Deployment.default.sample") in helm
+    assert ("CKV_K8S_8", "Deployment.default.sample") not in helm
+    skipped = {(f.check_id, f.reason) for f in verdict.skipped}
+    assert ("CKV_K8S_8", "chart comment reason") in skipped
+    assert ("CKV_K8S_8", "base:Deployment.sample.sample") in {
+        (f.check_id, f.resource) for f in verdict.failed if f.framework == "kustomize"}
+    assert ("CKV_K8S_15", "Deployment.default.sample") in helm, "the base's skip stays there"
+    assert not [f for f in verdict.failed if f.framework == "kubernetes" and "chart" in f.file]
 
     kustomize = {(f.check_id, f.resource) for f in verdict.failed if f.framework == "kustomize"}
     assert ("CKV_K8S_20", "base:Deployment.sample.sample") in kustomize

@@ -13,15 +13,14 @@
 from __future__ import annotations
 
 import os
-import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from kubernetes import client
-from tests.cluster.plane import ControlPlane, build_binaries
+from tests.cluster.controlplane.plane import ControlPlane, build_binaries
+from tests.e2e.namespaces import usable_namespace
 
 # The running plane, for attaching its logs to failed tests' reports.
 _RUNNING: dict[str, ControlPlane] = {}
@@ -91,17 +90,7 @@ def rbac(api: client.ApiClient) -> client.RbacAuthorizationV1Api:
 
 @pytest.fixture
 def namespace(core: client.CoreV1Api) -> Iterator[str]:
-    name = f"e2e-{uuid.uuid4().hex[:8]}"
-    core.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name=name)))
-    deadline = time.monotonic() + 30
-    while True:  # pods are refused until kcm made the namespace's default ServiceAccount
-        try:
-            core.read_namespaced_service_account("default", name)
-            break
-        except client.ApiException as e:
-            if e.status != 404 or time.monotonic() > deadline:
-                raise
-            time.sleep(0.1)
+    name = usable_namespace(core)
     yield name
     core.delete_namespace(name)
 

@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 
 from kubernetes import client
-from tests.cluster.plane import REPO, ControlPlane
+from tests.cluster.controlplane.plane import REPO, ControlPlane
 
 DEPLOY = REPO / "deploy"
 OVERLAYS = ("watch-only", "remediation", "ha", "sharded")

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from tests.cluster.plane import REPO
+from tests.cluster.controlplane.plane import REPO
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]
 

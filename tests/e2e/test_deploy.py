@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 from kubernetes import client
-from tests.cluster import kubelet
-from tests.cluster.plane import ControlPlane
+from tests.cluster.controlplane.plane import ControlPlane
+from tests.cluster.nodes.kwok import kubelet
 from tests.e2e.deploying import (
     OVERLAYS,
     apply_overlay,

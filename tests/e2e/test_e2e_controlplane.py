@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 from kubernetes import client, watch
-from tests.cluster import kubelet
-from tests.cluster.plane import ControlPlane
+from tests.cluster.controlplane.plane import ControlPlane
+from tests.cluster.nodes.kwok import kubelet
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(180)]
 

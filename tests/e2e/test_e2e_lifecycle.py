@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 from kubernetes import client, config
-from tests.cluster.plane import REPO, ControlPlane
+from tests.cluster.controlplane.plane import REPO, ControlPlane
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(180)]
 
@@ -36,7 +36,7 @@ def test_cli_up_sa_kubeconfig_down_leaves_nothing(
     tmp_path: Path, control_plane: ControlPlane
 ) -> None:
     d = tmp_path / "plane"
-    cli = [sys.executable, str(REPO / "tests" / "cluster" / "plane.py")]
+    cli = [sys.executable, str(REPO / "tests" / "cluster" / "controlplane" / "plane.py")]
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     try:
         up_args = [*cli, "up", "--dir", str(d), "--nodes", "1"]
@@ -77,7 +77,7 @@ def test_processes_die_with_a_killed_test_process(tmp_path: Path) -> None:
     d = tmp_path / "p"
     script = (
         "import sys, time\n"
-        "from tests.cluster.plane import ControlPlane\n"
+        "from tests.cluster.controlplane.plane import ControlPlane\n"
         f"cp = ControlPlane(workdir=__import__('pathlib').Path({str(d)!r}), nodes=1).start()\n"
         "print('up', flush=True)\n"
         "time.sleep(600)\n"

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 from kubernetes import client
-from tests.cluster import kubelet
-from tests.cluster.plane import ControlPlane, running_plane
+from tests.cluster.controlplane.plane import ControlPlane, running_plane
+from tests.cluster.nodes.kwok import kubelet
 from tests.e2e.test_operator import (
     REASON,
     Operator,

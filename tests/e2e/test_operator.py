@@ -1,7 +1,7 @@
 """``crashwatch run`` as a separate process against the real local control plane.
 
 Pods made by real Deployments (kube-controller-manager, kube-scheduler, kwok) are driven
-into failures by the simulated kubelet (tests/cluster/kubelet.py), exactly as a kubelet
+into failures by the simulated kubelet (tests/cluster/nodes/kwok/kubelet.py), exactly as a kubelet
 writes them; the operator must annotate, post Events and export metrics, then clean up on
 recovery, and must write nothing while healthy workloads churn.
 """
@@ -24,8 +24,8 @@ from typing import Any
 
 import pytest
 from kubernetes import client
-from tests.cluster import kubelet
-from tests.cluster.plane import REPO, ControlPlane, free_port
+from tests.cluster.controlplane.plane import REPO, ControlPlane, free_port
+from tests.cluster.nodes.kwok import kubelet
 from tests.cluster.promtext import metric_sum
 from tests.cluster.web import get
 from tests.e2e.deploying import apply_overlay, install_monitoring_crds, serviceaccount_kubeconfig

@@ -10,10 +10,12 @@ from typing import Any
 
 import pytest
 from kubernetes import client
-from tests.cluster import kubelet
-from tests.cluster.plane import ControlPlane
+from tests.cluster.controlplane.plane import ControlPlane
+from tests.cluster.nodes.kwok import kubelet
 from tests.e2e.test_operator import (
+    REASON,
     Operator,
+    annotations,
     make_deployment,
     running_pods,
     start_operator,
@@ -98,10 +100,11 @@ def test_memory_floor_stops_the_oom_loop(
         core, namespace, "rails", "Remediated"), op=remediating)
     assert wait_for("Event on the policy", lambda: events(
         core, namespace, "rails-policy", "Remediated"), op=remediating)
-    last = wait_for("policy status", lambda: policy_status(api, namespace, "rails").get(
-        "lastActions"), op=remediating)[0]
-    assert (last["action"], last["result"], last["target"]) == (
-        "floor", "applied", "Deployment/rails")
+    # the applied line, then (once the 512Mi pod runs) the verified one
+    lines = wait_for("policy status", lambda: [
+        (a["action"], a["result"], a["target"]) for a in policy_status(
+            api, namespace, "rails").get("lastActions", [])], op=remediating)
+    assert ("floor", "applied", "Deployment/rails") in lines
     assert remediating.sample("crashwatch_remediations_total", action="floor",
                               result="applied") == 1
     status = wait_for("matched workloads", lambda: policy_status(api, namespace, "rails").get(
@@ -164,9 +167,19 @@ def test_regression_is_rolled_back_then_a_second_one_is_refused_in_cooldown_even
         wait_for("available on 1.0", lambda: all(
             p.spec.containers[0].image == "example/shop:1.0"
             for p in running_pods(core, namespace, "shop")), timeout=90)
-        assert events(core, namespace, "shop", "Remediated")
+        wait_for("the Remediated Event", lambda: events(core, namespace, "shop",
+                                                        "Remediated"), op=op)
         assert op.sample("crashwatch_remediations_total", action="rollback",
                          result="applied") == 1
+        # Issue #12, defect 6: the regression ended (by crashwatch's own rollback): its gauge
+        # and the Deployment's annotation go, and the rollout is verified.
+        wait_for("the regression gauge back to 0", lambda: op.sample(
+            "crashwatch_failing_workload", namespace=namespace,
+            reason="Rollout.Regression") == 0, op=op)
+        wait_for("the Deployment's annotation gone", lambda: REASON not in annotations(
+            apps.read_namespaced_deployment("shop", namespace)), op=op)
+        wait_for("the rollback verified", lambda: events(
+            core, namespace, "shop", "RemediationVerified"), op=op)
     finally:
         stop_operator(op)
 
@@ -181,8 +194,10 @@ def test_regression_is_rolled_back_then_a_second_one_is_refused_in_cooldown_even
         assert image_of(apps, namespace) == "example/shop:1.2"
         assert op.sample("crashwatch_remediations_total", action="rollback",
                          result="refused") == 1
-        last = policy_status(api, namespace, "shop")["lastActions"][0]
-        assert (last["action"], last["result"]) == ("rollback", "refused")
+        # the policy's status is written just after the Events
+        wait_for("the refusal in the policy's status", lambda: [
+            (a["action"], a["result"]) for a in policy_status(api, namespace, "shop").get(
+                "lastActions", [])][:1] == [("rollback", "refused")], op=op)
     finally:
         stop_operator(op)
 
@@ -261,3 +276,25 @@ def test_a_regression_of_an_argo_cd_managed_deployment_is_not_rolled_back(
                                                      "RemediationSkipped"), op=remediating)
     assert "managed by Argo CD" in refused[0].message and "Git" in refused[0].message
     assert image_of(apps, namespace) == "example/shop:1.1"
+
+
+def test_a_regression_rolled_back_by_hand_clears_its_gauge_and_annotation(
+    remediating: Operator, core: client.CoreV1Api, apps: client.AppsV1Api, namespace: str,
+) -> None:
+    """Issue #12, defect 6: after a manual rollback the annotation and the workload gauge
+    stayed, and the critical alert kept firing."""
+    make_deployment(apps, namespace, "shop", image="example/shop:1.0")
+    running_pods(core, namespace, "shop")
+    promote_and_crash(core, apps, namespace, "example/shop:1.1", remediating.logs_dir)
+    wait_for("the regression", lambda: remediating.sample(
+        "crashwatch_failing_workload", namespace=namespace, reason="Rollout.Regression") == 1,
+        op=remediating)
+    # kubectl rollout undo, by hand: the old template back (kwok runs it again)
+    apps.patch_namespaced_deployment("shop", namespace, {"spec": {"template": {
+        "metadata": {"annotations": {kubelet.SIMULATED_ANNOTATION: None}},
+        "spec": {"containers": [{"name": "app", "image": "example/shop:1.0"}]}}}})
+    wait_for("the regression gauge back to 0", lambda: remediating.sample(
+        "crashwatch_failing_workload", namespace=namespace,
+        reason="Rollout.Regression") == 0, timeout=90, op=remediating)
+    wait_for("the Deployment's annotation gone", lambda: REASON not in annotations(
+        apps.read_namespaced_deployment("shop", namespace)), timeout=60, op=remediating)

@@ -229,3 +229,46 @@ def test_a_status_line_lost_in_a_crash_is_recovered_from_the_workload():
     lines = [st["lastActions"] for st in kube.statuses if "lastActions" in st]
     assert len(lines) == 1
     assert lines[0][0]["action"] == "rollback" and lines[0][0]["target"] == "Deployment/rails"
+
+
+def test_a_diagnosis_and_a_sweep_asking_at_once_make_one_rollback_not_a_conflict():
+    kube = Scripted(Outcome.OK)
+    r = Remediator(kube, Metrics(), clock=lambda: 1000.0)  # type: ignore[arg-type]
+    r.on_policy("ADDED", {**POLICY, "spec": {**POLICY["spec"], "rollback": {
+        "enabled": True, "minRegressionDuration": "0s"}}})
+    regression = Finding(
+        namespace="shop", pod=None, container=None, owner=OwnerRef("Deployment", "rails"),
+        reason=Reason.ROLLOUT_REGRESSION, summary="revision 3 fails", evidence=(),
+        details={"failingRevision": 3, "lastHealthyRevision": 2,
+                 "lastHealthyReplicaSet": "rails-1"})
+
+    async def go():
+        await asyncio.gather(r.consider(regression), r.tick(), r.consider(regression))
+
+    asyncio.run(go())
+    assert len(kube.patches) == 1
+
+
+def test_a_regression_is_rolled_back_when_it_is_due_not_at_the_next_sweep():
+    kube = Scripted(Outcome.OK)
+    now = [1000.0]
+    r = Remediator(kube, Metrics(), clock=lambda: now[0])  # type: ignore[arg-type]
+    r.on_policy("ADDED", {**POLICY, "spec": {**POLICY["spec"], "rollback": {
+        "enabled": True, "minRegressionDuration": "1s"}}})
+    regression = Finding(
+        namespace="shop", pod=None, container=None, owner=OwnerRef("Deployment", "rails"),
+        reason=Reason.ROLLOUT_REGRESSION, summary="revision 3 fails", evidence=(),
+        details={"failingRevision": 3, "lastHealthyRevision": 2,
+                 "lastHealthyReplicaSet": "rails-1"})
+
+    async def go():
+        await r.consider(regression)
+        assert kube.patches == []  # not due yet
+        now[0] += 1.0
+        for _ in range(40):  # no tick(): the remediator wakes itself up
+            await asyncio.sleep(0.05)
+            if kube.patches:
+                break
+
+    asyncio.run(go())
+    assert len(kube.patches) == 1

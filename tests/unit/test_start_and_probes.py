@@ -173,3 +173,35 @@ def test_exit_126_shell_permission_denied_names_the_script():
     assert f.reason is Reason.PERMISSION_DENIED
     assert f.details["command"] == "/app/start.sh"
     assert "/app/start.sh" in evidence_text(f)
+
+
+def _slow_start(seconds_running: float, message: str, probe: dict | None = None):
+    c = k.container(readinessProbe=probe or {"httpGet": {"path": "/ready", "port": 8080},
+                                             "periodSeconds": 10, "failureThreshold": 3})
+    p = k.pod(containers=[c])
+    p["status"]["containerStatuses"] = [k.running_status(c, started_ago=seconds_running,
+                                                         ready=False)]
+    ev = k.event(p, "Unhealthy", message, container_name="app", count=3, last_ago=1,
+                 first_ago=seconds_running)
+    return [p, ev]
+
+
+REFUSED = ('Readiness probe failed: Get "http://10.244.0.7:8080/ready": dial tcp '
+           "10.244.0.7:8080: connect: connection refused")
+
+
+def test_a_slow_start_whose_first_readiness_probes_are_refused_is_no_failure():
+    """Real apps take seconds to listen; the kubelet's first readiness probes are refused
+    meanwhile (the real-node tier saw ReadinessFailing published, then recovered 0.3-3 s
+    later, for crashwatch's own pod on every install)."""
+    assert run(_slow_start(8, REFUSED)) == []
+    # still refused a minute later (twice the probe's 30 s allowance): that is news
+    late = run(_slow_start(75, REFUSED))
+    assert [f.reason.value for f in late] == ["Probe.ReadinessFailing"]
+
+
+def test_an_app_that_answers_not_ready_is_news_once_its_probe_gives_up():
+    not_ready = "Readiness probe failed: HTTP probe failed with statuscode: 503"
+    assert run(_slow_start(20, not_ready)) == []  # within 10 s x 3
+    assert [f.reason.value for f in run(_slow_start(35, not_ready))] == [
+        "Probe.ReadinessFailing"]

@@ -778,3 +778,106 @@ def test_watch_events_are_counted_and_timed_per_resource():
                   {"resource": "events"}) == clock.t
     assert sample("crashwatch_last_watch_event_timestamp_seconds",
                   {"resource": "pods"}) == clock.t - 5
+
+
+def test_a_reworded_notice_waiting_for_its_refresh_does_not_hold_up_a_clear(dog):
+    """The summary's numbers moved (a time, a count): the rewording waits for its refresh,
+    but the clear that follows must not wait behind it."""
+    d, rec = dog
+    c = k.container(readinessProbe={"httpGet": {"path": "/ready", "port": 8080}})
+    p = k.pod(containers=[c])
+    p["status"]["containerStatuses"] = [k.running_status(c, ready=False)]
+
+    async def go():
+        for code in (503, 500):
+            d.on_event(k.event(p, "Unhealthy", "Readiness probe failed: HTTP probe failed "
+                               f"with statuscode: {code}", container_name="app", last_ago=0))
+            d.on_pod("MODIFIED", p)
+            await d.drain()
+        well = copy.deepcopy(p)
+        well["status"]["containerStatuses"] = [k.running_status(c, ready=True)]
+        d.on_pod("MODIFIED", well)
+        await d.drain()
+
+    _run(go())
+    assert [c[3] for c in rec.writes("Pod") if c[0] == "annotate"][-1] == dict.fromkeys(
+        ANNOTATIONS)
+
+
+def test_a_log_not_there_yet_is_read_again_before_no_log_is_taken_for_an_answer():
+    """A real kubelet can answer for a container that has just died before its log is
+    there: the first publication said "no log was available" (the real-node tier)."""
+    answers = [None, "Error: SECRET_KEY_BASE is not set\n"]
+    reads: list[bool] = []
+
+    async def reader(ns, pod, container, previous):
+        reads.append(previous)
+        return answers.pop(0) if answers else None
+
+    d, rec, _ = make(log_reader=reader)
+    c = k.container()
+    p = k.pod(containers=[c])
+    term = k.terminated("Error", 1)
+    term["containerID"] = "containerd://" + "d4" * 32
+    p["status"]["containerStatuses"] = [{**k.waiting_status(c, "x", restarts=0),
+                                         "state": {"terminated": term}}]
+
+    async def go():
+        d.on_pod("MODIFIED", p)
+        for _ in range(60):
+            await asyncio.sleep(0.1)
+            if any(call[0] == "annotate" and call[3].get(ANN_REASON) == "CrashLoop.MissingEnv"
+                   for call in rec.writes("Pod")):
+                break
+        await d.drain()
+
+    _run(go())
+    assert reads == [False, False]
+    assert [c[3][ANN_REASON] for c in rec.writes("Pod") if c[0] == "annotate"][-1] == (
+        "CrashLoop.MissingEnv")
+
+
+class Remedy:
+    def __init__(self, rec: Recorder) -> None:
+        self.rec = rec
+        self.seen: list[str] = []
+        self.owner_told: list[bool] = []
+        self.dog: Any = None
+
+    async def consider(self, finding):
+        self.seen.append(finding.reason.value)
+        target = self.dog.publisher.targets.get(("Deployment", "shop", "web"))
+        self.owner_told.append(target is not None and target.want is not None
+                               and target.want.reason == finding.reason.value)
+
+    def forget_regression(self, namespace, deployment):
+        pass
+
+    async def tick(self):
+        pass
+
+
+def test_the_owner_is_told_before_remediation_acts():
+    """A floor lands within milliseconds: the Deployment's notice must not wait behind it
+    (the real-node tier saw OOMAfterShrink on the pod only)."""
+    rec = Recorder()
+    remedy = Remedy(rec)
+    d, _, _ = make(writer=rec, remedy=remedy)
+    remedy.dog = d
+    big, small = k.container(memory_limit="512Mi"), k.container(memory_limit="32Mi")
+    rs1 = k.replicaset("web-6c8f9d7b5", "web", 1, [big], available=1)
+    rs2 = k.replicaset("web-7d9c5b8f6d", "web", 2, [small], available=0)
+    p = k.pod(containers=[small])
+    p["status"]["containerStatuses"] = [k.crashloop_status(small, p,
+                                                           k.terminated("OOMKilled", 137))]
+
+    async def go():
+        for kind, obj in (("Deployment", k.deployment("web", [small], 2)),
+                          ("ReplicaSet", rs1), ("ReplicaSet", rs2)):
+            d.on_owner(kind, "ADDED", obj)
+        d.on_pod("ADDED", p)
+        await d.drain()
+
+    _run(go())
+    assert remedy.seen == ["CrashLoop.OOMAfterShrink"]
+    assert remedy.owner_told == [True]

@@ -4,16 +4,24 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import os
 import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import fields, replace
+from typing import TYPE_CHECKING, Any
 
 from crashwatch import __version__
+from crashwatch.cli.explain import render as render_explain
+from crashwatch.cli.explain import to_json as explain_json
 from crashwatch.cli.loader import SnapshotError, load_objects
 from crashwatch.cli.render import to_json, to_table
-from crashwatch.diagnosis import diagnose
+from crashwatch.diagnosis import ClusterView, diagnose
+from crashwatch.diagnosis.owners import top_owner
+from crashwatch.diagnosis.trace import Trace
+from crashwatch.diagnosis.view import name_of, namespace_of
 from crashwatch.logsource import LogsDir, LogsDirError
+from crashwatch.model import Finding
 from crashwatch.settings import (
     LogSettings,
     PublishSettings,
@@ -27,6 +35,9 @@ from crashwatch.settings import (
 from crashwatch.sharding import Shard, resolve_index
 from crashwatch.watch.selectors import parse_selector
 
+if TYPE_CHECKING:
+    from crashwatch.cli.live import LiveOptions
+
 SETTINGS_GROUPS: tuple[tuple[str, type], ...] = (
     ("watch", WatchSettings),
     ("logs", LogSettings),
@@ -39,33 +50,71 @@ EXIT_OK = 0
 EXIT_BAD_INPUT = 2
 
 
-def _parser() -> argparse.ArgumentParser:
+def _source_arguments(cmd: argparse.ArgumentParser) -> None:
+    """Where the objects come from: a snapshot (-f) or the kubeconfig's cluster."""
+    snap = cmd.add_argument_group("a snapshot (offline)")
+    snap.add_argument(
+        "-f", "--filename", dest="files", action="append", metavar="FILE",
+        help="JSON or YAML file (repeatable); '-' reads standard input. Without -f, the "
+             "current kubeconfig context's cluster is read",
+    )
+    snap.add_argument(
+        "--logs-dir", metavar="DIR",
+        help="container logs as DIR/<namespace>/<pod>/<container>.log (offline; against a "
+             "cluster, read instead of pods/log)",
+    )
+    live = cmd.add_argument_group("a cluster (without -f)")
+    live.add_argument("--kubeconfig", metavar="PATH",
+                      help="kubeconfig file (default: KUBECONFIG, else ~/.kube/config)")
+    live.add_argument("--context", metavar="NAME", help="kubeconfig context (default: current)")
+    live.add_argument("-n", "--namespace", metavar="NS",
+                      help="namespace (default: the context's; with -f, a filter)")
+
+
+def _parser(prog: str = "crashwatch") -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="crashwatch",
+        prog=prog,
         description="Says why Kubernetes containers fail, and repairs it where a team opts in.",
     )
     parser.add_argument("--version", action="version", version=f"crashwatch {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     diag = sub.add_parser(
         "diagnose",
-        help="diagnose a snapshot (kubectl get ... -o json) offline",
+        help="say why containers fail: in the current cluster, or in a snapshot (-f)",
         description=(
-            "Diagnose failing containers in a snapshot: JSON or YAML, a kubectl List or "
-            "single objects. The snapshot is judged at its own newest timestamp."
+            "Diagnose failing containers. Without -f, read the current kubeconfig context's "
+            "cluster (read-only: pods, Events, owners, VPAs, and each failing container's "
+            "log through pods/log) and judge it at the API server's time; what could not be "
+            "read is said in notes. With -f, diagnose a snapshot (JSON or YAML, a kubectl "
+            "List or single objects), judged at its own newest timestamp."
         ),
     )
-    diag.add_argument(
-        "-f", "--filename", dest="files", action="append", required=True, metavar="FILE",
-        help="JSON or YAML file (repeatable); '-' reads standard input",
-    )
-    diag.add_argument(
-        "--logs-dir", metavar="DIR",
-        help="previous container logs as DIR/<namespace>/<pod>/<container>.log",
-    )
+    diag.add_argument("pod", nargs="?", metavar="POD",
+                      help="only this pod (and its workload's findings)")
+    _source_arguments(diag)
+    diag.add_argument("-A", "--all-namespaces", action="store_true",
+                      help="every namespace (the cluster; with -f, the default)")
+    diag.add_argument("-l", "--selector", metavar="SELECTOR", default="",
+                      help="label selector over pods (a cluster only)")
     diag.add_argument(
         "-o", "--output", choices=("json", "table"), default=None,
         help="output format (default: table on a terminal, json otherwise)",
     )
+    explain = sub.add_parser(
+        "explain",
+        help="show how the verdict on one pod was reached",
+        description=(
+            "Show how crashwatch reached its verdict on one pod: the status and Events "
+            "read, the log lines as the rules read them (after normalisation), each rule in "
+            "the order tried with what it concluded, the log lines that could have explained "
+            "it and why each lost, and what became of the findings afterwards. Reads the "
+            "current cluster, or a snapshot with -f."
+        ),
+    )
+    explain.add_argument("pod", metavar="POD", help="the pod")
+    _source_arguments(explain)
+    explain.add_argument("-o", "--output", choices=("text", "json"), default="text",
+                         help="text (default) or the trace as JSON")
     run = sub.add_parser(
         "run",
         help="run the operator: watch the cluster, diagnose live, publish",
@@ -137,24 +186,151 @@ def _run(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _diagnose(args: argparse.Namespace) -> int:
+class UsageError(Exception):
+    """Flags that do not go together; the message is one line for a user."""
+
+
+def _check(args: argparse.Namespace) -> None:
+    live_only = [flag for flag, given in (("--kubeconfig", args.kubeconfig),
+                                          ("--context", args.context),
+                                          ("-l/--selector", getattr(args, "selector", "")))
+                 if given]
+    if args.files and live_only:
+        raise UsageError(f"{', '.join(live_only)} read a cluster; -f reads a snapshot: "
+                         "give one or the other")
+    if getattr(args, "all_namespaces", False) and args.namespace:
+        raise UsageError("-A and -n do not go together")
+    if getattr(args, "all_namespaces", False) and args.pod:
+        raise UsageError("a POD is in one namespace: use -n, not -A")
+
+
+def _offline(args: argparse.Namespace, trace: Trace | None = None
+             ) -> tuple[list[dict[str, Any]], list[Finding], float | None]:
+    objects = [obj for path in args.files for obj in load_objects(path)]
+    logs = LogsDir(args.logs_dir) if args.logs_dir else None
+    view = ClusterView(objects)
+    return objects, diagnose(view, logs, trace=trace), view.now
+
+
+def _find_pod(objects: list[dict[str, Any]], name: str, namespace: str | None
+              ) -> dict[str, Any]:
+    """The pod of that name (in that namespace, if given) among the objects."""
+    found = [o for o in objects if o.get("kind") == "Pod" and name_of(o) == name
+             and (namespace is None or namespace_of(o) == namespace)]
+    if not found:
+        where = f" in namespace {namespace}" if namespace else ""
+        raise UsageError(f"pod {name} not found{where}")
+    spaces = sorted({namespace_of(o) for o in found})
+    if len(spaces) > 1:
+        raise UsageError(f"pod {name} is in several namespaces ({', '.join(spaces)}): "
+                         "give -n")
+    return found[0]
+
+
+def _about_pod(findings: list[Finding], objects: list[dict[str, Any]], pod: dict[str, Any]
+               ) -> list[Finding]:
+    """The pod's findings and its workload's (a rollout regression, a failed Job)."""
+    ns, name = namespace_of(pod), name_of(pod)
+    owner = top_owner(ClusterView(objects), pod)
+    return [f for f in findings if f.namespace == ns and (
+        f.pod == name or (f.pod is None and owner is not None and f.owner == owner))]
+
+
+def _live_options(args: argparse.Namespace) -> LiveOptions:
+    from crashwatch.cli.live import LiveOptions  # noqa: PLC0415 - loads the kube client
+
+    return LiveOptions(kubeconfig=args.kubeconfig, context=args.context,
+                       namespace=args.namespace,
+                       all_namespaces=getattr(args, "all_namespaces", False),
+                       selector=getattr(args, "selector", ""), pod=args.pod,
+                       logs_dir=args.logs_dir)
+
+
+def _diagnose(args: argparse.Namespace, prog: str) -> int:
+    notes: list[str] | None = None
     try:
-        objects = [obj for path in args.files for obj in load_objects(path)]
-        logs = LogsDir(args.logs_dir) if args.logs_dir else None
-    except (SnapshotError, LogsDirError) as err:
-        print(f"crashwatch: {err}", file=sys.stderr)
+        _check(args)
+        if args.files:
+            objects, findings, _ = _offline(args)
+            if args.pod:
+                findings = _about_pod(findings, objects,
+                                      _find_pod(objects, args.pod, args.namespace))
+            elif args.namespace:
+                findings = [f for f in findings if f.namespace == args.namespace]
+        else:
+            from crashwatch.cli.live import (  # noqa: PLC0415 - loads the kube client
+                client_complaints,
+                run_live,
+                with_complaints,
+            )
+            from crashwatch.kube.snapshot import ClusterError  # noqa: PLC0415
+
+            with client_complaints() as said:
+                try:
+                    live = run_live(_live_options(args))
+                except ClusterError as err:
+                    raise UsageError(with_complaints(str(err), said)) from None
+            findings, notes = live.findings, live.notes
+            if args.pod:
+                findings = _about_pod(findings, live.objects,
+                                      _find_pod(live.objects, args.pod, live.scope.namespace
+                                                if live.scope else None))
+    except (SnapshotError, LogsDirError, UsageError) as err:
+        print(f"{prog}: {err}", file=sys.stderr)
         return EXIT_BAD_INPUT
-    findings = diagnose(objects, logs)
     output = args.output or ("table" if sys.stdout.isatty() else "json")
-    print(to_json(findings) if output == "json" else to_table(findings))
+    print(to_json(findings, notes) if output == "json" else to_table(findings,
+                                                                      notes=notes or ()))
     return EXIT_OK
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = _parser()
+def _explain(args: argparse.Namespace, prog: str) -> int:
+    try:
+        _check(args)
+        if args.files:
+            trace = Trace(pods=lambda n, p: p == args.pod and args.namespace in (None, n))
+            objects, _, now = _offline(args, trace)
+            ns, notes = namespace_of(_find_pod(objects, args.pod, args.namespace)), []
+            source = "the snapshot " + ", ".join(args.files) + (
+                f" with logs from {args.logs_dir}" if args.logs_dir else " (no logs given)")
+        else:
+            from crashwatch.cli.live import (  # noqa: PLC0415 - loads the kube client
+                client_complaints,
+                run_live,
+                with_complaints,
+            )
+            from crashwatch.kube.snapshot import ClusterError, connect  # noqa: PLC0415
+
+            opts = _live_options(args)
+            with client_complaints() as said:
+                try:
+                    conn = connect(opts.kubeconfig, opts.context)
+                    ns = args.namespace or conn.namespace
+                    trace = Trace(pods=lambda n, p: (n, p) == (ns, args.pod))
+                    live = run_live(dataclasses.replace(opts, namespace=ns), trace=trace,
+                                    conn=conn)
+                except ClusterError as err:
+                    raise UsageError(with_complaints(str(err), said)) from None
+            notes, now = live.notes, live.now
+            source = f"the cluster at {conn.server} (context {conn.context})" + (
+                f", logs from {args.logs_dir}" if args.logs_dir else ", logs through pods/log")
+    except (SnapshotError, LogsDirError, UsageError) as err:
+        print(f"{prog}: {err}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    if args.output == "json":
+        print(explain_json(trace, ns, args.pod, now, notes))
+    else:
+        print(render_explain(trace, ns, args.pod, source, now, notes))
+    return EXIT_OK
+
+
+def main(argv: Sequence[str] | None = None, prog: str = "crashwatch") -> int:
+    parser = _parser(prog)
     args = parser.parse_args(argv)
     if args.command == "diagnose":
-        return _diagnose(args)
+        return _diagnose(args, prog)
+    if args.command == "explain":
+        return _explain(args, prog)
     if args.command == "run":
         return _run(args)
     parser.error(f"unknown command {args.command}")  # pragma: no cover

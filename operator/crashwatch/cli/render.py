@@ -10,11 +10,23 @@ from collections.abc import Sequence
 from crashwatch.model import Finding
 
 
-def to_json(findings: Sequence[Finding]) -> str:
-    return json.dumps({"findings": [f.to_dict() for f in findings]}, indent=2, sort_keys=False)
+def to_json(findings: Sequence[Finding], notes: Sequence[str] | None = None) -> str:
+    """``{"findings": [...]}``; against a live cluster also ``"notes"``: what could not be
+    read (empty when everything was)."""
+    out: dict[str, object] = {"findings": [f.to_dict() for f in findings]}
+    if notes is not None:
+        out["notes"] = list(notes)
+    return json.dumps(out, indent=2, sort_keys=False)
 
 
-def to_table(findings: Sequence[Finding], width: int | None = None) -> str:
+def to_table(findings: Sequence[Finding], width: int | None = None,
+             notes: Sequence[str] = ()) -> str:
+    """The findings as a table; what could not be read as footer lines."""
+    footer = "".join(f"\nNote: {note}" for note in notes)
+    return _table(findings, width) + ("\n" + footer if footer else "")
+
+
+def _table(findings: Sequence[Finding], width: int | None) -> str:
     if not findings:
         return "No failing containers found."
     width = width or shutil.get_terminal_size((160, 24)).columns

@@ -9,6 +9,7 @@ from typing import Any
 from crashwatch.diagnosis.budget import Budget
 from crashwatch.diagnosis.logread import cap_line
 from crashwatch.diagnosis.owners import container_spec
+from crashwatch.diagnosis.trace import ContainerTrace
 from crashwatch.diagnosis.view import ClusterView, Event, Obj, as_dict, as_int, as_str, as_text
 from crashwatch.model import Confidence, Finding, OwnerRef, Reason
 from crashwatch.redact import redact
@@ -37,6 +38,9 @@ class ContainerContext:
     """Events about this pod: this container's and the pod-wide ones, oldest first."""
     budget: Budget = field(default_factory=Budget.unlimited)
     """The time this container's diagnosis may take (checked between steps)."""
+    trace: ContainerTrace | None = None
+    """Where the rules record how they decided (``crashwatch explain``); None: nowhere,
+    and nothing is built for it."""
 
     @property
     def namespace(self) -> str:

@@ -10,10 +10,18 @@ from __future__ import annotations
 import contextlib
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from datetime import UTC, datetime
 from typing import Any
 
 from crashwatch.diagnosis.budget import DEFAULT_TIME_BUDGET, Budget, Clock
-from crashwatch.diagnosis.context import RECENT_CRASH_SECONDS, ContainerContext
+from crashwatch.diagnosis.context import (
+    EVENT_WINDOW_SECONDS,
+    RECENT_CRASH_SECONDS,
+    ContainerContext,
+    event_line,
+    terminated_line,
+    waiting_line,
+)
 from crashwatch.diagnosis.logread import bound_log, is_api_answer
 from crashwatch.diagnosis.owners import top_owner
 from crashwatch.diagnosis.rules.chain import link_causes
@@ -33,6 +41,7 @@ from crashwatch.diagnosis.rules.pod import (
 )
 from crashwatch.diagnosis.rules.probes import diagnose_readiness, liveness_events
 from crashwatch.diagnosis.rules.rollout import diagnose_regressions
+from crashwatch.diagnosis.trace import ContainerTrace, PodTrace, Trace
 from crashwatch.diagnosis.view import (
     ClusterView,
     Event,
@@ -63,6 +72,8 @@ def _abnormal(term: Mapping[str, Any]) -> bool:
 
 def _load_log(ctx: ContainerContext, logs: LogSource | None) -> None:
     if logs is None:
+        if ctx.trace is not None:
+            ctx.trace.log_given = "no log source was given"
         return
     try:
         text = logs(ctx.namespace, ctx.pod_name, ctx.name)
@@ -72,6 +83,29 @@ def _load_log(ctx: ContainerContext, logs: LogSource | None) -> None:
     # server's answer about a log ("unable to retrieve container logs for ...") is no log.
     bounded = bound_log(text) if isinstance(text, str) else ""
     ctx.log = "" if is_api_answer(bounded) else bounded
+    if ctx.trace is not None:
+        ctx.trace.log_given = _log_given(text, bounded, ctx.log)
+
+
+def _log_given(text: object, bounded: str, kept: str) -> str:
+    if not isinstance(text, str) or not text:
+        return "the log source had no log for this container"
+    if not kept:
+        return f"not a log: the API server's answer {bounded.strip()[:200]!r}"
+    lines = kept.count("\n") + (not kept.endswith("\n"))
+    cut = f" (bounded from {len(text)})" if len(kept) < len(text.rstrip()) else ""
+    return f"{len(kept)} characters{cut}, {lines} lines"
+
+
+def _decided(t: ContainerTrace, rule: str, found: Finding | None) -> None:
+    """Record the rule whose finding is the verdict (or that it found nothing), unless a
+    rule it handed over to recorded the verdict already."""
+    if any(step.decided for step in t.steps):
+        return
+    if found is None:
+        t.step(rule, "no finding: not failing in a way this rule knows")
+    else:
+        t.step(rule, f"{found.reason.value}: {found.summary}", decided=True)
 
 
 def diagnose_container(ctx: ContainerContext, logs: LogSource | None = None) -> Finding | None:
@@ -82,27 +116,58 @@ def diagnose_container(ctx: ContainerContext, logs: LogSource | None = None) -> 
     terminated = as_dict(state.get("terminated"))
     last = as_dict(ctx.last_state.get("terminated"))
 
+    t = ctx.trace
+    found: Finding | None
     if "waiting" in state:
         reason = as_str(waiting.get("reason"))
         if reason == "CrashLoopBackOff":
+            if t is not None:
+                t.step("state", "waiting in CrashLoopBackOff: why did its last run exit "
+                       "(lastState.terminated)?")
             _load_log(ctx, logs)
             return diagnose_termination(ctx, last, waiting)
         if reason == "CreateContainerConfigError":
-            return diagnose_config_error(ctx, waiting)
+            found = diagnose_config_error(ctx, waiting)
+            if t is not None:
+                _decided(t, "configuration error (rules/config.py: the kubelet's message "
+                         "names the object or key)", found)
+            return found
         if reason in IMAGE_WAITING:
-            return diagnose_image(ctx, waiting)
+            found = diagnose_image(ctx, waiting)
+            if t is not None:
+                _decided(t, f"image pull ({reason}; rules/image.py: the pull error in the "
+                         "waiting message and the Failed Events)", found)
+            return found
         if reason in START_FAILURE_WAITING:
             _load_log(ctx, logs)
-            return diagnose_start_failure(ctx, waiting)
+            found = diagnose_start_failure(ctx, waiting)
+            if t is not None:
+                _decided(t, f"start failure ({reason}; rules/crash.py: the runtime's "
+                         "message)", found)
+            return found
         if reason in STARTING_WAITING:
-            return diagnose_failed_mount(ctx)
+            found = diagnose_failed_mount(ctx)
+            if t is not None:
+                _decided(t, f"waiting in {reason or 'no reason'}: a ConfigMap or Secret "
+                         "volume that fails to mount (FailedMount)?", found)
+            return found
         if _abnormal(last) and ctx.restarts > 0:
+            if t is not None:
+                t.step("state", f"waiting ({reason}) after a crash: why did its last run "
+                       "exit (lastState.terminated)?")
             _load_log(ctx, logs)
             return diagnose_termination(ctx, last, waiting)
+        if t is not None:
+            t.step("state", f"waiting in {reason}, no crash before it: not failing")
         return None
     if "terminated" in state:
         if not _abnormal(terminated):
+            if t is not None:
+                t.step("state", "terminated with exit code 0: it completed, not failing")
             return None
+        if t is not None:
+            t.step("state", "terminated abnormally (a kubelet leaves a crash loop here "
+                   "between restarts): why did it exit?")
         _load_log(ctx, logs)
         return diagnose_termination(ctx, terminated)
     if "running" in state:
@@ -111,10 +176,27 @@ def diagnose_container(ctx: ContainerContext, logs: LogSource | None = None) -> 
             kills, _ = liveness_events(ctx)
             ready = ctx.status.get("ready") is True
             if recent and (ctx.restarts >= 2 or not ready or kills):
+                if t is not None:
+                    t.step("state", "running again after a recent crash (restarted "
+                           f"{ctx.restarts} times, ready={ready}, {len(kills)} probe kill(s)): "
+                           "why did its last run exit?")
                 _load_log(ctx, logs)
                 return diagnose_termination(ctx, last)
+            if t is not None:
+                t.step("state", "running after a crash, but recovered: "
+                       + ("the crash is older than the time a container must run to count "
+                          f"as recovered ({ctx.view.stable_after:g} s)" if not recent else
+                          "one restart, ready, and no probe kill"))
         if ctx.status.get("ready") is False and not ctx.is_init:
-            return diagnose_readiness(ctx, running)
+            found = diagnose_readiness(ctx, running)
+            if t is not None:
+                _decided(t, "readiness (running, not ready: rules/probes.py)", found)
+            return found
+        if t is not None:
+            t.step("state", "running" + (" and ready" if ctx.status.get("ready") else "")
+                   + ": not failing")
+    elif t is not None:
+        t.step("state", "no state reported: nothing to judge")
     return None
 
 
@@ -149,7 +231,7 @@ def is_quiet_status(status: Mapping[str, Any]) -> bool:
 
 
 def _contexts(view: ClusterView, pod: Obj, events: list[Event], time_budget: float | None,
-              clock: Clock) -> Iterator[ContainerContext]:
+              clock: Clock, pt: PodTrace | None = None) -> Iterator[ContainerContext]:
     owner = top_owner(view, pod)
     status = as_dict(pod.get("status"))
     for key, is_init in (("initContainerStatuses", True), ("containerStatuses", False)):
@@ -157,10 +239,83 @@ def _contexts(view: ClusterView, pod: Obj, events: list[Event], time_budget: flo
             cs = as_dict(cs)
             name = as_str(cs.get("name"))
             if name:
-                yield ContainerContext(
+                ctx = ContainerContext(
                     view=view, pod=pod, owner=owner, name=name, is_init=is_init, status=cs,
                     events=events, budget=Budget(time_budget, clock),
                 )
+                if pt is not None:
+                    ctx.trace = pt.container(name, is_init)
+                    ctx.trace.status = _container_lines(cs)
+                yield ctx
+
+
+def _state_line(state: Mapping[str, Any]) -> str:
+    if "waiting" in state:
+        return waiting_line(as_dict(state.get("waiting")))
+    if "running" in state:
+        return f"running since {as_str(as_dict(state.get('running')).get('startedAt')) or '?'}"
+    if "terminated" in state:
+        return terminated_line(as_dict(state.get("terminated")))
+    return "none"
+
+
+def _container_lines(cs: Mapping[str, Any]) -> list[str]:
+    lines = [f"state: {_state_line(as_dict(cs.get('state')))}"]
+    last = as_dict(cs.get("lastState"))
+    if last:
+        lines.append(f"lastState: {_state_line(last)}")
+    lines.append(f"restartCount={as_int(cs.get('restartCount'))} ready={cs.get('ready')} "
+                 f"started={cs.get('started')}")
+    if cs.get("image"):
+        lines.append(f"image: {as_str(cs.get('image'))}")
+    return lines
+
+
+def _pod_lines(pod: Obj) -> list[str]:
+    status = as_dict(pod.get("status"))
+    head = f"phase={as_str(status.get('phase')) or '?'}"
+    if status.get("reason"):
+        head += f" reason={as_str(status.get('reason'))}"
+    node = as_str(as_dict(pod.get("spec")).get("nodeName"))
+    head += f" node={node or '(not scheduled)'}"
+    lines = [head]
+    if status.get("message"):
+        lines.append(f"message: {as_str(status.get('message'))[:300]}")
+    for cond in as_list(status.get("conditions")):
+        cond = as_dict(cond)
+        line = f"condition {as_str(cond.get('type'))}={as_str(cond.get('status'))}"
+        if cond.get("reason"):
+            line += f" reason={as_str(cond.get('reason'))}"
+        if cond.get("message"):
+            line += f": {as_str(cond.get('message'))[:200]}"
+        lines.append(line)
+    return lines
+
+
+def _iso(t: float | None) -> str:
+    if t is None:
+        return "?"
+    return datetime.fromtimestamp(t, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _trace_pod(view: ClusterView, pod: Obj, trace: Trace) -> PodTrace | None:
+    pt = trace.pod(namespace_of(pod), name_of(pod))
+    if pt is not None:
+        owner = top_owner(view, pod)
+        ref = controller_ref(pod)
+        pt.owner = f"{owner.kind}/{owner.name}" if owner else None
+        pt.status = _pod_lines(pod)
+        if ref is not None and owner is not None and ref != (owner.kind, owner.name):
+            pt.status.append(f"controlled by {ref[0]}/{ref[1]}, owned by "
+                             f"{owner.kind}/{owner.name}")
+    return pt
+
+
+def _trace_events(view: ClusterView, pt: PodTrace, events: list[Event]) -> None:
+    for ev in events:
+        old = not view.is_recent(ev.last, EVENT_WINDOW_SECONDS)
+        pt.events.append(f"{_iso(ev.last)} {event_line(ev)}"
+                         + (" [older than an hour: not evidence]" if old else ""))
 
 
 def _pod_events(view: ClusterView, pod: Obj) -> list[Event]:
@@ -170,15 +325,22 @@ def _pod_events(view: ClusterView, pod: Obj) -> list[Event]:
 
 
 def _terminating(view: ClusterView, pod: Obj, time_budget: float | None,
-                 clock: Clock) -> list[Finding]:
+                 clock: Clock, pt: PodTrace | None = None) -> list[Finding]:
     """A pod being deleted is not failing, unless a container's preStop hook fails (the
     pod then hangs in Terminating for its grace period, every time)."""
     events = _pod_events(view, pod)
+    if pt is not None:
+        _trace_events(view, pt, events)
     if not any(ev.reason == "FailedPreStopHook" for ev in events):
+        if pt is not None:
+            pt.step("terminating", "being deleted, no FailedPreStopHook Event: not failing")
         return []
     out = []
-    for ctx in _contexts(view, pod, events, time_budget, clock):
+    for ctx in _contexts(view, pod, events, time_budget, clock, pt):
         found = hook_failure(ctx, [], "FailedPreStopHook")
+        if ctx.trace is not None:
+            _decided(ctx.trace, "terminating: a preStop hook that fails (FailedPreStopHook)",
+                     found)
         if found is not None:
             out.append(found)
     return out
@@ -191,34 +353,62 @@ def diagnose_pod(
     *,
     time_budget: float | None = DEFAULT_TIME_BUDGET,
     clock: Clock = time.thread_time,
+    trace: Trace | None = None,
 ) -> list[Finding]:
     """Findings for one pod: one per failing container, or one about the whole pod (an
     eviction, a pod that cannot be scheduled, a volume that cannot be mounted). Each
-    container's diagnosis gets ``time_budget`` seconds on ``clock`` (None: unlimited)."""
+    container's diagnosis gets ``time_budget`` seconds on ``clock`` (None: unlimited).
+    ``trace`` records how (:mod:`crashwatch.diagnosis.trace`); it changes nothing."""
+    pt = _trace_pod(view, pod, trace) if trace is not None else None
     md = meta(pod)
     if md.get("deletionTimestamp"):
-        return _terminating(view, pod, time_budget, clock)
+        return _terminating(view, pod, time_budget, clock, pt)
     status = as_dict(pod.get("status"))
     if is_quiet_status(status):
+        if pt is not None:
+            pt.step("quick look", "running, every container ready and never restarted: "
+                    "healthy, nothing more is read")
         return []
     phase = as_str(status.get("phase"))
     owner = top_owner(view, pod)
     if as_str(status.get("reason")) == "Evicted":
         found = diagnose_eviction(view, pod, owner)
+        if pt is not None:
+            pt.step("eviction (status.reason Evicted)",
+                    f"{found.reason.value}: {found.summary}" if found else "no finding",
+                    decided=found is not None)
         return [found] if found else []
     if phase == "Succeeded" or (phase == "Failed" and _job_complete(view, pod)):
+        if pt is not None:
+            pt.step("completion", f"phase {phase}" + (" of a completed Job" if phase ==
+                                                       "Failed" else "") + ": not failing")
         return []
     events = _pod_events(view, pod)
-    for pod_rule in (diagnose_unschedulable, diagnose_volume_mount):
+    if pt is not None:
+        _trace_events(view, pt, events)
+    for pod_rule, rule_name in _POD_RULES:
         found = pod_rule(view, pod, owner, events)
         if found is not None:
+            if pt is not None:
+                pt.step(rule_name, f"{found.reason.value}: {found.summary}", decided=True)
             return [found]
+        if pt is not None:
+            pt.step(rule_name, "does not apply")
     findings = []
-    for ctx in _contexts(view, pod, events, time_budget, clock):
+    for ctx in _contexts(view, pod, events, time_budget, clock, pt):
         container_finding = diagnose_container(ctx, logs)
         if container_finding is not None:
             findings.append(container_finding)
     return findings
+
+
+_POD_RULES = (
+    (diagnose_unschedulable, "unschedulable (PodScheduled=False Unschedulable, or a recent "
+                             "FailedScheduling Event)"),
+    (diagnose_volume_mount, "volume (stuck creating, a recent FailedMount or "
+                            "FailedAttachVolume of a PersistentVolumeClaim, CSI or other "
+                            "volume)"),
+)
 
 
 def _sort_key(f: Finding) -> tuple[str, str, str, bool, str, str]:
@@ -234,6 +424,7 @@ def diagnose(
     *,
     time_budget: float | None = DEFAULT_TIME_BUDGET,
     clock: Clock = time.thread_time,
+    trace: Trace | None = None,
 ) -> list[Finding]:
     """Every finding in a set of objects (a snapshot or the operator's view), judged at
     ``now`` (epoch seconds) or, by default, at the objects' newest timestamp. A container
@@ -241,7 +432,10 @@ def diagnose(
 
     Each container's diagnosis may take ``time_budget`` seconds (read on ``clock``); when
     that is spent, the steps left are skipped and the finding is the less specific one
-    reached so far (``details.timeBudget`` says so)."""
+    reached so far (``details.timeBudget`` says so).
+
+    ``trace``, when given, records how each verdict was reached
+    (:mod:`crashwatch.diagnosis.trace`); the findings are the same with or without it."""
     view = (objects if isinstance(objects, ClusterView)
             else ClusterView(objects, now, stable_after))
     findings: list[Finding] = []
@@ -250,7 +444,8 @@ def diagnose(
     job_findings: dict[tuple[str, str], dict[str, list[Finding]]] = {}
     for pod in view.pods:
         try:
-            found = diagnose_pod(view, pod, logs, time_budget=time_budget, clock=clock)
+            found = diagnose_pod(view, pod, logs, time_budget=time_budget, clock=clock,
+                                 trace=trace)
         except Exception:
             continue
         ref = controller_ref(pod)
@@ -259,15 +454,37 @@ def diagnose(
             # Folded into the Job's own finding: the Job failed, not each of its pods.
             job_pods.setdefault(job, []).append(pod)
             job_findings.setdefault(job, {})[name_of(pod)] = found
+            if trace is not None:
+                trace.after(job[0], name_of(pod), f"Job {job[1]} failed (BackoffLimitExceeded): "
+                            "this pod's findings are folded into the Job's own "
+                            "Job.BackoffLimitExceeded finding (the Job is what failed)")
             continue
         findings.extend(found)
     for (ns, name), job_obj in sorted(failed.items()):
         with contextlib.suppress(Exception):  # same contract as above
             findings.append(diagnose_failed_job(view, ns, job_obj, job_pods.get((ns, name), []),
                                                 job_findings.get((ns, name), {})))
+            if trace is not None:
+                trace.workload(ns, "Job", name, "failed Job", f"{findings[-1].reason.value}: "
+                               f"{findings[-1].summary}", decided=True)
     with contextlib.suppress(Exception):  # same contract as above
-        findings = link_causes(view, findings)
+        linked = link_causes(view, findings)
+        if trace is not None:
+            _trace_links(trace, findings, linked)
+        findings = linked
     with contextlib.suppress(Exception):  # same contract as above
-        findings.extend(diagnose_regressions(view, findings))
+        findings.extend(diagnose_regressions(view, findings, trace=trace))
     findings.sort(key=_sort_key)
+    if trace is not None:
+        trace.finish(findings)
     return findings
+
+
+def _trace_links(trace: Trace, before: list[Finding], after: list[Finding]) -> None:
+    for old, new in zip(before, after, strict=True):
+        if old is not new:
+            preceded = as_dict(new.details.get("precededBy"))
+            trace.after(new.namespace, new.pod, f"root cause across a chain (rules/chain.py): "
+                        f"{new.reason.value} of container {new.container} was preceded by "
+                        f"{preceded.get('reason')} (from {preceded.get('source')}): the "
+                        "summary says to fix that first")

@@ -29,6 +29,7 @@ from crashwatch.diagnosis import chains, generic
 from crashwatch.diagnosis.budget import Budget
 from crashwatch.diagnosis.logread import Level, LogLine, read_log
 from crashwatch.diagnosis.signatures import Signature, catalogue, plausible
+from crashwatch.diagnosis.trace import LogCandidate, LogLineTrace, LogTrace
 from crashwatch.model import Reason
 
 CATALOGUE_BONUS = 2
@@ -283,25 +284,76 @@ def _last_line(lines: list[LogLine], text: str) -> list[str]:
 
 def read_crash(text: str, budget: Budget | None = None,
                signatures: Sequence[Signature] | None = None,
-               context: Context | None = None) -> LogReading:
-    """Read a previous container's log (and termination message) for why it exited."""
+               context: Context | None = None, trace: LogTrace | None = None) -> LogReading:
+    """Read a previous container's log (and termination message) for why it exited.
+    ``trace`` records the lines as read and every candidate, ranked; it changes nothing."""
     budget = budget or Budget.unlimited()
-    context = context or Context()
+    reading, sh, candidates, best = _read_crash(text, budget, signatures, context or Context())
+    if trace is not None:
+        _record(trace, text, reading, sh, candidates, best, budget)
+    return reading
+
+
+def _read_crash(text: str, budget: Budget, signatures: Sequence[Signature] | None,
+                context: Context
+                ) -> tuple[LogReading, chains.Shape | None, list[_Candidate], _Candidate | None]:
     if not text or budget.spent("reading the log"):
-        return LogReading([], None, _last_line([], text) if text else [])
+        return LogReading([], None, _last_line([], text) if text else []), None, [], None
     lines = read_log(text)
     if not lines or budget.spent("finding crash reports"):
-        return LogReading(lines, None, _last_line(lines, ""))
+        return LogReading(lines, None, _last_line(lines, "")), None, [], None
     sh = chains.shape(lines)
     found = _catalogue_candidates(lines, sh, budget,
                                   catalogue() if signatures is None else signatures)
     if found is None or budget.spent("the generic layer"):
-        return LogReading(lines, None, _last_line(lines, ""))
+        return LogReading(lines, None, _last_line(lines, "")), sh, [], None
     candidates = found + _generic_candidates(lines, sh, context)
     if budget.spent("ranking"):
-        return LogReading(lines, None, _last_line(lines, ""))
+        return LogReading(lines, None, _last_line(lines, "")), sh, candidates, None
     telling = _telling(lines, sh)
     if not candidates:
-        return LogReading(lines, None, telling)
-    best = max(candidates, key=lambda c: (c.score, c.line, -c.order))
-    return LogReading(lines, _merge(best, candidates, lines, sh), telling)
+        return LogReading(lines, None, telling), sh, candidates, None
+    best = max(candidates, key=_rank)
+    return LogReading(lines, _merge(best, candidates, lines, sh), telling), sh, candidates, best
+
+
+def _rank(c: _Candidate) -> tuple[int, int, int]:
+    """The most telling line wins; on a tie the later line; on the same line the catalogue
+    entry listed first (specific before generic)."""
+    return (c.score, c.line, -c.order)
+
+
+def _record(trace: LogTrace, text: str, reading: LogReading, sh: chains.Shape | None,
+            candidates: list[_Candidate], best: _Candidate | None, budget: Budget) -> None:
+    """What a reading saw, for ``crashwatch explain``."""
+    trace.chars = len(text)
+    trace.stopped = budget.spent_at
+    lines = reading.lines
+    trace.lines = [LogLineTrace(line.level.name.lower(), line.text,
+                                sh is not None and not chains.is_quiet(lines, sh, i))
+                   for i, line in enumerate(lines)]
+    trace.telling = list(reading.telling)
+    cause = reading.cause
+    for c in sorted(candidates, key=_rank, reverse=True):
+        entry = LogCandidate(c.line, c.reason.value, c.rule, c.layer, c.score, dict(c.groups),
+                             chosen=c is best)
+        if c is best:
+            entry.verdict = "wins: the most telling line"
+        elif best is not None:
+            if c.score < best.score:
+                entry.verdict = f"loses: a less telling line (score {c.score} < {best.score})"
+            elif c.line < best.line:
+                entry.verdict = "loses: as telling, but an earlier line (the later one wins)"
+            else:
+                entry.verdict = ("loses: the same line, and a rule tried after the winner's "
+                                 "(the catalogue before the generic layer)")
+            lent = sorted(k for k, v in c.groups.items()
+                          if cause is not None and k not in best.groups
+                          and cause.groups.get(k) == v)
+            if lent:
+                entry.verdict += f"; lends {', '.join(lent)} to the winner"
+            var = c.groups.get("variable")
+            if (cause is not None and var and c.reason is cause.reason is Reason.MISSING_ENV
+                    and var != best.groups.get("variable") and var in cause.variables):
+                entry.verdict += f"; the setting it names ({var}) is reported too"
+        trace.candidates.append(entry)

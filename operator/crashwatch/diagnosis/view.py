@@ -14,9 +14,24 @@ from datetime import datetime
 from typing import Any
 
 from crashwatch.diagnosis.logread import cap_line
+from crashwatch.model import Reason
 
 #: Events crashwatch itself posts carry this component; they are never evidence.
 OWN_COMPONENT = "crashwatch"
+
+#: Kinds a snapshot may hold that only some findings read, by the reasons whose rules read
+#: them (for evidence: a similarly named ConfigMap, the node's architecture, the largest
+#: node, the claim's state; never to choose a reason). A live read fetches them only when
+#: a finding has one of these reasons (``crashwatch.kube.snapshot``); the test of this map
+#: diagnoses every evaluation case with and without them.
+SUPPORTING_KINDS: Mapping[str, frozenset[Reason]] = {
+    "Node": frozenset({Reason.UNSCHEDULABLE, Reason.EXEC_FORMAT_ERROR}),
+    "PersistentVolumeClaim": frozenset({Reason.UNSCHEDULABLE}),
+    "PersistentVolume": frozenset({Reason.VOLUME_MOUNT_FAILED}),
+    "StorageClass": frozenset({Reason.UNSCHEDULABLE}),
+    "ConfigMap": frozenset({Reason.MISSING_CONFIGMAP}),
+    "Secret": frozenset({Reason.MISSING_SECRET}),
+}
 
 Obj = Mapping[str, Any]
 

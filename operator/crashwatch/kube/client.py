@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
-import re
 import socket
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -22,6 +21,8 @@ from kubernetes import client, config
 from kubernetes.client.exceptions import ApiException
 from urllib3.exceptions import HTTPError as TransportError
 
+from crashwatch.kube.errors import api_message
+from crashwatch.kube.logs import read_container_log
 from crashwatch.metrics import Metrics
 
 log = structlog.get_logger("crashwatch.kube")
@@ -48,17 +49,6 @@ def _namespace_terminating(err: ApiException) -> bool:
     """403 "unable to create new content in namespace X because it is being terminated":
     the object is on its way out; not a permission problem."""
     return err.status == 403 and "being terminated" in str(err.body or "")
-
-
-def api_message(err: ApiException) -> str:
-    """What the API server said: the Status message of its answer (why a 422 is invalid,
-    which RBAC rule a 403 lacks), else the HTTP reason."""
-    try:
-        status = json.loads(err.body) if err.body else {}
-    except (TypeError, ValueError):
-        status = {}
-    message = status.get("message") if isinstance(status, dict) else None
-    return str(message or err.reason or err.status)[:500]
 
 
 def _now() -> str:
@@ -208,17 +198,11 @@ class KubeClient:
                             tail_lines: int, max_bytes: int) -> str | None:
         """A container instance's log tail: the previous instance's, or (``previous=False``)
         the current one's, as for a container that has just terminated. None when the
-        kubelet has none to give."""
-        try:
-            text = await asyncio.to_thread(
-                self.core.read_namespaced_pod_log, pod, namespace, container=container,
-                previous=previous, tail_lines=tail_lines, limit_bytes=max_bytes,
-                _request_timeout=10)
-        except (ApiException, OSError, ValueError, TransportError):
-            return None
-        if not isinstance(text, str) or _NOT_A_LOG.match(text):
-            return None
-        return text
+        kubelet has none to give (``crashwatch.kube.logs``)."""
+        answer = await asyncio.to_thread(
+            read_container_log, self.core, namespace, pod, container, previous=previous,
+            tail_lines=tail_lines, max_bytes=max_bytes)
+        return answer.text
 
     async def exists(self, kind: str, namespace: str, name: str, uid: str = "") -> bool | None:
         """Does the object (with this uid, if given) still exist? None when the API server
@@ -244,12 +228,6 @@ class KubeClient:
             return None
         found = str(body.get("metadata", {}).get("uid", "")) if isinstance(body, dict) else ""
         return not uid or not found or found == uid
-
-
-#: Answers of ``pods/log`` that are the kubelet's or runtime's words, not the app's.
-_NOT_A_LOG = re.compile(
-    r"^(?:unable to retrieve container logs for |failed to try resolving symlinks in path |"
-    r"previous terminated container \S+ in pod \S+ not found)")
 
 
 def _read_json(response: Any) -> Any:

@@ -16,6 +16,7 @@ policy's status.
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import time
 from collections.abc import Callable, Mapping
@@ -83,6 +84,11 @@ class Remediator:
         self._said: dict[tuple[str, str, str], str] = {}  # (ns, workload, action) -> last word
         self._regressions: dict[tuple[str, str], tuple[float, Finding]] = {}
         self._pending: dict[tuple[str, str, str], Pending] = {}
+        self._locks: dict[tuple[str, str, str], asyncio.Lock] = {}
+        self._rolled_back: dict[tuple[str, str], int] = {}
+        self._timers: dict[tuple[str, str], asyncio.TimerHandle] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+        """(namespace, deployment) -> the revision this process last rolled back from."""
         """(namespace, kind, name) -> a change applied, its rollout not yet verified."""
 
     # -- policies ----------------------------------------------------------------------
@@ -150,12 +156,21 @@ class Remediator:
         })
 
     # -- entry points ----------------------------------------------------------------------
+    def _lock(self, namespace: str, kind: str, name: str) -> asyncio.Lock:
+        """One action at a time per workload: a diagnosis and a sweep may ask at once, and
+        two reads of the same resourceVersion would make the second write a conflict."""
+        return self._locks.setdefault((namespace, kind, name), asyncio.Lock())
+
     async def consider(self, finding: Finding) -> None:
         try:
-            if finding.reason is Reason.OOM_AFTER_SHRINK:
-                await self._floor(finding)
+            if finding.reason is Reason.OOM_AFTER_SHRINK and finding.owner is not None:
+                async with self._lock(finding.namespace, finding.owner.kind,
+                                      finding.owner.name):
+                    await self._floor(finding)
             elif finding.reason is Reason.ROLLOUT_REGRESSION and finding.owner is not None:
                 key = (finding.namespace, finding.owner.name)
+                if self._rolled_back.get(key) == finding.details.get("failingRevision"):
+                    return  # a diagnosis made before that rollback landed
                 first = self._regressions.get(key, (self.clock(), finding))[0]
                 self._regressions[key] = (first, finding)
                 await self._rollback_when_due(key)
@@ -165,6 +180,24 @@ class Remediator:
 
     def forget_regression(self, namespace: str, deployment: str) -> None:
         self._regressions.pop((namespace, deployment), None)
+        timer = self._timers.pop((namespace, deployment), None)
+        if timer is not None:
+            timer.cancel()
+
+    def _wake(self, key: tuple[str, str], delay: float) -> None:
+        """Ask about a regression again once it is due (not at the next sweep, a minute
+        away by default)."""
+        if key in self._timers:
+            return
+        loop = asyncio.get_running_loop()
+
+        def fire() -> None:
+            self._timers.pop(key, None)
+            if key in self._regressions:
+                task = loop.create_task(self._rollback_when_due(key))
+                self._tasks.add(task)
+                task.add_done_callback(self._tasks.discard)
+        self._timers[key] = loop.call_later(max(delay, 0.0) + 0.05, fire)
 
     async def tick(self) -> None:
         """Act on regressions that have now lasted long enough; keep each policy's list of
@@ -355,6 +388,11 @@ class Remediator:
 
     # -- rollback --------------------------------------------------------------------------
     async def _rollback_when_due(self, key: tuple[str, str]) -> None:
+        async with self._lock(key[0], "Deployment", key[1]):
+            if key in self._regressions:  # not rolled back meanwhile
+                await self._rollback_now(key)
+
+    async def _rollback_now(self, key: tuple[str, str]) -> None:
         first, f = self._regressions[key]
         ns, name = key
         dep = await self.kube.read("Deployment", ns, name)
@@ -372,7 +410,8 @@ class Remediator:
         why = f"Rollout.Regression: {f.summary}"
         now = self.clock()
         if now - first < policy.min_regression:
-            return  # not yet: the sweep asks again
+            self._wake(key, policy.min_regression - (now - first))  # not yet: then
+            return
         state = ActionState.from_workload(dep)
         blocked = (None if policy.allow_gitops else gitops_refusal(dep)) or refusal(
             policy, state, now, rollback=True, revision=from_rev)
@@ -408,6 +447,7 @@ class Remediator:
         result = await self.kube.guarded_patch("Deployment", ns, name, patch)
         if result == Outcome.OK:
             self._regressions.pop(key, None)
+            self._rolled_back[key] = from_rev
             self._follow(policy, "Deployment", dep, "rollback", change)
         await self._report(policy, "Deployment", dep, "rollback", result, change, why,
                            when=when)

@@ -16,6 +16,7 @@ from typing import Any
 
 import kopf
 import structlog
+from kopf._core.engines.peering import Identity  # kopf 1.45 exports no public name
 from prometheus_client import start_http_server
 
 from crashwatch.kube.client import (
@@ -303,6 +304,7 @@ async def run(settings: Settings, stop_flag: asyncio.Event | None = None) -> Non
     registry = kopf.OperatorRegistry()
     register(registry, table, admit)
 
+    me = identity()
     elector: LeaderElector | None = None
     if settings.server.leader_election:
         def lead(leading: bool) -> None:
@@ -312,7 +314,7 @@ async def run(settings: Settings, stop_flag: asyncio.Event | None = None) -> Non
         lease = settings.server.lease_seconds
         elector = LeaderElector(
             LeaseStore(api, lease_namespace(settings), lease_name(settings)),
-            identity(), lead, lease_seconds=lease, renew_seconds=lease / 3,
+            me, lead, lease_seconds=lease, renew_seconds=lease / 3,
             retry_seconds=min(1.0, lease / 6))
         dog.set_active(False)  # a standby until elected
     else:
@@ -360,6 +362,9 @@ async def run(settings: Settings, stop_flag: asyncio.Event | None = None) -> Non
             namespaces=settings.watch.namespaces,
             standalone=True,
             stop_flag=stop_flag,
+            # kopf would name itself after the user (getpass): the image's UID 65532 has no
+            # passwd entry, and kopf's own guess raised KeyError at start in the real pod.
+            identity=Identity(me),
         )
     finally:
         for task in tasks:

@@ -136,6 +136,9 @@ class Target:
     busy: bool = False
     failures: int = 0
     timer: asyncio.TimerHandle | None = field(default=None, repr=False)
+    """A retry's backoff: nothing is written before it fires."""
+    refresh: asyncio.TimerHandle | None = field(default=None, repr=False)
+    """A look again once a reworded notice may be written: news does not wait for it."""
 
     @property
     def key(self) -> TargetKey:
@@ -209,8 +212,9 @@ class Publisher:
     def forget(self, kind: str, namespace: str, name: str) -> None:
         """The object is gone: nothing to clean, nothing to say."""
         target = self.targets.pop((kind, namespace, name), None)
-        if target is not None and target.timer is not None:
-            target.timer.cancel()
+        for handle in (target.timer, target.refresh) if target is not None else ():
+            if handle is not None:
+                handle.cancel()
         if target is not None:
             target.want = None
             target.said = None
@@ -251,6 +255,9 @@ class Publisher:
     def _kick(self, target: Target) -> None:
         if target.busy or target.timer is not None:
             return
+        if target.refresh is not None:
+            target.refresh.cancel()
+            target.refresh = None
         try:
             loop = asyncio.get_running_loop()
         except RuntimeError:
@@ -260,12 +267,19 @@ class Publisher:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    def _later(self, target: Target, delay: float) -> None:
+    def _later(self, target: Target, delay: float, *, refresh: bool = False) -> None:
         def fire() -> None:
-            target.timer = None
+            if refresh:
+                target.refresh = None
+            else:
+                target.timer = None
             if self.targets.get(target.key) is target:
                 self._kick(target)
-        target.timer = asyncio.get_running_loop().call_later(delay, fire)
+        handle = asyncio.get_running_loop().call_later(delay, fire)
+        if refresh:
+            target.refresh = handle
+        else:
+            target.timer = handle
 
     async def _sync(self, target: Target) -> None:
         try:
@@ -294,7 +308,8 @@ class Publisher:
         per ``refresh_seconds``."""
         want, said = target.want, target.said
         if want is not None and said is not None and want.summary != said.summary:
-            self._later(target, max(said.written + self.refresh_seconds - self.clock(), 0.0))
+            self._later(target, max(said.written + self.refresh_seconds - self.clock(), 0.0),
+                        refresh=True)
 
     async def _clear(self, target: Target) -> bool:
         said = target.said

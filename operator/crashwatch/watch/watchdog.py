@@ -37,6 +37,7 @@ from crashwatch.diagnosis.view import (
     meta,
     parse_time,
 )
+from crashwatch.logsource import failed_instance as _instance
 from crashwatch.metrics import Metrics
 from crashwatch.model import Finding, OwnerRef, Reason
 from crashwatch.settings import Settings
@@ -56,6 +57,10 @@ START_GRACE_SECONDS = 10.0
 """Clearing writes wait for the pods' first listing, but no longer than this after start
 (an empty cluster lists nothing)."""
 LOG_READS_AT_ONCE = 8
+LOG_READ_TRIES = 3
+LOG_RETRY_SECONDS = 1.0
+"""A log read that finds nothing is tried again after 1, then 2 seconds (the kubelet can
+answer for a container that has just died before its log is there)."""
 
 #: ``(namespace, pod, container, previous)`` -> a container instance's log tail, or None.
 LogReader = Callable[[str, str, str, bool], Awaitable[str | None]]
@@ -84,6 +89,8 @@ class PodRecord:
     """When the first watch event not yet diagnosed arrived (the delay histogram)."""
     logs: dict[str, str | None] = field(default_factory=dict)
     """Log tails read, by container instance (containerID): each read once."""
+    log_misses: dict[str, int] = field(default_factory=dict)
+    """Reads that found no log yet, by container instance."""
 
 
 @dataclass(slots=True)
@@ -112,24 +119,6 @@ VERIFY_AFTER_LISTING_SECONDS = 1.0
 
 def workload_key(namespace: str, owner: OwnerRef | None, pod: str) -> WorkloadKey:
     return (namespace, owner.kind, owner.name) if owner else (namespace, "Pod", pod)
-
-
-def _instance(cs: Mapping[str, Any]) -> tuple[str, bool] | None:
-    """Which container instance's log tells why it failed: (containerID, previous).
-
-    A container in ``terminated`` (a 1.36 kubelet leaves a crash loop there for minutes) is
-    the one that died: its own log (``previous=false``; ``previous=true`` would be the one
-    before it, or an error). Waiting or running again after a crash: the last terminated
-    instance. Nothing ran (a runtime or configuration error): no log to read."""
-    state = as_dict(cs.get("state"))
-    term = as_dict(state.get("terminated"))
-    restarts = as_int(cs.get("restartCount"))
-    if term and (as_int(term.get("exitCode")) != 0 or term.get("reason") == "OOMKilled"):
-        return as_str(term.get("containerID")) or f"current/{restarts}", False
-    last = as_dict(as_dict(cs.get("lastState")).get("terminated"))
-    if last and restarts > 0:
-        return as_str(last.get("containerID")) or f"previous/{restarts}", True
-    return None
 
 
 def pod_notice(findings: list[Finding]) -> Notice | None:
@@ -455,11 +444,10 @@ class Watchdog:
             if not (due or self._running or self.publisher.busy()):
                 return
             for wkey in due:
-                handle = self._timers.pop(wkey, None)
-                if handle is None:  # it fired meanwhile: it runs already
-                    continue
-                handle.cancel()
-                await self._reconcile_safely(wkey)
+                handle = self._timers.get(wkey)
+                if handle is not None:  # else it fired meanwhile: it runs already
+                    handle.cancel()
+                    self._start(wkey)  # tracked as running: never two at once
             if self._running:
                 await asyncio.gather(*list(self._running.values()), return_exceptions=True)
             await self.publisher.idle()
@@ -494,14 +482,24 @@ class Watchdog:
                         out[(*key, container)] = rec.logs[which[0]] or ""
             for old in set(rec.logs) - current:
                 del rec.logs[old]  # only the instances a diagnosis can still ask for
+            for old in set(rec.log_misses) - current:
+                del rec.log_misses[old]
 
         async def read(rec: PodRecord, key: Key, container: str, instance: str,
                        previous: bool) -> None:
             async with self._log_reads:
                 text = await reader(key[0], key[1], container, previous)
-            rec.logs[instance] = text
             if text:
+                rec.logs[instance] = text
                 out[(*key, container)] = text
+                return
+            # None: the kubelet may not have it yet (a container that has just died). Look
+            # again a few times before taking "no log" for an answer.
+            misses = rec.log_misses[instance] = rec.log_misses.get(instance, 0) + 1
+            if misses >= LOG_READ_TRIES:
+                rec.logs[instance] = None
+            else:
+                self._schedule(rec.workload, delay=LOG_RETRY_SECONDS * misses)
 
         if wanted:
             await asyncio.gather(*(read(*w) for w in wanted))
@@ -525,9 +523,16 @@ class Watchdog:
                 by_pod.setdefault((f.namespace, f.pod), []).append(f)
             elif f.owner is not None and (f.namespace, f.owner.kind, f.owner.name) == wkey:
                 workload_finding = f
+        # The diagnosis ran off the loop: what changed meanwhile (a pod deleted, the workload
+        # gone) wins; this reconcile runs again for it (_again).
+        if self.workloads.get(wkey) is not wl or not self.active:
+            return
         recheck = False
+        remedy: list[Finding] = []
         for key in keys:
-            rec = self.pods[key]
+            rec = self.pods.get(key)
+            if rec is None or key not in wl.pods:
+                continue
             new = by_pod.get(key, [])
             old = rec.findings
             pod = self.store.pods.get(key)
@@ -539,11 +544,9 @@ class Watchdog:
             self._set_findings(rec, new)
             self.publisher.want("Pod", key[0], key[1], rec.uid, pod_notice(new), rec.changed_at)
             rec.changed_at = None
-            if self.remedy is not None:
-                had = {(f.container, f.reason) for f in old}
-                for f in new:
-                    if f.reason in REMEDIABLE and (f.container, f.reason) not in had:
-                        await self.remedy.consider(f)
+            had = {(f.container, f.reason) for f in old}
+            remedy += [f for f in new
+                       if f.reason in REMEDIABLE and (f.container, f.reason) not in had]
             if not new:
                 if pod is not None and meta(pod).get("deletionTimestamp"):
                     # On its way out (a preStop hook that fails is still news): nothing to
@@ -557,13 +560,17 @@ class Watchdog:
             elif pod is not None and _running_again(pod):
                 recheck = True
         if self._set_workload_finding(wkey, wl, workload_finding) and (
-                self.remedy is not None and workload_finding is not None
-                and workload_finding.reason in REMEDIABLE):
-            await self.remedy.consider(workload_finding)
+                workload_finding is not None and workload_finding.reason in REMEDIABLE):
+            remedy.append(workload_finding)
         if wkey[1] != "Pod":
             top = self.store.owner(wkey[1], wkey[0], wkey[2])
             self.publisher.want(wkey[1], wkey[0], wkey[2], as_str(meta(top or {}).get("uid")),
                                 owner_notice(self._owner_finding(wl), top))
+        # Said first, then acted on: a floor that lands at once must not beat the owner's
+        # annotation to it.
+        if self.remedy is not None:
+            for f in remedy:
+                await self.remedy.consider(f)
         if recheck:
             # Crashed, now running: the finding ends once it has run stable_after seconds;
             # look again then rather than wait for the next sweep.
@@ -646,7 +653,10 @@ class Watchdog:
                 self.remedy.forget_regression(wkey[0], wkey[2])
         if new is not None:
             self.metrics.set_workload((*wkey, new.reason.value), 1)
-        return new is not None and (old is None or old.reason != new.reason)
+        fresh = new is not None and (old is None or old.reason != new.reason)
+        if fresh and new is not None:
+            self.metrics.diagnoses.labels(new.reason.value).inc()
+        return fresh
 
     # -- housekeeping --------------------------------------------------------------------
     async def sweep(self) -> None:

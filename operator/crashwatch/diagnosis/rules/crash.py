@@ -27,6 +27,7 @@ from crashwatch.diagnosis.logread import Level
 from crashwatch.diagnosis.rules.config import classify_message
 from crashwatch.diagnosis.rules.memory import diagnose_oom, memory_of
 from crashwatch.diagnosis.rules.probes import diagnose_liveness
+from crashwatch.diagnosis.trace import ContainerTrace, LogTrace
 from crashwatch.diagnosis.view import as_dict, as_int, as_list, as_str, as_text
 from crashwatch.model import Confidence, Finding, Reason
 
@@ -337,6 +338,9 @@ def _reading(ctx: ContainerContext, message: str) -> tuple[str, LogReading]:
     log = ctx.log
     if message and message not in log:
         log = f"{log}\n{message}" if log else message
+    if ctx.trace is not None:
+        ctx.trace.log = LogTrace()
+        return log, read_crash(log, ctx.budget, context=_context(ctx), trace=ctx.trace.log)
     return log, read_crash(log, ctx.budget, context=_context(ctx))
 
 
@@ -363,46 +367,101 @@ def diagnose_termination(
     t_reason = as_str(term.get("reason"))
     exit_code = as_int(term.get("exitCode"), -1) if "exitCode" in term else None
     message = as_text(term.get("message"))
+    t = ctx.trace
+    said = f"reason {t_reason or '?'}, exit code {exit_code}"
 
     if t_reason in ("StartError", "ContainerCannotRun") or exit_code == 128:
         found = _runtime_start_failure(
             ctx, message, evidence, exit_code,
             generic=t_reason in ("StartError", "ContainerCannotRun"))
         if found is not None:
+            if t is not None:
+                _verdict(t, "runtime start failure", f"{said}: the runtime could not start "
+                         "the process", found)
             return found
+        if t is not None:
+            t.step("runtime start failure", f"{said}, but the message names no entrypoint "
+                   "problem")
+    elif t is not None:
+        t.step("runtime start failure", f"no: {said}")
 
     if t_reason == "OOMKilled":
-        return diagnose_oom(ctx, term, evidence=evidence)
+        found = diagnose_oom(ctx, term, evidence=evidence)
+        if t is not None:
+            _verdict(t, "OOM kill", "terminated reason OOMKilled: the kernel's OOM killer",
+                     found)
+        return found
+    if t is not None:
+        t.step("OOM kill", f"no: {said}")
 
     hook = hook_failure(ctx, list(evidence), "FailedPostStartHook")
     if hook is not None:
+        if t is not None:
+            _verdict(t, "postStart hook", "a FailedPostStartHook Event", hook)
         return hook
+    if t is not None:
+        t.step("postStart hook", "no FailedPostStartHook Event")
 
     live = diagnose_liveness(ctx, term)
     if live is not None:
+        if t is not None:
+            _verdict(t, "probe kill", "a Killing Event for a failed liveness or startup "
+                     "probe", live)
         return live
+    if t is not None:
+        t.step("probe kill", "no Killing Event for a failed liveness or startup probe")
 
     hook = hook_failure(ctx, list(evidence), "FailedPreStopHook")
     if hook is not None:
+        if t is not None:
+            _verdict(t, "preStop hook", "a FailedPreStopHook Event", hook)
         return hook
+    if t is not None:
+        t.step("preStop hook", "no FailedPreStopHook Event")
 
     _, reading = _reading(ctx, message)
-    if (exit_code == 139 or as_int(term.get("signal")) == 11) and not _decisive(reading.cause):
-        return _segfault(ctx, term, evidence, reading, exit_code)
+    segv = exit_code == 139 or as_int(term.get("signal")) == 11
+    if segv and not _decisive(reading.cause):
+        found = _segfault(ctx, term, evidence, reading, exit_code)
+        if t is not None:
+            _verdict(t, "segmentation fault", f"exit code {exit_code} (SIGSEGV) and no "
+                     "error-level cause stated near the end of the log", found)
+        return found
+    if t is not None:
+        t.step("segmentation fault", "exit 139, but the log states an error-level cause just "
+               "before it: the log decides" if segv else f"no: exit code {exit_code}")
     if reading.cause is not None:
-        return _from_cause(ctx, reading.cause, evidence, exit_code)
+        found = _from_cause(ctx, reading.cause, evidence, exit_code)
+        if t is not None:
+            cause = reading.cause
+            _verdict(t, "the log", f"{cause.layer} rule {cause.rule} on log line "
+                     f"{cause.line + 1}: {cause.lines[0] if cause.lines else ''}", found)
+        return found
+    if t is not None:
+        t.step("the log", "no log was read" if not reading.lines else
+               "no line the signature catalogue or the generic layer explains")
 
     if exit_code in (137, 143):
         live = diagnose_liveness(ctx, term, require_kill=False)
         if live is not None:
+            if t is not None:
+                _verdict(t, "probe failures", f"exit code {exit_code} after failing liveness "
+                         "or startup probes (no Killing Event seen)", live)
             return live
+        if t is not None:
+            t.step("probe failures", f"exit code {exit_code}, but no failing liveness or "
+                   "startup probe Event")
     if exit_code == 137:
-        return diagnose_oom(ctx, term, confidence=Confidence.LOW, evidence=evidence)
+        found = diagnose_oom(ctx, term, confidence=Confidence.LOW, evidence=evidence)
+        if t is not None:
+            _verdict(t, "exit code 137", "SIGKILL with no probe to blame: most likely the OOM "
+                     "killer (low confidence)", found)
+        return found
     if exit_code in _EXIT_MEANING:
         reason, what = _EXIT_MEANING[exit_code]
         evidence += [f"log: {line}" for line in reading.telling[:1]]
         cmd = (_command(ctx)[:1] or ["?"])[0]
-        return ctx.finding(
+        found = ctx.finding(
             reason,
             f"Container {ctx.name} exits with code {exit_code}: a command it runs {what}.",
             evidence,
@@ -410,7 +469,19 @@ def diagnose_termination(
             details={"exitCode": exit_code, "command": cmd},
             confidence=Confidence.MEDIUM,
         )
-    return _app_error(ctx, reading, evidence, exit_code, t_reason)
+        if t is not None:
+            _verdict(t, f"exit code {exit_code}", f"a shell's code for a command that {what}",
+                     found)
+        return found
+    found = _app_error(ctx, reading, evidence, exit_code, t_reason)
+    if t is not None:
+        _verdict(t, "application error", "nothing more specific: it keeps exiting; the most "
+                 "telling log lines are its evidence", found)
+    return found
+
+
+def _verdict(t: ContainerTrace, rule: str, why: str, found: Finding) -> None:
+    t.step(rule, f"{why} -> {found.reason.value}: {found.summary}", decided=True)
 
 
 def _app_error(ctx: ContainerContext, reading: LogReading, evidence: list[str],

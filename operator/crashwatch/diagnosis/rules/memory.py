@@ -275,6 +275,14 @@ def diagnose_oom(
     evidence = list(evidence) if evidence else [terminated_line(term, ctx.restarts)]
     vpa_lines, vpa_name = _vpa_evidence(ctx)
     ref = last_healthy_memory(ctx, current)
+    if ctx.trace is not None:
+        now = ", ".join(f"{k} {v}" for k, v in current.items()) or "no memory limit or request"
+        ctx.trace.step("less memory than when healthy?", (
+            f"yes: memory {ref.field} {current.get(ref.field)}, last healthy "
+            f"{ref.value or 'with no limit'} ({ref.source})") if ref is not None else (
+            f"no record of more memory when healthy ({now} now; looked at crashwatch's "
+            "last-known-good annotation, earlier ReplicaSet revisions, the template a VPA "
+            "rewrote the pod from, healthy sibling pods): OOMKilled, not OOMAfterShrink"))
     how = "OOMKilled" if as_str(term.get("reason")) == "OOMKilled" else (
         f"killed with exit code {term.get('exitCode')} (SIGKILL, most likely the OOM killer)"
     )

@@ -27,6 +27,20 @@ _KILLING = rx.compile(r"failed (?P<probe>liveness|startup) probe")
 #: A running container that has not become ready for this long, with no probe events
 #: in the snapshot, is still reported (with low confidence).
 NOT_READY_GRACE_SECONDS = 300.0
+#: Readiness probes refused (or timing out) in a container's first minute, or in twice what
+#: its probe allows before giving up if longer, are a start, not a failure: a JVM or a Django
+#: app takes seconds to listen. An app that answers (an HTTP status, an exec probe's
+#: output) and says it is not ready is news once the probe's own threshold has passed.
+STARTING_GRACE_SECONDS = 60.0
+
+
+def readiness_grace(probe: Mapping[str, Any], details: Mapping[str, Any]) -> float:
+    """How long a readiness probe may fail after the container started before it is news."""
+    allowed = (as_int(probe.get("initialDelaySeconds"))
+               + as_int(probe.get("periodSeconds"), 10) * as_int(probe.get("failureThreshold"), 3))
+    if "refusedPort" in details or details.get("timeout"):
+        return max(STARTING_GRACE_SECONDS, 2.0 * allowed)
+    return float(allowed)
 
 
 def probe_description(probe: Mapping[str, Any], ports: list[Any]) -> str:
@@ -154,6 +168,10 @@ def diagnose_readiness(ctx: ContainerContext, running: Mapping[str, Any]) -> Fin
     evidence: list[str] = []
     if failures:
         details.update(failure_details(failures[-1].message))
+    if started is not None and ctx.view.now is not None and (
+            ctx.view.now - started < readiness_grace(probe, details)):
+        return None  # starting: the first probes of an app that is not listening yet fail
+    if failures:
         evidence.append(event_line(failures[-1]))
         confidence = Confidence.HIGH
     elif probe and ctx.view.now is not None and started is not None and (

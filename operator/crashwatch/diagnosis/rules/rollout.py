@@ -13,6 +13,7 @@ from crashwatch.diagnosis.owners import (
     revision,
 )
 from crashwatch.diagnosis.rules.memory import last_healthy_record
+from crashwatch.diagnosis.trace import Trace
 from crashwatch.diagnosis.view import ClusterView, Obj, as_dict, as_int, as_list, as_str, meta
 from crashwatch.model import Confidence, Finding, OwnerRef, Reason
 from crashwatch.redact import redact
@@ -62,16 +63,23 @@ def _recorded_healthy_revision(dep: Obj) -> int | None:
     return as_int(last_healthy_record(dep).get("revision"), 0) or None
 
 
-def diagnose_regressions(view: ClusterView, pod_findings: Iterable[Finding]) -> list[Finding]:
+def diagnose_regressions(view: ClusterView, pod_findings: Iterable[Finding],
+                         trace: Trace | None = None) -> list[Finding]:
     by_pod: dict[tuple[str, str], list[Finding]] = {}
     for f in pod_findings:
         if f.pod is not None:
             by_pod.setdefault((f.namespace, f.pod), []).append(f)
     out = []
     for (ns, name), dep in sorted(view.deployments.items()):
-        found = _regression(view, ns, name, dep, by_pod)
+        why: list[str] | None = [] if trace is not None else None
+        found = _regression(view, ns, name, dep, by_pod, why)
         if found is not None:
             out.append(found)
+        if trace is not None:
+            trace.workload(ns, "Deployment", name, "rollout regression (rules/rollout.py)",
+                           f"{found.reason.value}: {found.summary}" if found is not None
+                           else f"not raised: {why[0] if why else 'no reason recorded'}",
+                           decided=found is not None)
     return out
 
 
@@ -81,9 +89,13 @@ def _regression(
     name: str,
     dep: Obj,
     by_pod: Mapping[tuple[str, str], list[Finding]],
+    why: list[str] | None = None,
 ) -> Finding | None:
+    """The Deployment's regression, or None (and, given ``why``, the reason appended)."""
     rss = sorted(view.replicasets_of(ns, name), key=revision, reverse=True)
     if len(rss) < 2 or revision(rss[0]) < 2:
+        if why is not None:
+            why.append("a first revision cannot regress (no earlier ReplicaSet)")
         return None  # a first deployment cannot regress
     newest, older = rss[0], rss[1:]
     new_name = as_str(meta(newest).get("name"))
@@ -95,16 +107,25 @@ def _regression(
     )
     deadline = progressing.get("reason") == "ProgressDeadlineExceeded"
     if any(_pod_ready(p) for p in new_pods):
+        if why is not None:
+            why.append(f"a pod of the newest revision ({new_name}) is ready")
         return None
     if not failing and not (deadline and not new_pods):
+        if why is not None:
+            why.append(f"no pod of the newest revision ({new_name}) is failing")
         return None
     if failing and all(f.reason is Reason.EVICTED for f in failing):
+        if why is not None:
+            why.append("the newest revision's pods were evicted, which is the node's doing")
         return None
 
     # The newest revision had become available (its rollout completed): whatever broke it
     # since is not this rollout's doing.
     if progressing.get("reason") == "NewReplicaSetAvailable" and progressing.get(
             "status") == "True":
+        if why is not None:
+            why.append("the newest revision had become available (Progressing "
+                       "NewReplicaSetAvailable): what broke it since is not the rollout")
         return None
 
     # The last healthy revision: the newest older one with available pods (or the one
@@ -122,12 +143,18 @@ def _regression(
         None,
     )
     if healthy is None:
+        if why is not None:
+            why.append("no earlier revision is known to have worked (none has available "
+                       "pods that are not failing, and none is recorded as last known good)")
         return None  # no earlier revision is known to have worked
     confidence = Confidence.HIGH
     new_t, old_t = pod_template(newest), pod_template(healthy)
     if failing and all(f.reason is Reason.OOM_AFTER_SHRINK for f in failing) and (
         _resources_only_change(new_t, old_t)
     ):
+        if why is not None:
+            why.append("only the resources changed and the pods are OOMAfterShrink: a "
+                       "memory floor fixes the autoscaler loop, not a rollback")
         return None  # the autoscaler loop: a resource floor fixes it, not a rollback
     new_images, old_images = _images(new_t), _images(old_t)
     old_name = as_str(meta(healthy).get("name"))
