@@ -52,6 +52,7 @@ import sys
 import tempfile
 import threading
 import time
+import traceback
 import urllib.request
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
@@ -1641,6 +1642,7 @@ def main() -> int:
     tools: list[Proc] = []
     results = []
     sharding: dict[str, Any] | None = None
+    sharding_error = ""
     try:
         print(f"starting the control plane ({nodes} kwok nodes) in {scratch}")
         plane.start()
@@ -1663,7 +1665,11 @@ def main() -> int:
         if args.shards:
             for t in tools:  # the single replica and KSM leave the machine to the shards
                 t.stop()
-            sharding = run_sharding(args, work, plane, audit, scratch, max(args.scales))
+            try:
+                sharding = run_sharding(args, work, plane, audit, scratch, max(args.scales))
+            except Exception:  # the single replica's figures are kept and reported
+                sharding_error = traceback.format_exc()
+                print(sharding_error, file=sys.stderr)
     finally:
         for t in tools:
             t.stop()
@@ -1672,6 +1678,9 @@ def main() -> int:
             shutil.rmtree(scratch, ignore_errors=True)
     info = machine()
     text = report(results, info, versions, args, sharding)
+    if sharding_error:
+        text += ("\n## Sharding phase\n\nNot measured: it failed with\n\n```\n"
+                 + sharding_error.strip()[-3000:] + "\n```\n")
     print()
     print(text)
     out = Path(args.out)
@@ -1679,7 +1688,8 @@ def main() -> int:
     (out / "cluster.md").write_text(text)
     (out / "cluster.json").write_text(json.dumps(
         {"machine": info, "versions": versions, "args": dict(vars(args)),
-         "results": results, "sharding": sharding}, indent=2, default=str) + "\n")
+         "results": results, "sharding": sharding, "sharding_error": sharding_error or None},
+        indent=2, default=str) + "\n")
     print(f"written: {out / 'cluster.md'}, {out / 'cluster.json'}")
     return 0
 
