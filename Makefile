@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 
 .PHONY: venv demo demo-kwok demo-offline test lint test-unit test-alerts test-e2e test-deploy tools pytools controlplane \
 	realnode realnode-tools test-realnode \
-	lock bench bench-cluster bench-alerts ksm helm clean
+	lock bench bench-cluster bench-alerts ksm helm sharding-vectors clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -128,6 +128,13 @@ bench-cluster: venv controlplane ksm
 ## plane (about 27 minutes; prints a table, keeps it in bench/results/alerts.md and .json)
 bench-alerts: venv controlplane ksm tools
 	$(BIN)/python bench/bench_alerts.py
+
+## sharding-vectors: regenerate tests/sharding/vectors.json, the shard hash's test vectors, with
+## the Kubernetes sharding package itself (tests/sharding/go; tests/unit/test_sharding.py checks
+## crashwatch against them, and that Go still prints them)
+sharding-vectors:
+	cd tests/sharding/go && GOTOOLCHAIN=local GOFLAGS=-buildvcs=false CGO_ENABLED=0 \
+		go run . > ../vectors.json.tmp && mv ../vectors.json.tmp ../vectors.json
 
 ## ksm: build kube-state-metrics from its Go module (for bench-cluster and bench-alerts)
 ksm:

@@ -24,6 +24,13 @@ restart count), p50/p99; watch events per second and CPU seconds per 1,000 event
 RSS; API requests (reads, writes) from the audit log; crashwatch writes per diagnosis, and
 its writes during healthy churn. Prints one table with the ratios crashwatch/KSM and keeps
 it under bench/results/. Never asserts: figures only.
+
+Then, at the largest scale, sharding (``--shards 1,2,4``): the single replica and KSM
+stopped, 1, 2 and 4 crashwatch shards (``--shards N --shard-index I``, the API server
+sharding) each started into the full cluster and put through healthy then mixed churn;
+beside the 4 shards, kube-state-metrics ``--total-shards 4``. Per shard: its namespaces and
+pods, its share of the events, CPU per 1,000 events of the whole cluster, cold start, peak
+RSS, delay p50/p99 of the failures in its namespaces; per shard count: the total.
 """
 
 from __future__ import annotations
@@ -45,6 +52,7 @@ import sys
 import tempfile
 import threading
 import time
+import traceback
 import urllib.request
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
@@ -61,12 +69,14 @@ from tests.cluster.promtext import metric_sum  # noqa: E402
 from tests.e2e.deploying import apply_overlay, install_monitoring_crds, kubectl  # noqa: E402
 
 from crashwatch import __version__  # noqa: E402
+from crashwatch.sharding import Shard  # noqa: E402
 
 CW_USER = "system:serviceaccount:crashwatch:crashwatch"
 KSM_USER = "system:serviceaccount:kube-system:kube-state-metrics"
 BENCH_USER = "kubernetes-admin"
 SMP = "application/strategic-merge-patch+json"
 PODS_PER_DEPLOYMENT = 20
+DEPLOYMENTS_PER_NAMESPACE = 5  # 100 pods per namespace: 100 namespaces at 10,000 pods
 POOL_EVERY = 5          # every 5th Deployment is a "pool" the bench drives through failures
 HOLD_SECONDS = 5.0      # a failure is held this long, then recovered
 COOLDOWN_SECONDS = 8.0  # a recovered pod rests this long before it fails again
@@ -129,6 +139,13 @@ FAILURES: dict[str, tuple[str, str | None]] = {
 }
 
 
+def namespace_of(deployment: int) -> str:
+    """The namespace of the i-th Deployment. Named team-NN-prod: names that differ only in
+    their last characters (shop-00, shop-01, ...) all hash into one shard (FNV-1a's top bits
+    hardly depend on the last bytes), these spread (2 shards: 52/48 of 100; 4: 23/29/22/26)."""
+    return f"team-{deployment // DEPLOYMENTS_PER_NAMESPACE:02d}-prod"
+
+
 def now3339() -> str:
     return kubelet.rfc3339()
 
@@ -153,6 +170,7 @@ class Proc:
     popen: subprocess.Popen[bytes]
     metrics_url: str
     started: float = field(default_factory=time.monotonic)
+    health_url: str = ""
 
     @property
     def pid(self) -> int:
@@ -194,13 +212,15 @@ def wait_http(url: str, proc: subprocess.Popen[bytes], what: str, timeout: float
 
 
 def start_crashwatch(plane: ControlPlane, work: Path, *, cold: bool = False,
+                     shard: tuple[int, int] | None = None, install: bool = True,
                      # production's sweep interval; a short stable-after so that pods recover fast
                      extra: tuple[str, ...] = ("--stable-after-seconds", "3"),
                      ) -> tuple[Proc, Path]:
     """crashwatch under its ServiceAccount's token. ``cold``: a second instance that only
-    diagnoses (dry run), to time a start against the full cluster. ``extra``: more flags
-    (the default shortens ``--stable-after-seconds``; ``()`` runs it as deployed)."""
-    if not cold:
+    diagnoses (dry run), to time a start against the full cluster. ``shard``: (index, count),
+    one shard of several. ``extra``: more flags (the default shortens
+    ``--stable-after-seconds``; ``()`` runs it as deployed)."""
+    if not cold and install:
         install_monitoring_crds(plane)
         apply_overlay(plane, "watch-only")
     kc = plane.mint_serviceaccount_kubeconfig("crashwatch", "crashwatch",
@@ -214,14 +234,19 @@ def start_crashwatch(plane: ControlPlane, work: Path, *, cold: bool = False,
     if cold:
         env["CRASHWATCH_DRY_RUN"] = "true"
     name = "crashwatch-cold" if cold else "crashwatch"
+    if shard is not None:
+        env["CRASHWATCH_SHARDS"], env["CRASHWATCH_SHARD_INDEX"] = str(shard[1]), str(shard[0])
+        name = f"crashwatch-shard-{shard[0]}-of-{shard[1]}"
     out = (work / f"{name}.log").open("wb")
+    started = time.monotonic()
     popen = subprocess.Popen(
         [sys.executable, "-m", "crashwatch", "run", "--logs-dir", str(logs),
          "--metrics-port", str(mport), "--health-port", str(hport), *extra],
         cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
     if not cold:
         wait_http(f"http://127.0.0.1:{hport}/healthz", popen, name)
-    return Proc(name, popen, f"http://127.0.0.1:{mport}/metrics"), logs
+    return Proc(name, popen, f"http://127.0.0.1:{mport}/metrics", started,
+                f"http://127.0.0.1:{hport}"), logs
 
 
 @functools.cache
@@ -232,7 +257,10 @@ def ksm_binary() -> str:
     return out.strip().splitlines()[-1]
 
 
-def start_ksm(plane: ControlPlane, work: Path, *, cold: bool = False) -> Proc:
+def start_ksm(plane: ControlPlane, work: Path, *, cold: bool = False,
+              shard: tuple[int, int] | None = None) -> Proc:
+    """kube-state-metrics; ``shard``: (index, count), its own client-side sharding
+    (``--shard``/``--total-shards``: every shard still receives every object)."""
     binary = ksm_binary()
     if not cold:
         kubectl(plane, "apply", "-f", "-", stdin=KSM_RBAC)
@@ -240,10 +268,14 @@ def start_ksm(plane: ControlPlane, work: Path, *, cold: bool = False) -> Proc:
                                               expiration_seconds=86400)
     port, tport = free_port(), free_port()
     name = "kube-state-metrics-cold" if cold else "kube-state-metrics"
+    flags = []
+    if shard is not None:
+        name = f"kube-state-metrics-shard-{shard[0]}-of-{shard[1]}"
+        flags = [f"--shard={shard[0]}", f"--total-shards={shard[1]}"]
     out = (work / f"{name}.log").open("wb")
     popen = subprocess.Popen(
         [binary, f"--kubeconfig={kc}", "--host=127.0.0.1", f"--port={port}",
-         "--telemetry-host=127.0.0.1", f"--telemetry-port={tport}"],
+         "--telemetry-host=127.0.0.1", f"--telemetry-port={tport}", *flags],
         stdout=out, stderr=subprocess.STDOUT)
     if not cold:
         wait_http(f"http://127.0.0.1:{port}/healthz", popen, name)
@@ -397,7 +429,7 @@ class Workload:
         t0 = time.monotonic()
         have = len(self.deployments)
         want = pods // PODS_PER_DEPLOYMENT
-        namespaces = sorted({f"shop-{i // 50:02d}" for i in range(want)})
+        namespaces = sorted({namespace_of(i) for i in range(want)})
         for ns in namespaces:
             try:
                 self.core.create_namespace({"metadata": {"name": ns}})  # type: ignore[arg-type]
@@ -405,7 +437,7 @@ class Workload:
                 if e.status != 409:
                     raise
         for i in range(have, want):
-            ns, name = f"shop-{i // 50:02d}", f"svc-{i:04d}"
+            ns, name = namespace_of(i), f"svc-{i:04d}"
             pool = i % POOL_EVERY == 0
             body = deployment(ns, name, pool, PODS_PER_DEPLOYMENT)
             self.apps.create_namespaced_deployment(ns, body,  # type: ignore[arg-type]
@@ -661,17 +693,18 @@ def family(body: bytes, name: bytes) -> bytes:
 
 
 class KsmWatcher(threading.Thread):
-    """Scrapes kube-state-metrics' /metrics back to back and notes, for every pending
-    injection, the start of the first scrape that shows it."""
+    """Scrapes kube-state-metrics' /metrics back to back (every shard's, one after the
+    other, when it is sharded) and notes, for every pending injection, the start of the
+    first round of scrapes that shows it."""
 
     WAITING = re.compile(rb'kube_pod_container_status_waiting_reason\{namespace="([^"]*)",'
                          rb'pod="([^"]*)",uid="[^"]*",container="app",reason="([^"]*)"\} 1')
     RESTARTS = re.compile(rb'kube_pod_container_status_restarts_total\{namespace="([^"]*)",'
                           rb'pod="([^"]*)",uid="[^"]*",container="app"\} (\d+)')
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str | list[str]) -> None:
         super().__init__(daemon=True)
-        self.url = url
+        self.urls = [url] if isinstance(url, str) else list(url)
         self.pending: list[Injection] = []
         self.lock = threading.Lock()
         self.active = threading.Event()
@@ -694,19 +727,19 @@ class KsmWatcher(threading.Thread):
                 time.sleep(max(0.0, self.last + 0.1 - time.time()))
             started = self.last = time.time()
             try:
-                body = scrape(self.url)
+                bodies = [scrape(url) for url in self.urls]
             except OSError:
                 time.sleep(0.1)
                 continue
             self.durations.append(time.time() - started)
-            self.sizes.append(len(body))
+            self.sizes.append(sum(len(b) for b in bodies))
             if not pending:
                 continue
-            waiting = {(m[0].decode(), m[1].decode(), m[2].decode())
+            waiting = {(m[0].decode(), m[1].decode(), m[2].decode()) for body in bodies
                        for m in self.WAITING.findall(family(body, WAITING_FAMILY))}
             restarts: dict[tuple[str, str], str] = {}
             if any(i.ksm_metric == "restarts" for i in pending):
-                restarts = {(m[0].decode(), m[1].decode()): m[2].decode()
+                restarts = {(m[0].decode(), m[1].decode()): m[2].decode() for body in bodies
                             for m in self.RESTARTS.findall(family(body, RESTARTS_FAMILY))}
             seen = []
             for inj in pending:
@@ -1118,6 +1151,171 @@ def run_scale(pods: int, args: argparse.Namespace, plane: ControlPlane, work: Wo
     return result
 
 
+# ------------------------------------------------------------------------- sharding
+
+
+def wait_ready(procs: list[Proc], timeout: float = 300) -> dict[str, dict[str, float]]:
+    """Each crashwatch's start, until its /readyz says it has listed its pods: wall, CPU,
+    peak RSS."""
+    out: dict[str, dict[str, float]] = {}
+    deadline = time.monotonic() + timeout
+    while len(out) < len(procs):
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"not ready after {timeout}s: "
+                               f"{[p.name for p in procs if p.name not in out]}")
+        for p in procs:
+            if p.name in out:
+                continue
+            if p.popen.poll() is not None:
+                raise RuntimeError(f"{p.name} exited with {p.popen.returncode}")
+            try:
+                with urllib.request.urlopen(f"{p.health_url}/readyz", timeout=2):
+                    pass
+            except OSError:  # 503 (HTTPError is an OSError) or not answering yet
+                continue
+            out[p.name] = {"wall_s": time.monotonic() - p.started, "cpu_s": p.cpu_seconds(),
+                           "peak_rss_mb": p.memory_mb()[1]}
+        time.sleep(0.2)
+    return out
+
+
+def wait_ksm_listed(procs: list[Proc], pods: int, timeout: float = 300) -> None:
+    """kube-state-metrics shards have taken in the cluster: every pod is on one of them."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with contextlib.suppress(OSError):
+            if sum(scrape(p.metrics_url).count(b"\nkube_pod_info{") for p in procs) >= pods:
+                return
+        time.sleep(2)
+    raise RuntimeError(f"kube-state-metrics shards did not list {pods} pods in {timeout}s")
+
+
+@dataclass
+class ShardSample:
+    t: float
+    cpu: dict[str, float]
+    events: dict[str, float]       # crashwatch shard -> its watch events (all resources)
+    ksm_events: float              # the pod, ReplicaSet and Deployment events of the cluster
+
+
+def shard_sample(cws: list[Proc], others: list[Proc]) -> ShardSample:
+    events, ksm_events = {}, 0.0
+    for p in cws:
+        text = scrape(p.metrics_url).decode()
+        events[p.name] = metric_sum(text, "crashwatch_watch_events_total")
+        ksm_events += sum(metric_sum(text, "crashwatch_watch_events_total", resource=r)
+                          for r in ("pods", "replicasets", "deployments"))
+    return ShardSample(time.time(), {p.name: p.cpu_seconds() for p in [*cws, *others]},
+                       events, ksm_events)
+
+
+def shard_phase(count: int, ksm_count: int, args: argparse.Namespace, work: Workload,
+                plane: ControlPlane, audit: Audit, scratch: Path, pods: int
+                ) -> dict[str, Any]:
+    """``count`` crashwatch shards (and ``ksm_count`` kube-state-metrics shards beside them)
+    started into the full cluster, then healthy and mixed churn."""
+    print(f"   {count} crashwatch shard(s)" + (f", {ksm_count} kube-state-metrics shards"
+                                                if ksm_count else ""))
+    cws = [start_crashwatch(plane, scratch, shard=(i, count), install=False)[0]
+           for i in range(count)]
+    ksms: list[Proc] = []
+    try:
+        cold = wait_ready(cws)
+        ksms = [start_ksm(plane, scratch, shard=(i, ksm_count)) for i in range(ksm_count)]
+        if ksms:
+            wait_ksm_listed(ksms, pods)
+        time.sleep(5)
+        s0 = shard_sample(cws, ksms)
+        run_churn(work, args.shard_healthy_seconds, args.rate, 0.0, None)
+        time.sleep(3)
+        s1 = shard_sample(cws, ksms)
+        first = len(work.injections)
+        watcher = KsmWatcher([k.metrics_url for k in ksms]) if ksms else None
+        if watcher is not None:
+            watcher.start()
+            watcher.active.set()
+        failures_per_s = min(10.0, len(work.pool) / (HOLD_SECONDS + COOLDOWN_SECONDS + 2) * 0.8)
+        run_churn(work, args.shard_seconds, args.rate, failures_per_s, watcher)
+        time.sleep(HOLD_SECONDS)
+        if watcher is not None:
+            watcher.active.clear()
+            watcher.done.set()
+        s2 = shard_sample(cws, ksms)
+        peaks = {p.name: p.memory_mb()[1] for p in [*cws, *ksms]}
+    finally:
+        for p in [*cws, *ksms]:
+            p.stop()
+    time.sleep(1)
+    audit.read()
+    injections = work.injections[first:]
+    match_audit(audit, injections)
+    cluster = (sum(s1.events.values()) - sum(s0.events.values()),
+               sum(s2.events.values()) - sum(s1.events.values()))
+    owned_pods = Counter[int]()
+    for ns, _, n in work.deployments:
+        owned_pods[next(i for i in range(count) if Shard(i, count).owns(ns))] += n
+    shards = []
+    for i, p in enumerate(cws):
+        mine = [j for j in injections if Shard(i, count).owns(j.ns)]
+        delays = [j.cw_at - j.t0 for j in mine if j.cw_at and j.t0]
+        cpu = (s1.cpu[p.name] - s0.cpu[p.name], s2.cpu[p.name] - s1.cpu[p.name])
+        own = (s1.events[p.name] - s0.events[p.name], s2.events[p.name] - s1.events[p.name])
+        shards.append({
+            "shard": i, "pods": owned_pods[i],
+            "namespaces": sum(1 for ns in {d[0] for d in work.deployments}
+                              if Shard(i, count).owns(ns)),
+            "events_healthy": own[0], "events_mixed": own[1],
+            "cpu_s_healthy": cpu[0], "cpu_s_mixed": cpu[1],
+            "cpu_s_per_1k_cluster_events": 1000 * sum(cpu) / sum(cluster),
+            "cpu_s_per_1k_own_events": 1000 * sum(cpu) / sum(own) if sum(own) else None,
+            "peak_rss_mb": peaks[p.name], "cold_start": cold[p.name],
+            "injected": len(mine), "published": len(delays),
+            "delay_p50_ms": 1000 * pct(delays, 0.5), "delay_p99_ms": 1000 * pct(delays, 0.99),
+        })
+    delays = [j.cw_at - j.t0 for j in injections if j.cw_at and j.t0]
+    total_cpu = sum(x["cpu_s_healthy"] + x["cpu_s_mixed"] for x in shards)
+    result: dict[str, Any] = {
+        "shards": count, "per_shard": shards, "cluster_events": sum(cluster),
+        "total_cpu_s": total_cpu, "total_cpu_s_per_1k_events": 1000 * total_cpu / sum(cluster),
+        "injected": len(injections), "published": len(delays),
+        "correct": sum(1 for j in injections if j.cw_reason == j.expected),
+        "delay_p50_ms": 1000 * pct(delays, 0.5), "delay_p99_ms": 1000 * pct(delays, 0.99),
+        "ksm_scraped": bool(ksms),
+    }
+    if ksms:
+        ksm_events = (s1.ksm_events - s0.ksm_events) + (s2.ksm_events - s1.ksm_events)
+        ksm_delays = [j.ksm_at - j.t0 for j in injections if j.ksm_at and j.t0]
+        result["ksm"] = {
+            "shards": ksm_count, "cluster_events": ksm_events,
+            "per_shard": [{
+                "shard": i, "peak_rss_mb": peaks[k.name],
+                "cpu_s": s2.cpu[k.name] - s0.cpu[k.name],
+                "cpu_s_per_1k_cluster_events": 1000 * (s2.cpu[k.name] - s0.cpu[k.name])
+                / ksm_events} for i, k in enumerate(ksms)],
+            "delay_p50_ms": 1000 * pct(ksm_delays, 0.5),
+            "delay_p99_ms": 1000 * pct(ksm_delays, 0.99), "published": len(ksm_delays),
+        }
+        # crashwatch's own events count ReplicaSets and Deployments alike: per 1,000 of the
+        # same events as KSM's, for the comparison
+        for x in shards:
+            x["cpu_s_per_1k_ksm_events"] = 1000 * (x["cpu_s_healthy"] + x["cpu_s_mixed"]) / (
+                ksm_events)
+    print(f"   {count} shard(s): p50/p99 {result['delay_p50_ms']:.0f}/"
+          f"{result['delay_p99_ms']:.0f} ms, total CPU {total_cpu:.1f} s for "
+          f"{sum(cluster):.0f} events")
+    return result
+
+
+def run_sharding(args: argparse.Namespace, work: Workload, plane: ControlPlane, audit: Audit,
+                 scratch: Path, pods: int) -> dict[str, Any]:
+    print(f"== sharding at {pods} pods: {', '.join(map(str, args.shards))} crashwatch "
+          f"shard(s); kube-state-metrics --total-shards {args.ksm_shards}")
+    phases = [shard_phase(n, args.ksm_shards if n == max(args.shards) else 0, args, work,
+                          plane, audit, scratch, pods) for n in args.shards]
+    return {"pods": pods, "phases": phases, "healthy_seconds": args.shard_healthy_seconds,
+            "mixed_seconds": args.shard_seconds}
+
+
 def time_diagnose(scratch: Path) -> float:
     """``crashwatch diagnose`` on a kubectl dump of the whole 10,000-pod cluster."""
     snap = scratch / "snapshot.json"
@@ -1190,8 +1388,94 @@ def capacity(tool: dict[str, Any]) -> float:
     return float(tool["cold_start"]["pods_per_cpu_s"])
 
 
+BEFORE_ISSUE_15 = {"cold_start_cpu_s": 13.4}
+"""The single replica at 10,000 pods when issue #15 was written (bench/results of 2026-11-23):
+its goals are stated against it."""
+
+
+def sharding_report(sh: dict[str, Any]) -> tuple[list[str], list[tuple[str, bool, str]]]:
+    """The sharding table and its goals."""
+    out = [f"## Sharding at {sh['pods']:,} pods", "",
+           f"Each shard count started into the full cluster (the API server sharding, feature "
+           f"gate ShardedListAndWatch on), then {sh['healthy_seconds']:.0f} s of healthy and "
+           f"{sh['mixed_seconds']:.0f} s of mixed churn, as above; the single replica and KSM "
+           "of the tables above stopped. CPU per 1,000 cluster events: a shard's CPU over "
+           "both churns per 1,000 watch events of the whole cluster (every shard's together: "
+           "what one replica sees), so N even shards would each show 1/N of one replica's. "
+           "Delays: the failures injected in the shard's namespaces, KSM not scraped, except "
+           "beside kube-state-metrics' shards (scraped back to back, as above).", "",
+           "| shards | shard | namespaces / pods | its events | CPU s per 1,000 cluster "
+           "events | CPU s per 1,000 of its events | cold start CPU / wall | peak RSS | "
+           "delay p50 / p99 |", "|---|---|---:|---:|---:|---:|---:|---:|---:|"]
+    for ph in sh["phases"]:
+        for x in ph["per_shard"]:
+            own = x["events_healthy"] + x["events_mixed"]
+            out.append(
+                f"| {ph['shards']} | {x['shard']} | {x['namespaces']} / {x['pods']:,} | "
+                f"{fmt(own)} ({100 * own / ph['cluster_events']:.0f}%) | "
+                f"{fmt(x['cpu_s_per_1k_cluster_events'])} | "
+                f"{fmt(x['cpu_s_per_1k_own_events'])} | "
+                f"{fmt(x['cold_start']['cpu_s'], ' s')} / {fmt(x['cold_start']['wall_s'], ' s')}"
+                f" | {fmt(x['peak_rss_mb'], ' MB')} | {fmt(x['delay_p50_ms'])} / "
+                f"{fmt(x['delay_p99_ms'], ' ms')} |")
+        out.append(
+            f"| {ph['shards']} | all | | {fmt(ph['cluster_events'])} | "
+            f"{fmt(ph['total_cpu_s_per_1k_events'])} (total CPU {fmt(ph['total_cpu_s'], ' s')})"
+            f" | | | | {fmt(ph['delay_p50_ms'])} / {fmt(ph['delay_p99_ms'], ' ms')} "
+            f"({ph['published']} of {ph['injected']}, {ph['correct']} named right"
+            f"{', KSM scraped' if ph['ksm_scraped'] else ''}) |")
+        k = ph.get("ksm")
+        if k:
+            for x in k["per_shard"]:
+                out.append(f"| KSM {k['shards']} | {x['shard']} | all / all | all | "
+                           f"{fmt(x['cpu_s_per_1k_cluster_events'])} | | | "
+                           f"{fmt(x['peak_rss_mb'], ' MB')} | |")
+            out.append(f"| KSM {k['shards']} | all | | | | | | | {fmt(k['delay_p50_ms'])} / "
+                       f"{fmt(k['delay_p99_ms'], ' ms')} ({k['published']}) |")
+    out += ["", "KSM's CPU per 1,000 cluster events counts the pod, ReplicaSet and "
+            "Deployment events crashwatch's shards counted (as above); beside them, "
+            "crashwatch's shards per 1,000 of the same events: " + ", ".join(
+                fmt(x.get("cpu_s_per_1k_ksm_events")) for ph in sh["phases"] if ph.get("ksm")
+                for x in ph["per_shard"]) + ".", ""]
+    by_n = {ph["shards"]: ph for ph in sh["phases"]}
+    goals: list[tuple[str, bool, str]] = []
+    one = by_n.get(1)
+    if one is not None:
+        single = one["total_cpu_s_per_1k_events"]
+        for n, ph in sorted(by_n.items()):
+            if n == 1:
+                continue
+            worst = max(x["cpu_s_per_1k_cluster_events"] for x in ph["per_shard"])
+            goals.append((f"{n} shards: each shard's CPU per event within 1.2x of one "
+                          f"replica's / {n}", worst <= 1.2 * single / n,
+                          f"worst shard {worst:.3g} vs {single:.3g} / {n} = {single / n:.3g} "
+                          f"({worst / (single / n):.2f}x); its share of the events: "
+                          f"{max(x['events_healthy'] + x['events_mixed'] for x in ph['per_shard']) / ph['cluster_events']:.0%}"))  # noqa: E501
+            total = ph["total_cpu_s_per_1k_events"]
+            goals.append((f"{n} shards: the sum within 1.15x of one replica",
+                          total <= 1.15 * single,
+                          f"{total:.3g} vs {single:.3g} s per 1,000 events "
+                          f"({total / single:.2f}x)"))
+    top = by_n[max(by_n)]
+    k = top.get("ksm")
+    if k:
+        cw_cpu = max(x["cpu_s_per_1k_ksm_events"] for x in top["per_shard"])
+        ksm_cpu = min(x["cpu_s_per_1k_cluster_events"] for x in k["per_shard"])
+        cw_rss = max(x["peak_rss_mb"] for x in top["per_shard"])
+        ksm_rss = min(x["peak_rss_mb"] for x in k["per_shard"])
+        goals.append((f"{top['shards']} shards: each crashwatch shard below each KSM shard "
+                      f"(--total-shards {k['shards']}) in CPU per event", cw_cpu < ksm_cpu,
+                      f"worst crashwatch shard {cw_cpu:.3g} vs best KSM shard {ksm_cpu:.3g} s "
+                      "per 1,000 events"))
+        goals.append((f"{top['shards']} shards: each crashwatch shard below each KSM shard "
+                      "in RSS", cw_rss < ksm_rss,
+                      f"largest crashwatch shard {cw_rss:.0f} MB vs smallest KSM shard "
+                      f"{ksm_rss:.0f} MB"))
+    return out, goals
+
+
 def report(results: list[dict[str, Any]], info: dict[str, str], versions: dict[str, str],
-           args: argparse.Namespace) -> str:
+           args: argparse.Namespace, sharding: dict[str, Any] | None = None) -> str:
     out = [f"# crashwatch vs kube-state-metrics, cluster benchmark ({info['date']})", "",
            f"Machine: {info['cpu']}, {info['cores']} cores, {info['memory']}, Linux "
            f"{info['kernel']}, Python {info['python']}. Everything on it at once: etcd, "
@@ -1272,7 +1556,25 @@ def report(results: list[dict[str, Any]], info: dict[str, str], versions: dict[s
          ", ".join(fmt(r["crashwatch"]["writes_healthy_churn"]) for r in results)),
         ("`crashwatch diagnose` on 10,000 pods < 2 s",
          (cw.get("snapshot_diagnose_s") or 99) < 2, fmt(cw.get("snapshot_diagnose_s"), " s")),
+        # issue #15: the single replica
+        ("cold-start peak RSS <= KSM's", cw["cold_start"]["peak_rss_mb"]
+         <= ks["cold_start"]["peak_rss_mb"],
+         f"{cw['cold_start']['peak_rss_mb']:.0f} vs {ks['cold_start']['peak_rss_mb']:.0f} MB"),
+        ("cold-start CPU halved (from 13.4 s)", cw["cold_start"]["cpu_s"]
+         <= BEFORE_ISSUE_15["cold_start_cpu_s"] / 2,
+         f"{cw['cold_start']['cpu_s']:.2f} s ({BEFORE_ISSUE_15['cold_start_cpu_s'] / cw['cold_start']['cpu_s']:.1f}x less); KSM {ks['cold_start']['cpu_s']:.2f} s"),  # noqa: E501
+        ("healthy-churn CPU per 1,000 events <= 2x KSM's",
+         cw["cpu_s_per_1k_events_healthy"] <= 2 * ks["cpu_s_per_1k_events_healthy"],
+         f"{cw['cpu_s_per_1k_events_healthy']:.3g} vs {ks['cpu_s_per_1k_events_healthy']:.3g} "
+         f"({cw['cpu_s_per_1k_events_healthy'] / ks['cpu_s_per_1k_events_healthy']:.2f}x)"),
+        ("p99 delay < 1 s with KSM scraped beside it", cw["delay_p99_ms"] < 1000,
+         fmt(cw["delay_p99_ms"], " ms")),
     ]
+    sharded: list[str] = []
+    if sharding:
+        sharded, more = sharding_report(sharding)
+        goals += more
+    out += sharded
     out += ["## Goals", "", "| goal | met | figure |", "|---|---|---|"]
     out += [f"| {g} | {'yes' if ok else 'NO'} | {fig} |" for g, ok, fig in goals]
     for r in results:
@@ -1299,13 +1601,23 @@ def main() -> int:
                         help="do not profile crashwatch with py-spy at the largest scale")
     parser.add_argument("--render", metavar="JSON",
                         help="only print the report of an earlier run's cluster.json")
+    parser.add_argument("--shards", default="1,2,4",
+                        help="crashwatch shard counts run at the largest scale, after the "
+                        "single-replica phases ('' to skip)")
+    parser.add_argument("--ksm-shards", type=int, default=4,
+                        help="kube-state-metrics --total-shards, beside the most shards")
+    parser.add_argument("--shard-seconds", type=float, default=40.0,
+                        help="mixed churn seconds per shard count")
+    parser.add_argument("--shard-healthy-seconds", type=float, default=20.0)
     args = parser.parse_args()
     args.scales = sorted(int(x) for x in args.scales.split(","))
+    args.shards = sorted(int(x) for x in args.shards.split(",") if x.strip())
     if args.render:
         saved = json.loads(Path(args.render).read_text())
         args.healthy_seconds = saved["args"]["healthy_seconds"]
         args.duration, args.rate = saved["args"]["duration"], saved["args"]["rate"]
-        print(report(saved["results"], saved["machine"], saved["versions"], args), end="")
+        print(report(saved["results"], saved["machine"], saved["versions"], args,
+                     saved.get("sharding")), end="")
         return 0
 
     bin_dir = build_binaries()
@@ -1330,6 +1642,8 @@ def main() -> int:
                 "kube-state-metrics": Path(ksm_bin).parent.name.removeprefix("ksm-")}
     tools: list[Proc] = []
     results = []
+    sharding: dict[str, Any] | None = None
+    sharding_error = ""
     try:
         print(f"starting the control plane ({nodes} kwok nodes) in {scratch}")
         plane.start()
@@ -1349,6 +1663,14 @@ def main() -> int:
         for pods in args.scales:
             results.append(run_scale(pods, args, plane, work, tools, ksm, audit, scratch))
         ksm.done.set()
+        if args.shards:
+            for t in tools:  # the single replica and KSM leave the machine to the shards
+                t.stop()
+            try:
+                sharding = run_sharding(args, work, plane, audit, scratch, max(args.scales))
+            except Exception:  # the single replica's figures are kept and reported
+                sharding_error = traceback.format_exc()
+                print(sharding_error, file=sys.stderr)
     finally:
         for t in tools:
             t.stop()
@@ -1356,7 +1678,10 @@ def main() -> int:
         if not args.keep:
             shutil.rmtree(scratch, ignore_errors=True)
     info = machine()
-    text = report(results, info, versions, args)
+    text = report(results, info, versions, args, sharding)
+    if sharding_error:
+        text += ("\n## Sharding phase\n\nNot measured: it failed with\n\n```\n"
+                 + sharding_error.strip()[-3000:] + "\n```\n")
     print()
     print(text)
     out = Path(args.out)
@@ -1364,7 +1689,8 @@ def main() -> int:
     (out / "cluster.md").write_text(text)
     (out / "cluster.json").write_text(json.dumps(
         {"machine": info, "versions": versions, "args": dict(vars(args)),
-         "results": results}, indent=2, default=str) + "\n")
+         "results": results, "sharding": sharding, "sharding_error": sharding_error or None},
+        indent=2, default=str) + "\n")
     print(f"written: {out / 'cluster.md'}, {out / 'cluster.json'}")
     return 0
 

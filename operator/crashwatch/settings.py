@@ -38,8 +38,22 @@ class WatchSettings:
     """A held object that no watch event has shown for this long is checked against the
     API server (a watch can miss a deletion without a relist noticing)."""
     list_chunk_size: int = 500
-    """Objects per page of the initial listings (0: one unpaged list). Bounds the memory a
-    start needs: one unpaged list of 10,000 pods peaked at 718 MB (bench/results/)."""
+    """Objects per page of the initial listings when they are paged lists (0: one unpaged
+    list). Bounds the memory a start needs: one unpaged list of 10,000 pods peaked at 718 MB
+    (bench/results/)."""
+    initial_streaming: bool = True
+    """Take the initial listings as a stream of the API server's initial events
+    (``sendInitialEvents``, Kubernetes 1.34+) rather than as paged lists, where the API
+    server offers it (checked at start; otherwise paged lists)."""
+    shards: int = 1
+    """Replicas the namespaces are split among, each with its own ``--shard-index``: pods,
+    their Events, their owners and RemediationPolicies of a namespace go to one of them (the
+    API server sends each only its share where it shards, Kubernetes 1.36+ with the
+    ShardedListAndWatch feature gate; else each drops the others')."""
+    shard_index: int = -1
+    """Which shard this replica is, 0 to shards-1; -1: a StatefulSet pod's ordinal (the
+    ``POD_INDEX`` variable, from the ``apps.kubernetes.io/pod-index`` label through the
+    downward API, else the end of ``POD_NAME``)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -47,6 +47,7 @@ VALUES = {
     "watch-only": [],
     "remediation": [CHART / "ci" / "remediation-values.yaml"],
     "ha": [CHART / "ci" / "ha-values.yaml"],
+    "sharded": [CHART / "ci" / "sharded-values.yaml"],
 }
 Key = tuple[str, str, str, str]
 
@@ -186,6 +187,7 @@ def test_values_schema_rejects_what_would_render_wrong(helm: Path) -> None:
                         ("image.pullPolicy=Sometimes", "/image/pullPolicy"),
                         ("resources.limits.memory=lots", "/resources/limits/memory"),
                         ("leaderElection.replicas=1", "/leaderElection/replicas"),
+                        ("sharding.shards=0", "/sharding/shards"),
                         ("watch.namespaces[0]=Not_A_Namespace", "/watch/namespaces/0")):
         out = run_helm(helm, "template", RELEASE, str(CHART), "--set", bad, check=False)
         assert out.returncode != 0 and needle in out.stderr, (bad, out.stderr)
@@ -244,6 +246,28 @@ def test_values_change_what_they_say(helm: Path) -> None:
     assert rules[0] == {"ports": [{"port": "metrics", "protocol": "TCP"}],
                         "from": [json.loads(peer)]}
     assert rules[1] == {"ports": [{"port": "health", "protocol": "TCP"}]}
+
+
+def test_sharding_sets_the_shard_count_on_the_statefulset_and_its_pods(helm: Path) -> None:
+    objs = render(helm, "--set", "sharding.enabled=true", "--set", "sharding.shards=5",
+                  "--set", "sharding.podDisruptionBudget.maxUnavailable=2")
+    assert not by_kind(objs, "Deployment")
+    (sts,) = by_kind(objs, "StatefulSet")
+    assert sts["spec"]["replicas"] == 5
+    (c,) = sts["spec"]["template"]["spec"]["containers"]
+    env = {e["name"]: e for e in c["env"]}
+    assert env["CRASHWATCH_SHARDS"]["value"] == "5"
+    assert env["POD_INDEX"]["valueFrom"]["fieldRef"]["fieldPath"] == (
+        "metadata.labels['apps.kubernetes.io/pod-index']")
+    assert "CRASHWATCH_LEADER_ELECTION" not in env
+    (pdb,) = by_kind(objs, "PodDisruptionBudget")
+    assert pdb["spec"] == {"maxUnavailable": 2,
+                           "selector": {"matchLabels": {"app.kubernetes.io/name": "crashwatch"}}}
+    # no Lease to elect on: a StatefulSet never runs two pods of one ordinal at once
+    assert not by_kind(objs, "Role")
+    out = run_helm(helm, "template", RELEASE, str(CHART), "--set", "sharding.enabled=true",
+                   "--set", "leaderElection.enabled=true", check=False)
+    assert out.returncode != 0 and "not supported" in out.stderr, out.stderr
 
 
 def test_prometheusrule_holds_the_rules_of_deploy_prometheus(helm: Path) -> None:

@@ -12,7 +12,9 @@ from kubernetes import client
 from tests.cluster.controlplane.plane import REPO, ControlPlane
 
 DEPLOY = REPO / "deploy"
-OVERLAYS = ("watch-only", "remediation", "ha")
+OVERLAYS = ("watch-only", "remediation", "ha", "sharded")
+#: What runs crashwatch in each overlay (kind/name, as kubectl names it).
+WORKLOAD = {"sharded": "statefulset/crashwatch"}
 
 def _open_crd(group: str, kind: str, annotations: str = "{}") -> str:
     """A CRD of ``kind`` (plural: lower case + s) in ``group``, v1, schema left open."""
@@ -73,12 +75,13 @@ def apply_overlay(plane: ControlPlane, overlay: str, dry_run: bool = False) -> s
         args.append("--dry-run=server")
     out = kubectl(plane, *args).stdout
     if not dry_run:
-        if overlay in ("remediation", "ha"):
+        if overlay in ("remediation", "ha", "sharded"):
             kubectl(plane, "wait", "--for=condition=Established", "--timeout=60s",
                     "crd/remediationpolicies.crashwatch.dev")
         # In these tests crashwatch runs as a process beside the plane, under this
         # ServiceAccount's kubeconfig, not as the Deployment's (kwok-faked) pod.
-        kubectl(plane, "-n", "crashwatch", "scale", "deployment/crashwatch", "--replicas=0")
+        kubectl(plane, "-n", "crashwatch", "scale", WORKLOAD.get(overlay, "deployment/crashwatch"),
+                "--replicas=0")
     return out
 
 

@@ -47,12 +47,16 @@ def test_overlay_passes_server_side_dry_run(
     kubectl(control_plane, "apply", "--server-side", "-f",
             str(Path(__file__).resolve().parents[2] / "deploy" / "base" / "namespace.yaml"))
     out = apply_overlay(control_plane, overlay, dry_run=True)
+    runs = "statefulset.apps/crashwatch" if overlay == "sharded" else "deployment.apps/crashwatch"
     for kind in ("serviceaccount/crashwatch", "clusterrole.rbac.authorization.k8s.io/"
-                 "crashwatch-watch", "deployment.apps/crashwatch", "service/crashwatch-metrics",
+                 "crashwatch-watch", runs, "service/crashwatch-metrics",
                  "servicemonitor.monitoring.coreos.com/crashwatch",
                  "prometheusrule.monitoring.coreos.com/crashwatch"):
         assert kind in out, out
-    if overlay == "remediation":
+    if overlay == "sharded":
+        assert "deployment.apps/crashwatch" not in out, out
+        assert "poddisruptionbudget.policy/crashwatch" in out, out
+    if overlay in ("remediation", "sharded"):
         assert "customresourcedefinition.apiextensions.k8s.io/remediationpolicies" in out
         assert "clusterrole.rbac.authorization.k8s.io/crashwatch-remediate" in out
 
@@ -117,26 +121,72 @@ def test_remediation_overlay_adds_the_write_role(
     assert not _can(control_plane, sa, "delete", "pods", namespace)
 
 
+def _crashwatch_pods(plane: ControlPlane, core: client.CoreV1Api, n: int,
+                     selector: str = "") -> list[client.V1Pod]:
+    """The ``n`` crashwatch pods the overlay's controller made (admitted: Pod Security
+    would have refused them otherwise), waited for."""
+    selector = ",".join(x for x in ("app.kubernetes.io/name=crashwatch", selector) if x)
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        pods = [p for p in core.list_namespaced_pod("crashwatch", label_selector=selector).items
+                if not p.metadata.deletion_timestamp]
+        if len(pods) >= n:
+            return list(pods)
+        time.sleep(0.5)
+    raise AssertionError(kubectl(plane, "-n", "crashwatch", "get", "events").stdout)
+
+
 def test_the_deployment_is_admitted_under_pod_security_restricted(
     control_plane: ControlPlane, monitoring: None, core: client.CoreV1Api,
 ) -> None:
     apply_overlay(control_plane, "watch-only")
     kubectl(control_plane, "-n", "crashwatch", "scale", "deployment/crashwatch", "--replicas=1")
     try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            pods = core.list_namespaced_pod(
-                "crashwatch", label_selector="app.kubernetes.io/name=crashwatch").items
-            if pods:
-                break
-            time.sleep(0.5)
-        assert pods, kubectl(control_plane, "-n", "crashwatch", "get", "events").stdout
+        pods = _crashwatch_pods(control_plane, core, 1)
         sc = pods[0].spec.containers[0].security_context
         assert sc.read_only_root_filesystem and not sc.allow_privilege_escalation
         assert sc.capabilities.drop == ["ALL"] and pods[0].spec.security_context.run_as_non_root
     finally:
         kubectl(control_plane, "-n", "crashwatch", "scale", "deployment/crashwatch",
                 "--replicas=0")
+
+
+def test_the_sharded_overlay_runs_one_pod_per_shard_with_the_deployments_hardening(
+    control_plane: ControlPlane, monitoring: None, core: client.CoreV1Api,
+    apps: client.AppsV1Api,
+) -> None:
+    """overlays/sharded: a StatefulSet of 3 whose pods are admitted under Pod Security
+    `restricted`, each told N and its own index (the pod-index label, through the downward
+    API), with the Deployment's pod template otherwise (copied by kustomize, not rewritten)."""
+    apply_overlay(control_plane, "remediation")
+    template = apps.read_namespaced_deployment("crashwatch", "crashwatch").spec.template
+    apps.delete_namespaced_deployment("crashwatch", "crashwatch")
+    apply_overlay(control_plane, "sharded")
+    kubectl(control_plane, "-n", "crashwatch", "scale", "statefulset/crashwatch", "--replicas=3")
+    try:
+        pods = _crashwatch_pods(control_plane, core, 3, "apps.kubernetes.io/pod-index")
+        assert sorted(p.metadata.labels["apps.kubernetes.io/pod-index"] for p in pods) == [
+            "0", "1", "2"]
+        for pod in pods:
+            c = pod.spec.containers[0]
+            env = {e.name: e for e in c.env}
+            assert env["CRASHWATCH_SHARDS"].value == "3"
+            assert env["POD_INDEX"].value_from.field_ref.field_path == (
+                "metadata.labels['apps.kubernetes.io/pod-index']")
+            assert env["CRASHWATCH_REMEDIATION"].value == "true"
+            ours = template.spec.containers[0]
+            mounts = [m for m in c.volume_mounts if not m.name.startswith("kube-api-access")]
+            assert (c.security_context, c.resources, c.liveness_probe, c.readiness_probe,
+                    c.image, mounts) == (
+                ours.security_context, ours.resources, ours.liveness_probe,
+                ours.readiness_probe, ours.image, ours.volume_mounts)
+            assert pod.spec.security_context == template.spec.security_context
+        pdb = client.PolicyV1Api(core.api_client).read_namespaced_pod_disruption_budget(
+            "crashwatch", "crashwatch")
+        assert pdb.spec.max_unavailable == 1
+    finally:
+        kubectl(control_plane, "-n", "crashwatch", "delete", "statefulset/crashwatch",
+                "poddisruptionbudget/crashwatch", "--ignore-not-found")
 
 
 def test_watch_only_operator_annotates_pods_and_only_posts_events_on_owners(

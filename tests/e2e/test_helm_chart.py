@@ -39,7 +39,7 @@ def helm() -> Path:
     return Path(out.stdout.strip().splitlines()[-1]) / "helm"
 
 
-@pytest.mark.parametrize("values", ["defaults", "remediation", "ha", "every option"])
+@pytest.mark.parametrize("values", ["defaults", "remediation", "ha", "sharded", "every option"])
 def test_chart_passes_server_side_dry_run(control_plane: ControlPlane, helm: Path,
                                           values: str) -> None:
     install_monitoring_crds(control_plane)
@@ -54,12 +54,14 @@ def test_chart_passes_server_side_dry_run(control_plane: ControlPlane, helm: Pat
     # that what the chart leaves out (the ha overlay's rollingUpdate) is dropped, not kept.
     out = kubectl(control_plane, "apply", "--server-side", "--force-conflicts",
                   "--dry-run=server", "-f", "-", stdin=rendered).stdout
-    assert "deployment.apps/crashwatch serverside-applied (server dry run)" in out, out
+    runs = "statefulset.apps" if values == "sharded" else "deployment.apps"
+    assert f"{runs}/crashwatch serverside-applied (server dry run)" in out, out
     if values != "defaults":
         assert "clusterrole.rbac.authorization.k8s.io/crashwatch-remediate" in out
         assert "customresourcedefinition.apiextensions.k8s.io/remediationpolicies" in out
     if values in ("ha", "every option"):
         assert "role.rbac.authorization.k8s.io/crashwatch-leader-election" in out
+    if values in ("ha", "sharded", "every option"):
         assert "poddisruptionbudget.policy/crashwatch" in out
     if values == "every option":
         assert "configmap/crashwatch-dashboard" in out

@@ -7,6 +7,7 @@ API server is exercised by the end-to-end suite.
 import asyncio
 import copy
 import json
+import threading
 from typing import Any
 
 import kube as k
@@ -614,6 +615,46 @@ def test_clears_wait_until_the_pods_have_been_listed():
     assert [c[0] for c in rec.writes("Pod")] == ["annotate", "event"]
 
 
+def test_an_owner_diagnosed_while_its_pods_arrive_is_not_cleared_and_said_again():
+    """The sharded e2e with the gate off (a restarted shard decoding the whole cluster): a
+    Deployment listed before its pods was being diagnosed, with no pods yet, when they came
+    and the pods' listing ended. That diagnosis cleared the Deployment's annotation; the next
+    said it again, a second Event. Pods that joined during a diagnosis leave the owner's
+    notice to the reconcile they scheduled."""
+    p = _crashing_pod()
+    first, rec1, _ = make()
+    _run(_add_and_drain(first, p))
+    said = [c[3] for c in rec1.writes("Deployment") if c[0] == "annotate"][-1]
+    d, rec, _ = make()
+    dep = k.deployment("web", [k.container()], 1)
+    dep["metadata"]["annotations"].update(said)
+    inside, go_on = threading.Event(), threading.Event()
+    real = d._diagnose
+
+    def held(*args: Any) -> Any:
+        inside.set()
+        go_on.wait(10)
+        return real(*args)
+
+    d._diagnose = held  # type: ignore[method-assign]
+
+    async def go():
+        d.on_listing("pods", None, "started")
+        d.on_listing("deployments", None, "started")
+        d.on_owner("Deployment", None, dep)
+        d.on_listing("deployments", None, "listed")
+        while not inside.is_set():  # the Deployment's reconcile is in its diagnosis
+            await asyncio.sleep(0.01)
+        d.on_pod(None, p)
+        d.on_listing("pods", None, "listed")
+        go_on.set()
+        await d.drain()
+
+    _run(go())
+    assert rec.writes("Deployment") == []  # it said the right thing all along
+    assert [c[0] for c in rec.writes("Pod")] == ["annotate", "event"]
+
+
 def test_logs_are_read_from_the_instance_that_died_once_each():
     reads: list[tuple[str, bool]] = []
 
@@ -763,6 +804,21 @@ def test_a_pod_on_its_way_out_whose_pre_stop_hook_fails_is_published_and_not_cle
     pod_writes = rec.writes("Pod")
     assert [c[3].get(ANN_REASON) for c in pod_writes if c[0] == "annotate"] == [
         "CrashLoop.HookFailed"]
+
+
+def test_watch_events_are_counted_and_timed_per_resource():
+    d, _, clock = make()
+    for _ in range(3):
+        d.seen("pods")
+    clock.t += 5
+    d.seen("events")
+    sample = d.metrics.registry.get_sample_value
+    assert sample("crashwatch_watch_events_total", {"resource": "pods"}) == 3
+    assert sample("crashwatch_watch_events_total", {"resource": "events"}) == 1
+    assert sample("crashwatch_last_watch_event_timestamp_seconds",
+                  {"resource": "events"}) == clock.t
+    assert sample("crashwatch_last_watch_event_timestamp_seconds",
+                  {"resource": "pods"}) == clock.t - 5
 
 
 def test_a_reworded_notice_waiting_for_its_refresh_does_not_hold_up_a_clear(dog):

@@ -5,9 +5,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import dataclasses
+import os
 import sys
-from collections.abc import Sequence
-from dataclasses import fields
+from collections.abc import Mapping, Sequence
+from dataclasses import fields, replace
 from typing import TYPE_CHECKING, Any
 
 from crashwatch import __version__
@@ -31,6 +32,7 @@ from crashwatch.settings import (
     env_overrides,
     field_docs,
 )
+from crashwatch.sharding import Shard, resolve_index
 from crashwatch.watch.selectors import parse_selector
 
 if TYPE_CHECKING:
@@ -156,9 +158,20 @@ def build_settings(args: argparse.Namespace, environ: dict[str, str] | None = No
     return Settings(**parts)
 
 
+def resolve_shard(settings: Settings, environ: Mapping[str, str] | None = None) -> Settings:
+    """The settings with this replica's shard index decided (``--shard-index``, else the
+    StatefulSet pod's ordinal: ``POD_INDEX``, then the end of ``POD_NAME``). Raises
+    ValueError when it cannot be told or is out of range."""
+    environ = os.environ if environ is None else environ
+    index, _ = resolve_index(settings.watch.shards, settings.watch.shard_index,
+                             environ.get("POD_INDEX", ""), environ.get("POD_NAME", ""))
+    Shard(index, settings.watch.shards)  # bounds checked
+    return replace(settings, watch=replace(settings.watch, shard_index=index))
+
+
 def _run(args: argparse.Namespace) -> int:
     try:
-        settings = build_settings(args)
+        settings = resolve_shard(build_settings(args))
         parse_selector(settings.watch.ignore_selector)
         parse_selector(settings.watch.namespace_selector)
     except (ValueError, TypeError) as err:

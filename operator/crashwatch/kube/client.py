@@ -12,6 +12,7 @@ import hashlib
 import json
 import socket
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -394,3 +395,93 @@ async def api_reachable(api: client.ApiClient) -> bool:
     except (ApiException, OSError, ValueError, TransportError):
         return False
     return True
+
+
+@dataclass(frozen=True, slots=True)
+class ServerFeatures:
+    """What the API server offers for watches (None: it could not be told)."""
+
+    shards: bool | None
+    """It applies a ``shardSelector`` (a list echoes ``metadata.shardInfo``)."""
+    streaming: bool | None
+    """It streams initial events (``sendInitialEvents``) and marks their end."""
+
+
+#: No pod is named so: the streaming probe asks for nothing but the end-of-initial-events mark.
+_PROBE_POD = "crashwatch-probe-none"
+INITIAL_EVENTS_END = "k8s.io/initial-events-end"
+
+
+def _list_pods(api: client.ApiClient, namespace: str | None, **query: Any) -> Any:
+    core = client.CoreV1Api(api)
+    if namespace:
+        return core.list_namespaced_pod(namespace, _preload_content=False,
+                                        _request_timeout=10, **query)
+    return core.list_pod_for_all_namespaces(_preload_content=False, _request_timeout=10,
+                                            **query)
+
+
+def _probe_shards(api: client.ApiClient, selector: str, namespace: str | None) -> bool | None:
+    try:
+        body = _read_json(_list_pods(api, namespace, limit=1, shard_selector=selector))
+    except ApiException as err:
+        if err.status in (400, 422):  # a server that reads the selector and refuses it
+            log.error("the API server refused the shard selector", selector=selector,
+                      error=api_message(err))
+            return False
+        return None
+    except (OSError, ValueError, TransportError):
+        return None
+    info = as_mapping(as_mapping(body).get("metadata")).get("shardInfo")
+    return as_mapping(info).get("selector") == selector
+
+
+def _probe_streaming(api: client.ApiClient, namespace: str | None) -> bool | None:
+    try:
+        response = _list_pods(api, namespace, watch=True, send_initial_events=True,
+                              resource_version_match="NotOlderThan",
+                              allow_watch_bookmarks=True,
+                              field_selector=f"metadata.name={_PROBE_POD}", timeout_seconds=5)
+    except ApiException as err:
+        # 422 "sendInitialEvents is forbidden for watch unless the WatchList feature gate is
+        # enabled"; 400 from servers that predate it
+        return False if err.status in (400, 422) else None
+    except (OSError, ValueError, TransportError):
+        return None
+    try:
+        line = response.readline()  # the first event: nothing matches, so the end mark
+    except (OSError, ValueError, TransportError):
+        return None
+    finally:
+        response.close()  # the rest of the stream is not wanted: the connection goes too
+    try:
+        event = json.loads(line) if line else {}
+    except ValueError:
+        return False
+    annotations = as_mapping(as_mapping(as_mapping(event).get("object")).get("metadata")).get(
+        "annotations")
+    return as_mapping(event).get("type") == "BOOKMARK" and as_mapping(annotations).get(
+        INITIAL_EVENTS_END) == "true"
+
+
+async def probe_server(api: client.ApiClient, shard_selector: str | None,
+                       namespace: str | None, attempts: int = 3,
+                       pause: float = 2.0) -> ServerFeatures:
+    """Ask the API server (in ``namespace``, or cluster-wide) whether it shards a list by
+    ``shard_selector`` and streams initial events. Retried while it cannot tell."""
+    shards: bool | None = None if shard_selector else False
+    streaming: bool | None = None
+    for attempt in range(attempts):
+        if shards is None and shard_selector:
+            shards = await asyncio.to_thread(_probe_shards, api, shard_selector, namespace)
+        if streaming is None:
+            streaming = await asyncio.to_thread(_probe_streaming, api, namespace)
+        if shards is not None and streaming is not None:
+            break
+        if attempt < attempts - 1:
+            await asyncio.sleep(pause)
+    return ServerFeatures(shards, streaming)
+
+
+def as_mapping(value: Any) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}

@@ -24,14 +24,17 @@ from crashwatch.kube.client import (
     KubeClient,
     LeaseStore,
     RemediationClient,
+    ServerFeatures,
     api_reachable,
     load_api_client,
+    probe_server,
 )
 from crashwatch.logsource import LogsDir
 from crashwatch.metrics import Metrics
 from crashwatch.remediation.remediator import Remediator
 from crashwatch.settings import Settings
-from crashwatch.watch import health, listings
+from crashwatch.sharding import Shard
+from crashwatch.watch import decoding, health, listings
 from crashwatch.watch.leader import LeaderElector, identity
 from crashwatch.watch.store import Store
 from crashwatch.watch.watchdog import LogReader, Watchdog
@@ -51,52 +54,114 @@ OWNER_RESOURCES = (
 )
 
 
-def _guard(dog: Watchdog, resource: str, fn: Any, *args: Any) -> None:
-    """A malformed object never stops the watch loop: count it, log it, go on."""
-    dog.seen(resource)
-    try:
-        fn(*args)
-    except Exception as err:
-        dog.metrics.handler_errors.labels(resource).inc()
-        log.warning("handler error", resource=resource, error=str(err)[:300])
+Handler = Callable[[Mapping[str, Any]], None]
+#: The resources split among shards, by namespace (kopf's selector keys): everything about
+#: one workload lands on one replica. Namespaces and CRDs are not sharded.
+SHARDED_RESOURCES: tuple[tuple[str, str] | tuple[str, str, str], ...] = (
+    ("v1", "pods"), ("v1", "events"),
+    *((group, version, plural) for _, (group, version, plural) in OWNER_RESOURCES),
+    ("crashwatch.dev", "v1alpha1", "remediationpolicies"),
+)
+SHARDED_PLURALS = frozenset(key[-1] for key in SHARDED_RESOURCES)
 
 
-def register(registry: kopf.OperatorRegistry, dog: Watchdog, settings: Settings,
-             remediator: Remediator | None = None) -> None:
+def handlers(dog: Watchdog, settings: Settings, remediator: Remediator | None = None
+             ) -> dict[tuple[str, str, str], Handler]:
+    """``(group, version, plural)`` -> what a watch event of that resource does. A malformed
+    object never stops the watch loop: counted, logged, the next one goes on."""
+    def guarded(resource: str, fn: Handler) -> Handler:
+        def handle(event: Mapping[str, Any]) -> None:
+            dog.seen(resource)
+            try:
+                fn(event)
+            except Exception as err:
+                dog.metrics.handler_errors.labels(resource).inc()
+                log.warning("handler error", resource=resource, error=str(err)[:300])
+        return handle
+
+    def body(event: Mapping[str, Any]) -> Mapping[str, Any]:
+        obj = event.get("object")
+        return obj if isinstance(obj, Mapping) else {}
+
+    def pods(event: Mapping[str, Any]) -> None:
+        dog.on_pod(event.get("type"), body(event))
+
+    def events(event: Mapping[str, Any]) -> None:
+        if event.get("type") != "DELETED":
+            dog.on_event(body(event))
+
+    def owner(kind: str) -> Handler:
+        return lambda event: dog.on_owner(kind, event.get("type"), body(event))
+
+    table = {("", "v1", "pods"): guarded("pods", pods),
+             ("", "v1", "events"): guarded("events", events)}
+    for kind, (group, version, plural) in OWNER_RESOURCES:
+        table[(group, version, plural)] = guarded(plural, owner(kind))
+    if remediator is not None:
+        table[("crashwatch.dev", "v1alpha1", "remediationpolicies")] = guarded(
+            "remediationpolicies",
+            lambda event: remediator.on_policy(str(event.get("type") or ""), body(event)))
+    if settings.watch.namespace_selector:
+        table[("", "v1", "namespaces")] = guarded(
+            "namespaces", lambda event: dog.on_namespace(event.get("type"), body(event)))
+    return table
+
+
+def direct_handlers(table: Mapping[tuple[str, str, str], Handler]
+                    ) -> dict[tuple[str, str], Handler]:
+    """The handlers the watch-stream adapter calls as events are read: all but the
+    namespaces' (kopf's namespace observer reads that stream too, when the operator is
+    limited to some namespaces; those events are few)."""
+    return {(group, plural): handle for (group, _, plural), handle in table.items()
+            if (group, plural) != ("", "namespaces")}
+
+
+def shard_filter(shard: Shard, metrics: Metrics, server: bool = False
+                 ) -> listings.Admit | None:
+    """Keep an event of a sharded resource only if its namespace is this shard's (a
+    dictionary lookup; other shards' are counted and dropped). It runs where the API server
+    shards too (``server``): one that stops sharding (restarted without the feature gate)
+    cannot make two replicas act on one object; that is said once. None: nothing to
+    filter."""
+    if not shard.sharded:
+        return None
+    dropped: dict[str, Any] = {}
+
+    def admit(plural: str, obj: Any) -> bool:
+        if plural not in SHARDED_PLURALS:
+            return True
+        md = obj.get("metadata") if isinstance(obj, Mapping) else None
+        namespace = md.get("namespace") if isinstance(md, Mapping) else None
+        if shard.owns(namespace if isinstance(namespace, str) else ""):
+            return True
+        counter = dropped.get(plural)
+        if counter is None:
+            counter = dropped[plural] = metrics.shard_dropped.labels(plural)
+            if server:
+                log.warning("the API server sent another shard's object although it shards; "
+                            "dropped here", resource=plural, namespace=namespace)
+        counter.inc()
+        return False
+    return admit
+
+
+def register(registry: kopf.OperatorRegistry, table: Mapping[tuple[str, str, str], Handler],
+             admit: listings.Admit | None = None) -> None:
+    """kopf's handlers: each event, if admitted, to its handler. (Where the watch-stream
+    adapter is installed, it hands them over before kopf's workers and these stay idle.)"""
     @kopf.on.login(registry=registry)
     def login(**kwargs: Any) -> Any:
         # The same credentials as the kubernetes client: in-cluster, else KUBECONFIG.
         return kopf.login_via_client(**kwargs)
 
-    @kopf.on.event("v1", "pods", registry=registry)
-    async def pods(event: Mapping[str, Any], **_: Any) -> None:
-        _guard(dog, "pods", dog.on_pod, event.get("type"), event.get("object") or {})
-
-    @kopf.on.event("v1", "events", registry=registry)
-    async def events(event: Mapping[str, Any], **_: Any) -> None:
-        if event.get("type") != "DELETED":
-            _guard(dog, "events", dog.on_event, event.get("object") or {})
-
-    for kind, (group, version, plural) in OWNER_RESOURCES:
-        def make(kind: str, plural: str) -> Any:
-            async def owner(event: Mapping[str, Any], **_: Any) -> None:
-                _guard(dog, plural, dog.on_owner, kind, event.get("type"),
-                       event.get("object") or {})
-            return owner
-        kopf.on.event(group, version, plural, registry=registry, id=f"owner-{plural}")(
-            make(kind, plural))
-
-    if remediator is not None:
-        @kopf.on.event("crashwatch.dev", "v1alpha1", "remediationpolicies", registry=registry)
-        async def policies(event: Mapping[str, Any], **_: Any) -> None:
-            _guard(dog, "remediationpolicies", remediator.on_policy, event.get("type") or "",
-                   event.get("object") or {})
-
-    if settings.watch.namespace_selector:
-        @kopf.on.event("v1", "namespaces", registry=registry)
-        async def namespaces(event: Mapping[str, Any], **_: Any) -> None:
-            _guard(dog, "namespaces", dog.on_namespace, event.get("type"),
-                   event.get("object") or {})
+    for (group, version, plural), handle in table.items():
+        def make(plural: str, handle: Handler) -> Any:
+            async def on_event(event: Mapping[str, Any], **_: Any) -> None:
+                if admit is None or admit(plural, event.get("object")):
+                    handle(event)
+            return on_event
+        where = (group, version, plural) if group else (version, plural)
+        kopf.on.event(*where, registry=registry, id=f"event-{plural}")(make(plural, handle))
 
 
 class NoDiffBase(kopf.DiffBaseStorage):
@@ -115,7 +180,10 @@ class NoDiffBase(kopf.DiffBaseStorage):
         return None
 
 
-def kopf_settings(settings: Settings) -> kopf.OperatorSettings:
+def kopf_settings(settings: Settings, shard_selector: str | None = None,
+                  streaming: bool = False) -> kopf.OperatorSettings:
+    """kopf's settings. ``shard_selector``: the API server sends only this shard's pods,
+    Events, owners and policies. ``streaming``: initial listings as initial events."""
     ks = kopf.OperatorSettings()
     ks.persistence.diffbase_storage = NoDiffBase()
     ks.posting.enabled = False  # kopf must never post Events about watched objects
@@ -123,6 +191,10 @@ def kopf_settings(settings: Settings) -> kopf.OperatorSettings:
     # and relists a standby, is not used.
     ks.peering.standalone = True
     ks.watching.chunk_size = settings.watch.list_chunk_size or None
+    ks.watching.initial_streaming = streaming
+    if shard_selector:
+        for key in SHARDED_RESOURCES:
+            ks.watching.shard_selectors[key] = shard_selector
     # A diagnosis reads only pods' Events, never crashwatch's own: let the API server
     # filter the rest out of the stream (nodes', ReplicaSets', ... and ours).
     ks.watching.field_selectors[("v1", "events")] = EVENT_FIELD_SELECTOR
@@ -156,11 +228,51 @@ API_PROBE_SECONDS = 10.0
 API_STALE_SECONDS = 35.0
 
 
+def lease_name(settings: Settings) -> str:
+    """The Lease replicas elect a leader on: one per shard (``crashwatch-shard-2``), so that
+    several replicas of each shard may stand by for it."""
+    if settings.watch.shards > 1:
+        return f"{settings.server.lease_name}-shard-{settings.watch.shard_index}"
+    return settings.server.lease_name
+
+
+async def ask_server(api: Any, settings: Settings, shard: Shard, metrics: Metrics
+                     ) -> tuple[bool, bool]:
+    """Does the API server shard (when this replica is a shard) and stream initial events
+    (when asked to)? Decided once at start, said in the log and in crashwatch_shard_info."""
+    namespace = settings.watch.namespaces[0] if settings.watch.namespaces else None
+    if not shard.sharded and not settings.watch.initial_streaming:
+        found = ServerFeatures(False, False)
+    else:
+        found = await probe_server(api, shard.selector if shard.sharded else None, namespace)
+    streaming = bool(settings.watch.initial_streaming and found.streaming)
+    if settings.watch.initial_streaming and not streaming:
+        log.info("initial listings are paged lists: the API server does not stream initial "
+                 "events" if found.streaming is False else "initial listings are paged lists: "
+                 "the API server did not say whether it streams initial events")
+    server_shards = bool(shard.sharded and found.shards)
+    filtering = "none" if not shard.sharded else "server" if server_shards else "client"
+    metrics.shard.labels(str(shard.index), str(shard.count), filtering).set(1)
+    metrics.shards.set(shard.count)
+    if filtering == "server":
+        log.info("the API server shards the watches: it sends this replica only its "
+                 "namespaces' objects", shard=str(shard), selector=shard.selector)
+    elif filtering == "client":
+        log.warning("the API server does not shard (feature gate ShardedListAndWatch off, or "
+                    "a server before Kubernetes 1.36)" if found.shards is False else
+                    "the API server did not say whether it shards", shard=str(shard),
+                    consequence="every object is received and decoded; other shards' "
+                    "are dropped here, before they are held")
+    return server_shards, streaming
+
+
 async def run(settings: Settings, stop_flag: asyncio.Event | None = None) -> None:
     metrics = Metrics()
     if settings.server.metrics_port:
         start_http_server(settings.server.metrics_port, registry=metrics.registry)
     api = load_api_client()
+    shard = Shard(max(settings.watch.shard_index, 0), settings.watch.shards)
+    server_shards, streaming = await ask_server(api, settings, shard, metrics)
     kube = KubeClient(api, metrics, dry_run=settings.publish.dry_run)
     remediator: Remediator | None = None
     store = Store(settings.watch)
@@ -187,8 +299,10 @@ async def run(settings: Settings, stop_flag: asyncio.Event | None = None) -> Non
         reader = from_api
     dog = Watchdog(settings, store, kube, metrics, reader, remedy=remediator,
                    verifier=kube.exists)
+    table = handlers(dog, settings, remediator)
+    admit = shard_filter(shard, metrics, server=server_shards)
     registry = kopf.OperatorRegistry()
-    register(registry, dog, settings, remediator)
+    register(registry, table, admit)
 
     me = identity()
     elector: LeaderElector | None = None
@@ -199,7 +313,7 @@ async def run(settings: Settings, stop_flag: asyncio.Event | None = None) -> Non
 
         lease = settings.server.lease_seconds
         elector = LeaderElector(
-            LeaseStore(api, lease_namespace(settings), settings.server.lease_name),
+            LeaseStore(api, lease_namespace(settings), lease_name(settings)),
             me, lead, lease_seconds=lease, renew_seconds=lease / 3,
             retry_seconds=min(1.0, lease / 6))
         dog.set_active(False)  # a standby until elected
@@ -223,7 +337,9 @@ async def run(settings: Settings, stop_flag: asyncio.Event | None = None) -> Non
     log.info("starting", namespaces=list(settings.watch.namespaces) or "all",
              metrics_port=settings.server.metrics_port, health_port=settings.server.health_port,
              dry_run=settings.publish.dry_run,
-             leader_election=settings.server.lease_name if elector else None)
+             leader_election=lease_name(settings) if elector else None,
+             shard=str(shard) if shard.sharded else None,
+             listings="streamed" if streaming else "paged")
     runner = (await health.serve(settings.server.health_port, ready)
               if settings.server.health_port else None)
     tasks = [asyncio.create_task(_every(settings.watch.sweep_interval_seconds, "sweep",
@@ -232,13 +348,16 @@ async def run(settings: Settings, stop_flag: asyncio.Event | None = None) -> Non
     if elector is not None:
         tasks.append(asyncio.create_task(elector.run()))
     logging.getLogger("kopf.objects").setLevel(logging.WARNING)
-    if not listings.install(dog.on_listing):
+    decoding.install()  # orjson for the watch streams
+    direct = direct_handlers(table)
+    if not listings.install(dog.on_listing, admit=admit, direct=direct):
         log.warning("relists cannot be followed: what vanished during a watch gap is found "
                     "by the periodic check only", every=settings.watch.verify_interval_seconds)
     try:
         await kopf.operator(
             registry=registry,
-            settings=kopf_settings(settings),
+            settings=kopf_settings(settings, shard.selector if server_shards else None,
+                                   streaming),
             clusterwide=not settings.watch.namespaces,
             namespaces=settings.watch.namespaces,
             standalone=True,

@@ -202,8 +202,8 @@ class Watchdog:
         return self.namespaces.get(namespace, False)
 
     def seen(self, resource: str) -> None:
-        self.metrics.watch_events.labels(resource).inc()
-        self.metrics.last_event.labels(resource).set(self.clock())
+        """A watch event of ``resource`` arrived (counted; its time kept)."""
+        self.metrics.watch_events.seen(resource, self.clock())
 
     def on_listing(self, plural: str, namespace: str | None, phase: str) -> None:
         """kopf began (``started``) or finished (``listed``) listing a resource: at a start,
@@ -509,7 +509,8 @@ class Watchdog:
         wl = self.workloads.get(wkey)
         if wl is None or not self.active:
             return
-        keys = sorted(k for k in wl.pods if k in self.pods)
+        before = set(wl.pods)
+        keys = sorted(k for k in before if k in self.pods)
         logs = await self._read_logs([k for k in keys if k in self.store.pods])
         held = [k for k in keys if k in self.store.pods]
         objects = self.store.objects_for(wkey, held)
@@ -567,7 +568,11 @@ class Watchdog:
         if self._set_workload_finding(wkey, wl, workload_finding) and (
                 workload_finding is not None and workload_finding.reason in REMEDIABLE):
             remedy.append(workload_finding)
-        if wkey[1] != "Pod":
+        # Pods that joined the workload during the diagnosis (an owner listed before its
+        # pods) were not in it: what the owner says is left to the reconcile they scheduled
+        # (_again), or a clear written now is said again a moment later, a second Event.
+        joined = not wl.pods <= before
+        if wkey[1] != "Pod" and not joined:
             top = self.store.owner(wkey[1], wkey[0], wkey[2])
             self.publisher.want(wkey[1], wkey[0], wkey[2], as_str(meta(top or {}).get("uid")),
                                 owner_notice(self._owner_finding(wl), top))

@@ -64,6 +64,9 @@ KWOK_NODE_ANNOTATION = "kwok.x-k8s.io/node"
 SIMULATED_ANNOTATION = "crashwatch.dev/simulated"
 COMPONENTS = ("etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok")
 STATE_FILE = "state.json"
+#: The API server's feature gate for sharded list and watch (KEP-5866; k8s.io/kubernetes
+#: v1.36.3 pkg/features/kube_features.go: genericfeatures.ShardedListAndWatch, alpha).
+SHARDED_WATCH_GATE = "ShardedListAndWatch"
 
 _PR_SET_PDEATHSIG = 1
 
@@ -127,6 +130,11 @@ class ControlPlane:
         max_pods: pods each kwok node accepts (110, as a kubelet; benchmarks raise it).
         extra_args: more flags per component, by name (``{"kube-apiserver": [...]}``):
             benchmarks use them for audit logging and client rate limits.
+        sharded_watch: the API server's ``ShardedListAndWatch`` feature gate (alpha in
+            1.36, off by default in Kubernetes): on, a list or watch with a
+            ``shardSelector`` gets only that shard's objects (and a list echoes
+            ``metadata.shardInfo``); off, the selector is ignored, as by a server without the
+            gate (crashwatch's client-side fallback).
         bind_address: where kube-apiserver listens (loopback; a real node's pods reach it
             on this machine's own address, so tests/cluster/node binds ``0.0.0.0``).
         advertise_address: the address in the ``kubernetes`` Service's endpoints.
@@ -140,6 +148,7 @@ class ControlPlane:
     start_timeout: float = 120.0
     max_pods: int = 110
     extra_args: dict[str, list[str]] = field(default_factory=dict)
+    sharded_watch: bool = True
     bind_address: str = "127.0.0.1"
     advertise_address: str = ADVERTISE_ADDRESS
     extra_sans: list[str] = field(default_factory=list)
@@ -475,6 +484,7 @@ class ControlPlane:
                 "--enable-admission-plugins=NodeRestriction",
                 "--allow-privileged=true",
                 "--profiling=false",
+                f"--feature-gates={SHARDED_WATCH_GATE}={str(self.sharded_watch).lower()}",
                 "--v=1",
                 *self.extra_args.get("kube-apiserver", []),
             ],
@@ -669,6 +679,7 @@ class ControlPlane:
             "ports": self.ports,
             "pids": self.pids(),
             "nodes": self.node_names,
+            "sharded_watch": self.sharded_watch,
         }
         (self.dir / STATE_FILE).write_text(json.dumps(state, indent=2) + "\n")
 
@@ -762,6 +773,8 @@ def _main(argv: list[str] | None = None) -> int:
     up = sub.add_parser("up", help="start a plane that outlives this command")
     up.add_argument("--dir", type=Path, required=True, help="state directory (created)")
     up.add_argument("--nodes", type=int, default=2)
+    up.add_argument("--no-sharded-watch", dest="sharded_watch", action="store_false",
+                    help=f"leave the API server's {SHARDED_WATCH_GATE} feature gate off")
     down = sub.add_parser("down", help="stop the plane started in --dir")
     down.add_argument("--dir", type=Path, required=True)
     down.add_argument("--rm", action="store_true", help="also remove --dir")
@@ -787,7 +800,8 @@ def _main(argv: list[str] | None = None) -> int:
         if (directory / STATE_FILE).exists():
             print(f"{directory} already holds a plane; run `down` first", file=sys.stderr)
             return 1
-        cp = ControlPlane(workdir=directory, nodes=args.nodes, detached=True)
+        cp = ControlPlane(workdir=directory, nodes=args.nodes, detached=True,
+                          sharded_watch=args.sharded_watch)
         cp.start()
         cp._finalizer.detach()  # leave it running
         print(f"export KUBECONFIG={cp.admin_kubeconfig}")
