@@ -56,6 +56,8 @@ _EXCEPTION = rx.compile(
     r"(?: \(0x[0-9A-Fa-f]+\)| \(-?\d+\))?(?:: |:$|$| \(| in \S)"
 )
 _RUBY_EXCEPTION = rx.compile(r"^\S+:\d+:in [`'][^']*': .*\((?:[A-Z][\w]*::)*[A-Z]\w*\)\s*$")
+#: Elixir: ``** (ArgumentError) could not fetch environment variable ...`` (any module name).
+_ELIXIR_EXCEPTION = rx.compile(r"^\s*\*\* \((?:[A-Z]\w*\.)*[A-Z]\w*\) \S")
 _RUNTIME_HEAD = rx.compile(
     r"^(?:panic: |fatal error: |FATAL ERROR: |thread '[^']*' panicked at|"
     r"terminate called after throwing|\s*what\(\): |(?:PHP )?Fatal error: |"
@@ -69,7 +71,8 @@ _FRAME = rx.compile(
     r"^(?:\s+at |\s+\.\.\. \d+ (?:more|common frames omitted)|\s+File \"|\s+from \S+:\d+:in |"
     r"goroutine \d+ \[|\t\S+\.go:\d+|\s+--- End of |\s*#\d+ |\s*[~^]+\s*$|\[signal SIG|"
     r"\s+\d+: \S|\s+in \S+:\d+|\s+\| |created by \S|\s*\[\d+\] |\s+[\w$.<>]+\(.*\)$|"
-    r"\s+\w+: .*,$|\s*\}\s*$|Stack trace:$|\s*\.\.\. \d+ more)"
+    r"\s+\w+: .*,$|\s*\}\s*$|Stack trace:$|\s*\.\.\. \d+ more|"
+    r"\s+\([\w.]+ [\w.+-]+\) \S+:\d+: \S)"
 )
 _GO_FRAME = rx.compile(r"^(?:[\w./*()\-]+\(.*\)|\t/\S+:\d+(?: \+0x[0-9a-f]+)?)$")
 _NOISE = rx.compile(
@@ -92,7 +95,17 @@ _GENERIC = rx.compile(
     r"failed to run '[^']*' command|error: 1$|unhandled error$|caught exception$|"
     r"exception during pool initialization|application failed to start|"
     r"one or more errors occurred)"
+    # a banner (``*** FATAL CONFIG FILE ERROR ***``, ``=== ERROR ===``): a heading, the lines
+    # under it say what
+    r"|^\s*(?:\*{3,}|={3,}|!{3,}|#{3,}|-{3,})\s*[^*=!#\s][^*=!#]{0,60}?\s*(?:\*{3,}|={3,}|!{3,}|"
+    r"#{3,}|-{3,})\s*$"
 )
+#: A consequence a line adds after saying what failed (``exception in initAndListen: 29 Data
+#: directory /data/db not found., terminating``): the head says why; it is not a wrapper.
+_CONSEQUENCE = rx.compile(
+    r"(?i)[,;]\s*(?:terminating|exiting|shutting down|giving up|aborting|stopping)\.?\s*$")
+_CONSEQUENCE_HEAD = 24
+"""How long the head before a consequence clause must be to say something of its own."""
 #: Things a telling line names: a quoted value, a path, host:port, a code, an exception.
 _SPECIFIC = rx.compile(
     r"[\"'`][^\"'`]{2,}[\"'`]|(?:^|\s)/\w[\w./-]*|[\w.-]+:\d{2,5}\b|\b[A-Z][A-Z0-9]*_[A-Z0-9_]+\b|"
@@ -161,6 +174,7 @@ def _role(text: str, in_traceback: bool, in_goroutine: bool) -> Role:
     if in_traceback and text[:1] in (" ", "\t"):
         return Role.FRAME
     if (_EXCEPTION.search(text) is not None or _RUBY_EXCEPTION.search(text) is not None
+            or _ELIXIR_EXCEPTION.search(text) is not None
             or _RUNTIME_HEAD.search(text) is not None or stripped == _TRACEBACK):
         return Role.EXCEPTION
     if _FRAME.search(text) is not None:
@@ -389,7 +403,7 @@ def specificity(text: str) -> int:
         value += 1
     if TELLING.search(text) is not None:
         value += WHY_BONUS
-    if _GENERIC.search(text) is not None:
+    if is_generic(text):
         value -= 6
     return value
 
@@ -399,6 +413,11 @@ DEFER_SPAN = 3
 
 
 def is_generic(text: str) -> bool:
+    """Whether a line only wraps a failure (:data:`_GENERIC`); a line that says what failed
+    and then adds its consequence (``..., terminating``) is judged by its head."""
+    tail = _CONSEQUENCE.search(text)
+    if tail is not None and len(text[:tail.start()].strip()) >= _CONSEQUENCE_HEAD:
+        text = text[:tail.start()]
     return _GENERIC.search(text) is not None
 
 

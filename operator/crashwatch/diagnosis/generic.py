@@ -93,8 +93,11 @@ RULES: tuple[Rule, ...] = (
           ("no space", "enospc", "quota", "not enough space", "disk is full", "disk full"),
           extract="path"),
     _rule("read-only-filesystem", Reason.READ_ONLY_FILESYSTEM,
-          r"read-only file ?system|\bEROFS\b|ReadOnlyFileSystemException",
-          ("read-only file", "erofs", "readonlyfilesystem"), extract="path"),
+          r"read-only file ?system|\bEROFS\b|ReadOnlyFileSystemException|"
+          r"(?:on|to|in|into) (?:a |the )?read[- ]only (?:directory|volume|mount(?:point)?|"
+          r"disk|path|folder)",
+          ("read-only file", "erofs", "readonlyfilesystem", "read-only ", "read only "),
+          extract="path"),
     _rule("exec-format", Reason.EXEC_FORMAT_ERROR,
           r"exec format error|\bENOEXEC\b|cannot execute binary file",
           ("exec format", "enoexec", "cannot execute binary"), extract="command"),
@@ -120,9 +123,10 @@ RULES: tuple[Rule, ...] = (
           r"permission denied|\bEACCES\b|operation not permitted|\bEPERM\b|"
           r"AccessDeniedException|UnauthorizedAccessException|"
           r"Access to the path .{1,300} is denied|SocketException \(13\)|PermissionError|"
-          r"insufficient permissions? to",
+          r"insufficient permissions? to|(?:operating system|OS) error (?:number |code )?13\b|"
+          r"\b(?:errno|errcode|error number):? 13\b|does not have (?:the )?access rights",
           ("permission", "eacces", "not permitted", "eperm", "accessdenied", "unauthorizedaccess",
-           "access to the path", "socketexception (13)"),
+           "access to the path", "socketexception (13)", "13", "access rights"),
           extract="path", veto=_DB_PRIVILEGE),
     _rule("unbound-variable", Reason.MISSING_ENV,
           r"(?:^|[\s:])\$?\{?(?P<variable>[A-Za-z_][A-Za-z0-9_]*)\}?: (?:unbound variable|"
@@ -167,7 +171,8 @@ RULES: tuple[Rule, ...] = (
           extract="variable", ignorecase=False),
     _rule("missing-setting-envvar-named", Reason.MISSING_ENV,
           rf"(?i:{_ENVVAR_WORDS})\s+(?i:named\s+)?['\"`$]?\{{?(?P<variable>{_VAR})\}}?['\"`]?,?\s+"
-          r"(?i:(?:is\s+|was\s+|has not been\s+)?(?:not set|unset|missing|required|undefined|"
+          r"(?i:(?:because (?:it|the variable) )?(?:is\s+|was\s+|has not been\s+)?"
+          r"(?:not set|unset|missing|required|undefined|"
           r"not defined|not provided|not found|does not exist|empty|must be (?:set|provided|"
           r"defined)))",
           ("env", "variable"), extract="variable", ignorecase=False),
@@ -185,6 +190,26 @@ RULES: tuple[Rule, ...] = (
           ("missing", "required", "no value", "not set", "mandatory", "named", "called",
            "not specified", "not provided", "not configured"),
           extract="variable"),
+    # ``error: Environment variable not found: DATABASE_URL.`` (Prisma), ``Required setting
+    # missing: X``: the kind, what is wrong with it, a colon, then the name.
+    _rule("missing-setting-label-colon", Reason.MISSING_ENV,
+          rf"(?i:{_ENVVAR_WORDS}|config(?:uration)?(?:\s+(?:key|variable|property|value|"
+          r"setting|option)s?)?|settings?|propert(?:y|ies)|parameters?|options?)\s+"
+          r"(?i:not found|not set|missing|undefined|not defined|not provided|(?:is )?required)"
+          rf"\s*:\s*['\"`]?\$?\{{?(?P<variable>{_VAR})\b",
+          ("not found", "not set", "missing", "undefined", "not defined", "not provided",
+           "required"),
+          extract="variable", ignorecase=False),
+    # SmallRye Config (Quarkus) and the like: ``SRCFG00014: Property sitewhere.config.k8s.pod.ip
+    # not found``, ``The config property backend.check-alarms is required but it could not be
+    # found``: a dotted property (or an env-style name) said not to be found or required.
+    _rule("missing-setting-property-not-found", Reason.MISSING_ENV,
+          r"(?:^|[\s:])(?i:(?:config(?:uration)?\s+)?property)\s+['\"`]?"
+          rf"(?P<variable>[A-Za-z_][\w-]*(?:\.[\w-]+)+|{_VAR})['\"`]?\s+"
+          r"(?i:(?:was\s+)?not found|(?:is|was)\s+(?:required|missing|not set|not defined)|"
+          r"could not be found|cannot be found)",
+          ("property",), extract="variable", ignorecase=False,
+          veto=r"on (?:type|object|class|bean|instance)|of type|in class|or field"),
     _rule("command-not-found", Reason.COMMAND_NOT_FOUND,
           r"(?:^|[\s:])(?P<command>[\w./-]+): (?:command )?not found\s*$|"
           r"(?P<command2>[\w./-]+): cannot execute: required file not found|"

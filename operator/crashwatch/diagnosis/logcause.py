@@ -27,7 +27,7 @@ from bisect import bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from crashwatch.diagnosis import chains, generic
+from crashwatch.diagnosis import chains, generic, rx
 from crashwatch.diagnosis.budget import Budget
 from crashwatch.diagnosis.logread import Level, LogLine, read_log
 from crashwatch.diagnosis.signatures import Signature, catalogue, plausible
@@ -229,17 +229,54 @@ def _from_report(lines: list[LogLine], sh: chains.Shape, i: int, want: str
     others = [j for j in block.exceptions if j != i]
     if block.start > 0 and sh.roles[block.start - 1] is chains.Role.TEXT:
         others.append(block.start - 1)
-    for j in others:
+    return _first_naming(lines, others, want, quoted_files=False)
+
+
+def _first_naming(lines: list[LogLine], indexes: Sequence[int], want: str, quoted_files: bool
+                  ) -> tuple[dict[str, str], str] | None:
+    """The first of these lines that names a ``want`` (a path or a host), and what it names;
+    with ``quoted_files``, a quoted relative file (``'./#innodb_redo/#ib_redo36'``) counts."""
+    for j in indexes:
         text = lines[j].text
-        if want == "path":
-            path = generic.path_near(text, len(text), len(text))
-            if path:
-                return {"path": path}, text.strip()
-        else:
+        if want != "path":
             found = generic.host_and_port(text)
             if found:
                 return found, text.strip()
+            continue
+        path = generic.path_near(text, len(text), len(text))
+        if not path and quoted_files:
+            m = _QUOTED_FILE.search(text)
+            path = m["path"] if m is not None else None
+        if path:
+            return {"path": path}, text.strip()
     return None
+
+
+BURST_REACH = 3
+"""How many lines of its own burst (consecutive error lines) a cause line's neighbours are."""
+_QUOTED_FILE = rx.compile(r"['\"`](?P<path>\.{0,2}/?[^'\"`\s]*/[^'\"`\s]+)['\"`]")
+
+
+def _from_burst(lines: list[LogLine], sh: chains.Shape, i: int, want: str
+                ) -> tuple[dict[str, str], str] | None:
+    """What the cause line's neighbours in one burst of error lines name when it does not:
+    MySQL's ``Operating system error number 13 in a file operation.`` then ``The error
+    means mysqld does not have the access rights to the directory.`` then ``Unable to open
+    './#innodb_redo/#ib_redo36' (error: 1000).``: one error said over consecutive records."""
+    def in_burst(j: int) -> bool:
+        return (0 <= j < len(lines) and bool(lines[j].text.strip())
+                and not chains.is_quiet(lines, sh, j)
+                and chains.effective_level(lines, sh, j) >= Level.ERROR)
+
+    if not in_burst(i):
+        return None
+    order: list[int] = []
+    for step in (1, -1):
+        j = i + step
+        while abs(j - i) <= BURST_REACH and in_burst(j):
+            order.append(j)
+            j += step
+    return _first_naming(lines, order, want, quoted_files=True)
 
 
 def _merge(best: _Candidate, candidates: list[_Candidate], lines: list[LogLine],
@@ -262,7 +299,8 @@ def _merge(best: _Candidate, candidates: list[_Candidate], lines: list[LogLine],
                 span.append(text)
     want = _WANTS.get(best.reason)
     if want and want not in groups:
-        found = _from_report(lines, sh, best.line, want)
+        found = (_from_report(lines, sh, best.line, want)
+                 or _from_burst(lines, sh, best.line, want))
         if found is not None:
             groups.update({k: v for k, v in found[0].items() if k not in groups})
             if found[1] not in span:

@@ -452,9 +452,18 @@ def _unquote(quoted: str) -> str:
             "\\\\", "\\")
 
 
+#: A process's tag before its JSON record: Pebble's and supervisors' ``[mongod] {...}``,
+#: docker compose's ``web-1  | {...}``.
+_RECORD_TAG = rx.compile(r"^(?:\[[\w.@/:-]{1,48}\]|[\w.@/-]{1,48}\s*\|)\s*\{")
+
+
 def _structured(line: str) -> tuple[Level, list[str]] | None:
     """A JSON or logfmt record's level and lines, or None for plain text."""
     stripped = line.strip()
+    if stripped[:1] != "{" and stripped.endswith("}"):
+        tag = _RECORD_TAG.search(stripped)
+        if tag is not None:
+            stripped = stripped[tag.end() - 1:]
     if stripped.startswith("{") and stripped.endswith("}"):
         record = _parse_json(stripped)
         if record is None:
