@@ -59,8 +59,11 @@ class Operator:
 
 def start_operator(control_plane: ControlPlane, work: Path, overlay: str,
                    extra_env: dict[str, str] | None = None,
-                   logs_dir: Path | None = None) -> Operator:
-    """``crashwatch run`` under its own ServiceAccount, bound only by deploy/'s RBAC."""
+                   logs_dir: Path | None = None, stable_after: float = 3.0) -> Operator:
+    """``crashwatch run`` under its own ServiceAccount, bound only by deploy/'s RBAC.
+
+    ``stable_after``: seconds a crashed container must run again to count as recovered
+    (short by default, so that recovery tests are quick)."""
     install_monitoring_crds(control_plane)
     apply_overlay(control_plane, overlay)
     if logs_dir is None:
@@ -74,7 +77,7 @@ def start_operator(control_plane: ControlPlane, work: Path, overlay: str,
         proc = subprocess.Popen(
             [sys.executable, "-m", "crashwatch", "run", "--logs-dir", str(logs_dir),
              "--metrics-port", str(metrics_port), "--health-port", str(health_port),
-             "--sweep-interval-seconds", "2", "--stable-after-seconds", "3"],
+             "--sweep-interval-seconds", "2", "--stable-after-seconds", str(stable_after)],
             cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT, text=True)
     op = Operator(proc, metrics_port, log_path, logs_dir)
     op.health_port = health_port
