@@ -542,6 +542,9 @@ class Watchdog:
                 # crash-looping container between its crashes): the finding holds until it
                 # has run stable_after seconds.
                 new = old
+            if old and not new:
+                log.debug("pod clears", namespace=key[0], pod=key[1],
+                          held=pod is not None, states=_states(pod))
             self._set_findings(rec, new)
             self.publisher.want("Pod", key[0], key[1], rec.uid, pod_notice(new), rec.changed_at)
             rec.changed_at = None
@@ -744,6 +747,18 @@ def _not_ready_yet(pod: Mapping[str, Any]) -> bool:
     return status.get("phase") == "Running" and any(
         "running" in as_dict(as_dict(cs).get("state")) and as_dict(cs).get("ready") is not True
         for cs in as_list(status.get("containerStatuses")))
+
+
+def _states(pod: Mapping[str, Any] | None) -> list[str]:
+    """Each container's state in a word, its restarts and last exit: for the log."""
+    out = []
+    for cs in as_list(as_dict((pod or {}).get("status")).get("containerStatuses")):
+        cs = as_dict(cs)
+        state = next(iter(as_dict(cs.get("state"))), "?")
+        last = as_dict(as_dict(cs.get("lastState")).get("terminated"))
+        out.append(f"{as_str(cs.get('name'))}:{state}/r{as_int(cs.get('restartCount'))}"
+                   f"/last={last.get('exitCode')}@{last.get('finishedAt')}")
+    return out
 
 
 def _running_again(pod: Mapping[str, Any]) -> bool:
