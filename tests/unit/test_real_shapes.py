@@ -185,3 +185,48 @@ class _Recorder:
 
     def writes(self, kind):
         return [c for c in self.calls if c[1] == kind and c[0] == "annotate"]
+
+
+def test_a_crash_that_lands_during_the_diagnosis_of_the_running_again_status_clears_nothing():
+    """A 1.36 kubelet restarts a crashed container at once, then it crashes again: the
+    statuses terminated (restartCount 0), running (1), terminated (1) come within a second.
+    When the diagnosis of the running one is under way as the next crash lands, its verdict
+    (nothing: it runs) must be held by the running-again hysteresis on the status it judged,
+    not dropped because the store's newer status is not running any more (a clear and the
+    same finding published again a moment later: 34 of 500 pods in the e2e storm)."""
+    clock = [k.NOW.timestamp()]
+    rec = _Recorder()
+    d = Watchdog(Settings(), Store(Settings().watch, clock=lambda: clock[0]), rec, Metrics(),
+                 clock=lambda: clock[0])
+    clock[0] += START_GRACE_SECONDS + 1
+    c = k.container()
+    p = k.pod(containers=[c])
+    first = k.terminated("Error", 1, finished_ago=1, ran_for=2)
+    p["status"]["containerStatuses"] = [k.crashed_status(c, first, restarts=0)]
+    running = copy.deepcopy(p)
+    running["status"]["containerStatuses"] = [k.running_status(c, started_ago=0, restarts=1,
+                                                               last=first)]
+    again = copy.deepcopy(p)
+    second = k.terminated("Error", 1, finished_ago=0, ran_for=0, instance=1)
+    again["status"]["containerStatuses"] = [k.crashed_status(c, second, restarts=1)]
+    diagnose = d._diagnose
+
+    def racing(objects, logs, now):
+        found = diagnose(objects, logs, now)
+        if any(o.get("kind") == "Pod" and o["status"]["containerStatuses"][0]["state"].get(
+                "running") for o in objects):
+            d.store.upsert_pod(copy.deepcopy(again))  # the next crash, as the watch brings it
+        return found
+    d._diagnose = racing
+
+    async def go():
+        d.on_pod("MODIFIED", copy.deepcopy(p))
+        await d.drain()
+        d.on_pod("MODIFIED", copy.deepcopy(running))
+        await d.drain()
+        d.on_pod("MODIFIED", copy.deepcopy(again))
+        await d.drain()
+
+    asyncio.run(go())
+    reasons = [w[3].get(ANN_REASON) for w in rec.writes("Pod")]
+    assert reasons == [reasons[0]] and reasons[0], reasons  # published once, never cleared

@@ -517,6 +517,8 @@ class Watchdog:
         # Off the event loop: a long diagnosis (bounded by the engine's budget) must not
         # hold up /healthz, the metrics, or the watch streams.
         found = await asyncio.to_thread(self._diagnose, objects, logs, self.clock())
+        diagnosed = {(as_str(meta(o).get("namespace")), as_str(meta(o).get("name"))): o
+                     for o in objects if o.get("kind") == "Pod"}
         by_pod: dict[Key, list[Finding]] = {}
         workload_finding: Finding | None = None
         for f in found:
@@ -537,7 +539,11 @@ class Watchdog:
             new = by_pod.get(key, [])
             old = rec.findings
             pod = self.store.pods.get(key)
-            if not new and old and pod is not None and self._restarted_recently(pod):
+            # The hysteresis judges the pod as the diagnosis saw it: a newer status that
+            # came meanwhile (the next crash) has a reconcile of its own coming, and must
+            # not turn this verdict on a running-again snapshot into a recovery.
+            seen = diagnosed.get(key, pod)
+            if not new and old and seen is not None and self._restarted_recently(seen):
                 # Running again after a crash is not a recovery yet (the kubelet runs a
                 # crash-looping container between its crashes): the finding holds until it
                 # has run stable_after seconds.
