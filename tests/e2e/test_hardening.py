@@ -93,10 +93,9 @@ def test_500_failing_pods_in_25_deployments_cost_at_most_two_writes_each(
     core.create_namespace({"metadata": {"name": ns}})
     wait_for("the default ServiceAccount", lambda: core.list_namespaced_service_account(
         ns).items, timeout=60)
-    # Nothing here recovers: production's stable-after (600 s). With the default short one,
-    # a crash loop's instance that the kit writes running (as a real kubelet shows it,
-    # restarted at once after the first exit) counts as recovered whenever the kit's next
-    # write for that pod comes more than 3 s later, which a loaded machine makes likely.
+    # Nothing here recovers: production's stable-after (600 s), so that no pod's running-
+    # again instance (the kit writes one, as a real kubelet shows it) can count as a
+    # recovery however slowly a loaded machine lets the kit write its next crash.
     op: Operator = start_operator(roomy_plane, tmp_path, "remediation",
                                   {"CRASHWATCH_OWNER_ANNOTATIONS": "true"}, stable_after=600)
     try:

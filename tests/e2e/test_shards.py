@@ -58,10 +58,10 @@ def pod_writes(op: Operator, write: str) -> float:
 
 def start_shard(plane: ControlPlane, work: Path, index: int, logs: Path) -> Operator:
     work.mkdir(parents=True)
-    # stable-after 30 s, not the default 3: the kit writes each crash loop's restarted
-    # instance running (as a real kubelet shows it), and on a loaded machine its next write
-    # for that pod can come more than 3 s later, which would count as a recovery. 30 s
-    # still lets the recovery checked below happen well within its wait.
+    # stable-after 30 s, not the default 3: no running-again instance the kit writes (as a
+    # real kubelet shows it) may count as a recovery however slowly a loaded machine lets
+    # the kit write the next crash; 30 s still lets the recovery checked below happen
+    # well within its wait.
     op = start_operator(plane, work, "remediation", logs_dir=logs, extra_env={
         "CRASHWATCH_SHARDS": str(SHARDS), "CRASHWATCH_SHARD_INDEX": str(index)},
         stable_after=30)
