@@ -840,6 +840,13 @@ def match_audit(audit: Audit, injections: list[Injection]) -> None:
             inj.cw_at, inj.cw_reason = hit
 
 
+def misnamed(injections: list[Injection]) -> dict[str, int]:
+    """``{"kind->reason published": count}`` of the failures crashwatch named wrong."""
+    return {f"{k}->{r}": n for (k, r), n in Counter(
+        (i.kind, i.cw_reason) for i in injections
+        if i.cw_reason and i.cw_reason != i.expected).items()}
+
+
 # ------------------------------------------------------------------------- phases
 
 
@@ -1128,6 +1135,7 @@ def run_scale(pods: int, args: argparse.Namespace, plane: ControlPlane, work: Wo
             "alone_published": len(cw_delays_b),
             "alone_injected": len(injections_b),
             "alone_correct": sum(1 for i in injections_b if i.cw_reason == i.expected),
+            "alone_wrong": misnamed(injections_b),
             "writes_healthy_churn": s1.writes - s0.writes,
             "writes_mixed": cw_pod_writes,
             "writes_per_diagnosis": cw_pod_writes / len(cw_delays) if cw_delays else None,
@@ -1279,6 +1287,7 @@ def shard_phase(count: int, ksm_count: int, args: argparse.Namespace, work: Work
         "total_cpu_s": total_cpu, "total_cpu_s_per_1k_events": 1000 * total_cpu / sum(cluster),
         "injected": len(injections), "published": len(delays),
         "correct": sum(1 for j in injections if j.cw_reason == j.expected),
+        "wrong": misnamed(injections),
         "delay_p50_ms": 1000 * pct(delays, 0.5), "delay_p99_ms": 1000 * pct(delays, 0.99),
         "ksm_scraped": bool(ksms),
     }
@@ -1432,6 +1441,11 @@ def sharding_report(sh: dict[str, Any]) -> tuple[list[str], list[tuple[str, bool
                            f"{fmt(x['peak_rss_mb'], ' MB')} | |")
             out.append(f"| KSM {k['shards']} | all | | | | | | | {fmt(k['delay_p50_ms'])} / "
                        f"{fmt(k['delay_p99_ms'], ' ms')} ({k['published']}) |")
+    misses = [f"{ph['shards']} shard(s): {json.dumps(ph['wrong'])}"
+              for ph in sh["phases"] if ph.get("wrong")]
+    if misses:
+        out += ["", "Named wrong (injected kind -> reason published): " + "; ".join(misses)
+                + "."]
     out += ["", "KSM's CPU per 1,000 cluster events counts the pod, ReplicaSet and "
             "Deployment events crashwatch's shards counted (as above); beside them, "
             "crashwatch's shards per 1,000 of the same events: " + ", ".join(
@@ -1516,7 +1530,10 @@ def report(results: list[dict[str, Any]], info: dict[str, str], versions: dict[s
                    f"{fmt(cap_ks)} | {ratio(cap_cw, cap_ks)} |")
         out += ["",
                 f"crashwatch: {cw['correct']}/{r['injected']} diagnoses named the injected "
-                f"reason{'; wrong: ' + json.dumps(cw['wrong']) if cw['wrong'] else ''}; "
+                f"reason{'; wrong: ' + json.dumps(cw['wrong']) if cw['wrong'] else ''} "
+                f"(KSM not scraped: {cw['alone_correct']}/{cw['alone_injected']}"
+                f"{'; wrong: ' + json.dumps(cw['alone_wrong']) if cw.get('alone_wrong') else ''}"
+                "); "
                 f"writes during healthy churn: {fmt(cw['writes_healthy_churn'])}; writes "
                 f"during mixed churn: {cw['writes_mixed']} "
                 f"({fmt(cw['writes_per_diagnosis'])} per diagnosis: pod patch, Events, the "

@@ -19,6 +19,7 @@ import pytest
 from helpers import evidence_text, only, run
 from observed import OBSERVED_PODS
 
+from crashwatch.diagnosis.view import as_dict
 from crashwatch.logsource import failed_instance
 from crashwatch.model import Finding, Reason
 
@@ -56,9 +57,17 @@ SPECS: dict[str, dict[str, Any]] = {
 
 
 
-def _newest(cs: dict[str, Any]) -> str:
-    stamps = re.findall(r'"(2026-\d\d-\d\dT[\d:]+)\+00:00"', json.dumps(cs))
-    return (max(stamps) if stamps else "2026-11-29T05:11:26") + "Z"
+#: The end of the observation: the snapshot's Events are stamped then (observe.py records
+#: their reasons, counts and messages, not their times) ...
+OBSERVED_AT = "2026-11-29T05:11:26Z"
+
+
+def _killed_at(cs: dict[str, Any]) -> str:
+    """... except a probe kill, which the kubelet stamps as it kills: the end of the newest
+    instance that ended (``lastState`` or ``state`` terminated)."""
+    ends = [as_dict(cs.get(k)).get("terminated", {}).get("finishedAt")
+            for k in ("state", "lastState")]
+    return max((e for e in ends if e), default=OBSERVED_AT)
 
 
 def _snapshot(name: str) -> tuple[list[dict[str, Any]], dict[tuple[str, str, str], str]]:
@@ -74,11 +83,10 @@ def _snapshot(name: str) -> tuple[list[dict[str, Any]], dict[tuple[str, str, str
     m = _UID.search(messages) or _UID.search(json.dumps(cs))
     if m:
         p["metadata"]["uid"] = m["uid"]
-    when = _newest(cs)
     events = []
     for type_, reason, count, message in seen["events"]:
         ev = k.event(p, reason, message, type_=type_, container_name="app", count=count)
-        ev["lastTimestamp"] = when
+        ev["lastTimestamp"] = _killed_at(cs) if reason == "Killing" else OBSERVED_AT
         events.append(ev)
     logs: dict[tuple[str, str, str], str] = {}
     asked = failed_instance(cs)

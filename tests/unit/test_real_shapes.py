@@ -129,6 +129,28 @@ def test_an_app_that_exited_0_after_an_older_kill_is_not_taken_for_killed():
     assert run([p, *_liveness_events(p, 1, killed_ago=120)]) == []
 
 
+@pytest.mark.parametrize("shape", ["waiting", "terminated"])
+def test_a_crash_after_an_older_probe_kill_is_diagnosed_from_its_own_log(shape):
+    """The Events of a kill an instance ago are still in the window (aggregated, an hour):
+    the instance that exited 1 on a missing setting started after the newest kill, so the
+    kill is not its cause; its log is. (The cluster benchmark's pool pods, reused, showed
+    this: 3 of 406 crashes named CrashLoop.LivenessProbe.)"""
+    c = k.container(livenessProbe=LIVENESS)
+    p = k.pod(containers=[c])
+    crashed = k.terminated("Error", 1, finished_ago=3, ran_for=1, instance=2)
+    p["status"]["containerStatuses"] = [
+        k.crashloop_status(c, p, crashed, restarts=2, backoff="10s") if shape == "waiting"
+        else k.crashed_status(c, crashed, restarts=2)]
+    old_kill = _liveness_events(p, 1, killed_ago=20)
+    f = only(run([p, *old_kill], {("shop", p["metadata"]["name"], "app"): DJANGO}))
+    assert f.reason is Reason.MISSING_ENV, (f.reason, f.summary)
+    assert f.details["variable"] == "SECRET_KEY"
+    # the same crash with the kill stamped within its life is the probe's
+    own_kill = _liveness_events(p, 1, killed_ago=3)
+    f = only(run([p, *own_kill], {("shop", p["metadata"]["name"], "app"): DJANGO}))
+    assert f.reason is Reason.LIVENESS_PROBE
+
+
 def test_a_container_left_terminated_0_by_a_liveness_kill_is_diagnosed():
     """The same exit 0 shown as the state (the kubelet's status before the restart)."""
     c = k.container(livenessProbe=LIVENESS)

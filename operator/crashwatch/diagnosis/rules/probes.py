@@ -112,10 +112,30 @@ def liveness_events(ctx: ContainerContext) -> tuple[list[Event], list[Event]]:
     return kills, failures
 
 
+def of_instance(
+    kills: list[Event], failures: list[Event], term: Mapping[str, Any] | None
+) -> tuple[list[Event], list[Event]]:
+    """The kills and probe failures of the instance that ``term`` ended: a kill stamped within
+    its life, failures stamped after its start (second-granular stamps: a second either
+    side). A pod killed by its probe an hour ago that now exits 1 on a missing setting is not
+    probe-killed: the aggregated Events of the old kill are still there, older than this
+    instance. Events without a stamp, and a state without both times, are kept."""
+    started = parse_time(as_dict(term).get("startedAt")) if term else None
+    finished = parse_time(as_dict(term).get("finishedAt")) if term else None
+    if started is None:
+        return kills, failures
+    end = finished + 1 if finished is not None else None
+    return (
+        [ev for ev in kills
+         if ev.last is None or (started - 1 <= ev.last and (end is None or ev.last <= end))],
+        [ev for ev in failures if ev.last is None or started - 1 <= ev.last],
+    )
+
+
 def diagnose_liveness(
     ctx: ContainerContext, term: Mapping[str, Any] | None, *, require_kill: bool = True
 ) -> Finding | None:
-    kills, failures = liveness_events(ctx)
+    kills, failures = of_instance(*liveness_events(ctx), term)
     if require_kill and not kills:
         return None
     if not kills and not failures:
