@@ -19,7 +19,7 @@ from crashwatch.settings import Settings
 from crashwatch.watch.operator import EVENT_FIELD_SELECTOR, NoDiffBase, kopf_settings
 from crashwatch.watch.publisher import ANN_REASON, ANN_SUMMARY, ANNOTATIONS
 from crashwatch.watch.store import Store
-from crashwatch.watch.watchdog import START_GRACE_SECONDS, Watchdog
+from crashwatch.watch.watchdog import LOG_READ_TRIES, START_GRACE_SECONDS, Watchdog
 
 NOW = k.NOW.timestamp()
 
@@ -845,6 +845,26 @@ def test_a_reworded_notice_waiting_for_its_refresh_does_not_hold_up_a_clear(dog)
         ANNOTATIONS)
 
 
+def _just_died(c, reason="Error", code=1, cid="d4"):
+    """A pod whose container has just died, as a 1.36 kubelet shows it: terminated."""
+    p = k.pod(containers=[c])
+    term = k.terminated(reason, code)
+    term["containerID"] = "containerd://" + cid * 32
+    p["status"]["containerStatuses"] = [{**k.waiting_status(c, "x", restarts=0),
+                                         "state": {"terminated": term}}]
+    return p
+
+
+async def _feed_until(d, p, done, seconds=10.0):
+    """The pod's status in; then wait (the log reads retry on timers) until ``done()``."""
+    d.on_pod("MODIFIED", p)
+    for _ in range(int(seconds * 10)):
+        await asyncio.sleep(0.1)
+        if done():
+            break
+    await d.drain()
+
+
 def test_a_log_not_there_yet_is_read_again_before_no_log_is_taken_for_an_answer():
     """A real kubelet can answer for a container that has just died before its log is
     there: the first publication said "no log was available" (the real-node tier)."""
@@ -856,26 +876,62 @@ def test_a_log_not_there_yet_is_read_again_before_no_log_is_taken_for_an_answer(
         return answers.pop(0) if answers else None
 
     d, rec, _ = make(log_reader=reader)
-    c = k.container()
-    p = k.pod(containers=[c])
-    term = k.terminated("Error", 1)
-    term["containerID"] = "containerd://" + "d4" * 32
-    p["status"]["containerStatuses"] = [{**k.waiting_status(c, "x", restarts=0),
-                                         "state": {"terminated": term}}]
+    p = _just_died(k.container(), cid="d4")
+
+    _run(_feed_until(d, p, lambda: any(
+        call[0] == "annotate" and call[3].get(ANN_REASON) == "CrashLoop.MissingEnv"
+        for call in rec.writes("Pod"))))
+    assert reads == [False, False]
+    # nothing said meanwhile: a verdict reached without the log ("no log was available")
+    # waits while the log may still come
+    assert [c[3][ANN_REASON] for c in rec.writes("Pod") if c[0] == "annotate"] == [
+        "CrashLoop.MissingEnv"]
+    assert len([c for c in rec.writes("Pod") if c[0] == "event"]) == 1
+
+
+def test_a_log_that_never_comes_gives_the_verdict_without_it():
+    """The waiting is bounded: after LOG_READ_TRIES reads that found nothing, the crash is
+    published as it stands (no log was available)."""
+    reads: list[bool] = []
+
+    async def reader(ns, pod, container, previous):
+        reads.append(previous)
+
+    d, rec, _ = make(log_reader=reader)
+    p = _just_died(k.container(), cid="d5")
+
+    _run(_feed_until(d, p, lambda: bool(rec.writes("Pod"))))
+    assert len(reads) == LOG_READ_TRIES
+    said = [c[3] for c in rec.writes("Pod") if c[0] == "annotate"]
+    assert [a[ANN_REASON] for a in said] == ["CrashLoop.AppError"]
+    assert "no log was available" in said[0][ANN_SUMMARY]
+
+
+def test_a_verdict_that_needs_no_log_is_not_held_for_it():
+    """An OOM kill is the kernel's word: published at once, whatever the log read says."""
+    reads: list[bool] = []
+
+    async def reader(ns, pod, container, previous):
+        reads.append(previous)
+
+    reads_when_said: list[int] = []
+
+    class Said(Recorder):
+        async def annotate(self, kind, namespace, name, annotations):
+            reads_when_said.append(len(reads))
+            return await super().annotate(kind, namespace, name, annotations)
+
+    d, rec, _ = make(writer=Said(), log_reader=reader)
+    p = _just_died(k.container(memory_limit="32Mi"), "OOMKilled", 137, cid="d6")
 
     async def go():
         d.on_pod("MODIFIED", p)
-        for _ in range(60):
-            await asyncio.sleep(0.1)
-            if any(call[0] == "annotate" and call[3].get(ANN_REASON) == "CrashLoop.MissingEnv"
-                   for call in rec.writes("Pod")):
-                break
         await d.drain()
 
     _run(go())
-    assert reads == [False, False]
-    assert [c[3][ANN_REASON] for c in rec.writes("Pod") if c[0] == "annotate"][-1] == (
-        "CrashLoop.MissingEnv")
+    assert reads_when_said[0] == 1  # said after the first read, not after the retries
+    assert [c[3][ANN_REASON] for c in rec.writes("Pod") if c[0] == "annotate"] == [
+        "CrashLoop.OOMKilled"]
 
 
 class Remedy:

@@ -39,7 +39,7 @@ from crashwatch.diagnosis.view import (
 )
 from crashwatch.logsource import failed_instance as _instance
 from crashwatch.metrics import Metrics
-from crashwatch.model import Finding, OwnerRef, Reason
+from crashwatch.model import Confidence, Finding, OwnerRef, Reason
 from crashwatch.settings import Settings
 from crashwatch.watch.publisher import Notice, Publisher, Writer
 from crashwatch.watch.selectors import parse_selector
@@ -454,12 +454,14 @@ class Watchdog:
             await asyncio.sleep(0)
 
     # -- diagnosis -------------------------------------------------------------------
-    async def _read_logs(self, keys: list[Key]) -> dict[tuple[str, str, str], str]:
-        """The log tail of every crashed container instance of these pods; each instance
-        read once."""
+    async def _read_logs(self, keys: list[Key]
+                         ) -> tuple[dict[tuple[str, str, str], str], set[tuple[str, str, str]]]:
+        """The log tail of every crashed container instance of these pods, each instance
+        read once; and the containers whose log was not there yet and will be read again."""
         out: dict[tuple[str, str, str], str] = {}
+        pending: set[tuple[str, str, str]] = set()
         if not self.settings.logs.read_logs or self.log_reader is None:
-            return out
+            return out, pending
         reader = self.log_reader
         wanted: list[tuple[PodRecord, Key, str, str, bool]] = []
         for key in keys:
@@ -499,11 +501,12 @@ class Watchdog:
             if misses >= LOG_READ_TRIES:
                 rec.logs[instance] = None
             else:
+                pending.add((*key, container))
                 self._schedule(rec.workload, delay=LOG_RETRY_SECONDS * misses)
 
         if wanted:
             await asyncio.gather(*(read(*w) for w in wanted))
-        return out
+        return out, pending
 
     async def reconcile(self, wkey: WorkloadKey) -> None:
         wl = self.workloads.get(wkey)
@@ -511,7 +514,7 @@ class Watchdog:
             return
         before = set(wl.pods)
         keys = sorted(k for k in before if k in self.pods)
-        logs = await self._read_logs([k for k in keys if k in self.store.pods])
+        logs, pending = await self._read_logs([k for k in keys if k in self.store.pods])
         held = [k for k in keys if k in self.store.pods]
         objects = self.store.objects_for(wkey, held)
         # Off the event loop: a long diagnosis (bounded by the engine's budget) must not
@@ -538,6 +541,12 @@ class Watchdog:
                 continue
             new = by_pod.get(key, [])
             old = rec.findings
+            if any((*key, f.container) in pending and f.confidence is Confidence.LOW
+                   for f in new if f.container):
+                # A guess made without the log ("no log was available", an exit code's
+                # usual meaning) while the log may still come: said once it is read, or
+                # once the reads give up (LOG_READ_TRIES); the retry is scheduled.
+                continue
             pod = self.store.pods.get(key)
             # The hysteresis judges the pod as the diagnosis saw it: a newer status that
             # came meanwhile (the next crash) has a reconcile of its own coming, and must
