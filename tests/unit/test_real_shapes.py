@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import threading
 
 import kube as k
 import pytest
@@ -165,11 +166,7 @@ def test_a_liveness_crash_loop_stays_published_while_the_killed_container_runs_a
     """observed-1.36.txt, pod liveness404: CrashLoopBackOff (published), then running again
     after the back-off (lastState Completed/0) until the next kill, and so on. The finding
     must not be cleared at every start (and published again at every kill)."""
-    clock = [k.NOW.timestamp()]
-    rec = _Recorder()
-    d = Watchdog(Settings(), Store(Settings().watch, clock=lambda: clock[0]), rec, Metrics(),
-                 clock=lambda: clock[0])
-    clock[0] += START_GRACE_SECONDS + 1  # the start's grace is over: clears may go
+    d, rec = _dog()
     c = k.container(livenessProbe=LIVENESS)
     p = k.pod(containers=[c])
     killed = k.terminated("Completed", 0, finished_ago=12, ran_for=4, instance=2)
@@ -191,6 +188,63 @@ def test_a_liveness_crash_loop_stays_published_while_the_killed_container_runs_a
 
     asyncio.run(go())
     assert [w[3].get(ANN_REASON) for w in rec.writes("Pod")] == ["CrashLoop.LivenessProbe"]
+
+
+def test_a_crash_that_lands_while_a_healthy_looking_status_is_judged_is_not_dropped():
+    """The first exit and the restart come within the debounce, so the first look is at the
+    container running again (restartCount 1, ready): nothing to say, and the pod was never
+    published. The next crash lands during that diagnosis; the empty verdict must not forget
+    the pod and the newer status with it (no further status comes: the kubelet waits out its
+    back-off), or the crash is never diagnosed."""
+    d, rec = _dog()
+    c = k.container()
+    p = k.pod(containers=[c])
+    first = k.terminated("Error", 1, finished_ago=1, ran_for=2)
+    running = copy.deepcopy(p)
+    running["status"]["containerStatuses"] = [k.running_status(c, started_ago=0, restarts=1,
+                                                               last=first)]
+    second = k.terminated("Error", 1, finished_ago=0, ran_for=0, instance=1)
+    backoff = copy.deepcopy(p)
+    backoff["status"]["containerStatuses"] = [k.crashloop_status(c, backoff, second,
+                                                                 restarts=1)]
+    in_diagnosis, go_on = threading.Event(), threading.Event()
+    diagnose = d._diagnose
+
+    def slow(objects, logs, now):
+        found = diagnose(objects, logs, now)
+        if any(o.get("kind") == "Pod" and o["status"]["containerStatuses"][0]["state"].get(
+                "running") for o in objects):
+            assert found == [], found  # the running-again status alone says nothing
+            in_diagnosis.set()
+            go_on.wait(10)
+        return found
+    d._diagnose = slow
+
+    async def go():
+        d.on_pod("MODIFIED", copy.deepcopy(running))
+        while not in_diagnosis.is_set():
+            await asyncio.sleep(0.01)
+        d.on_pod("MODIFIED", copy.deepcopy(backoff))  # the watch brings the next crash
+        go_on.set()
+        await d.drain()
+        for _ in range(50):  # the reconcile it scheduled
+            if rec.writes("Pod"):
+                break
+            await asyncio.sleep(0.1)
+        await d.drain()
+
+    asyncio.run(go())
+    assert [w[3].get(ANN_REASON) for w in rec.writes("Pod")] == ["CrashLoop.AppError"]
+
+
+def _dog():
+    """A watchdog past its start's grace (clears may go), writing to a recorder."""
+    clock = [k.NOW.timestamp()]
+    rec = _Recorder()
+    d = Watchdog(Settings(), Store(Settings().watch, clock=lambda: clock[0]), rec, Metrics(),
+                 clock=lambda: clock[0])
+    clock[0] += START_GRACE_SECONDS + 1
+    return d, rec
 
 
 class _Recorder:
@@ -216,11 +270,7 @@ def test_a_crash_that_lands_during_the_diagnosis_of_the_running_again_status_cle
     (nothing: it runs) must be held by the running-again hysteresis on the status it judged,
     not dropped because the store's newer status is not running any more (a clear and the
     same finding published again a moment later: 34 of 500 pods in the e2e storm)."""
-    clock = [k.NOW.timestamp()]
-    rec = _Recorder()
-    d = Watchdog(Settings(), Store(Settings().watch, clock=lambda: clock[0]), rec, Metrics(),
-                 clock=lambda: clock[0])
-    clock[0] += START_GRACE_SECONDS + 1
+    d, rec = _dog()
     c = k.container()
     p = k.pod(containers=[c])
     first = k.terminated("Error", 1, finished_ago=1, ran_for=2)
