@@ -107,19 +107,26 @@ _ANSI = _compile(
 )
 
 
+_GONE = "\x00"  # where a dropped character (or escape sequence) was
+_BREAK = "\n"
+
+
 def _cleaning_table() -> dict[int, str | None]:
     """Code point -> replacement for ``str.translate``: every control (Cc) and format (Cf)
     character dropped (NUL, BEL, ESC, C1, DEL, zero-width and bidirectional marks, soft
     hyphen, Unicode tags: all the Cf characters lie in planes 0, 1 and 14), and U+FFFD, U+FFFE,
-    U+FFFF with them; line and paragraph breaks become spaces."""
+    U+FFFF with them (marked ``_GONE``); line and paragraph breaks, tabs and the spaces other
+    than U+0020 (no-break, wide) marked ``_BREAK``."""
     table: dict[int, str | None] = {}
     for code in (*range(0x20000), *range(0xE0000, 0xE1000)):
         if unicodedata.category(chr(code)) in ("Cc", "Cf"):
-            table[code] = None
+            table[code] = _GONE
+        elif code >= 0x80 and unicodedata.category(chr(code)) == "Zs":
+            table[code] = _BREAK
     for code in (0xFFFD, 0xFFFE, 0xFFFF):
-        table[code] = None
+        table[code] = _GONE
     for code in (0x09, 0x0A, 0x0B, 0x0C, 0x0D, 0x1C, 0x1D, 0x1E, 0x1F, 0x85, 0x2028, 0x2029):
-        table[code] = " "
+        table[code] = _BREAK
     return table
 
 
@@ -127,14 +134,31 @@ _CLEAN = _cleaning_table()
 
 
 def _clean(text: str) -> str:
-    """Escape sequences and invisible characters out, whitespace runs to one space."""
+    """Escape sequences and invisible characters out; a line break or tab, with the spaces
+    around it, to one space. Spaces within a line are the text's own, kept as they are: a
+    double space can be the news (Redis's ``>>> 'slaveof  6379'``: the master's host is
+    missing between the two), and a reader searching for a quoted line must find it."""
     if not text.isascii():
         # lone surrogates (undecodable bytes kept by surrogateescape) cannot be UTF-8: RE2 and
         # every JSON writer downstream would fail on them
         text = text.encode("utf-8", "ignore").decode("utf-8")
     if "\x1b" in text or not text.isascii():
-        text = _ANSI.sub("", text)
-    return " ".join(text.translate(_CLEAN).split())
+        text = _ANSI.sub(_GONE, text)
+    text = text.translate(_CLEAN)
+    if _GONE in text:
+        # Dropped, not replaced: a key split by an invisible character is whole again; the
+        # spaces either side of what went are one, as they looked.
+        joined: list[str] = []
+        spaced = False  # does what is joined so far end with a space?
+        for piece in text.split(_GONE):
+            if spaced and piece.startswith(" "):
+                piece = piece[1:]
+            if piece:
+                joined.append(piece)
+                spaced = piece.endswith(" ")
+        text = "".join(joined)
+    lines = (line.strip(" ") for line in text.split(_BREAK))
+    return " ".join(line for line in lines if line)
 
 
 def _bound(text: str, limit: int) -> str:

@@ -19,7 +19,7 @@ def assert_printable(text: str) -> None:
     for ch in text:
         assert unicodedata.category(ch) not in ("Cc", "Cs", "Cf"), repr(ch)
         assert ch != "\ufffd", repr(text)
-    assert "  " not in text and text == text.strip()
+    assert text == text.strip()
 
 
 def test_a_hostile_log_line_reaches_summary_and_evidence_printable(crashing):
@@ -59,6 +59,11 @@ def test_a_hostile_log_line_reaches_summary_and_evidence_printable(crashing):
         ("pass\u200bword \u202eevil\u202c \U000e0041x", "password evil x"),
         # whitespace of every kind, once
         (" a\t\tb\r\n c\u2028d\u00a0\u00a0e ", "a b c d e"),
+        # a line's own spaces are kept (Redis: the master's host is missing between the two);
+        # around what was dropped, the spaces either side are one
+        (">>> 'slaveof  6379'", ">>> 'slaveof  6379'"),
+        ("set\x00\x07 \ufffd\ufffd done", "set done"),
+        (f"x {ESC}[0m y", "x y"),
         # text that needs nothing stays as it is, non-ASCII letters too
         ("naïve café — 東京 ✓", "naïve café — 東京 ✓"),
     ],
