@@ -631,8 +631,11 @@ class Watchdog:
             del self.workloads[wkey]
 
     def _restarted_recently(self, pod: Mapping[str, Any]) -> bool:
-        """A container of the pod runs again after an abnormal exit less than
-        stable_after seconds ago."""
+        """A container of the pod runs again after an exit less than stable_after seconds
+        ago. Asked only of a pod that holds a finding: an exit 0 counts too (an app killed by
+        its liveness probe exits 0 on SIGTERM, observed-1.36.txt; the kubelet may have
+        stopped stamping the Killing Event anew, and the running-again status alone then
+        says nothing)."""
         now = self.clock()
         stable = self.settings.watch.stable_after_seconds
         for group in ("initContainerStatuses", "containerStatuses"):
@@ -640,8 +643,6 @@ class Watchdog:
                 cs = as_dict(cs)
                 last = as_dict(as_dict(cs.get("lastState")).get("terminated"))
                 if not last or "running" not in as_dict(cs.get("state")):
-                    continue
-                if as_int(last.get("exitCode")) == 0 and last.get("reason") != "OOMKilled":
                     continue
                 finished = parse_time(last.get("finishedAt"))
                 if finished is None or now - finished < stable:

@@ -401,14 +401,15 @@ def diagnose_termination(
     if t is not None:
         t.step("postStart hook", "no FailedPostStartHook Event")
 
-    live = diagnose_liveness(ctx, term)
+    live = diagnose_liveness(ctx, term, this_instance=True)
     if live is not None:
         if t is not None:
             _verdict(t, "probe kill", "a Killing Event for a failed liveness or startup "
-                     "probe", live)
+                     "probe, within this instance's life", live)
         return live
     if t is not None:
-        t.step("probe kill", "no Killing Event for a failed liveness or startup probe")
+        t.step("probe kill", "no Killing Event for a failed liveness or startup probe "
+               "within this instance's life")
 
     hook = hook_failure(ctx, list(evidence), "FailedPreStopHook")
     if hook is not None:
@@ -439,6 +440,16 @@ def diagnose_termination(
     if t is not None:
         t.step("the log", "no log was read" if not reading.lines else
                "no line the signature catalogue or the generic layer explains")
+
+    live = diagnose_liveness(ctx, term)
+    if live is not None:
+        if t is not None:
+            _verdict(t, "an older probe kill", "a Killing Event for a failed liveness or "
+                     "startup probe, stamped before this instance (the kubelet stops updating "
+                     "an Event it repeats often), and nothing else explains the exit", live)
+        return live
+    if t is not None:
+        t.step("an older probe kill", "none")
 
     if exit_code in (137, 143):
         live = diagnose_liveness(ctx, term, require_kill=False)

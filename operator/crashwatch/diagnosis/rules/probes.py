@@ -112,30 +112,30 @@ def liveness_events(ctx: ContainerContext) -> tuple[list[Event], list[Event]]:
     return kills, failures
 
 
-def of_instance(
-    kills: list[Event], failures: list[Event], term: Mapping[str, Any] | None
-) -> tuple[list[Event], list[Event]]:
-    """The kills and probe failures of the instance that ``term`` ended: a kill stamped within
-    its life, failures stamped after its start (second-granular stamps: a second either
-    side). A pod killed by its probe an hour ago that now exits 1 on a missing setting is not
-    probe-killed: the aggregated Events of the old kill are still there, older than this
-    instance. Events without a stamp, and a state without both times, are kept."""
+def kills_of_instance(kills: list[Event], term: Mapping[str, Any] | None) -> list[Event]:
+    """The kills stamped within the life of the instance that ``term`` ended (second-granular
+    stamps: a second either side). Kills without a stamp, and a state without a start, are
+    kept."""
     started = parse_time(as_dict(term).get("startedAt")) if term else None
     finished = parse_time(as_dict(term).get("finishedAt")) if term else None
     if started is None:
-        return kills, failures
+        return kills
     end = finished + 1 if finished is not None else None
-    return (
-        [ev for ev in kills
-         if ev.last is None or (started - 1 <= ev.last and (end is None or ev.last <= end))],
-        [ev for ev in failures if ev.last is None or started - 1 <= ev.last],
-    )
+    return [ev for ev in kills
+            if ev.last is None or (started - 1 <= ev.last and (end is None or ev.last <= end))]
 
 
 def diagnose_liveness(
-    ctx: ContainerContext, term: Mapping[str, Any] | None, *, require_kill: bool = True
+    ctx: ContainerContext, term: Mapping[str, Any] | None, *, require_kill: bool = True,
+    this_instance: bool = False,
 ) -> Finding | None:
-    kills, failures = of_instance(*liveness_events(ctx), term)
+    """``this_instance``: only a kill stamped within the life of the instance ``term`` ended
+    counts. Such a kill decides before the log does; an older one (an Event aggregated an
+    hour ago; or not updated since, as the kubelet's event spam filter allows) only explains
+    a crash the log does not."""
+    kills, failures = liveness_events(ctx)
+    if this_instance:
+        kills = kills_of_instance(kills, term)
     if require_kill and not kills:
         return None
     if not kills and not failures:
