@@ -39,7 +39,11 @@ from crashwatch.diagnosis.rules.pod import (
     diagnose_unschedulable,
     diagnose_volume_mount,
 )
-from crashwatch.diagnosis.rules.probes import diagnose_readiness, liveness_events
+from crashwatch.diagnosis.rules.probes import (
+    diagnose_readiness,
+    kills_of_instance,
+    liveness_events,
+)
 from crashwatch.diagnosis.rules.rollout import diagnose_regressions
 from crashwatch.diagnosis.trace import ContainerTrace, PodTrace, Trace
 from crashwatch.diagnosis.view import (
@@ -79,14 +83,11 @@ def _crashed(ctx: ContainerContext, term: Mapping[str, Any]) -> bool:
     (second-granular stamps: a second either side)."""
     if _abnormal(term):
         return True
-    if not term:
-        return False
-    started = parse_time(term.get("startedAt"))
-    finished = parse_time(term.get("finishedAt"))
-    if started is None or finished is None:
+    if not term or parse_time(term.get("startedAt")) is None or parse_time(
+            term.get("finishedAt")) is None:
         return False
     kills, _ = liveness_events(ctx)
-    return any(ev.last is not None and started - 1 <= ev.last <= finished + 1 for ev in kills)
+    return any(ev.last is not None for ev in kills_of_instance(kills, term))
 
 
 def _load_log(ctx: ContainerContext, logs: LogSource | None) -> None:
