@@ -1347,19 +1347,19 @@ def merge_rounds(rounds: list[dict[str, Any]]) -> dict[str, Any]:
     if len(rounds) == 1:
         return rounds[0]
     first = rounds[0]
+    cluster_events = sum(r["cluster_events"] for r in rounds)
     shards = []
     for i, x in enumerate(first["per_shard"]):
         xs = [r["per_shard"][i] for r in rounds]
         delays = [d for y in xs for d in y["delays_s"]]
         own = sum(y["events_healthy"] + y["events_mixed"] for y in xs)
         cpu = sum(y["cpu_s_healthy"] + y["cpu_s_mixed"] for y in xs)
-        cluster = sum(r["cluster_events"] for r in rounds)
         shards.append({
             **x,
             **{key: sum(y[key] for y in xs) for key in (
                 "events_healthy", "events_mixed", "cpu_s_healthy", "cpu_s_mixed", "injected",
                 "published")},
-            "cpu_s_per_1k_cluster_events": 1000 * cpu / cluster,
+            "cpu_s_per_1k_cluster_events": 1000 * cpu / cluster_events,
             "cpu_s_per_1k_own_events": 1000 * cpu / own if own else None,
             "peak_rss_mb": max(y["peak_rss_mb"] for y in xs),
             "cold_start": {key: sum(y["cold_start"][key] for y in xs) / len(xs)
@@ -1368,7 +1368,6 @@ def merge_rounds(rounds: list[dict[str, Any]]) -> dict[str, Any]:
             "delays_s": delays,
         })
     delays = [d for x in shards for d in x["delays_s"]]
-    cluster_events = sum(r["cluster_events"] for r in rounds)
     total_cpu = sum(r["total_cpu_s"] for r in rounds)
     wrong: Counter[str] = Counter()
     for r in rounds:
@@ -1470,7 +1469,10 @@ def sharding_report(sh: dict[str, Any]) -> tuple[list[str], list[tuple[str, bool
            f"gate ShardedListAndWatch on), then {sh['healthy_seconds']:.0f} s of healthy and "
            f"{sh['mixed_seconds']:.0f} s of mixed churn, as above; the single replica and KSM "
            "of the tables above stopped. "
-           + (f"Every shard count ran {rounds} times, in turn (1, 2, 4, 1, 2, 4), its rounds "
+           + (f"Every shard count ran {rounds} times, in turn ("
+              + ", ".join(str(ph["shards"]) for _ in range(rounds) for ph in sh["phases"]
+                          if not ph.get("beside_ksm"))
+              + "), its rounds "
               "added up (cold starts averaged); then the most shards once more, beside "
               "kube-state-metrics' shards, for the comparison with them only. "
               if rounds > 1 else "")
