@@ -10,6 +10,7 @@ its figures; never asserts.
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import os
 import platform
@@ -27,7 +28,7 @@ sys.path.insert(0, str(ROOT / "tests" / "unit"))
 import fuzzgen  # noqa: E402
 import kube as k  # noqa: E402
 
-from crashwatch.cli.loader import load_objects  # noqa: E402
+from crashwatch.cli.loader import gc_paused, load_objects  # noqa: E402
 from crashwatch.diagnosis import diagnose  # noqa: E402
 from crashwatch.logsource import LogsDir  # noqa: E402
 
@@ -153,10 +154,15 @@ def main() -> None:
         load_s, diag_s, found = [], [], 0
         for _ in range(args.repeat):
             t0 = time.process_time()
-            objects = load_objects(str(path))
+            with gc_paused():  # as the command does
+                objects = load_objects(str(path))
+                gc.freeze()
             t1 = time.process_time()
             findings = diagnose(objects)
             t2 = time.process_time()
+            gc.unfreeze()
+            del objects
+            gc.collect()
             load_s.append(t1 - t0)
             diag_s.append(t2 - t1)
             found = len(findings)

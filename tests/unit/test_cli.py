@@ -9,6 +9,8 @@ import kube as k
 import pytest
 import yaml
 
+from crashwatch.cli.loader import load_objects
+
 
 def cli(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
@@ -112,3 +114,48 @@ def test_malformed_items_are_skipped_not_fatal(tmp_path):
     out = cli("diagnose", "-f", str(path), "-o", "json")
     assert out.returncode == 0, out.stderr
     assert json.loads(out.stdout) == {"findings": []}
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ('{"kind": "Pod", "metadata": {"name": "a"}}',
+         [{"kind": "Pod", "metadata": {"name": "a"}}]),
+        # several documents, one after another (kubectl get -o json of two kinds, concatenated)
+        ('{"kind": "Pod", "x": 1}\n{"kind": "Pod", "x": 2}\n',
+         [{"kind": "Pod", "x": 1}, {"kind": "Pod", "x": 2}]),
+        # what orjson refuses and the standard library reads (NaN, a lone surrogate) is read
+        # by the standard library; an integer beyond 64 bits comes as a float, as in the watch
+        # (crashwatch/watch/decoding.py: the API server never writes one)
+        ('{"kind": "Pod", "x": NaN}', None),
+        ('{"kind": "Pod", "x": 36893488147419103232}', [{"kind": "Pod", "x": 2.0**65}]),
+        ('{"kind": "Pod", "x": "\\ud800"}', [{"kind": "Pod", "x": "\ud800"}]),
+    ],
+    ids=["one", "several", "nan", "bigint", "surrogate"],
+)
+def test_json_snapshots_are_read_by_orjson_or_else_the_standard_library(tmp_path, text, expected):
+    path = tmp_path / "in.json"
+    path.write_text(text)
+    objects = load_objects(str(path))
+    if expected is None:  # NaN: compare through the standard library
+        assert len(objects) == 1 and objects[0]["x"] != objects[0]["x"]
+    else:
+        assert objects == expected
+
+
+def test_a_parse_pauses_the_garbage_collector_and_gives_back_its_state():
+    import gc  # noqa: PLC0415
+
+    from crashwatch.cli.loader import gc_paused  # noqa: PLC0415
+
+    assert gc.isenabled()
+    with gc_paused():
+        assert not gc.isenabled()
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        with gc_paused():
+            pass
+        assert not gc.isenabled()  # a caller that had turned it off keeps it off
+    finally:
+        gc.enable()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import dataclasses
+import gc
 import os
 import sys
 from collections.abc import Mapping, Sequence
@@ -14,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from crashwatch import __version__
 from crashwatch.cli.explain import render as render_explain
 from crashwatch.cli.explain import to_json as explain_json
-from crashwatch.cli.loader import SnapshotError, load_objects
+from crashwatch.cli.loader import SnapshotError, gc_paused, load_objects
 from crashwatch.cli.render import to_json, to_table
 from crashwatch.diagnosis import ClusterView, diagnose
 from crashwatch.diagnosis.owners import top_owner
@@ -206,7 +207,11 @@ def _check(args: argparse.Namespace) -> None:
 
 def _offline(args: argparse.Namespace, trace: Trace | None = None
              ) -> tuple[list[dict[str, Any]], list[Finding], float | None]:
-    objects = [obj for path in args.files for obj in load_objects(path)]
+    with gc_paused():
+        objects = [obj for path in args.files for obj in load_objects(path)]
+        # What was read lives to the end of this one-shot command: out of the collector's
+        # sight (frozen before it runs again), no collection walks it, not even once.
+        gc.freeze()
     logs = LogsDir(args.logs_dir) if args.logs_dir else None
     view = ClusterView(objects)
     return objects, diagnose(view, logs, trace=trace), view.now
