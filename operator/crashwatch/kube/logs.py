@@ -17,6 +17,7 @@ from kubernetes.client.exceptions import ApiException
 from urllib3.exceptions import HTTPError as TransportError
 
 from crashwatch.kube.errors import api_message
+from crashwatch.kube.rest import RawApi
 
 #: Answers of ``pods/log`` that are the kubelet's or runtime's words, not the app's.
 NOT_A_LOG = re.compile(
@@ -42,7 +43,7 @@ class LogAnswer:
         return self.status == 403
 
 
-def read_container_log(core: client.CoreV1Api, namespace: str, pod: str, container: str, *,
+def read_container_log(core: client.CoreV1Api | RawApi, namespace: str, pod: str, container: str, *,
                        previous: bool, tail_lines: int, max_bytes: int,
                        timeout: float = LOG_TIMEOUT_SECONDS) -> LogAnswer:
     """One container instance's log tail: ``previous`` for the instance before the current
