@@ -11,6 +11,7 @@ from typing import Any
 from kubernetes import client
 from prometheus_client import CollectorRegistry
 from tests.cluster.controlplane.plane import ControlPlane
+from tests.e2e.test_operator import wait_for
 
 from crashwatch.kube.client import KubeClient, Outcome, RemediationClient
 from crashwatch.metrics import Metrics
@@ -24,6 +25,15 @@ def _deployment(ns: str, name: str) -> dict[str, Any]:
                      "template": {"metadata": {"labels": labels}, "spec": {"containers": [
                          {"name": "app", "image": "registry.example/app:1",
                           "resources": {"limits": {"memory": "64Mi"}}}]}}}}
+
+
+def _settled(apps: client.AppsV1Api, ns: str, name: str) -> bool:
+    """The Deployment controller is done with it (a rollout of 0 pods, complete): it writes
+    nothing more to the object until the object changes again."""
+    d = apps.read_namespaced_deployment(name, ns)
+    return d.status.observed_generation == d.metadata.generation and any(
+        c.type == "Progressing" and c.reason == "NewReplicaSetAvailable"
+        for c in d.status.conditions or [])
 
 
 def _client(api: client.ApiClient, cls: type[KubeClient] = KubeClient) -> Any:
@@ -66,6 +76,8 @@ def test_a_guarded_patch_applies_on_the_version_read_and_is_refused_after_a_chan
         control_plane: ControlPlane, api: client.ApiClient, apps: client.AppsV1Api,
         namespace: str) -> None:
     apps.create_namespaced_deployment(namespace, _deployment(namespace, "web"))
+    # until the controller is done with it, its own writes would move the version on too
+    wait_for("the Deployment controller to finish", lambda: _settled(apps, namespace, "web"))
     rem = _client(api, RemediationClient)
     seen = asyncio.run(rem.read("Deployment", namespace, "web"))
     version = seen["metadata"]["resourceVersion"]
