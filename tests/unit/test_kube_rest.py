@@ -100,7 +100,7 @@ def test_query_parameters_take_the_api_servers_names_and_forms():
     assert method == "GET"
     assert url == ("https://api.example:6443/api/v1/namespaces/shop/pods/web-1/log?"
                    "container=app&previous=true&tailLines=200&limitBytes=65536")
-    assert headers["Accept"] == "text/plain"
+    assert headers["Accept"] == "application/json"  # as the generated client asks
     assert answer is api.answer.response and api.timeout == 10  # the raw response, unread
     raw.list_namespaced_pod("ns", limit=1, shard_selector="shardRange(x)", watch=None,
                             _preload_content=False)

@@ -94,7 +94,9 @@ class RawApi:
 
     def read_namespaced_pod_log(self, name: str, namespace: str, **kwargs: Any) -> Any:
         path = _COLLECTIONS["pods"].format(namespace=namespace) + f"/{name}/log"
-        return self.request("GET", path, None, accept="text/plain", **kwargs)
+        # Accept as the generated client sends it (JSON, its first choice with "json" in
+        # it): the log comes as text either way, and a refusal as a JSON Status
+        return self.request("GET", path, None, **kwargs)
 
     def request(self, method: str, path: str, body: Any = None, *, accept: str = JSON,
                 _preload_content: bool = True, _request_timeout: Any = None,
