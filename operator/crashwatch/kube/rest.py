@@ -98,11 +98,11 @@ class RawApi:
         # it): the log comes as text either way, and a refusal as a JSON Status
         return self.request("GET", path, None, **kwargs)
 
-    def request(self, method: str, path: str, body: Any = None, *, accept: str = JSON,
+    def request(self, method: str, path: str, body: Any = None, *,
                 _preload_content: bool = True, _request_timeout: Any = None,
                 **query: Any) -> Any:
         """One call. Non-2xx: ApiException, as the generated methods raise it."""
-        headers = {"Accept": accept}
+        headers = {"Accept": JSON}
         if body is not None:
             headers["Content-Type"] = (
                 (JSON_PATCH if isinstance(body, list) else STRATEGIC_MERGE_PATCH)
