@@ -90,8 +90,9 @@ class FakeApi:
         self.configuration = SimpleNamespace(host="https://127.0.0.1:6443")
 
     def param_serialize(self, method: str, path: str, query_params: list[tuple[str, Any]],
-                        header_params: dict[str, str], auth_settings: list[str]) -> tuple[Any, ...]:
-        assert method == "GET" and auth_settings == ["BearerToken"]
+                        header_params: dict[str, str], auth_settings: list[str],
+                        body: Any = None) -> tuple[Any, ...]:
+        assert method == "GET" and body is None and auth_settings == ["BearerToken"]
         return method, path, header_params, {k: str(v) for k, v in query_params}, None
 
     def call_api(self, method: str, path: str, headers: dict[str, str], query: dict[str, str],

@@ -19,7 +19,7 @@ strategic merge patch (kubernetes/client/rest.py).
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from kubernetes import client
@@ -102,19 +102,29 @@ class RawApi:
                 _preload_content: bool = True, _request_timeout: Any = None,
                 **query: Any) -> Any:
         """One call. Non-2xx: ApiException, as the generated methods raise it."""
-        headers = {"Accept": JSON}
-        if body is not None:
-            headers["Content-Type"] = (
-                (JSON_PATCH if isinstance(body, list) else STRATEGIC_MERGE_PATCH)
-                if method == "PATCH" else JSON)
-        params = [(_camel(k), v) for k, v in query.items() if v is not None]
-        serialized = self.api.param_serialize(
-            method, path, query_params=params, header_params=headers, body=body,
-            auth_settings=["BearerToken"])
-        answer = self.api.call_api(*serialized, _request_timeout=_request_timeout)
-        if not 200 <= answer.status <= 299:
-            answer.read()
-            raise ApiException.from_response(http_resp=answer, body=None, data=None)
+        answer = call(self.api, method, path, body, timeout=_request_timeout,
+                      query=[(_camel(k), v) for k, v in query.items() if v is not None])
         if not _preload_content:
             return answer.response
         return json.loads(answer.read() or b"null")
+
+
+def call(api: client.ApiClient, method: str, path: str, body: Any = None, *,
+         query: Sequence[tuple[str, Any]] = (), accept: str = JSON, timeout: Any = None
+         ) -> Any:
+    """One request through ``api`` (its pool, credentials, TLS): the kubernetes client's
+    ``RESTResponse`` (``.status``, ``.read()``, ``.getheader()``, ``.response``), after a
+    non-2xx answer was turned into ``ApiException`` (its subclass by status)."""
+    headers = {"Accept": accept}
+    if body is not None:
+        headers["Content-Type"] = (
+            (JSON_PATCH if isinstance(body, list) else STRATEGIC_MERGE_PATCH)
+            if method == "PATCH" else JSON)
+    serialized = api.param_serialize(
+        method, path, query_params=list(query), header_params=headers, body=body,
+        auth_settings=["BearerToken"])
+    answer = api.call_api(*serialized, _request_timeout=timeout)
+    if not 200 <= answer.status <= 299:
+        answer.read()
+        raise ApiException.from_response(http_resp=answer, body=None, data=None)
+    return answer

@@ -45,6 +45,7 @@ from crashwatch.diagnosis.view import (
     name_of,
     namespace_of,
 )
+from crashwatch.kube import rest
 from crashwatch.kube.errors import api_message
 from crashwatch.kube.logs import NOT_A_LOG, LogAnswer, read_container_log
 from crashwatch.logsource import failed_instance
@@ -59,7 +60,7 @@ LIST_WORKERS = 4
 LOG_WORKERS = 8
 SERVICEACCOUNT_DIR = Path("/var/run/secrets/kubernetes.io/serviceaccount")
 
-_JSON = "application/json"
+_JSON = rest.JSON
 #: Names and labels only (``PartialObjectMetadataList``): a ConfigMap's or Secret's data
 #: never leaves the API server.
 _METADATA = "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json"
@@ -208,14 +209,8 @@ def _one_line(err: BaseException) -> str:
 def _get(api: client.ApiClient, path: str, query: Sequence[tuple[str, Any]],
          accept: str = _JSON) -> tuple[Any, str | None]:
     """One GET; the decoded JSON and the answer's ``Date`` header. Non-2xx: ApiException."""
-    method, url, headers, body, post = api.param_serialize(
-        "GET", path, query_params=list(query), header_params={"Accept": accept},
-        auth_settings=["BearerToken"])
-    response = api.call_api(method, url, headers, body, post, _request_timeout=TIMEOUT)
-    data = response.read()
-    if not 200 <= response.status <= 299:
-        raise ApiException(http_resp=response)
-    return json.loads(data), response.getheader("Date")
+    response = rest.call(api, "GET", path, query=query, accept=accept, timeout=TIMEOUT)
+    return json.loads(response.read()), response.getheader("Date")
 
 
 def _list(api: client.ApiClient, res: Resource, namespace: str | None,
