@@ -184,8 +184,9 @@ def _cut(text: str, limit: int, *, cut_before: bool = False) -> str:
 
 
 def printable(text: str, limit: int) -> str:
-    """``text`` fit to publish: no escape sequence, no control or invisible character, single
-    spaces, at most ``limit`` characters. Never raises on a ``str``."""
+    """``text`` fit to publish: no escape sequence, no control or invisible character, a line
+    break or tab (with the spaces around it) one space, a line's own spaces kept, at most
+    ``limit`` characters. Never raises on a ``str``."""
     return _bound(_clean(text[: max(RAW_LIMIT, 4 * limit)]), limit)
 
 
