@@ -127,6 +127,68 @@ def test_memory_floor_in_dry_run_changes_nothing_but_says_what_it_would_do(
                               result="dry_run") == 1
 
 
+def vpa(api: client.ApiClient, ns: str, name: str, target: str) -> dict[str, Any]:
+    """A VerticalPodAutoscaler over a Deployment, as its recommender leaves it after it
+    watched a crashing app: a target far below what the app needs, no floor."""
+    return dict(client.CustomObjectsApi(api).create_namespaced_custom_object(
+        "autoscaling.k8s.io", "v1", ns, "verticalpodautoscalers",
+        {"apiVersion": "autoscaling.k8s.io/v1", "kind": "VerticalPodAutoscaler",
+         "metadata": {"name": name},
+         "spec": {"targetRef": {"apiVersion": "apps/v1", "kind": "Deployment",
+                                "name": target},
+                  "updatePolicy": {"updateMode": "Recreate"},
+                  "resourcePolicy": {"containerPolicies": [
+                      {"containerName": "app", "controlledResources": ["memory"]}]}},
+         "status": {"recommendation": {"containerRecommendations": [
+             {"containerName": "app", "target": {"memory": "32Mi"},
+              "lowerBound": {"memory": "32Mi"}, "upperBound": {"memory": "64Mi"}}]}}}))
+
+
+def vpa_floor(api: client.ApiClient, ns: str, name: str) -> str | None:
+    obj = client.CustomObjectsApi(api).get_namespaced_custom_object(
+        "autoscaling.k8s.io", "v1", ns, "verticalpodautoscalers", name)
+    for pol in obj["spec"].get("resourcePolicy", {}).get("containerPolicies", []):
+        if pol.get("containerName") == "app":
+            return pol.get("minAllowed", {}).get("memory")  # type: ignore[no-any-return]
+    return None
+
+
+def test_memory_floor_lands_on_the_vpa_that_manages_the_workload(
+    remediating: Operator, api: client.ApiClient, core: client.CoreV1Api,
+    apps: client.AppsV1Api, namespace: str,
+) -> None:
+    """With a VPA over the Deployment, the floor is the VPA's minAllowed (a floor pinned on
+    the template would be undone by the VPA's next eviction): the real API server takes the
+    replace of the custom object, the VPA's other fields stay, the template is not touched."""
+    vpa(api, namespace, "rails-vpa", "rails")
+    policy(api, namespace, "rails", dryRun=False,
+           resourceFloor={"enabled": True, "headroomPercent": 0})
+    shrink_and_oom(core, apps, namespace)
+    wait_for("minAllowed 512Mi on the VPA",
+             lambda: vpa_floor(api, namespace, "rails-vpa") == "512Mi", op=remediating)
+    obj = client.CustomObjectsApi(api).get_namespaced_custom_object(
+        "autoscaling.k8s.io", "v1", namespace, "verticalpodautoscalers", "rails-vpa")
+    assert obj["spec"]["updatePolicy"] == {"updateMode": "Recreate"}
+    assert obj["spec"]["resourcePolicy"]["containerPolicies"] == [
+        {"containerName": "app", "controlledResources": ["memory"],
+         "minAllowed": {"memory": "512Mi"}}]
+    # the record on the Deployment is written once the VPA took the floor
+    record = wait_for("the floor's record on the Deployment", lambda: (
+        apps.read_namespaced_deployment("rails", namespace).metadata.annotations or {}).get(
+            "crashwatch.dev/memory-floor"), op=remediating)
+    assert '"memory": "512Mi"' in record
+    assert memory_limit(apps, namespace, "rails") == "32Mi"  # the VPA's to apply, not ours
+    lines = wait_for("policy status", lambda: [
+        (a["action"], a["result"], a["target"]) for a in policy_status(
+            api, namespace, "rails").get("lastActions", [])], op=remediating)
+    assert ("floor", "applied", "Deployment/rails") in lines
+    ev = wait_for("Event on the Deployment", lambda: events(
+        core, namespace, "rails", "Remediated"), op=remediating)
+    assert "VerticalPodAutoscaler rails-vpa minAllowed" in ev[0].message
+    assert remediating.sample("crashwatch_remediations_total", action="floor",
+                              result="applied") == 1
+
+
 def promote_and_crash(core: client.CoreV1Api, apps: client.AppsV1Api, ns: str, image: str,
                       logs_dir: Path) -> str:
     apps.patch_namespaced_deployment("shop", ns, {"spec": {"template": {

@@ -65,6 +65,25 @@ def test_who_lowered_the_memory_is_named_from_managed_fields():
     assert f"lowered by goldilocks-rightsizer at {SHRUNK_AT}" in f.summary
 
 
+def test_a_template_edit_is_not_blamed_on_the_vpa_that_also_manages_the_workload():
+    # A VPA never edits a template (its admission rewrites pods): the rightsizer that wrote
+    # the template's memory is named, the VPA only as where the floor goes.
+    objects, _ = _shrunk()
+    f = _oom(run([*objects, k.vpa("web", ("Deployment", "web"), "app", "32Mi")]))
+    assert f"lowered by goldilocks-rightsizer at {SHRUNK_AT} (VerticalPodAutoscaler web " \
+           "manages it too)" in f.summary
+    assert f.details["vpaLowered"] is False
+    assert f.remediation is not None and f.remediation["target"]["kind"] == (
+        "VerticalPodAutoscaler")
+
+
+def test_a_template_memory_written_by_a_vpa_component_is_the_vpas_doing():
+    objects, dep = _shrunk()
+    dep["metadata"]["managedFields"][1] = _memory_manager("vpa-updater", SHRUNK_AT)
+    f = _oom(run([*objects, k.vpa("web", ("Deployment", "web"), "app", "32Mi")]))
+    assert f"lowered by VerticalPodAutoscaler web (vpa-updater at {SHRUNK_AT})" in f.summary
+
+
 def test_a_crash_for_another_reason_before_the_shrink_is_the_root_cause():
     objects, _ = _shrunk()
     old_c = k.container(memory_limit="512Mi", memory_request=None)

@@ -82,6 +82,7 @@ def test_oom_after_shrink_from_vpa_rewritten_pod():
     assert f.reason is Reason.OOM_AFTER_SHRINK
     text = evidence_text(f)
     assert "32Mi" in text and "512Mi" in text and "vpaUpdates" in text
+    assert "lowered by VerticalPodAutoscaler web from 512Mi to 32Mi" in f.summary
     assert f.remediation is not None
     assert f.remediation["target"] == {
         "kind": "VerticalPodAutoscaler", "name": "web", "field": "minAllowed"}

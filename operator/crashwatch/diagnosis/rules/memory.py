@@ -254,8 +254,10 @@ def shrink_summary(container: str, details: Mapping[str, Any]) -> str:
     changed = as_dict(details.get("changedBy"))
     who = (f"{changed['manager']} at {changed.get('time') or '?'}"
            if changed.get("manager") else "")
-    if vpa:
+    if vpa and (details.get("vpaLowered", True) or not who):
         by = f" by VerticalPodAutoscaler {vpa}" + (f" ({who})" if who else "")
+    elif vpa:  # someone else edited the template of a workload a VPA also manages
+        by = f" by {who} (VerticalPodAutoscaler {vpa} manages it too)"
     else:
         by = f" by {who}" if who else ""
     old_text = "no limit" if old is None else old
@@ -313,6 +315,12 @@ def diagnose_oom(
         }
         if vpa_name:
             details["verticalPodAutoscaler"] = vpa_name
+            # A VPA lowers a pod (its admission rewrites the pod, not the template) or writes
+            # as a VPA component; a template another manager edited was not its doing.
+            details["vpaLowered"] = bool(
+                as_str(as_dict(meta(ctx.pod).get("annotations")).get(VPA_UPDATES_ANNOTATION))
+                or _from_vpa_rewrite(ctx, current) is not None
+                or changed is None or "vpa" in changed.manager.lower())
         if changed is not None:
             details["changedBy"] = changed.to_dict()
             evidence.append(f"memory {ref.field} of container {ctx.name} last set by "
