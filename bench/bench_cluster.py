@@ -181,6 +181,22 @@ class Proc:
         ticks = os.sysconf("SC_CLK_TCK")
         return (int(fields[11]) + int(fields[12])) / ticks  # utime + stime
 
+    def cpu_split(self) -> tuple[float, float]:
+        """(user, system) CPU seconds."""
+        fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        ticks = os.sysconf("SC_CLK_TCK")
+        return int(fields[11]) / ticks, int(fields[12]) / ticks
+
+    def context_switches(self) -> int:
+        """Voluntary and involuntary, over all its threads."""
+        total = 0
+        for status in Path(f"/proc/{self.pid}/task").glob("*/status"):
+            with contextlib.suppress(OSError):
+                for line in status.read_text().splitlines():
+                    if line.startswith(("voluntary_ctxt_switches", "nonvoluntary_ctxt")):
+                        total += int(line.split()[1])
+        return total
+
     def memory_mb(self) -> tuple[float, float]:
         """(current RSS, peak RSS) in MB."""
         vals = {}
@@ -1316,6 +1332,48 @@ def shard_phase(count: int, ksm_count: int, args: argparse.Namespace, work: Work
     return result
 
 
+def side_by_side(count: int, args: argparse.Namespace, work: Workload, plane: ControlPlane,
+                 scratch: Path) -> dict[str, Any]:
+    """One replica and ``count`` shards at once, under the same churn: what a shard pays per
+    event of its own beside what one replica pays, with the machine's drift between phases
+    taken out (both see the same moments, the same contention)."""
+    print(f"   1 replica and {count} shards side by side")
+    procs = [start_crashwatch(plane, scratch, shard=(0, 1), install=False)[0]] + [
+        start_crashwatch(plane, scratch, shard=(i, count), install=False)[0]
+        for i in range(count)]
+    rows = []
+    try:
+        wait_ready(procs)
+        time.sleep(5)
+
+        def take() -> dict[str, tuple[float, float, float, int]]:
+            ev = shard_sample(procs, []).events
+            return {p.name: (ev[p.name], *p.cpu_split(), p.context_switches()) for p in procs}
+        s0 = take()
+        run_churn(work, args.shard_healthy_seconds, args.rate, 0.0, None)
+        time.sleep(3)
+        s1 = take()
+        failures_per_s = min(10.0, len(work.pool) / (HOLD_SECONDS + COOLDOWN_SECONDS + 2) * 0.8)
+        run_churn(work, args.shard_seconds, args.rate, failures_per_s, None)
+        time.sleep(HOLD_SECONDS)
+        s2 = take()
+    finally:
+        for p in procs:
+            p.stop()
+    time.sleep(1)
+    for k, p in enumerate(procs):
+        row: dict[str, Any] = {"process": "replica" if k == 0 else f"shard {k - 1}"}
+        for phase, (a, z) in (("healthy", (s0, s1)), ("mixed", (s1, s2))):
+            events = z[p.name][0] - a[p.name][0]
+            row[phase] = {
+                "events": events,
+                "user_ms_per_event": 1000 * (z[p.name][1] - a[p.name][1]) / max(events, 1),
+                "sys_ms_per_event": 1000 * (z[p.name][2] - a[p.name][2]) / max(events, 1),
+                "switches_per_event": (z[p.name][3] - a[p.name][3]) / max(events, 1)}
+        rows.append(row)
+    return {"shards": count, "rows": rows}
+
+
 def run_sharding(args: argparse.Namespace, work: Workload, plane: ControlPlane, audit: Audit,
                  scratch: Path, pods: int) -> dict[str, Any]:
     """Every shard count in turn, ``args.shard_rounds`` times over (1, 2, 4, 1, 2, 4: a
@@ -1337,8 +1395,11 @@ def run_sharding(args: argparse.Namespace, work: Workload, plane: ControlPlane, 
                              scratch, pods)
         beside["beside_ksm"] = True
         phases.append(beside)
+    together = (side_by_side(max(args.shards), args, work, plane, scratch)
+                if max(args.shards) > 1 else None)
     return {"pods": pods, "phases": phases, "healthy_seconds": args.shard_healthy_seconds,
-            "mixed_seconds": args.shard_seconds, "rounds": args.shard_rounds}
+            "mixed_seconds": args.shard_seconds, "rounds": args.shard_rounds,
+            "side_by_side": together}
 
 
 def merge_rounds(rounds: list[dict[str, Any]]) -> dict[str, Any]:
@@ -1461,6 +1522,36 @@ BEFORE_ISSUE_15 = {"cold_start_cpu_s": 13.4}
 its goals are stated against it."""
 
 
+def side_by_side_report(sbs: dict[str, Any] | None) -> list[str]:
+    if not sbs or not sbs.get("rows"):
+        return []
+    rows = sbs["rows"]
+    out = [f"Side by side: one replica and {sbs['shards']} shards at once, under the same "
+           "churn (as above, KSM not running), so that the machine's drift between phases "
+           "falls on both alike. Per event of each process's own:", "",
+           "| process | healthy: events | user / system CPU ms per event | context switches "
+           "per event | mixed: events | user / system CPU ms per event | context switches "
+           "per event |", "|---|---:|---:|---:|---:|---:|---:|"]
+    for r in rows:
+        h, m = r["healthy"], r["mixed"]
+        out.append(f"| {r['process']} | {fmt(h['events'])} | {h['user_ms_per_event']:.3f} / "
+                   f"{h['sys_ms_per_event']:.3f} | {h['switches_per_event']:.2f} | "
+                   f"{fmt(m['events'])} | {m['user_ms_per_event']:.3f} / "
+                   f"{m['sys_ms_per_event']:.3f} | {m['switches_per_event']:.2f} |")
+    said = []
+    for phase in ("healthy", "mixed"):
+        one = rows[0][phase]
+        cost = one["user_ms_per_event"] + one["sys_ms_per_event"]
+        shards = [r[phase]["user_ms_per_event"] + r[phase]["sys_ms_per_event"]
+                  for r in rows[1:]]
+        if cost > 0 and shards:
+            said.append(f"{phase} churn {min(shards) / cost:.2f}x to {max(shards) / cost:.2f}x")
+    if said:
+        out += ["", "A shard's CPU per event of its own, against the replica's at the same "
+                "moments: " + "; ".join(said) + ".", ""]
+    return out
+
+
 def sharding_report(sh: dict[str, Any]) -> tuple[list[str], list[tuple[str, bool, str]]]:
     """The sharding table and its goals."""
     rounds = sh.get("rounds", 1)
@@ -1526,6 +1617,7 @@ def sharding_report(sh: dict[str, Any]) -> tuple[list[str], list[tuple[str, bool
     if spread:
         out += ["Total CPU s per 1,000 cluster events in each round, by shard count: "
                 + "; ".join(spread) + ".", ""]
+    out += side_by_side_report(sh.get("side_by_side"))
     goals: list[tuple[str, bool, str]] = []
     one = by_n.get(1)
     if one is not None:
