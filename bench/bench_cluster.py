@@ -863,6 +863,21 @@ def misnamed(injections: list[Injection]) -> dict[str, int]:
         if i.cw_reason and i.cw_reason != i.expected).items()}
 
 
+def unpublished(injections: list[Injection]) -> list[str]:
+    """The failures crashwatch published nothing for, each with the previous failure the
+    bench put on the same pod in this phase (a pod is reused: what was left of that one
+    can matter)."""
+    out, last = [], {}
+    for i in sorted(injections, key=lambda j: j.sent):
+        if i.cw_at is None:
+            prev = last.get((i.ns, i.name))
+            out.append(f"{i.kind} {i.ns}/{i.name}" + (
+                f" (its previous failure: {prev.kind}, {i.sent - prev.sent:.0f} s before)"
+                if prev else ""))
+        last[(i.ns, i.name)] = i
+    return out
+
+
 # ------------------------------------------------------------------------- phases
 
 
@@ -1152,6 +1167,8 @@ def run_scale(pods: int, args: argparse.Namespace, plane: ControlPlane, work: Wo
             "alone_injected": len(injections_b),
             "alone_correct": sum(1 for i in injections_b if i.cw_reason == i.expected),
             "alone_wrong": misnamed(injections_b),
+            "unpublished": unpublished(injections),
+            "alone_unpublished": unpublished(injections_b),
             "writes_healthy_churn": s1.writes - s0.writes,
             "writes_mixed": cw_pod_writes,
             "writes_per_diagnosis": cw_pod_writes / len(cw_delays) if cw_delays else None,
@@ -1304,7 +1321,7 @@ def shard_phase(count: int, ksm_count: int, args: argparse.Namespace, work: Work
         "total_cpu_s": total_cpu, "total_cpu_s_per_1k_events": 1000 * total_cpu / sum(cluster),
         "injected": len(injections), "published": len(delays),
         "correct": sum(1 for j in injections if j.cw_reason == j.expected),
-        "wrong": misnamed(injections),
+        "wrong": misnamed(injections), "unpublished": unpublished(injections),
         "delay_p50_ms": 1000 * pct(delays, 0.5), "delay_p99_ms": 1000 * pct(delays, 0.99),
         "ksm_scraped": bool(ksms), "rounds": 1,
     }
@@ -1439,6 +1456,7 @@ def merge_rounds(rounds: list[dict[str, Any]]) -> dict[str, Any]:
         "injected": sum(r["injected"] for r in rounds),
         "published": sum(r["published"] for r in rounds),
         "correct": sum(r["correct"] for r in rounds), "wrong": dict(wrong),
+        "unpublished": [u for r in rounds for u in r.get("unpublished", [])],
         "delay_p50_ms": 1000 * pct(delays, 0.5), "delay_p99_ms": 1000 * pct(delays, 0.99),
         "rounds": len(rounds),
         "rounds_total_cpu_s_per_1k_events": [r["total_cpu_s_per_1k_events"] for r in rounds],
@@ -1606,6 +1624,10 @@ def sharding_report(sh: dict[str, Any]) -> tuple[list[str], list[tuple[str, bool
     if misses:
         out += ["", "Named wrong (injected kind -> reason published): " + "; ".join(misses)
                 + "."]
+    missed = [f"{ph['shards']} shard(s){' beside KSM' if ph.get('beside_ksm') else ''}: "
+              + ", ".join(ph["unpublished"]) for ph in sh["phases"] if ph.get("unpublished")]
+    if missed:
+        out += ["", "Published nothing for: " + "; ".join(missed) + "."]
     out += ["", "KSM's CPU per 1,000 cluster events counts the pod, ReplicaSet and "
             "Deployment events crashwatch's shards counted (as above); beside them, "
             "crashwatch's shards per 1,000 of the same events: " + ", ".join(
@@ -1725,6 +1747,10 @@ def report(results: list[dict[str, Any]], info: dict[str, str], versions: dict[s
                 f"(KSM not scraped: {cw['alone_correct']}/{cw['alone_injected']}"
                 f"{'; wrong: ' + json.dumps(cw['alone_wrong']) if cw.get('alone_wrong') else ''}"
                 "); "
+                + "".join(f"published nothing for {', '.join(cw[key])}{where}; "
+                          for key, where in (("unpublished", ""),
+                                             ("alone_unpublished", " (KSM not scraped)"))
+                          if cw.get(key)) +
                 f"writes during healthy churn: {fmt(cw['writes_healthy_churn'])}; writes "
                 f"during mixed churn: {cw['writes_mixed']} "
                 f"({fmt(cw['writes_per_diagnosis'])} per diagnosis: pod patch, Events, the "
