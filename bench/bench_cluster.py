@@ -177,9 +177,8 @@ class Proc:
         return self.popen.pid
 
     def cpu_seconds(self) -> float:
-        fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        ticks = os.sysconf("SC_CLK_TCK")
-        return (int(fields[11]) + int(fields[12])) / ticks  # utime + stime
+        """User and system CPU seconds together."""
+        return sum(self.cpu_split())
 
     def cpu_split(self) -> tuple[float, float]:
         """(user, system) CPU seconds."""
@@ -867,7 +866,8 @@ def unpublished(injections: list[Injection]) -> list[str]:
     """The failures crashwatch published nothing for, each with the previous failure the
     bench put on the same pod in this phase (a pod is reused: what was left of that one
     can matter)."""
-    out, last = [], {}
+    out: list[str] = []
+    last: dict[tuple[str, str], Injection] = {}
     for i in sorted(injections, key=lambda j: j.sent):
         if i.cw_at is None:
             prev = last.get((i.ns, i.name))
@@ -879,6 +879,12 @@ def unpublished(injections: list[Injection]) -> list[str]:
 
 
 # ------------------------------------------------------------------------- phases
+
+
+def failure_rate(work: Workload) -> float:
+    """Failures per second the pool sustains: each pod held, rested and a margin, at 80%
+    of what the pool could take, at most 10/s."""
+    return min(10.0, len(work.pool) / (HOLD_SECONDS + COOLDOWN_SECONDS + 2) * 0.8)
 
 
 @dataclass
@@ -1066,7 +1072,7 @@ def run_scale(pods: int, args: argparse.Namespace, plane: ControlPlane, work: Wo
     s1 = sample(tools)
     healthy_writes = dict(Counter(work.writes) - Counter(before))
     # 2. mixed churn with failures, KSM scraped back to back
-    failures_per_s = min(10.0, len(work.pool) / (HOLD_SECONDS + COOLDOWN_SECONDS + 2) * 0.8)
+    failures_per_s = failure_rate(work)
     first = len(work.injections)
     writes_before = dict(work.writes)
     ksm.active.set()
@@ -1275,7 +1281,7 @@ def shard_phase(count: int, ksm_count: int, args: argparse.Namespace, work: Work
         if watcher is not None:
             watcher.start()
             watcher.active.set()
-        failures_per_s = min(10.0, len(work.pool) / (HOLD_SECONDS + COOLDOWN_SECONDS + 2) * 0.8)
+        failures_per_s = failure_rate(work)
         run_churn(work, args.shard_seconds, args.rate, failures_per_s, watcher)
         time.sleep(HOLD_SECONDS)
         if watcher is not None:
@@ -1370,7 +1376,7 @@ def side_by_side(count: int, args: argparse.Namespace, work: Workload, plane: Co
         run_churn(work, args.shard_healthy_seconds, args.rate, 0.0, None)
         time.sleep(3)
         s1 = take()
-        failures_per_s = min(10.0, len(work.pool) / (HOLD_SECONDS + COOLDOWN_SECONDS + 2) * 0.8)
+        failures_per_s = failure_rate(work)
         run_churn(work, args.shard_seconds, args.rate, failures_per_s, None)
         time.sleep(HOLD_SECONDS)
         s2 = take()
