@@ -48,7 +48,18 @@ for name in base-py311 apps jvm; do
         --essential-hook='mkdir -p "$1"/usr/share/man/man1'
         --customize-hook='rm -rf "$1"/var/lib/apt/lists/* "$1"/var/cache/apt/*.bin')
   [[ -n $hook ]] && args+=(--customize-hook="$hook")
-  nice mmdebstrap "${args[@]}" "$SUITE" "$OUT/$name.tar.tmp"
+  # Debian's mirror now and then refuses a download for a minute (make demo, 2026-11-29:
+  # "E: apt download failed" three times, the same build fine a minute later): try again
+  # twice, 30 s apart, before giving up.
+  for attempt in 1 2 3; do
+    if nice mmdebstrap "${args[@]}" "$SUITE" "$OUT/$name.tar.tmp"; then
+      break
+    fi
+    rm -f "$OUT/$name.tar.tmp"
+    (( attempt < 3 )) || { log "mmdebstrap $name failed 3 times"; exit 1; }
+    log "mmdebstrap $name failed (attempt $attempt of 3); again in 30 s"
+    sleep 30
+  done
   mv "$OUT/$name.tar.tmp" "$OUT/$name.tar"
   echo "$stamp" > "$OUT/$name.stamp"
   log "$name: $(du -h "$OUT/$name.tar" | cut -f1) in $(( $(date +%s) - start ))s"
