@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from crashwatch.diagnosis import chains, diagnose
+from crashwatch.diagnosis import chains, diagnose, generic
 from crashwatch.diagnosis.logread import read_log
-from crashwatch.model import Finding
+from crashwatch.model import Finding, Reason
 
 
 def run(objects: Iterable[Any], logs: Mapping[tuple[str, str, str], str] | None = None
@@ -29,3 +29,14 @@ def telling_texts(log: str) -> list[str]:
     """The log's lines, most telling first (what an application error is reported with)."""
     lines = read_log(log)
     return [lines[i].text for i in chains.telling(lines, chains.shape(lines))]
+
+
+def generic_reason(line: str) -> Reason | None:
+    """The reason the generic layer reads in one line (None: no rule matches)."""
+    return generic_reading(line)[0]
+
+
+def generic_reading(line: str) -> tuple[Reason | None, dict[str, str]]:
+    """The reason the generic layer reads in one line and what the line names."""
+    found = generic.match_line(line)
+    return (found.rule.reason, found.groups) if found is not None else (None, {})

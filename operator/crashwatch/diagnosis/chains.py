@@ -201,10 +201,13 @@ def shape(lines: Sequence[LogLine]) -> Shape:
             in_goroutine = False
         if after_rust_panic and text.strip():
             role, after_rust_panic = Role.EXCEPTION, False
+        if line.stack and role is Role.TEXT:
+            role = Role.FRAME  # a record's stack field: zap's ``main.main`` / ``\tmain.go:70``
         if text.startswith("thread '") and " panicked at " in text and text.rstrip().endswith(":"):
             after_rust_panic = True
         roles.append(role)
     _usage_texts(lines, roles)
+    _source_excerpts(lines, roles)
     blocks, block_of = _blocks(lines, roles)
     meaningful: list[int] = [0] * len(lines)
     seen = 0
@@ -234,6 +237,24 @@ def _usage_texts(lines: Sequence[LogLine], roles: list[Role]) -> None:
             in_usage = False
             continue
         roles[i] = Role.NOISE
+
+
+_CARET = rx.compile(r"^\s*[~^]+\s*$")
+_SOURCE_HEADING = rx.compile(r"^\S+:\d+\s*$")
+
+
+def _source_excerpts(lines: Sequence[LogLine], roles: list[Role]) -> None:
+    """A runtime's pointer into the source is a frame, never a cause: Node prints the
+    throwing file (``/app/dist/index.cjs.js:677``), the line of code (``throw new
+    errors.ForwardedError(``) and a caret under it before the error itself."""
+    for i, line in enumerate(lines):
+        if i == 0 or _CARET.search(line.text) is None:
+            continue
+        if roles[i - 1] is Role.TEXT:
+            roles[i - 1] = Role.FRAME
+            if i >= 2 and roles[i - 2] is Role.TEXT and \
+                    _SOURCE_HEADING.search(lines[i - 2].text) is not None:
+                roles[i - 2] = Role.FRAME
 
 
 def _bursts(lines: Sequence[LogLine], roles: list[Role], block_of: list[int]) -> frozenset[int]:

@@ -37,7 +37,7 @@ NOT_A_VARIABLE = LOG_LEVELS | frozenset({
     "FAIL", "FAILED", "FAILURE", "NULL", "NONE", "TRUE", "FALSE", "TODO", "USAGE", "HTTP",
     "HTTPS", "THE", "THIS", "THAT", "VALUE", "FIELD", "CONFIG", "KEY", "ENV", "REQUIRED",
     "MISSING", "UNDEFINED", "JSON", "YAML", "TOML", "DATA", "ALSO", "THEN", "WHEN", "MUST",
-    "SOME",
+    "SOME", "YOUR", "DEFAULT", "NO", "ANY", "LOCAL", "GLOBAL", "BASE", "MAIN", "CUSTOM",
 })
 
 _VAR = r"[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+|[A-Z]{4,}[A-Z0-9]*"
@@ -82,9 +82,13 @@ RULES: tuple[Rule, ...] = (
           r"reached|exceeded)|(?:limit|number) of inotify|max_user_(?:watches|instances)|"
           r"user limit \(\d+\) on the number of inotify|(?:limit|number) (?:for|of) (?:the )?"
           r"(?:number of )?file watchers|file watchers? limit|watch(?:es|er)? limit (?:reached|"
-          r"exceeded)|ulimit -n",
+          r"exceeded)|ulimit -n|"
+          # a start-up check of the descriptor limit (Elasticsearch's bootstrap check:
+          # ``max file descriptors [1024] for elasticsearch process is too low``)
+          r"(?:max(?:imum)?|number of|open) (?:number of )?(?:open )?file descriptors\b"
+          r"[^\n]{0,80}(?:too low|increase|at least|insufficient|not enough)",
           ("open files", "emfile", "enfile", "inotify", "max_user_", "watcher", "watch limit",
-           "ulimit -n"),
+           "ulimit -n", "file descriptors"),
           extract="path"),
     _rule("disk-full", Reason.DISK_FULL,
           r"no space left on device|\bENOSPC\b|disk quota exceeded|\bEDQUOT\b|"
@@ -182,13 +186,18 @@ RULES: tuple[Rule, ...] = (
           r"parameter\s+|key\s+|flags?\(s\)\s+|variable\s+|env(?:ironment)? var(?:iable)?\s+)?"
           rf"['\"`](?P<variable>{_QUOTED_SETTING})['\"`]"
           r"|required flag\(s\) \"(?P<variable2>[\w-]+)\"[^\n]{0,200} not set"
-          r"|(?:no|missing) (?:connection string|setting|config(?:uration)? value|property|"
-          r"option|secret) (?:named|called|for) ['\"`](?P<variable4>[\w.:-]+)['\"`]"
+          r"|(?:no|missing) (?:required )?(?:connection string|setting|config(?:uration)? value|"
+          r"property|option|secret) (?:named|called|for|at) ['\"`](?P<variable4>[\w.:-]+)['\"`]"
+          # Strapi: ``Missing jwtSecret. Please, set configuration variable "jwtSecret"``
+          r"|(?:please,?|you must|must|need to) (?:set|provide|define|specify|configure) (?:the )?"
+          r"(?:config(?:uration)? |env(?:ironment)? )?(?:variable|setting|option|property|key|"
+          r"value) ['\"`](?P<variable5>[\w.:-]+)['\"`]"
           rf"|['\"`](?P<variable3>{_QUOTED_SETTING})['\"`] (?:(?:attribute|property|setting|"
           r"option|parameter|field|key) )?(?:is|must be) (?:required|not set|not specified|"
           r"not provided|not configured|missing|mandatory)\b",
           ("missing", "required", "no value", "not set", "mandatory", "named", "called",
-           "not specified", "not provided", "not configured"),
+           "not specified", "not provided", "not configured", "set ", "provide", "define",
+           "specify", "configure"),
           extract="variable"),
     # ``error: Environment variable not found: DATABASE_URL.`` (Prisma), ``Required setting
     # missing: X``: the kind, what is wrong with it, a colon, then the name.
@@ -210,6 +219,26 @@ RULES: tuple[Rule, ...] = (
           r"could not be found|cannot be found)",
           ("property",), extract="variable", ignorecase=False,
           veto=r"on (?:type|object|class|bean|instance)|of type|in class|or field"),
+    # A wrapped error naming the setting, then that it must be given: Temporal's
+    # ``persistence config: datastore "visibility": must provide config for one and only one
+    # datastore``, ``must specify a value for 'region'``.
+    _rule("missing-setting-must-provide", Reason.MISSING_ENV,
+          r"['\"`](?P<variable>[\w.-]+)['\"`]:\s+must (?:provide|specify|supply|set|configure|"
+          r"define) (?:a |an |the )?(?:config(?:uration)?|value|setting|section)s?\b|"
+          r"\bmust (?:provide|specify|supply) (?:a |an |the )?(?:config(?:uration)?|value|"
+          r"setting)s? for (?:the )?['\"`](?P<variable2>[\w.-]+)['\"`]",
+          ("must provide", "must specify", "must supply", "must set", "must configure",
+           "must define"),
+          extract="variable"),
+    # A named section of the configuration said to be absent: a Backstage plugin's
+    # ``Error: Kubernetes configuration is missing``, ``app.kafka config not found``.
+    _rule("missing-setting-section", Reason.MISSING_ENV,
+          r"(?:^|[\s:'\"`(])(?P<variable>[A-Z][\w-]*|[a-z][\w-]*(?:\.[\w-]+)+) "
+          r"[Cc]onfig(?:uration)? (?:section )?(?:is |was )?(?:missing|not (?:set|provided|"
+          r"specified|configured|found|defined))\b",
+          ("missing", "not set", "not provided", "not specified", "not configured", "not found",
+           "not defined"),
+          extract="variable", ignorecase=False),
     _rule("command-not-found", Reason.COMMAND_NOT_FOUND,
           r"(?:^|[\s:])(?P<command>[\w./-]+): (?:command )?not found\s*$|"
           r"(?P<command2>[\w./-]+): cannot execute: required file not found|"
@@ -223,6 +252,15 @@ RULES: tuple[Rule, ...] = (
           ("refused", "econnrefused", "errno 111", "connectexception", "communications link",
            "socketexception (111)", "connection reset", "no connection could"),
           extract="host"),
+    # EADDRNOTAVAIL on a connect (.NET's ``SocketException (99): Cannot assign requested
+    # address`` under ``Connection failed``, Go's ``dial tcp [::1]:5432: connect: cannot
+    # assign requested address``): no local address or port to reach the peer from. On a
+    # bind or listen it is the process's own address that is wrong: not a dependency.
+    _rule("connect-address-not-available", Reason.DEPENDENCY_UNREACHABLE,
+          r"cannot assign requested address|\bEADDRNOTAVAIL\b|SocketException \(99\)|"
+          r"Errno 99\b",
+          ("assign requested address", "eaddrnotavail", "(99)", "errno 99"),
+          extract="host", veto=r"\bbind|listen|BindException|server socket"),
     _rule("name-resolution", Reason.DEPENDENCY_UNREACHABLE,
           r"no such host|name or service not known|\bENOTFOUND\b|\bEAI_AGAIN\b|"
           r"temporary failure in name resolution|could not translate host name|"
@@ -241,12 +279,30 @@ RULES: tuple[Rule, ...] = (
           r"\bEHOSTUNREACH\b|network is unreachable|\bENETUNREACH\b|NoRouteToHostException|"
           r"Failed to establish a new connection|server selection timeout|"
           r"(?:could not|couldn't|unable to|cannot|can't|failed to) (?:connect|establish a "
-          r"connection) to",
-          ("timed out", "timeout", "etimedout", "unreachable", "no route", "connect"),
+          r"connection) to|"
+          # JDBC and ADO.NET: ``PSQLException: The connection attempt failed.``, ``Unable to
+          # obtain connection from database``, SQLSTATE 08001/08006 (connection exceptions)
+          r"connection attempt failed|unable to (?:obtain|acquire|get) (?:a )?(?:JDBC )?"
+          r"connection from (?:the )?(?:database|data ?source)|"
+          r"SQL ?State\s*[:=]?\s*\[?080(?:01|06)\b",
+          ("timed out", "timeout", "etimedout", "unreachable", "no route", "connect", "08001",
+           "08006"),
           extract="host",
           veto=r"authentication|access denied|password|unauthori[sz]ed|forbidden|"
                r"certificate|x509|handshake|does not exist|no such database|unknown database|"
                r"already in use|connection in use|0\.0\.0\.0|\[::\]"),
+    # Every backend the client knows of is down or unreachable: ``health check timeout: no
+    # Elasticsearch node available`` (olivere/elastic), ``no reachable servers`` (mgo),
+    # Kafka's ``NoBrokersAvailable``, elasticsearch-js's ``No Living connections``,
+    # Cassandra's ``NoHostAvailableException``, Elasticsearch's ``NoNodeAvailableException``.
+    _rule("no-backend-available", Reason.DEPENDENCY_UNREACHABLE,
+          r"\bno (?:reachable|available|alive|living|healthy|usable) (?:[\w-]+ ){0,2}?"
+          r"(?:servers?|nodes?|brokers?|hosts?|endpoints?|replicas?|members?|peers?)\b|"
+          r"\bno living connections\b|\bno (?:[\w-]+ ){0,2}?(?:servers?|nodes?|brokers?|hosts?|"
+          r"endpoints?|replicas?|members?) (?:is |are |were )?(?:available|reachable|alive|up)\b|"
+          r"NoBrokersAvailable|NoNodeAvailableException|NoHostAvailableException",
+          ("no ", "nobrokers", "nonodeavailable", "nohostavailable"),
+          extract="host", veto=r"schedul|\d+/\d+ nodes|matching|selector|taint|affinity"),
     # Last: a write that failed without saying why counts only where the container's root
     # filesystem is read-only and the path is on no writable volume (logcause checks).
     _rule(WRITE_FAILED, Reason.READ_ONLY_FILESYSTEM,
@@ -275,7 +331,15 @@ _HOST_PORT = rx.compile(
     r"[A-Za-z][\w-]*(?:\.[\w-]+)*):(?P<port>\d{2,5})\b"
 )
 _BIND = rx.compile(r"(?i)(?:listen|bind)\w*[^\n]{0,80}?(?:[\w.\]\[]*):(?P<port>\d{1,5})\b|"
-                   r"(?i)port (?P<port2>\d{1,5})[^\n]{0,40}permission denied")
+                   r"(?i)port (?P<port2>\d{1,5})[^\n]{0,40}permission denied|"
+                   r"(?i)(?:listen|bind)\w*[^\n]{0,40}?\bport (?P<port3>\d{1,5})\b")
+
+
+def bound_port(text: str) -> str | None:
+    """The port a line says the process listens on or binds (``listen tcp :80``,
+    ``Opening ipv4 listen socket on port 443.``)."""
+    m = _BIND.search(text)
+    return _first_group(m, "port") if m is not None else None
 _NOT_HOSTS = frozenset({"http", "https", "tcp", "udp", "error", "line", "port", "at", "file",
                         "dial", "connect", "read", "write", "time", "localhost.localdomain",
                         "in", "on", "for", "to", "from", "the", "with", "by", "0.0.0.0"})
@@ -325,7 +389,7 @@ def path_near(text: str, start: int, end: int) -> str | None:
 
 def _first_group(match: rx.Match, base: str) -> str | None:
     """The first of ``base``, ``base2``, ``base3`` that matched (alternative spellings)."""
-    for name in (base, f"{base}2", f"{base}3", f"{base}4"):
+    for name in (base, f"{base}2", f"{base}3", f"{base}4", f"{base}5"):
         try:
             value = match.group(name)
         except (IndexError, KeyError):
@@ -371,9 +435,9 @@ def _match_rule(rule: Rule, text: str) -> GenericMatch | None:
             if path:
                 groups["path"] = path
             elif rule.reason is Reason.PERMISSION_DENIED:
-                port = _BIND.search(text)
+                port = bound_port(text)
                 if port is not None:
-                    groups["port"] = port["port"]
+                    groups["port"] = port
         elif rule.extract == "host":
             groups.update(host_and_port(text))
         elif rule.extract == "command":

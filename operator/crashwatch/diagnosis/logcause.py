@@ -279,6 +279,42 @@ def _from_burst(lines: list[LogLine], sh: chains.Shape, i: int, want: str
     return _first_naming(lines, order, want, quoted_files=True)
 
 
+def _attempt_above(lines: list[LogLine], sh: chains.Shape, best: _Candidate
+                   ) -> tuple[dict[str, str], str] | None:
+    """The port a denied process was opening, from the line just above an errno that
+    names nothing: mosquitto's ``Opening ipv4 listen socket on port 443.`` then
+    ``Error: Permission denied``."""
+    if best.reason is not Reason.PERMISSION_DENIED or "port" in best.groups:
+        return None
+    j = best.line - 1
+    while j >= 0 and not lines[j].text.strip():
+        j -= 1
+    if j < 0 or chains.is_quiet(lines, sh, j):
+        return None
+    port = generic.bound_port(lines[j].text)
+    return ({"port": port}, lines[j].text.strip()) if port else None
+
+
+def _port_of(lines: list[LogLine], sh: chains.Shape, i: int, host: str
+             ) -> tuple[str, str] | None:
+    """The port of the host the cause line names without one, from the line introducing
+    its crash report or its burst: Confluent's ``Error while waiting for Zookeeper client
+    to connect to the server [kafka-zookeeper:2181].`` above ``UnknownHostException:
+    kafka-zookeeper: Name or service not known``."""
+    block = sh.block(i)
+    near = [j for j in block.exceptions if j != i] if block is not None else []
+    start = block.start if block is not None else i
+    near += [j for j in range(start - 1, max(-1, start - 1 - BURST_REACH), -1)
+             if not chains.is_quiet(lines, sh, j)]
+    near += [j for j in range(i + 1, min(len(lines), i + 1 + BURST_REACH))
+             if not chains.is_quiet(lines, sh, j)]
+    for j in near:
+        found = generic.host_and_port(lines[j].text)
+        if found.get("host") == host and found.get("port"):
+            return found["port"], lines[j].text.strip()
+    return None
+
+
 def _merge(best: _Candidate, candidates: list[_Candidate], lines: list[LogLine],
            sh: chains.Shape) -> Cause:
     """The winner, with what other lines of the same reason name and it does not."""
@@ -300,11 +336,18 @@ def _merge(best: _Candidate, candidates: list[_Candidate], lines: list[LogLine],
     want = _WANTS.get(best.reason)
     if want and want not in groups:
         found = (_from_report(lines, sh, best.line, want)
-                 or _from_burst(lines, sh, best.line, want))
+                 or _from_burst(lines, sh, best.line, want)
+                 or _attempt_above(lines, sh, best))
         if found is not None:
             groups.update({k: v for k, v in found[0].items() if k not in groups})
             if found[1] not in span:
                 span.append(found[1])
+    elif want == "host" and "port" not in groups:
+        port = _port_of(lines, sh, best.line, groups["host"])
+        if port is not None:
+            groups["port"] = port[0]
+            if port[1] not in span:
+                span.append(port[1])
     variables: list[str] = []
     if best.reason is Reason.MISSING_ENV:
         nearby = sorted((c for c in candidates if c.reason is Reason.MISSING_ENV
@@ -329,19 +372,45 @@ def _merge(best: _Candidate, candidates: list[_Candidate], lines: list[LogLine],
                  tuple(variables))
 
 
+DETAIL_LINES = 2
+"""How many detail lines a head that announces them (``...:``) is reported with."""
+DETAIL_REACH = 6
+
+
+def _details(lines: list[LogLine], sh: chains.Shape, i: int) -> list[str]:
+    """The details a line announces by ending with a colon, when they follow it indented
+    (blank lines between): Elixir's ``** (ArgumentError) errors were found at the given
+    arguments:`` then ``* 1st argument: not a textual representation of an integer`` and
+    the call, ``:erlang.binary_to_integer("tcp://10.96.174.248:5432")``. A frame, an
+    unindented line or a record of its own ends them."""
+    if not lines[i].text.rstrip().endswith(":") or lines[i].structured:
+        return []
+    out: list[str] = []
+    j = i + 1
+    while j < len(lines) and len(out) < DETAIL_LINES and j - i <= DETAIL_REACH:
+        text = lines[j].text
+        if text.strip():
+            if (text[:1] not in (" ", "\t") or lines[j].structured
+                    or sh.roles[j] is not chains.Role.TEXT):
+                break
+            out.append(text.strip())
+        j += 1
+    return out
+
+
 def _telling(lines: list[LogLine], sh: chains.Shape) -> list[str]:
     ranked = chains.telling(lines, sh)
     if not ranked:
         return []
     best = ranked[0]
-    out = [lines[best].text.strip()]
+    out = [" ".join([lines[best].text.strip(), *_details(lines, sh, best)])]
     block = sh.block(best)
     partners = [block.root, block.top] if block is not None else []
     # the generic wrapper a specific line was preferred to, when it is next to it
     partners += [j for j in ranked[1:2]
                  if abs(j - best) <= chains.DEFER_SPAN and chains.is_generic(lines[j].text)]
     for other in partners:
-        text = lines[other].text.strip() if other >= 0 else ""
+        text = lines[other].text.strip() if other >= 0 and other != best else ""
         if text and text not in out:
             out.append(text)
             break

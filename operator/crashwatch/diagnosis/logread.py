@@ -150,6 +150,9 @@ class LogLine:
     """Whether it came from a JSON or logfmt record (its level is then the record's)."""
     record: int = -1
     """Lines from one record (a message and its stack) share this number; -1: plain text."""
+    stack: bool = False
+    """Whether it came from a record's stack field (``stacktrace``, ``err.stack``): a frame
+    unless it reads as an exception line (a ``Caused by:``, a traceback's last line)."""
 
 
 # --- prefixes and control sequences ----------------------------------------------------
@@ -262,7 +265,9 @@ _LEVEL_KEYS = ("level", "lvl", "severity", "log.level", "@l", "Level", "loglevel
 _MESSAGE_KEYS = ("msg", "message", "@m", "RenderedMessage", "event", "Message", "text",
                  "@message", "log", "MessageTemplate", "@mt")
 _ERROR_KEYS = ("error", "err", "error.message", "exception", "exc_info", "@x", "Exception",
-               "error_message", "errorMessage", "cause", "thrown", "exc")
+               "error_message", "errorMessage", "cause", "thrown", "exc",
+               # Grafana's logfmt: ``msg="Server shutdown" reason="Service init failed: ..."``
+               "reason")
 _TYPE_KEYS = ("error.type", "exception.type", "exception_class", "error_type")
 _STACK_KEYS = ("stack_trace", "stacktrace", "stack", "error.stack_trace", "exception.stacktrace",
                "traceback", "backtrace", "trace")
@@ -370,8 +375,9 @@ def _nested_error(record: Mapping[str, Any]) -> object:
     return None
 
 
-def _from_record(record: Mapping[str, Any]) -> tuple[Level, list[str]] | None:
-    """The level and lines of a structured record, or None when it is not a log record."""
+def _from_record(record: Mapping[str, Any]) -> tuple[Level, list[str], int] | None:
+    """The level and lines of a structured record, and how many of those lines are its
+    message (the rest come from its stack field), or None when it is not a log record."""
     raw_level = _first(record, _LEVEL_KEYS)
     if raw_level is None and "s" in record and "t" in record:
         raw_level = record.get("s")  # MongoDB's structured log: t, s, c, id, ctx, msg, attr
@@ -399,12 +405,13 @@ def _from_record(record: Mapping[str, Any]) -> tuple[Level, list[str]] | None:
     if err_text and err_text not in text:
         text = f"{text}: {err_text}" if text else err_text
     lines = text.split("\n") if text else []
+    own = len(lines)
     if stack:
         stack_lines = stack.split("\n")
         if lines and stack_lines and stack_lines[0].strip() in text:
             stack_lines = stack_lines[1:]  # a stack that starts with the error again
         lines += stack_lines
-    return level, lines or [""]
+    return level, (lines or [""]), (own if lines else 1)
 
 
 def _parse_json(line: str) -> Mapping[str, Any] | None:
@@ -457,8 +464,9 @@ def _unquote(quoted: str) -> str:
 _RECORD_TAG = rx.compile(r"^(?:\[[\w.@/:-]{1,48}\]|[\w.@/-]{1,48}\s*\|)\s*\{")
 
 
-def _structured(line: str) -> tuple[Level, list[str]] | None:
-    """A JSON or logfmt record's level and lines, or None for plain text."""
+def _structured(line: str) -> tuple[Level, list[str], int] | None:
+    """A JSON or logfmt record's level, lines and how many of them are its message (the
+    rest are its stack), or None for plain text."""
     stripped = line.strip()
     if stripped[:1] != "{" and stripped.endswith("}"):
         tag = _RECORD_TAG.search(stripped)
@@ -528,10 +536,11 @@ def read_log(text: str) -> list[LogLine]:
                 line, _, klog_level = _strip_prefixes(line)
         parsed = _structured(line)
         if parsed is not None:
-            level, lines = parsed
+            level, lines, message_lines = parsed
             record += 1
-            for part in lines:
-                out.append(LogLine(cap_line(_clean(part)), level, True, record))
+            for k, part in enumerate(lines):
+                out.append(LogLine(cap_line(_clean(part)), level, True, record,
+                                   stack=k >= message_lines))
                 own.append(True)
             continue
         line = cap_line(line)

@@ -46,6 +46,22 @@ _EXIT_MEANING = {
     126: (Reason.PERMISSION_DENIED, "is not executable"),
 }
 
+#: The dynamic loader's refusals (it exits 127, as a shell does for a missing command):
+#: ``/sloop: /lib/x86_64-linux-gnu/libc.so.6: version `GLIBC_2.34' not found (required by
+#: /sloop)``, ``error while loading shared libraries: libssl.so.1.1: cannot open shared
+#: object file``, ``symbol lookup error``.
+_LOADER = rx.compile(
+    r"error while loading shared librar(?:y|ies)|version [`'][^`']+' not found \(required by|"
+    r"cannot open shared object file|symbol lookup error|"
+    r"Error (?:relocating |loading shared librar)|"
+    r"(?:^|\s)ld(?:-linux[\w.-]*)?\.so[.\d]*: ")
+
+
+def _loader_failure(reading: LogReading) -> bool:
+    """Whether the log's last lines are the dynamic loader refusing the program."""
+    return any(_LOADER.search(line.text) is not None for line in reading.lines[-20:])
+
+
 START_FAILURE_WAITING = frozenset(
     {"RunContainerError", "CreateContainerError", "StartError", "ContainerCannotRun",
      "PreStartHookError", "PostStartHookError", "PreCreateHookError"}
@@ -467,7 +483,11 @@ def diagnose_termination(
             _verdict(t, "exit code 137", "SIGKILL with no probe to blame: most likely the OOM "
                      "killer (low confidence)", found)
         return found
-    if exit_code in _EXIT_MEANING:
+    loader = exit_code == 127 and _loader_failure(reading)
+    if t is not None and loader:
+        t.step(f"exit code {exit_code}", "the dynamic loader refused the program (a library "
+               "or its version is missing): the command exists, the log says why it failed")
+    if exit_code in _EXIT_MEANING and not loader:
         reason, what = _EXIT_MEANING[exit_code]
         evidence += [f"log: {line}" for line in reading.telling[:1]]
         cmd = (_command(ctx)[:1] or ["?"])[0]
