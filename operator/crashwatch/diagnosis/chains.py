@@ -36,7 +36,7 @@ from enum import Enum
 
 from crashwatch.diagnosis import rx
 from crashwatch.diagnosis.evidence import TELLING
-from crashwatch.diagnosis.logread import Level, LogLine
+from crashwatch.diagnosis.logread import Level, LogLine, starts_record
 
 
 class Role(Enum):
@@ -45,6 +45,9 @@ class Role(Enum):
     FRAME = "frame"
     LINK = "link"
     NOISE = "noise"
+    DETAIL = "detail"
+    """The rest of an exception's message, on lines of its own before its frames (.NET's
+    ``Parameter name: uriString`` under ``ArgumentNullException: Value cannot be null.``)."""
 
 
 _EXCEPTION = rx.compile(
@@ -208,6 +211,7 @@ def shape(lines: Sequence[LogLine]) -> Shape:
         roles.append(role)
     _usage_texts(lines, roles)
     _source_excerpts(lines, roles)
+    _message_details(lines, roles)
     blocks, block_of = _blocks(lines, roles)
     meaningful: list[int] = [0] * len(lines)
     seen = 0
@@ -237,6 +241,52 @@ def _usage_texts(lines: Sequence[LogLine], roles: list[Role]) -> None:
             in_usage = False
             continue
         roles[i] = Role.NOISE
+
+
+DETAIL_LINES = 3
+"""How many lines an exception's message may continue over before its frames."""
+
+
+_DETAILS_HEADING = rx.compile(
+    r"^\s*(?:More details|Details|Additional (?:details|information)|Error details):\s*$",
+    ignorecase=True)
+
+
+def is_details_heading(text: str) -> bool:
+    """``More details:`` and the like: the lines below it belong to the error above it."""
+    return _DETAILS_HEADING.search(text) is not None
+
+
+def _message_details(lines: Sequence[LogLine], roles: list[Role]) -> None:
+    """Plain lines between an exception line and its first frame continue its message:
+    .NET Framework's ``Parameter name: uriString``, a Java message written over lines.
+    A line that starts a record of its own (a timestamp) never does. So do the lines under
+    a ``More details:`` heading (Google API clients: ``googleapi: Error 401: ...`` /
+    ``More details:`` / ``Reason: authError, Message: Invalid Credentials``)."""
+    for i, line in enumerate(lines):
+        if i == 0 or not is_details_heading(line.text):
+            continue
+        roles[i] = Role.NOISE
+        for j in range(i + 1, min(len(lines), i + 1 + DETAIL_LINES)):
+            if roles[j] is not Role.TEXT or not lines[j].text.strip():
+                break
+            roles[j] = Role.DETAIL
+    i = 1
+    while i < len(lines):
+        if roles[i - 1] is not Role.EXCEPTION or roles[i] is not Role.TEXT:
+            i += 1
+            continue
+        run: list[int] = []
+        j = i
+        while (j < len(lines) and len(run) < DETAIL_LINES and roles[j] is Role.TEXT
+               and not lines[j].structured and lines[j].text.strip()
+               and not starts_record(lines[j].text)):
+            run.append(j)
+            j += 1
+        if run and j < len(lines) and roles[j] is Role.FRAME:
+            for k in run:
+                roles[k] = Role.DETAIL
+        i = j + 1 if run else i + 1
 
 
 _CARET = rx.compile(r"^\s*[~^]+\s*$")
@@ -305,7 +355,7 @@ def _blocks(lines: Sequence[LogLine], roles: list[Role]) -> tuple[list[Block], l
                 blocks.append(current)
             if not text.startswith(_TRACEBACK):
                 current.exceptions.append(i)
-        elif current is not None and role in (Role.FRAME, Role.LINK, Role.NOISE):
+        elif current is not None and role in (Role.FRAME, Role.LINK, Role.NOISE, Role.DETAIL):
             if role is Role.NOISE and text.strip() and not text.startswith("  "):
                 current = None  # a separator or a wrapper's trailer ends the report
                 continue
@@ -450,6 +500,7 @@ def telling(lines: Sequence[LogLine], sh: Shape) -> list[int]:
         (score(lines, sh, i) + specificity(lines[i].text), i)
         for i in range(len(lines))
         if not is_quiet(lines, sh, i) and lines[i].text.strip()
+        and sh.roles[i] is not Role.DETAIL  # reported with the line it continues
     ]
     ranked.sort(reverse=True)
     order = [i for _, i in ranked]

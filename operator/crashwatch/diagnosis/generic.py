@@ -167,7 +167,7 @@ RULES: tuple[Rule, ...] = (
           ("missing", "undefined"), extract="variable", ignorecase=False,
           veto=r"capabilit|\bCAP_[A-Z_]+|symbol|reference to|header"),
     _rule("missing-setting-please-set", Reason.MISSING_ENV,
-          r"(?i:please|you must|you need to|must|need to|make sure to)\s+"
+          r"(?i:please|you must|you need to|must|need to|make sure to)\s+(?i:either\s+)?"
           r"(?i:set|provide|define|specify|configure|export)\s+"
           r"(?i:(?:one|any|at least one) of\s+|either\s+)?(?i:the\s+)?"
           rf"(?i:{_ENVVAR_WORDS}\s+)?['\"`]?\$?(?P<variable>{_VAR})\b",
@@ -193,8 +193,8 @@ RULES: tuple[Rule, ...] = (
           r"(?:config(?:uration)? |env(?:ironment)? )?(?:variable|setting|option|property|key|"
           r"value) ['\"`](?P<variable5>[\w.:-]+)['\"`]"
           rf"|['\"`](?P<variable3>{_QUOTED_SETTING})['\"`] (?:(?:attribute|property|setting|"
-          r"option|parameter|field|key) )?(?:is|must be) (?:required|not set|not specified|"
-          r"not provided|not configured|missing|mandatory)\b",
+          rf"option|parameter|field|key|{_ENVVAR_WORDS}) )?(?:is|must be) (?:required|not set|"
+          r"not specified|not provided|not configured|missing|mandatory)\b",
           ("missing", "required", "no value", "not set", "mandatory", "named", "called",
            "not specified", "not provided", "not configured", "set ", "provide", "define",
            "specify", "configure"),
@@ -243,8 +243,12 @@ RULES: tuple[Rule, ...] = (
           r"(?:^|[\s:])(?P<command>[\w./-]+): (?:command )?not found\s*$|"
           r"(?P<command2>[\w./-]+): cannot execute: required file not found|"
           r"executable file not found in \$PATH|exec: \"(?P<command3>[^\"]+)\": "
-          r"(?:executable file not found|stat [^:]+: no such file)",
-          ("not found",), extract="command"),
+          r"(?:executable file not found|stat [^:]+: no such file)|"
+          # a program that starts another: Java's ``Cannot run program "x": error=2, No such
+          # file or directory``, Node's ``spawn x ENOENT``
+          r"Cannot run program \"(?P<command4>[^\"]+)\"[^\n]{0,80}error=2\b|"
+          r"\bspawn (?P<command5>[\w./-]+) ENOENT",
+          ("not found", "cannot run program", "enoent"), extract="command"),
     _rule("connection-refused", Reason.DEPENDENCY_UNREACHABLE,
           r"connection refused|\bECONNREFUSED\b|Errno 111\b|actively refused|"
           r"(?:java\.net\.)?ConnectException|Communications link failure|SocketException \(111\)|"
@@ -268,9 +272,9 @@ RULES: tuple[Rule, ...] = (
           r"nodename nor servname|No address associated with hostname|Name does not resolve|"
           r"server misbehaving|NXDOMAIN|getaddrinfo failed|failed to lookup address|"
           r"Name resolution failed|SocketException \(00000005|DNS resolution failed|"
-          r"No such host is known",
+          r"No such host is known|no resolvable bootstrap urls",
           ("host", "name", "enotfound", "eai_again", "nxdomain", "getaddrinfo", "lookup", "dns",
-           "resolve"),
+           "resolv"),
           extract="host"),
     _rule("connect-timeout", Reason.DEPENDENCY_UNREACHABLE,
           r"connect(?:ion)? timed out|\bETIMEDOUT\b|(?:dial|connect|connecting)[^\n]{0,200}"

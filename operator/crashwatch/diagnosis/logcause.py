@@ -166,6 +166,10 @@ def _record_span(lines: Sequence[LogLine], sh: chains.Shape, first: int, last: i
     when the match starts on a continuation (libpq's ``could not connect to server:
     Connection refused`` above ``Is the server running on host "db" ... and accepting`` /
     ``TCP/IP connections on port 5432?``), and the continuation lines below it."""
+    if first == last and lines[first].structured:
+        record = _record_lines(lines, first)
+        if len(record) > 1:
+            return tuple(t for t in (lines[j].text.strip() for j in record) if t)
     head = first
     while head > 0 and first - head < RECORD_REACH and _continues(lines, sh, head):
         head -= 1
@@ -279,20 +283,38 @@ def _from_burst(lines: list[LogLine], sh: chains.Shape, i: int, want: str
     return _first_naming(lines, order, want, quoted_files=True)
 
 
+ATTEMPT_REACH = 3
+"""How many lines above a cause line the attempt it failed may be announced on."""
+_ATTEMPT = rx.compile(
+    r"\b(?:connect(?:ing)?|dial(?:ing)?|trying|attempting to connect|opening (?:a )?connection)"
+    r"\b[^\n]{0,40}?\b(?:to|on|at)\b", ignorecase=True)
+
+
 def _attempt_above(lines: list[LogLine], sh: chains.Shape, best: _Candidate
                    ) -> tuple[dict[str, str], str] | None:
-    """The port a denied process was opening, from the line just above an errno that
-    names nothing: mosquitto's ``Opening ipv4 listen socket on port 443.`` then
-    ``Error: Permission denied``."""
-    if best.reason is not Reason.PERMISSION_DENIED or "port" in best.groups:
-        return None
-    j = best.line - 1
-    while j >= 0 and not lines[j].text.strip():
-        j -= 1
-    if j < 0 or chains.is_quiet(lines, sh, j):
-        return None
-    port = generic.bound_port(lines[j].text)
-    return ({"port": port}, lines[j].text.strip()) if port else None
+    """What the line announcing the failed attempt names, when the cause line names
+    nothing: the port a denied process was opening (mosquitto's ``Opening ipv4 listen
+    socket on port 443.`` then ``Error: Permission denied``; the line just above), the
+    peer a client was connecting to (Linkerd's validator: ``INFO ... Connecting to
+    1.1.1.1:20001`` then ``ERROR ... error=Host is unreachable (os error 113)``; an info
+    line a few lines up counts)."""
+    if best.reason is Reason.PERMISSION_DENIED and "port" not in best.groups:
+        j = best.line - 1
+        while j >= 0 and not lines[j].text.strip():
+            j -= 1
+        if j < 0 or chains.is_quiet(lines, sh, j):
+            return None
+        port = generic.bound_port(lines[j].text)
+        return ({"port": port}, lines[j].text.strip()) if port else None
+    if best.reason is Reason.DEPENDENCY_UNREACHABLE:
+        for j in range(best.line - 1, max(-1, best.line - 1 - ATTEMPT_REACH), -1):
+            text = lines[j].text
+            if sh.roles[j] is chains.Role.FRAME or _ATTEMPT.search(text) is None:
+                continue
+            found = generic.host_and_port(text)
+            if found:
+                return found, text.strip()
+    return None
 
 
 def _port_of(lines: list[LogLine], sh: chains.Shape, i: int, host: str
@@ -377,12 +399,55 @@ DETAIL_LINES = 2
 DETAIL_REACH = 6
 
 
+RECORD_MESSAGE_LINES = 3
+"""How many lines of one structured record's message are reported together."""
+
+
+def _record_lines(lines: Sequence[LogLine], i: int) -> list[int]:
+    """The lines of the structured record message line ``i`` belongs to, when it is written
+    over several lines (not its stack): its head and the lines up to ``i``, at most
+    :data:`RECORD_MESSAGE_LINES`. Prometheus's ``err="... parsing YAML file x: yaml:
+    unmarshal errors:\n  line 661: field honor_timestamps not found in type config.plain"``
+    is one message, its file and its field; Hasura's ``internal`` holds libpq's two
+    attempts, ``Connection refused`` first."""
+    line = lines[i]
+    if not line.structured or line.stack:
+        return [i]
+    first = i
+    while first > 0 and lines[first - 1].record == line.record and not lines[first - 1].stack:
+        first -= 1
+    last = i
+    while (last + 1 < len(lines) and lines[last + 1].record == line.record
+           and not lines[last + 1].stack):
+        last += 1
+    if i - first < RECORD_MESSAGE_LINES:
+        return list(range(first, min(last, first + RECORD_MESSAGE_LINES - 1) + 1))
+    return [first, *range(i - RECORD_MESSAGE_LINES + 2, i + 1)]
+
+
+def _record_message(lines: list[LogLine], i: int) -> str | None:
+    """The whole message of a structured record written over several lines, as one line."""
+    indexes = _record_lines(lines, i)
+    if len(indexes) < 2:
+        return None
+    return " ".join(t for t in (lines[j].text.strip() for j in indexes) if t)
+
+
 def _details(lines: list[LogLine], sh: chains.Shape, i: int) -> list[str]:
     """The details a line announces by ending with a colon, when they follow it indented
     (blank lines between): Elixir's ``** (ArgumentError) errors were found at the given
     arguments:`` then ``* 1st argument: not a textual representation of an integer`` and
     the call, ``:erlang.binary_to_integer("tcp://10.96.174.248:5432")``. A frame, an
     unindented line or a record of its own ends them."""
+    j = i + 1
+    if j < len(lines) and chains.is_details_heading(lines[j].text):
+        j += 1
+    run: list[str] = []
+    while j < len(lines) and len(run) < DETAIL_LINES and sh.roles[j] is chains.Role.DETAIL:
+        run.append(lines[j].text.strip())  # a message continued, or a details block
+        j += 1
+    if run:
+        return run
     if not lines[i].text.rstrip().endswith(":") or lines[i].structured:
         return []
     out: list[str] = []
@@ -403,7 +468,8 @@ def _telling(lines: list[LogLine], sh: chains.Shape) -> list[str]:
     if not ranked:
         return []
     best = ranked[0]
-    out = [" ".join([lines[best].text.strip(), *_details(lines, sh, best)])]
+    out = [_record_message(lines, best)
+           or " ".join([lines[best].text.strip(), *_details(lines, sh, best)])]
     block = sh.block(best)
     partners = [block.root, block.top] if block is not None else []
     # the generic wrapper a specific line was preferred to, when it is next to it

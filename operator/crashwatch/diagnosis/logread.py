@@ -115,7 +115,7 @@ class Level(IntEnum):
 
 _LEVEL_NAMES: dict[str, Level] = {
     **dict.fromkeys(("trace", "debug", "verbose", "dbug", "trce", "fine", "finer", "finest",
-                     "config", "d", "v", "10", "20", "7"), Level.DEBUG),
+                     "config", "d", "v", "10", "20", "7", "vrb", "dbg"), Level.DEBUG),
     **dict.fromkeys(("info", "information", "informational", "notice", "inf", "i", "30",
                      "6", "5", "default"), Level.INFO),
     **dict.fromkeys(("warn", "warning", "wrn", "w", "40", "4"), Level.WARN),
@@ -168,6 +168,8 @@ _PREFIX_LEVEL = rx.compile(
     r"(?:^|[\s\[(<|:])(?P<level>TRACE|DEBUG|INFO|NOTICE|WARN|WARNING|ERROR|ERR|SEVERE|FATAL|"
     r"CRITICAL|CRIT|PANIC|EMERG|ALERT)(?:[\]):>|\s]|$)"
     r"|\[(?P<bracketed>trace|debug|info|notice|warn|warning|error|crit|critical|alert|emerg|fatal)\]"
+    # Serilog's console sink: ``[19:35:23 FTL] Program terminated unexpectedly``
+    r"|^\[\d{2}:\d{2}:\d{2}(?:\.\d+)? (?P<serilog>VRB|DBG|INF|WRN|ERR|FTL)\] "
     r"|^(?P<runtime>panic|fatal error|FATAL ERROR|Error|error|Fatal|PHP Fatal error|"
     r"PHP Warning|PHP Notice)(?::| \w)"
     r"|^[\w.-]+: (?P<tool>error|fatal|panic|warning|info|notice|debug): "
@@ -247,7 +249,7 @@ def prefix_level(text: str) -> Level:
         return Level.UNKNOWN
     if m["tool"]:
         return _TOOL_LEVELS[m["tool"]]
-    word = m["level"] or m["bracketed"] or ""
+    word = m["level"] or m["bracketed"] or m["serilog"] or ""
     if word:
         return _LEVEL_NAMES.get(word.lower(), Level.UNKNOWN)
     runtime = (m["runtime"] or "").lower()
@@ -265,9 +267,11 @@ _LEVEL_KEYS = ("level", "lvl", "severity", "log.level", "@l", "Level", "loglevel
 _MESSAGE_KEYS = ("msg", "message", "@m", "RenderedMessage", "event", "Message", "text",
                  "@message", "log", "MessageTemplate", "@mt")
 _ERROR_KEYS = ("error", "err", "error.message", "exception", "exc_info", "@x", "Exception",
-               "error_message", "errorMessage", "cause", "thrown", "exc",
-               # Grafana's logfmt: ``msg="Server shutdown" reason="Service init failed: ..."``
-               "reason")
+               "error_message", "errorMessage", "cause", "thrown", "exc")
+#: Fields that say more about the error, appended to the record's message: Grafana's logfmt
+#: ``msg="Server shutdown" reason="Service init failed: ..."``, Hasura's ``{"error":
+#: "connection error","internal":"connection to server at ... failed: Connection refused"}``.
+_DETAIL_KEYS = ("reason", "internal", "detail", "details")
 _TYPE_KEYS = ("error.type", "exception.type", "exception_class", "error_type")
 _STACK_KEYS = ("stack_trace", "stacktrace", "stack", "error.stack_trace", "exception.stacktrace",
                "traceback", "backtrace", "trace")
@@ -328,10 +332,9 @@ def _error_parts(value: object) -> tuple[str, str]:
     """(message, stack) of an error field: a string, or an object such as pino's ``err``
     ``{type, message, stack}``, log4j2's ``thrown`` or ECS's ``error``."""
     if isinstance(value, str):
-        head, sep, rest = value.partition("\n")
-        if sep and head.startswith(("Traceback", "Exception in thread")):
+        if value.startswith(("Traceback", "Exception in thread")) and "\n" in value:
             return "", value  # a whole traceback: its lines, as the runtime printed them
-        return (head, rest) if sep else (value, "")
+        return value, ""  # a message over several lines (``yaml: unmarshal errors:\n  line 661``)
     if isinstance(value, Mapping):
         message = _first(value, ("message", "msg", "Message", "error", "localizedMessage"))
         kind = _first(value, ("type", "name", "class", "kind", "exception_class"))
@@ -404,6 +407,10 @@ def _from_record(record: Mapping[str, Any]) -> tuple[Level, list[str], int] | No
             stack = "\n".join(_scalar(s) for s in raw_stack[:200])
     if err_text and err_text not in text:
         text = f"{text}: {err_text}" if text else err_text
+    for key in _DETAIL_KEYS:
+        detail = record.get(key)
+        if isinstance(detail, str) and detail.strip() and detail not in text:
+            text = f"{text}: {detail}" if text else detail
     lines = text.split("\n") if text else []
     own = len(lines)
     if stack:
@@ -486,7 +493,26 @@ def _structured(line: str) -> tuple[Level, list[str], int] | None:
     return None
 
 
+_XTRACE = rx.compile(r"^\++ (?:\w+=\S* )*(?P<command>[\w./-]+)")
+
+
+def _traced_commands_error(traced: str, line: str) -> bool:
+    """Whether ``line`` is the message a command traced on the line above (a shell's
+    ``set -x``: ``+ iptables -t nat -N ISTIO_REDIRECT``) wrote about itself, as tools
+    write their errors: ``iptables: Chain already exists.``."""
+    m = _XTRACE.search(traced)
+    if m is None:
+        return False
+    name = m["command"].rsplit("/", 1)[-1]
+    return bool(name) and line.startswith(f"{name}: ")
+
+
 _NEW_RECORD = rx.compile(r"^\[?(?:\d{4}[-/]\d{2}[-/]\d{2}|\d{2}:\d{2}:\d{2})")
+
+
+def starts_record(text: str) -> bool:
+    """Whether a plain line starts a record of its own (it begins with a date or time)."""
+    return _NEW_RECORD.search(text) is not None
 _CONTINUATION_SPAN = 5
 
 
@@ -500,13 +526,15 @@ def _continued_level(out: list[LogLine], own: list[bool], line: str) -> Level:
     takes that record's level; a line that starts a record (a timestamp) does not, and
     only a line with a level of its own, at most a few lines up, passes it on. A line
     that names the program writing it (:data:`_WRITER_TAG`) starts a record too."""
-    if (not _has_word(line) or _NEW_RECORD.search(line) is not None
-            or _WRITER_TAG.search(line) is not None):
+    if (not _has_word(line) or starts_record(line)
+            or _WRITER_TAG.search(line) is not None or _XTRACE.search(line) is not None):
         return Level.UNKNOWN
     for back in range(1, min(len(out), _CONTINUATION_SPAN) + 1):
         prev = out[-back]
         if prev.structured or not _has_word(prev.text):
             return Level.UNKNOWN  # a blank line or a separator ends a record
+        if _XTRACE.search(prev.text) is not None:
+            return Level.UNKNOWN  # what follows a traced command is that command's output
         if own[-back]:
             return prev.level if prev.level >= Level.WARN else Level.UNKNOWN
     return Level.UNKNOWN
@@ -545,6 +573,8 @@ def read_log(text: str) -> list[LogLine]:
             continue
         line = cap_line(line)
         level = klog_level if klog_level is not Level.UNKNOWN else prefix_level(line)
+        if level is Level.UNKNOWN and out and _traced_commands_error(out[-1].text, line):
+            level = Level.ERROR
         own.append(level is not Level.UNKNOWN)
         if level is Level.UNKNOWN:
             level = _continued_level(out, own[:-1], line)

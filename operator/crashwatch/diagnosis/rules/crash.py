@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import urlsplit
 
 from crashwatch.diagnosis import rx
 from crashwatch.diagnosis.context import (
@@ -80,6 +81,50 @@ def _command(ctx: ContainerContext) -> list[str]:
         words = words[1:] if words[0] == "exec" and len(words) > 1 else words
         return [words[0], *argv[3:]]
     return argv
+
+
+#: Env names that say where a dependency is (``WORDPRESS_DB_HOST``, ``DATABASE_URL``,
+#: ``KAFKA_BOOTSTRAP_SERVERS``); not the process's own address or its public URL.
+_PEER_ENV = rx.compile(
+    r"(?:^|_)(?:HOST|HOSTNAME|HOSTS|ADDR|ADDRESS|SERVER|SERVERS|ENDPOINT|BROKERS|URL|URI|DSN)$")
+_NOT_PEER_ENV = rx.compile(
+    r"(?:^|_)(?:PUBLIC|BASE|SITE|EXTERNAL|CALLBACK|REDIRECT|WEBHOOK|ROOT|APP|LISTEN|BIND|"
+    r"ADVERTISED|SELF|POD|NODE|METRICS|HEALTH|CDN|STATIC|ASSET|ASSETS|FRONTEND|ISSUER|OIDC|"
+    r"LOGIN|LOGOUT|AUTH)_")
+_PEER_VALUE = rx.compile(r"^[A-Za-z0-9][\w.-]*(?::\d{1,5})?$")
+PEERS = 3
+"""How many configured peers a DependencyUnreachable whose log names none reports."""
+
+
+def _configured_peers(ctx: ContainerContext) -> list[str]:
+    """Where the container's env says its dependencies are, when the log names none:
+    ``WORDPRESS_DB_HOST=wordpress-mysql``. Only literal values; a URL gives its host and
+    port, never its user or password."""
+    out: list[str] = []
+    for entry in as_list(ctx.spec.get("env")):
+        env = as_dict(entry)
+        name, value = as_str(env.get("name")), env.get("value")
+        if not isinstance(value, str) or not value or _PEER_ENV.search(name) is None \
+                or _NOT_PEER_ENV.search(name) is not None or name == "HOSTNAME":
+            continue
+        targets = []
+        for part in value.split(",")[:2]:
+            part = part.strip()
+            if "://" in part:
+                try:
+                    url = urlsplit(part)
+                    host, port = url.hostname, url.port
+                except ValueError:
+                    continue
+                if host:
+                    targets.append(f"{host}:{port}" if port else host)
+            elif _PEER_VALUE.search(part) is not None:
+                targets.append(part)
+        if targets:
+            out.append(f"{name}={','.join(targets)}")
+        if len(out) >= PEERS:
+            break
+    return out
 
 
 def _node_arch(ctx: ContainerContext) -> str | None:
@@ -224,10 +269,16 @@ def _from_cause(ctx: ContainerContext, cause: Cause, evidence: list[str],
     elif reason is Reason.DEPENDENCY_UNREACHABLE:
         host, port = g.get("host"), g.get("port")
         target = f"{host}:{port}" if host and port else host or (f"port {port}" if port else None)
+        peers = [] if target else _configured_peers(ctx)
         if target:
             evidence.append(f"unreachable: {target}")
+        elif peers:
+            details["configuredPeers"] = peers
+            evidence.append(f"the log names no host; the container's env points at: "
+                            f"{', '.join(peers)}")
         summary = f"Container {ctx.name} exits because it cannot reach a dependency" + (
-            f" ({target})." if target else "."
+            f" ({target})." if target else
+            f" (the log names none; its env points at {', '.join(peers)})." if peers else "."
         )
         remediation = {"action": "check-dependency", "host": host, "port": port}
     elif reason is Reason.COMMAND_NOT_FOUND:

@@ -184,6 +184,12 @@ def diagnose_unschedulable(view: ClusterView, pod: Obj, owner: OwnerRef | None,
         selector = as_dict(as_dict(pod.get("spec")).get("nodeSelector"))
         if selector:
             specifics.append(f"nodeSelector: {dict(sorted(selector.items()))}")
+    if "free ports" in message:
+        ports = _host_ports(pod)
+        if ports:
+            details["hostPorts"] = ports
+            specifics.append(f"the pod asks for host port(s) {', '.join(ports)}: another pod "
+                             "on the node (or the node itself) holds them")
     if "PersistentVolumeClaim" in message or "persistentvolumeclaim" in message:
         lines, names = _pvc_lines(view, pod)
         specifics += lines
@@ -201,6 +207,24 @@ def diagnose_unschedulable(view: ClusterView, pod: Obj, owner: OwnerRef | None,
         details=details,
         confidence=Confidence.HIGH if unschedulable else Confidence.MEDIUM,
     )
+
+
+def _host_ports(pod: Obj) -> list[str]:
+    """The host ports a pod's containers ask for (``8123/TCP``): what the scheduler's
+    ``didn't have free ports for the requested pod ports`` is about. With
+    ``hostNetwork``, every container port is a host port."""
+    spec = as_dict(pod.get("spec"))
+    host_network = spec.get("hostNetwork") is True
+    out: list[str] = []
+    for c in as_list(spec.get("initContainers")) + as_list(spec.get("containers")):
+        for port in as_list(as_dict(c).get("ports")):
+            p = as_dict(port)
+            number = p.get("hostPort") or (p.get("containerPort") if host_network else None)
+            if isinstance(number, int) and not isinstance(number, bool):
+                text = f"{number}/{as_str(p.get('protocol')) or 'TCP'}"
+                if text not in out:
+                    out.append(text)
+    return out
 
 
 def _human_bytes(value: Decimal) -> str:
