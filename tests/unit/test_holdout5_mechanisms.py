@@ -21,6 +21,7 @@ import pytest
 from helpers import evidence_text, generic_reading, generic_reason, only, run, telling_texts
 
 from crashwatch.diagnosis import chains
+from crashwatch.diagnosis.logcause import read_crash
 from crashwatch.diagnosis.logread import Level, read_log
 from crashwatch.model import Reason
 
@@ -242,3 +243,100 @@ def test_the_host_ports_behind_didnt_have_free_ports_are_named() -> None:
     p["spec"]["hostNetwork"] = True
     p["spec"]["containers"][0]["ports"] = [{"containerPort": 9100, "protocol": "TCP"}]
     assert only(run([p])).details["hostPorts"] == ["9100/TCP"]
+
+
+# --- what the round 4 and 5 mechanisms must leave alone (a review's inputs) --------------
+# Lines without a URL are constructed to the shape of the phrasing they test.
+
+@pytest.mark.parametrize("log", [
+    # a warning that carries on is not why the process exited
+    "WARN TLS config not provided, serving plain HTTP\nINFO starting\n"
+    'ERROR failed to migrate schema: duplicate column name "email"\n',
+    'level=warning msg="Redis config not found, using in-memory cache"\n'
+    'level=fatal msg="invalid license key"\n',
+    # https://github.com/spring-cloud/spring-cloud-consul/issues/753 (a WARN per request)
+    "2020-06-01 12:00:00.000  WARN 1 --- [main] o.s.c.l.core.RoundRobinLoadBalancer      : No "
+    "servers available for service: user-service\n"
+    'Exception in thread "main" java.lang.NumberFormatException: For input string: "x"\n'
+    "\tat java.lang.Integer.parseInt(Integer.java:580)\n",
+    "ValueError: no available nodes in config: expected at least 3 entries in 'cluster.nodes'\n",
+    # validation errors and values are no missing setting
+    '"replicas": must provide a value greater than 0\n',
+    'please set the value "true" for feature flags\n',
+    # a server's own address, a policy refusal, a TLS failure under a connect wrapper
+    "failed to start server on 10.0.0.5:9090: cannot assign requested address\n",
+    'Traceback (most recent call last):\n  File "/app/main.py", line 4, in <module>\n'
+    '    s.bind(("10.0.0.5", 8080))\nOSError: [Errno 99] Cannot assign requested address\n',
+    'SQLSTATE[08006] [7] FATAL:  no pg_hba.conf entry for host "10.244.1.17", user "app"\n',
+    "org.postgresql.util.PSQLException: The connection attempt failed.\n"
+    "\tat org.postgresql.core.v3.ConnectionFactoryImpl.openConnectionImpl("
+    "ConnectionFactoryImpl.java:315)\n"
+    "Caused by: javax.net.ssl.SSLHandshakeException: PKIX path building failed\n"
+    "\tat sun.security.ssl.Alert.createSSLException(Alert.java:131)\n",
+])
+def test_what_the_new_readings_leave_alone(crashing, log: str) -> None:
+    f = only(run(*crashing(log)))
+    assert f.reason is Reason.APP_ERROR, f.summary
+
+
+def test_an_error_line_above_a_caret_stays_the_telling_line(crashing) -> None:
+    f = only(run(*crashing("ERROR failed to start: missing DATABASE_URL\n^^^^^^^^^^^^\n")))
+    assert f.reason is Reason.MISSING_ENV
+    assert telling_texts("FATAL: config invalid: port must be a number\n~~~~~~~~\n") == [
+        "FATAL: config invalid: port must be a number"]
+
+
+def test_a_records_message_stops_at_its_frames() -> None:
+    log = ('{"@mt":"Host terminated unexpectedly","@l":"Fatal","@x":"System.InvalidOperation'
+           'Exception: Unable to resolve service\\n   at Microsoft.Extensions.DependencyInjection'
+           '.ServiceProvider.GetService(Type t)\\n   at Program.<Main>$(String[] args) in '
+           '/src/Program.cs:line 10"}\n')
+    text = telling_texts(log)
+    assert not any(" at Microsoft." in t or "Program.cs" in t for t in text)
+
+
+def test_an_attempt_that_succeeded_lends_no_host(crashing) -> None:
+    log = ("INFO Connecting to redis at cache:6379\nINFO redis ready\n"
+           "ERROR kafka: client has run out of available brokers to talk to: no available "
+           "brokers\n")
+    f = only(run(*crashing(log)))
+    assert f.reason is Reason.DEPENDENCY_UNREACHABLE
+    assert "host" not in f.details
+
+
+def test_an_orphan_details_heading_keeps_its_details() -> None:
+    log = '2024-01-01 INFO Starting app\nError details:\n  database "shop" does not exist\n'
+    assert read_crash(log).telling[0] == 'Error details: database "shop" does not exist'
+
+
+def test_a_harmless_ld_preload_warning_is_no_loader_failure(crashing) -> None:
+    # https://github.com/NVIDIA/nvidia-docker/issues/1162
+    log = ("ERROR: ld.so: object '/usr/lib/x86_64-linux-gnu/libjemalloc.so.2' from LD_PRELOAD "
+           "cannot be preloaded (cannot open shared object file): ignored.\n")
+    assert only(run(*crashing(log, exit_code=127))).reason is Reason.COMMAND_NOT_FOUND
+
+
+def test_a_traced_commands_report_is_no_error() -> None:
+    assert read_log("+ pg_ctl -D /data status\npg_ctl: no server running\n")[1].level \
+        is Level.UNKNOWN
+
+
+@pytest.mark.parametrize(("value", "shown"), [
+    ("hvs.CAESIJlWq0VgDn5T0GJ8xkbYRz", None),  # a Vault token in a *_ADDR variable
+    ("ghp_16C7e42F292c6912E7710c838347Ae178B4a", None),
+    ("amqp://guest:guest@[::1]:5672/", "[::1]:5672"),
+    ("https://vault.vault.svc:8200?token=s.abc123", "vault.vault.svc:8200"),
+    ("kafka-0.kafka-headless:9092,kafka-1.kafka-headless:9092",
+     "kafka-0.kafka-headless:9092,kafka-1.kafka-headless:9092"),
+])
+def test_configured_peers_show_names_never_secrets(value: str, shown: str | None) -> None:
+    f = _unreachable_with_env([{"name": "BACKEND_ADDR", "value": value}])
+    peers = f.details.get("configuredPeers")
+    assert peers == ([f"BACKEND_ADDR={shown}"] if shown else None)
+    for secret in ("CAESIJ", "ghp_", "guest", "abc123"):
+        assert secret not in f.summary and secret not in evidence_text(f)
+
+
+def test_the_apps_own_public_url_is_no_peer() -> None:
+    f = _unreachable_with_env([{"name": "NEXTAUTH_URL", "value": "https://app.example.com"}])
+    assert "configuredPeers" not in f.details

@@ -75,6 +75,9 @@ _FRAME = rx.compile(
     r"goroutine \d+ \[|\t\S+\.go:\d+|\s+--- End of |\s*#\d+ |\s*[~^]+\s*$|\[signal SIG|"
     r"\s+\d+: \S|\s+in \S+:\d+|\s+\| |created by \S|\s*\[\d+\] |\s+[\w$.<>]+\(.*\)$|"
     r"\s+\w+: .*,$|\s*\}\s*$|Stack trace:$|\s*\.\.\. \d+ more|"
+    # ClickHouse's (and other C++ servers') numbered frames: ``0. DB::Exception::Exception(...)
+    # @ 0xa3f52bd in /usr/bin/clickhouse``
+    r"\s*\d+\. .+ @ 0x[0-9a-f]+(?: in \S+)?\s*$|"
     r"\s+\([\w.]+ [\w.+-]+\) \S+:\d+: \S)"
 )
 _GO_FRAME = rx.compile(r"^(?:[\w./*()\-]+\(.*\)|\t/\S+:\d+(?: \+0x[0-9a-f]+)?)$")
@@ -176,6 +179,8 @@ def _role(text: str, in_traceback: bool, in_goroutine: bool) -> Role:
         return Role.FRAME
     if in_traceback and text[:1] in (" ", "\t"):
         return Role.FRAME
+    if stripped.startswith(("Warning: ", "warning: ")):
+        return Role.TEXT  # a warning's label, no exception type (``UserWarning:`` is one)
     if (_EXCEPTION.search(text) is not None or _RUBY_EXCEPTION.search(text) is not None
             or _ELIXIR_EXCEPTION.search(text) is not None
             or _RUNTIME_HEAD.search(text) is not None or stripped == _TRACEBACK):
@@ -261,11 +266,16 @@ def _message_details(lines: Sequence[LogLine], roles: list[Role]) -> None:
     """Plain lines between an exception line and its first frame continue its message:
     .NET Framework's ``Parameter name: uriString``, a Java message written over lines.
     A line that starts a record of its own (a timestamp) never does. So do the lines under
-    a ``More details:`` heading (Google API clients: ``googleapi: Error 401: ...`` /
-    ``More details:`` / ``Reason: authError, Message: Invalid Credentials``)."""
+    a ``More details:`` heading right below an error (Google API clients: ``googleapi:
+    Error 401: ...`` / ``More details:`` / ``Reason: authError, Message: Invalid
+    Credentials``)."""
     for i, line in enumerate(lines):
         if i == 0 or not is_details_heading(line.text):
             continue
+        above = lines[i - 1]
+        if roles[i - 1] not in (Role.TEXT, Role.EXCEPTION) or not above.text.strip() \
+                or above.level <= Level.INFO:
+            continue  # no error above it: the heading is the line that tells
         roles[i] = Role.NOISE
         for j in range(i + 1, min(len(lines), i + 1 + DETAIL_LINES)):
             if roles[j] is not Role.TEXT or not lines[j].text.strip():
@@ -300,11 +310,15 @@ def _source_excerpts(lines: Sequence[LogLine], roles: list[Role]) -> None:
     for i, line in enumerate(lines):
         if i == 0 or _CARET.search(line.text) is None:
             continue
-        if roles[i - 1] is Role.TEXT:
+        code = lines[i - 1]
+        if roles[i - 1] is not Role.TEXT or code.structured or code.level is not Level.UNKNOWN:
+            continue  # a line with a level of its own is a message, caret or not
+        heading = i >= 2 and roles[i - 2] is Role.TEXT and \
+            _SOURCE_HEADING.search(lines[i - 2].text) is not None
+        if heading:
+            roles[i - 2] = Role.FRAME
+        if heading or code.text[:1] in (" ", "\t"):
             roles[i - 1] = Role.FRAME
-            if i >= 2 and roles[i - 2] is Role.TEXT and \
-                    _SOURCE_HEADING.search(lines[i - 2].text) is not None:
-                roles[i - 2] = Role.FRAME
 
 
 def _bursts(lines: Sequence[LogLine], roles: list[Role], block_of: list[int]) -> frozenset[int]:
@@ -489,7 +503,14 @@ def is_generic(text: str) -> bool:
     tail = _CONSEQUENCE.search(text)
     if tail is not None and len(text[:tail.start()].strip()) >= _CONSEQUENCE_HEAD:
         text = text[:tail.start()]
-    return _GENERIC.search(text) is not None
+    m = _GENERIC.search(text)
+    if m is None:
+        return False
+    # a wrapper's words followed by what failed (Logstash's ``An unexpected error occurred!
+    # {:error=>#<ArgumentError: Path "/usr/share/logstash/data" must be a writable
+    # directory...``) say it themselves
+    rest = text[m.end():]
+    return len(rest.strip()) < _CONSEQUENCE_HEAD or _SPECIFIC.search(rest) is None
 
 
 def telling(lines: Sequence[LogLine], sh: Shape) -> list[int]:

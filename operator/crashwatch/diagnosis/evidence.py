@@ -24,7 +24,9 @@ ELIDED = " … "
 
 #: Phrases that say why something failed, wherever they fall in a long message.
 TELLING = rx.compile(
-    r"\b[1-5]\d\d (?:[A-Z][A-Za-z]+)(?: [A-Z][A-Za-z]+)*"
+    # an HTTP status and its text (``404 Not Found``), not a time's milliseconds
+    # (``11:59:16.586 UTC``)
+    r"(?:^|[^\w.:])[1-5]\d\d (?:[A-Z][A-Za-z]+)(?: [A-Z][A-Za-z]+)*"
     r"|(?i:no such file or directory|not a directory|is a directory|file exists|"
     r"permission denied|operation not permitted|read-only file system|"
     r"no space left on device|exec format error|executable file not found|"
@@ -33,7 +35,7 @@ TELLING = rx.compile(
     r"server misbehaving|unauthori[sz]ed|forbidden|access denied|not found|"
     r"manifest unknown|too many requests|rate limit|x509: [a-z ]{1,60}|"
     r"invalid argument|device or resource busy|cannot allocate memory|"
-    r"too many open files)"
+    r"too many open files|input/output error|text file busy|broken pipe)"
 )
 _HEAD_SHARE = 0.4
 _MIN_HEAD = 60

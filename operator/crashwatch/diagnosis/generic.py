@@ -40,6 +40,9 @@ NOT_A_VARIABLE = LOG_LEVELS | frozenset({
     "SOME", "YOUR", "DEFAULT", "NO", "ANY", "LOCAL", "GLOBAL", "BASE", "MAIN", "CUSTOM",
 })
 
+#: Quoted words that are a value, never a setting's name (``please set the value "true"``).
+QUOTED_STOP = LOG_LEVELS | frozenset({"TRUE", "FALSE", "YES", "NO", "ON", "OFF", "NULL", "NONE"})
+
 _VAR = r"[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+|[A-Z]{4,}[A-Z0-9]*"
 _QUOTED_SETTING = r"[A-Za-z_][\w.-]*"
 _ENVVAR_WORDS = r"env(?:ironment)?[ _-]?var(?:iable)?s?"
@@ -56,10 +59,13 @@ class Rule:
     """What to take from the line: path, host, command or variable (from the pattern)."""
     veto: rx.Regex | None = None
     """A line that also matches this is not this rule's."""
+    errors_only: bool = False
+    """Only on a line that is no warning: its phrasing is also an everyday warning's
+    (``Redis config not found, using in-memory cache``)."""
 
 
 def _rule(id_: str, reason: Reason, pattern: str, hints: Sequence[str], extract: str = "",
-          veto: str | None = None, ignorecase: bool = True) -> Rule:
+          veto: str | None = None, ignorecase: bool = True, errors_only: bool = False) -> Rule:
     return Rule(
         id=f"generic-{id_}",
         reason=reason,
@@ -67,10 +73,17 @@ def _rule(id_: str, reason: Reason, pattern: str, hints: Sequence[str], extract:
         hints=tuple(hints),
         extract=extract,
         veto=rx.compile(veto, ignorecase=True) if veto else None,
+        errors_only=errors_only,
     )
 
 
+#: What a warning that carries on says: it is not why a process exited.
+_CARRIES_ON = (r"\busing\b|falling back|fall back|fallback|default|disabled|waiting|\byet\b|"
+               r"retry|retrying|skipping|ignor")
+
+
 WRITE_FAILED = "write-failed"
+NOT_WRITABLE = "not-writable"
 _DB_PRIVILEGE = (r"permission denied for (?:table|schema|relation|database|sequence|function|"
                  r"view|column|tablespace)|access denied for user|authentication failed|"
                  r"password authentication|not authorized to execute|unauthorized")
@@ -128,9 +141,11 @@ RULES: tuple[Rule, ...] = (
           r"AccessDeniedException|UnauthorizedAccessException|"
           r"Access to the path .{1,300} is denied|SocketException \(13\)|PermissionError|"
           r"insufficient permissions? to|(?:operating system|OS) error (?:number |code )?13\b|"
-          r"\b(?:errno|errcode|error number):? 13\b|does not have (?:the )?access rights",
+          r"\b(?:errno|errcode|error number):? 13\b|does not have (?:the )?access rights|"
+          r"\bfile access denied\b",
           ("permission", "eacces", "not permitted", "eperm", "accessdenied", "unauthorizedaccess",
-           "access to the path", "socketexception (13)", "13", "access rights"),
+           "access to the path", "socketexception (13)", "13", "access rights",
+           "file access denied"),
           extract="path", veto=_DB_PRIVILEGE),
     _rule("unbound-variable", Reason.MISSING_ENV,
           r"(?:^|[\s:])\$?\{?(?P<variable>[A-Za-z_][A-Za-z0-9_]*)\}?: (?:unbound variable|"
@@ -190,8 +205,8 @@ RULES: tuple[Rule, ...] = (
           r"property|option|secret) (?:named|called|for|at) ['\"`](?P<variable4>[\w.:-]+)['\"`]"
           # Strapi: ``Missing jwtSecret. Please, set configuration variable "jwtSecret"``
           r"|(?:please,?|you must|must|need to) (?:set|provide|define|specify|configure) (?:the )?"
-          r"(?:config(?:uration)? |env(?:ironment)? )?(?:variable|setting|option|property|key|"
-          r"value) ['\"`](?P<variable5>[\w.:-]+)['\"`]"
+          r"(?:config(?:uration)? |env(?:ironment)? )?(?:variable|setting|option|property|key)"
+          r" ['\"`](?P<variable5>[\w.:-]+)['\"`]"
           rf"|['\"`](?P<variable3>{_QUOTED_SETTING})['\"`] (?:(?:attribute|property|setting|"
           rf"option|parameter|field|key|{_ENVVAR_WORDS}) )?(?:is|must be) (?:required|not set|"
           r"not specified|not provided|not configured|missing|mandatory)\b",
@@ -229,7 +244,9 @@ RULES: tuple[Rule, ...] = (
           r"setting)s? for (?:the )?['\"`](?P<variable2>[\w.-]+)['\"`]",
           ("must provide", "must specify", "must supply", "must set", "must configure",
            "must define"),
-          extract="variable"),
+          extract="variable", errors_only=True,
+          veto=r"\b(?:greater|less|between|at least|at most|valid|positive|negative|range|"
+               r"format|integer|number|one of)\b"),
     # A named section of the configuration said to be absent: a Backstage plugin's
     # ``Error: Kubernetes configuration is missing``, ``app.kafka config not found``.
     _rule("missing-setting-section", Reason.MISSING_ENV,
@@ -238,7 +255,7 @@ RULES: tuple[Rule, ...] = (
           r"specified|configured|found|defined))\b",
           ("missing", "not set", "not provided", "not specified", "not configured", "not found",
            "not defined"),
-          extract="variable", ignorecase=False),
+          extract="variable", ignorecase=False, errors_only=True, veto=_CARRIES_ON),
     _rule("command-not-found", Reason.COMMAND_NOT_FOUND,
           r"(?:^|[\s:])(?P<command>[\w./-]+): (?:command )?not found\s*$|"
           r"(?P<command2>[\w./-]+): cannot execute: required file not found|"
@@ -247,8 +264,10 @@ RULES: tuple[Rule, ...] = (
           # a program that starts another: Java's ``Cannot run program "x": error=2, No such
           # file or directory``, Node's ``spawn x ENOENT``
           r"Cannot run program \"(?P<command4>[^\"]+)\"[^\n]{0,80}error=2\b|"
-          r"\bspawn (?P<command5>[\w./-]+) ENOENT",
-          ("not found", "cannot run program", "enoent"), extract="command"),
+          r"\bspawn (?P<command5>[\w./-]+) ENOENT|"
+          # tini and other inits: ``[FATAL tini (8)] exec x failed: No such file or directory``
+          r"\bexec (?P<command6>[\w./-]+) failed: No such file or directory",
+          ("not found", "cannot run program", "enoent", "no such file"), extract="command"),
     _rule("connection-refused", Reason.DEPENDENCY_UNREACHABLE,
           r"connection refused|\bECONNREFUSED\b|Errno 111\b|actively refused|"
           r"(?:java\.net\.)?ConnectException|Communications link failure|SocketException \(111\)|"
@@ -264,7 +283,9 @@ RULES: tuple[Rule, ...] = (
           r"cannot assign requested address|\bEADDRNOTAVAIL\b|SocketException \(99\)|"
           r"Errno 99\b",
           ("assign requested address", "eaddrnotavail", "(99)", "errno 99"),
-          extract="host", veto=r"\bbind|listen|BindException|server socket"),
+          extract="host",
+          veto=r"\bbind|listen|BindException|server socket|(?:start|serve|run)\w* (?:the )?"
+               r"(?:\w+ )?server on"),
     _rule("name-resolution", Reason.DEPENDENCY_UNREACHABLE,
           r"no such host|name or service not known|\bENOTFOUND\b|\bEAI_AGAIN\b|"
           r"temporary failure in name resolution|could not translate host name|"
@@ -272,7 +293,10 @@ RULES: tuple[Rule, ...] = (
           r"nodename nor servname|No address associated with hostname|Name does not resolve|"
           r"server misbehaving|NXDOMAIN|getaddrinfo failed|failed to lookup address|"
           r"Name resolution failed|SocketException \(00000005|DNS resolution failed|"
-          r"No such host is known|no resolvable bootstrap urls",
+          r"No such host is known|no resolvable bootstrap urls|"
+          # Redis Sentinel: ``Can't resolve master instance hostname.``
+          r"(?:can't|cannot|could not|couldn't|unable to|failed to) resolve (?:the )?"
+          r"(?:[\w-]+ ){0,3}?(?:host ?name|host|address)\b",
           ("host", "name", "enotfound", "eai_again", "nxdomain", "getaddrinfo", "lookup", "dns",
            "resolv"),
           extract="host"),
@@ -288,13 +312,17 @@ RULES: tuple[Rule, ...] = (
           # obtain connection from database``, SQLSTATE 08001/08006 (connection exceptions)
           r"connection attempt failed|unable to (?:obtain|acquire|get) (?:a )?(?:JDBC )?"
           r"connection from (?:the )?(?:database|data ?source)|"
-          r"SQL ?State\s*[:=]?\s*\[?080(?:01|06)\b",
+          r"SQL ?State\s*[:=]?\s*\[?080(?:01|06)\b|"
+          # Go's HTTP client: ``Get "https://10.100.0.1:443/api/...": context deadline exceeded``
+          r"\b(?:Get|Post|Put|Patch|Delete|Head) \"?https?://[^\s\"]+\"?: (?:context deadline "
+          r"exceeded|net/http: request canceled|net/http: TLS handshake timeout)",
           ("timed out", "timeout", "etimedout", "unreachable", "no route", "connect", "08001",
-           "08006"),
+           "08006", "deadline exceeded", "request canceled"),
           extract="host",
           veto=r"authentication|access denied|password|unauthori[sz]ed|forbidden|"
                r"certificate|x509|handshake|does not exist|no such database|unknown database|"
-               r"already in use|connection in use|0\.0\.0\.0|\[::\]"),
+               r"already in use|connection in use|0\.0\.0\.0|\[::\]|pg_hba|too many clients|"
+               r"connection slots|too many connections"),
     # Every backend the client knows of is down or unreachable: ``health check timeout: no
     # Elasticsearch node available`` (olivere/elastic), ``no reachable servers`` (mgo),
     # Kafka's ``NoBrokersAvailable``, elasticsearch-js's ``No Living connections``,
@@ -306,7 +334,16 @@ RULES: tuple[Rule, ...] = (
           r"endpoints?|replicas?|members?) (?:is |are |were )?(?:available|reachable|alive|up)\b|"
           r"NoBrokersAvailable|NoNodeAvailableException|NoHostAvailableException",
           ("no ", "nobrokers", "nonodeavailable", "nohostavailable"),
-          extract="host", veto=r"schedul|\d+/\d+ nodes|matching|selector|taint|affinity"),
+          extract="host", errors_only=True,
+          veto=r"schedul|\d+/\d+ nodes|matching|selector|taint|affinity|config|expected|"
+               + _CARRIES_ON),
+    # A directory said not to be writable (Logstash's ``Path "/usr/share/logstash/data" must
+    # be a writable directory. It is not writable.``): denied, unless the container's root
+    # filesystem is read-only and the path is on no writable volume (logcause decides).
+    _rule(NOT_WRITABLE, Reason.PERMISSION_DENIED,
+          r"\bnot writ(?:e)?able\b|\bmust be (?:a )?writ(?:e)?able\b|\bisn't writ(?:e)?able\b|"
+          r"\bnon-writ(?:e)?able\b",
+          ("writable", "writeable"), extract="path"),
     # Last: a write that failed without saying why counts only where the container's root
     # filesystem is read-only and the path is on no writable volume (logcause checks).
     _rule(WRITE_FAILED, Reason.READ_ONLY_FILESYSTEM,
@@ -349,6 +386,11 @@ _NOT_HOSTS = frozenset({"http", "https", "tcp", "udp", "error", "line", "port", 
                         "in", "on", "for", "to", "from", "the", "with", "by", "0.0.0.0"})
 
 
+#: ``leaderelection.go:320``, ``main.py:12``: a source file and its line, no host and port.
+_SOURCE_FILE = rx.compile(
+    r"\.(?:go|py|java|js|mjs|cjs|ts|rb|c|cc|cpp|h|hpp|rs|cs|php|scala|kt|ex|exs|erl|lua|pl)$")
+
+
 def host_and_port(text: str) -> dict[str, str]:
     """The host (and port) a line names: a URL, ``host:port``, ``lookup X``, ``host=X``."""
     for m in _NAMED_HOST.finditer(text):
@@ -364,7 +406,8 @@ def host_and_port(text: str) -> dict[str, str]:
             return {"host": m["host3"], "port": m["port3"]}
     for m in _HOST_PORT.finditer(text):
         host = m["host"]
-        if host.lower() in _NOT_HOSTS or (host[:1].isdigit() and host.count(".") != 3):
+        if host.lower() in _NOT_HOSTS or (host[:1].isdigit() and host.count(".") != 3) \
+                or _SOURCE_FILE.search(host) is not None:
             continue
         return {"host": host, "port": m["port"]}
     for m in _URL_HOST.finditer(text):
@@ -393,7 +436,7 @@ def path_near(text: str, start: int, end: int) -> str | None:
 
 def _first_group(match: rx.Match, base: str) -> str | None:
     """The first of ``base``, ``base2``, ``base3`` that matched (alternative spellings)."""
-    for name in (base, f"{base}2", f"{base}3", f"{base}4", f"{base}5"):
+    for name in (base, f"{base}2", f"{base}3", f"{base}4", f"{base}5", f"{base}6"):
         try:
             value = match.group(name)
         except (IndexError, KeyError):
@@ -430,7 +473,7 @@ def _match_rule(rule: Rule, text: str) -> GenericMatch | None:
         groups: dict[str, str] = {}
         if rule.extract == "variable":
             variable = _first_group(m, "variable")
-            stop = LOG_LEVELS if rule.id == "generic-missing-setting-quoted" else NOT_A_VARIABLE
+            stop = QUOTED_STOP if rule.id == "generic-missing-setting-quoted" else NOT_A_VARIABLE
             if not variable or variable.upper() in stop:
                 continue
             groups["variable"] = variable

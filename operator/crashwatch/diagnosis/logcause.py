@@ -29,7 +29,8 @@ from dataclasses import dataclass, field
 
 from crashwatch.diagnosis import chains, generic, rx
 from crashwatch.diagnosis.budget import Budget
-from crashwatch.diagnosis.logread import Level, LogLine, read_log
+from crashwatch.diagnosis.evidence import TELLING
+from crashwatch.diagnosis.logread import Level, LogLine, prefix_level, read_log, starts_record
 from crashwatch.diagnosis.signatures import Signature, catalogue, plausible
 from crashwatch.diagnosis.trace import LogCandidate, LogLineTrace, LogTrace
 from crashwatch.model import Reason
@@ -167,7 +168,7 @@ def _record_span(lines: Sequence[LogLine], sh: chains.Shape, first: int, last: i
     Connection refused`` above ``Is the server running on host "db" ... and accepting`` /
     ``TCP/IP connections on port 5432?``), and the continuation lines below it."""
     if first == last and lines[first].structured:
-        record = _record_lines(lines, first)
+        record = _record_lines(lines, sh, first)
         if len(record) > 1:
             return tuple(t for t in (lines[j].text.strip() for j in record) if t)
     head = first
@@ -192,25 +193,55 @@ def _generic_candidates(lines: list[LogLine], sh: chains.Shape,
             continue
         tail = sh.in_tail(i)
 
-        def allowed(rule: generic.Rule, tail: bool = tail, i: int = i) -> bool:
+        warning = chains.effective_level(lines, sh, i) is Level.WARN
+
+        def allowed(rule: generic.Rule, tail: bool = tail, i: int = i,
+                    warning: bool = warning) -> bool:
             if rule.reason is Reason.DEPENDENCY_UNREACHABLE and not tail:
                 return False  # retries early in a log are not why it exited
+            if rule.errors_only and warning:
+                return False
             return not (rule.reason is Reason.SEGFAULT and generic.go_nil_panic_near(lines, i))
 
         found = generic.match_line(line.text, allowed)
-        if found is None:
+        if found is None or _vetoed_by_report(lines, sh, i, found.rule):
             continue
+        path = found.groups.get("path")
+        read_only = context.read_only_root and bool(path) and not context.writable(path or "")
+        reason = found.rule.reason
         if found.rule.id == f"generic-{generic.WRITE_FAILED}":
-            path = found.groups.get("path")
-            if not (context.read_only_root and path and not context.writable(path)):
+            if not read_only:
                 continue
+        elif found.rule.id == f"generic-{generic.NOT_WRITABLE}" and read_only:
+            reason = Reason.READ_ONLY_FILESYSTEM
         out.append(_Candidate(
             score=chains.score(lines, sh, i), line=i,
-            order=base + generic.RULES.index(found.rule), reason=found.rule.reason,
+            order=base + generic.RULES.index(found.rule), reason=reason,
             rule=found.rule.id, layer="generic", span=_record_span(lines, sh, i, i),
             groups=dict(found.groups),
         ))
     return out
+
+
+OTHER_PATHS_SPAN = 4
+"""How many lines a cause's span may grow to with the same error about other paths."""
+VETO_REACH = 60
+"""How many lines of a crash report a rule's veto reads besides the matched line."""
+
+
+def _vetoed_by_report(lines: list[LogLine], sh: chains.Shape, i: int, rule: generic.Rule
+                      ) -> bool:
+    """Whether the crash report around line ``i`` says what the rule's veto says, on another
+    line: PgJDBC's ``The connection attempt failed.`` with ``Caused by:
+    SSLHandshakeException`` below it is no unreachable database; Python's ``OSError:
+    [Errno 99] Cannot assign requested address`` under a frame calling ``s.bind(...)`` is
+    the process's own address, no peer's."""
+    block = sh.block(i)
+    if rule.veto is None or block is None or rule.reason is not Reason.DEPENDENCY_UNREACHABLE:
+        return False  # the connection rules' vetoes name a report's other causes
+    end = min(block.end, block.start + VETO_REACH)
+    return any(j != i and rule.veto.search(lines[j].text) is not None
+               for j in range(block.start, end + 1))
 
 
 VARIABLES_SPAN = 40
@@ -290,6 +321,32 @@ _ATTEMPT = rx.compile(
     r"\b[^\n]{0,40}?\b(?:to|on|at)\b", ignorecase=True)
 
 
+_SUCCEEDED = rx.compile(r"\b(?:connected|ready|established|started|listening|succeeded|"
+                        r"success(?:ful(?:ly)?)?)\b", ignorecase=True)
+
+
+_FQDN = rx.compile(r"(?:^|[\s'\"`(=@/])(?P<host>[a-z0-9](?:[a-z0-9-]*[a-z0-9])?"
+                   r"(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?){2,})(?:$|[\s'\"`):,/])")
+
+
+def _fqdn_near(lines: list[LogLine], sh: chains.Shape, i: int) -> tuple[str, str] | None:
+    """The fully qualified name a line that failed to resolve one leaves to its neighbours
+    (Redis Sentinel's ``>>> 'sentinel monitor m redis-master-0.redis-headless.default.svc
+    .cluster.local 6379 2'`` above ``Can't resolve master instance hostname.``)."""
+    for j in [*range(i - 1, max(-1, i - 1 - BURST_REACH), -1),
+              *range(i + 1, min(len(lines), i + 1 + BURST_REACH))]:
+        if chains.is_quiet(lines, sh, j):
+            continue
+        for m in _FQDN.finditer(lines[j].text):
+            host = m["host"]
+            if _SOURCE_HOST.search(host) is None and not host[:1].isdigit():
+                return host, lines[j].text.strip()
+    return None
+
+
+_SOURCE_HOST = rx.compile(r"\.(?:go|py|java|js|rb|conf|yaml|yml|json|txt|log|sh)$")
+
+
 def _attempt_above(lines: list[LogLine], sh: chains.Shape, best: _Candidate
                    ) -> tuple[dict[str, str], str] | None:
     """What the line announcing the failed attempt names, when the cause line names
@@ -309,6 +366,8 @@ def _attempt_above(lines: list[LogLine], sh: chains.Shape, best: _Candidate
     if best.reason is Reason.DEPENDENCY_UNREACHABLE:
         for j in range(best.line - 1, max(-1, best.line - 1 - ATTEMPT_REACH), -1):
             text = lines[j].text
+            if _SUCCEEDED.search(text) is not None:
+                return None  # that attempt worked; the failure is another's
             if sh.roles[j] is chains.Role.FRAME or _ATTEMPT.search(text) is None:
                 continue
             found = generic.host_and_port(text)
@@ -364,12 +423,29 @@ def _merge(best: _Candidate, candidates: list[_Candidate], lines: list[LogLine],
             groups.update({k: v for k, v in found[0].items() if k not in groups})
             if found[1] not in span:
                 span.append(found[1])
-    elif want == "host" and "port" not in groups:
+    if want == "host" and "host" not in groups and best.rule == "generic-name-resolution":
+        fqdn = _fqdn_near(lines, sh, best.line)
+        if fqdn is not None:
+            groups["host"] = fqdn[0]
+            if fqdn[1] not in span:
+                span.append(fqdn[1])
+    if want == "host" and "host" in groups and "port" not in groups:
         port = _port_of(lines, sh, best.line, groups["host"])
         if port is not None:
             groups["port"] = port[0]
             if port[1] not in span:
                 span.append(port[1])
+    if want == "path":
+        # the same error about other paths, next to it (``chown: /var/lib/grafana/csv:
+        # Permission denied`` then ``.../png`` and ``.../pdf``): each is reported
+        paths = {groups.get("path")}
+        for c in sorted(candidates, key=lambda c: c.line):
+            path = c.groups.get("path")
+            if (c is best or c.rule != best.rule or abs(c.line - best.line) > BURST_REACH
+                    or not path or path in paths or len(span) >= OTHER_PATHS_SPAN):
+                continue
+            paths.add(path)
+            span.extend(t for t in c.span if t not in span)
     variables: list[str] = []
     if best.reason is Reason.MISSING_ENV:
         nearby = sorted((c for c in candidates if c.reason is Reason.MISSING_ENV
@@ -397,53 +473,62 @@ def _merge(best: _Candidate, candidates: list[_Candidate], lines: list[LogLine],
 DETAIL_LINES = 2
 """How many detail lines a head that announces them (``...:``) is reported with."""
 DETAIL_REACH = 6
+HEADING_CHARS = 24
+"""How long an unindented line ending with a colon may be to count as a heading."""
 
 
 RECORD_MESSAGE_LINES = 3
 """How many lines of one structured record's message are reported together."""
 
 
-def _record_lines(lines: Sequence[LogLine], i: int) -> list[int]:
+def _record_lines(lines: Sequence[LogLine], sh: chains.Shape, i: int) -> list[int]:
     """The lines of the structured record message line ``i`` belongs to, when it is written
-    over several lines (not its stack): its head and the lines up to ``i``, at most
-    :data:`RECORD_MESSAGE_LINES`. Prometheus's ``err="... parsing YAML file x: yaml:
-    unmarshal errors:\n  line 661: field honor_timestamps not found in type config.plain"``
-    is one message, its file and its field; Hasura's ``internal`` holds libpq's two
-    attempts, ``Connection refused`` first."""
+    over several lines (not its stack, and no frame its message holds): at most
+    :data:`RECORD_MESSAGE_LINES`, from its first line on, or its first line and the lines
+    just before ``i`` when ``i`` is further down. Prometheus's ``err="... parsing YAML
+    file x: yaml: unmarshal errors:\n  line 661: field honor_timestamps not found in type
+    config.plain"`` is one message, its file and its field; Hasura's ``internal`` holds
+    libpq's two attempts, ``Connection refused`` first."""
     line = lines[i]
     if not line.structured or line.stack:
         return [i]
+
+    def same(j: int) -> bool:
+        return (lines[j].record == line.record and not lines[j].stack
+                and sh.roles[j] in (chains.Role.TEXT, chains.Role.DETAIL))
+
     first = i
-    while first > 0 and lines[first - 1].record == line.record and not lines[first - 1].stack:
+    while first > 0 and same(first - 1):
         first -= 1
     last = i
-    while (last + 1 < len(lines) and lines[last + 1].record == line.record
-           and not lines[last + 1].stack):
+    while last + 1 < len(lines) and same(last + 1):
         last += 1
     if i - first < RECORD_MESSAGE_LINES:
         return list(range(first, min(last, first + RECORD_MESSAGE_LINES - 1) + 1))
     return [first, *range(i - RECORD_MESSAGE_LINES + 2, i + 1)]
 
 
-def _record_message(lines: list[LogLine], i: int) -> str | None:
+def _record_message(lines: list[LogLine], sh: chains.Shape, i: int) -> str | None:
     """The whole message of a structured record written over several lines, as one line."""
-    indexes = _record_lines(lines, i)
+    indexes = _record_lines(lines, sh, i)
     if len(indexes) < 2:
         return None
     return " ".join(t for t in (lines[j].text.strip() for j in indexes) if t)
 
 
 def _details(lines: list[LogLine], sh: chains.Shape, i: int) -> list[str]:
-    """The details a line announces by ending with a colon, when they follow it indented
-    (blank lines between): Elixir's ``** (ArgumentError) errors were found at the given
-    arguments:`` then ``* 1st argument: not a textual representation of an integer`` and
-    the call, ``:erlang.binary_to_integer("tcp://10.96.174.248:5432")``. A frame, an
-    unindented line or a record of its own ends them."""
+    """The lines that continue line ``i``: an exception's message before its frames, a
+    ``More details:`` block, or the details a line announces by ending with a colon (blank
+    lines and short headings between): Elixir's ``** (ArgumentError) errors were found at
+    the given arguments:`` then ``* 1st argument: not a textual representation of an
+    integer`` and the call, ``:erlang.binary_to_integer("tcp://10.96.174.248:5432")``. A
+    frame, a structured record or a line with a time or level of its own ends them."""
     j = i + 1
     if j < len(lines) and chains.is_details_heading(lines[j].text):
         j += 1
     run: list[str] = []
-    while j < len(lines) and len(run) < DETAIL_LINES and sh.roles[j] is chains.Role.DETAIL:
+    while (j < len(lines) and len(run) < chains.DETAIL_LINES
+           and sh.roles[j] is chains.Role.DETAIL):
         run.append(lines[j].text.strip())  # a message continued, or a details block
         j += 1
     if run:
@@ -455,9 +540,16 @@ def _details(lines: list[LogLine], sh: chains.Shape, i: int) -> list[str]:
     while j < len(lines) and len(out) < DETAIL_LINES and j - i <= DETAIL_REACH:
         text = lines[j].text
         if text.strip():
-            if (text[:1] not in (" ", "\t") or lines[j].structured
-                    or sh.roles[j] is not chains.Role.TEXT):
+            if lines[j].structured or sh.roles[j] is not chains.Role.TEXT:
                 break
+            if text[:1] not in (" ", "\t"):
+                # unindented: a line with no record or level of its own (CockroachDB's
+                # ``From .../_CRITICAL_ALERT.txt:`` then ``ATTENTION:`` and the alert)
+                if starts_record(text) or prefix_level(text) is not Level.UNKNOWN:
+                    break
+                if len(text.strip()) <= HEADING_CHARS and text.rstrip().endswith(":"):
+                    j += 1
+                    continue  # a heading of the details
             out.append(text.strip())
         j += 1
     return out
@@ -468,10 +560,17 @@ def _telling(lines: list[LogLine], sh: chains.Shape) -> list[str]:
     if not ranked:
         return []
     best = ranked[0]
-    out = [_record_message(lines, best)
+    out = [_record_message(lines, sh, best)
            or " ".join([lines[best].text.strip(), *_details(lines, sh, best)])]
     block = sh.block(best)
     partners = [block.root, block.top] if block is not None else []
+    if TELLING.search(out[0]) is None:
+        # the line just above that says why, with an errno's text (PostgreSQL's ``could not
+        # read from log segment ...: Input/output error`` above ``PANIC: could not locate a
+        # valid checkpoint record``)
+        partners[:0] = [j for j in range(best - 1, max(-1, best - 1 - chains.DEFER_SPAN), -1)
+                        if not chains.is_quiet(lines, sh, j)
+                        and TELLING.search(lines[j].text) is not None][:1]
     # the generic wrapper a specific line was preferred to, when it is next to it
     partners += [j for j in ranked[1:2]
                  if abs(j - best) <= chains.DEFER_SPAN and chains.is_generic(lines[j].text)]

@@ -173,6 +173,7 @@ _PREFIX_LEVEL = rx.compile(
     r"|^(?P<runtime>panic|fatal error|FATAL ERROR|Error|error|Fatal|PHP Fatal error|"
     r"PHP Warning|PHP Notice)(?::| \w)"
     r"|^[\w.-]+: (?P<tool>error|fatal|panic|warning|info|notice|debug): "
+    r"|^(?P<warning>Warning|warning): "
 )
 #: A command-line tool's own lines (``pg_dump: error: ...``, ``git: fatal: ...``, nginx's
 #: entrypoint scripts' ``10-listen-on-ipv6-by-default.sh: info: ...``) after its name, as
@@ -249,6 +250,8 @@ def prefix_level(text: str) -> Level:
         return Level.UNKNOWN
     if m["tool"]:
         return _TOOL_LEVELS[m["tool"]]
+    if m["warning"]:
+        return Level.WARN
     word = m["level"] or m["bracketed"] or m["serilog"] or ""
     if word:
         return _LEVEL_NAMES.get(word.lower(), Level.UNKNOWN)
@@ -357,7 +360,11 @@ def _error_parts(value: object) -> tuple[str, str]:
 
 
 _NESTED_KEYS = ("attr", "attrs", "fields", "context", "ctx", "extra", "data", "details",
-                "error_details", "labels", "payload")
+                "error_details", "labels", "payload", "record")
+#: A record that wraps another program's record (CloudNativePG's ``"msg":"record",
+#: "record":{"error_severity":"FATAL","message":...}``, PostgreSQL's csvlog as JSON):
+#: the wrapped record's severity counts when it is worse.
+_WRAPPED_LEVEL_KEYS = ("error_severity", "severity", "level")
 _NESTED_ERROR_KEYS = ("error", "err", "errmsg", "message", "msg", "reason", "exception",
                       "cause", "what")
 
@@ -391,6 +398,12 @@ def _from_record(record: Mapping[str, Any]) -> tuple[Level, list[str], int] | No
     if raw_level is None and message is None and error is None:
         return None
     level = level_of(raw_level)
+    wrapped = record.get("record")
+    if isinstance(wrapped, Mapping):
+        inner = _first(wrapped, _WRAPPED_LEVEL_KEYS)
+        if inner is not None:
+            level = max(level, level_of(inner), key=lambda lv: lv if lv is not Level.UNKNOWN
+                        else Level.DEBUG)
     if isinstance(message, str) and ("@mt" in record or "MessageTemplate" in record) and (
             "@m" not in record and "RenderedMessage" not in record):
         message = _render_template(message, record)
@@ -493,6 +506,12 @@ def _structured(line: str) -> tuple[Level, list[str], int] | None:
     return None
 
 
+#: What a tool's message about itself says when it failed (``Chain already exists.``,
+#: ``cannot create directory``), not its report (``no server running``, ``syntax is ok``).
+_FAILURE_WORDS = rx.compile(
+    r"\b(?:error|fail\w*|cannot|can't|could not|couldn't|unable|denied|not found|no such|"
+    r"invalid|exists|refused|unknown|missing|illegal|bad|not permitted|unrecognized|"
+    r"unexpected|fatal|too many|out of)\b", ignorecase=True)
 _XTRACE = rx.compile(r"^\++ (?:\w+=\S* )*(?P<command>[\w./-]+)")
 
 
@@ -504,7 +523,8 @@ def _traced_commands_error(traced: str, line: str) -> bool:
     if m is None:
         return False
     name = m["command"].rsplit("/", 1)[-1]
-    return bool(name) and line.startswith(f"{name}: ")
+    return bool(name) and line.startswith(f"{name}: ") and \
+        _FAILURE_WORDS.search(line[len(name) + 2:]) is not None
 
 
 _NEW_RECORD = rx.compile(r"^\[?(?:\d{4}[-/]\d{2}[-/]\d{2}|\d{2}:\d{2}:\d{2})")

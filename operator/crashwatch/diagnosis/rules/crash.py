@@ -59,8 +59,10 @@ _LOADER = rx.compile(
 
 
 def _loader_failure(reading: LogReading) -> bool:
-    """Whether the log's last lines are the dynamic loader refusing the program."""
-    return any(_LOADER.search(line.text) is not None for line in reading.lines[-20:])
+    """Whether the log's last lines are the dynamic loader refusing the program (not its
+    harmless ``object '...' from LD_PRELOAD cannot be preloaded ...: ignored.``)."""
+    return any(_LOADER.search(line.text) is not None and "LD_PRELOAD" not in line.text
+               for line in reading.lines[-20:])
 
 
 START_FAILURE_WAITING = frozenset(
@@ -88,10 +90,16 @@ def _command(ctx: ContainerContext) -> list[str]:
 _PEER_ENV = rx.compile(
     r"(?:^|_)(?:HOST|HOSTNAME|HOSTS|ADDR|ADDRESS|SERVER|SERVERS|ENDPOINT|BROKERS|URL|URI|DSN)$")
 _NOT_PEER_ENV = rx.compile(
-    r"(?:^|_)(?:PUBLIC|BASE|SITE|EXTERNAL|CALLBACK|REDIRECT|WEBHOOK|ROOT|APP|LISTEN|BIND|"
+    r"(?:^|_)(?:PUBLIC|BASE|SITE|EXTERNAL|CALLBACK|REDIRECT|WEBHOOK|ROOT|APP|LISTEN|BIND|NEXTAUTH|"
     r"ADVERTISED|SELF|POD|NODE|METRICS|HEALTH|CDN|STATIC|ASSET|ASSETS|FRONTEND|ISSUER|OIDC|"
     r"LOGIN|LOGOUT|AUTH)_")
-_PEER_VALUE = rx.compile(r"^[A-Za-z0-9][\w.-]*(?::\d{1,5})?$")
+#: A bare value that is a host name (RFC 1123 labels, lower case, as Kubernetes names
+#: Services) or an IPv4 address, with a port or not; nothing else is shown.
+_PEER_VALUE = rx.compile(
+    r"^(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*)"
+    r"(?::\d{1,5})?$")
+#: A label that looks like a token, not a name: long, no hyphen, letters and digits mixed.
+_TOKEN_LABEL = rx.compile(r"^(?:[a-z]+[0-9]|[0-9]+[a-z])[a-z0-9]{14,}$")
 PEERS = 3
 """How many configured peers a DependencyUnreachable whose log names none reports."""
 
@@ -116,9 +124,12 @@ def _configured_peers(ctx: ContainerContext) -> list[str]:
                     host, port = url.hostname, url.port
                 except ValueError:
                     continue
-                if host:
-                    targets.append(f"{host}:{port}" if port else host)
-            elif _PEER_VALUE.search(part) is not None:
+                if not host:
+                    continue
+                shown = f"[{host}]" if ":" in host else host
+                targets.append(f"{shown}:{port}" if port else shown)
+            elif _PEER_VALUE.search(part) is not None and not any(
+                    _TOKEN_LABEL.search(label) for label in part.split(":")[0].split(".")):
                 targets.append(part)
         if targets:
             out.append(f"{name}={','.join(targets)}")

@@ -112,6 +112,16 @@ def liveness_events(ctx: ContainerContext) -> tuple[list[Event], list[Event]]:
     return kills, failures
 
 
+def _what_killed(failures: list[Event], kills: list[Event]) -> Event:
+    """The probe failure behind the last kill: of the failures seen before it, the most
+    repeated (the latest on a tie). uptime-kuma's ``command "node extra/healthcheck.js"
+    timed out`` (x3) before the kill, not the one ``Health Check ERROR`` after it."""
+    when = kills[-1].last if kills else None
+    before = [ev for ev in failures
+              if when is None or ev.first is None or ev.first <= when] or failures
+    return max(enumerate(before), key=lambda pair: (pair[1].count, pair[0]))[1]
+
+
 def kills_of_instance(kills: list[Event], term: Mapping[str, Any] | None) -> list[Event]:
     """The kills stamped within the life of the instance that ``term`` ended (second-granular
     stamps: a second either side). Kills without a stamp, and a state without a start, are
@@ -149,8 +159,9 @@ def diagnose_liveness(
     evidence: list[str] = []
     details: dict[str, Any] = {"probe": probe_kind}
     if failures:
-        evidence.append(event_line(failures[-1]))
-        details.update(failure_details(failures[-1].message))
+        failed = _what_killed(failures, kills)
+        evidence.append(event_line(failed))
+        details.update(failure_details(failed.message))
     if kills:
         evidence.append(event_line(kills[-1]))
     if probe:
