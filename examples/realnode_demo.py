@@ -239,9 +239,7 @@ class RealDemo:
             namespace(self.core, ns)
         self.storefront = PodRecorder(self.core, "storefront")  # every version of its pods
         # 1. The storefront (Django) holds its catalogue in 512Mi; an autoscaler will shrink
-        #    it to 32Mi. A policy pins the memory floor.
-        policy(self.custom, "storefront", "shop",
-               resourceFloor={"enabled": True, "headroomPercent": 0})
+        #    it to 32Mi. Once alerted, its team opts in to a memory floor (remediation()).
         self.shop("storefront", size="512Mi", CATALOGUE_ITEMS=CATALOGUE_ITEMS)
         # 2. The same app in production, healthy on shop:1 (release 2 will need CACHE_URL).
         self.shop("storefront-prod")
@@ -304,6 +302,14 @@ class RealDemo:
         times = "once" if len(kills) == 1 else f"{len(kills)} times"
         say(f"The kernel OOM-killed storefront/shop's container {times} at 32Mi (the kubelet "
             "reports exit code 137, OOMKilled).")
+        # Each team opts in once its alert fired: a policy in place from the start would
+        # repair the storefront before Prometheus saw it fail (a race the alert may lose).
+        if self.prometheus is not None and self.prometheus_on:
+            self.prometheus.fires("CrashwatchOOMAfterShrink", timeout=60)
+            say("CrashwatchOOMAfterShrink fires for storefront/shop; its team opts it in to a "
+                "memory floor (a RemediationPolicy).")
+        policy(self.custom, "storefront", "shop",
+               resourceFloor={"enabled": True, "headroomPercent": 0})
         if self.prometheus is not None and self.prometheus_on:
             self.prometheus.fires("CrashwatchRolloutRegression", timeout=60)
             say("CrashwatchRolloutRegression fires for storefront-prod/shop; its team opts it "

@@ -213,3 +213,85 @@ def test_a_wrapped_records_severity_counts(crashing) -> None:
 
 def test_a_rename_denied_on_its_source_is_no_command(crashing) -> None:
     assert generic_reason("exec /app failed: permission denied") is not Reason.COMMAND_NOT_FOUND
+
+
+# --- what the round 6 mechanisms must leave alone (a second review's inputs) ------------
+# Lines without a URL are constructed to the shape of the phrasing they test.
+
+@pytest.mark.parametrize("log", [
+    # a warning that carries on, then the real crash
+    'level=warn msg="/data is not writable, falling back to memory"\n'
+    "panic: runtime error: index out of range [3] with length 3\n\ngoroutine 1 [running]:\n"
+    "main.main()\n\t/app/main.go:12 +0x1d\n",
+    # a telemetry post that timed out in a warning, then the real error
+    'W0101 00:00:01.000000 1 reporter.go:55] Post "https://stats.example.com/v1": context '
+    "deadline exceeded\n"
+    'E0101 00:00:02.000000 1 main.go:99] invalid configuration: unknown field "foo"\n',
+    "Loading plugin libfoo.so\nFATAL: failed to resolve symbol address for foo_init\n",
+])
+def test_what_round_six_leaves_alone(crashing, log: str) -> None:
+    assert only(run(*crashing(log, exit_code=2))).reason is Reason.APP_ERROR
+
+
+def test_a_frames_name_never_vetoes_a_connection_failure(crashing) -> None:
+    log = ("org.postgresql.util.PSQLException: The connection attempt failed.\n"
+           "\tat com.example.auth.PasswordResetService.init(PasswordResetService.java:40)\n"
+           "Caused by: java.net.SocketTimeoutException: connect timed out\n"
+           "\tat java.net.PlainSocketImpl.socketConnect(Native Method)\n")
+    assert only(run(*crashing(log))).reason is Reason.DEPENDENCY_UNREACHABLE
+    py = ('Traceback (most recent call last):\n  File "/app/main.py", line 9, in '
+          'listen_for_jobs\n    s.connect((host, 6379))\n'
+          "OSError: [Errno 99] Cannot assign requested address\n")
+    assert only(run(*crashing(py))).reason is Reason.DEPENDENCY_UNREACHABLE
+
+
+@pytest.mark.parametrize("above", [
+    "Node v18.17.1", "contact admin@mail.example.com",
+    "see https://docs.example.com/dns for help",
+])
+def test_no_name_is_borrowed_from_a_version_a_mail_or_a_url(crashing, above: str) -> None:
+    f = only(run(*crashing(f"{above}\nfatal: unable to resolve host\n")))
+    assert f.reason is Reason.DEPENDENCY_UNREACHABLE
+    assert "host" not in f.details
+
+
+def test_a_replicas_routine_session_fatal_is_no_server_fatal() -> None:
+    # https://github.com/Panfactum/stack/issues/124 (a walreceiver reconnecting)
+    log = ('{"level":"info","msg":"record","record":{"error_severity":"FATAL","sql_state_code":'
+           '"08006","message":"could not connect to the primary server: connection to server at '
+           '\\"pg-c2f3-rw\\" (172.20.172.56), port 5432 failed: Connection refused",'
+           '"backend_type":"walreceiver"}}\n')
+    assert read_log(log)[0].level is Level.INFO
+
+
+def test_the_failure_seen_last_before_the_kill_is_the_evidence() -> None:
+    c = k.container(name="app")
+    p = k.pod(containers=[c])
+    p["status"]["containerStatuses"] = [k.crashloop_status(c, p, k.terminated("Error", 137,
+                                                                              finished_ago=90))]
+    old = k.event(p, "Unhealthy", "Liveness probe failed: HTTP probe failed with statuscode: 500",
+                  container_name="app", count=30, first_ago=3000, last_ago=1500)
+    recent = k.event(p, "Unhealthy", 'Liveness probe failed: Get "http://10.0.0.5:8080/healthz": '
+                     "context deadline exceeded", container_name="app", count=3, first_ago=130,
+                     last_ago=95)
+    killing = k.event(p, "Killing", "Container app failed liveness probe, will be restarted",
+                      type_="Normal", container_name="app", count=12, first_ago=3000,
+                      last_ago=90)
+    f = only(run([p, old, recent, killing]))
+    assert "context deadline exceeded" in evidence_text(f)
+    assert "statuscode: 500" not in evidence_text(f)
+
+
+def test_unindented_lines_under_a_heading_are_details_only_when_they_say_what_failed() -> None:
+    log = ("ERROR: failed to start:\nLicense:\n"
+           "AKIAIOSFODNN7EXAMPLE wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\n")
+    assert "wJalrXUtnFEMI" not in " ".join(read_crash(log).telling)
+
+
+def test_an_access_log_line_is_no_errno_partner() -> None:
+    log = "GET /favicon.ico 404 Not Found\nFATAL: cannot start worker pool\n"
+    assert read_crash(log).telling == ["FATAL: cannot start worker pool"]
+
+
+def test_a_status_after_a_colon_is_still_a_status() -> None:
+    assert TELLING.search("upstream status code:502 Bad Gateway") is not None

@@ -26,7 +26,7 @@ ELIDED = " … "
 TELLING = rx.compile(
     # an HTTP status and its text (``404 Not Found``), not a time's milliseconds
     # (``11:59:16.586 UTC``)
-    r"(?:^|[^\w.:])[1-5]\d\d (?:[A-Z][A-Za-z]+)(?: [A-Z][A-Za-z]+)*"
+    r"(?:^|[^\w.])[1-5]\d\d (?:[A-Z][A-Za-z]+)(?: [A-Z][A-Za-z]+)*"
     r"|(?i:no such file or directory|not a directory|is a directory|file exists|"
     r"permission denied|operation not permitted|read-only file system|"
     r"no space left on device|exec format error|executable file not found|"

@@ -296,7 +296,7 @@ RULES: tuple[Rule, ...] = (
           r"No such host is known|no resolvable bootstrap urls|"
           # Redis Sentinel: ``Can't resolve master instance hostname.``
           r"(?:can't|cannot|could not|couldn't|unable to|failed to) resolve (?:the )?"
-          r"(?:[\w-]+ ){0,3}?(?:host ?name|host|address)\b",
+          r"(?:[\w-]+ ){0,3}?(?:host ?name|host)\b",
           ("host", "name", "enotfound", "eai_again", "nxdomain", "getaddrinfo", "lookup", "dns",
            "resolv"),
           extract="host"),
@@ -312,17 +312,22 @@ RULES: tuple[Rule, ...] = (
           # obtain connection from database``, SQLSTATE 08001/08006 (connection exceptions)
           r"connection attempt failed|unable to (?:obtain|acquire|get) (?:a )?(?:JDBC )?"
           r"connection from (?:the )?(?:database|data ?source)|"
-          r"SQL ?State\s*[:=]?\s*\[?080(?:01|06)\b|"
-          # Go's HTTP client: ``Get "https://10.100.0.1:443/api/...": context deadline exceeded``
-          r"\b(?:Get|Post|Put|Patch|Delete|Head) \"?https?://[^\s\"]+\"?: (?:context deadline "
-          r"exceeded|net/http: request canceled|net/http: TLS handshake timeout)",
+          r"SQL ?State\s*[:=]?\s*\[?080(?:01|06)\b",
           ("timed out", "timeout", "etimedout", "unreachable", "no route", "connect", "08001",
-           "08006", "deadline exceeded", "request canceled"),
+           "08006"),
           extract="host",
           veto=r"authentication|access denied|password|unauthori[sz]ed|forbidden|"
                r"certificate|x509|handshake|does not exist|no such database|unknown database|"
                r"already in use|connection in use|0\.0\.0\.0|\[::\]|pg_hba|too many clients|"
                r"connection slots|too many connections"),
+    # Go's HTTP client timing out on an error line (a warning's telemetry post that timed
+    # out is not why a process exited): ``Get "https://10.100.0.1:443/api/...": context
+    # deadline exceeded``
+    _rule("http-request-timeout", Reason.DEPENDENCY_UNREACHABLE,
+          r"\b(?:Get|Post|Put|Patch|Delete|Head) \"?https?://[^\s\"]+\"?: (?:context deadline "
+          r"exceeded|net/http: request canceled|net/http: TLS handshake timeout)",
+          ("deadline exceeded", "request canceled", "handshake timeout"), extract="host",
+          errors_only=True),
     # Every backend the client knows of is down or unreachable: ``health check timeout: no
     # Elasticsearch node available`` (olivere/elastic), ``no reachable servers`` (mgo),
     # Kafka's ``NoBrokersAvailable``, elasticsearch-js's ``No Living connections``,
@@ -343,7 +348,8 @@ RULES: tuple[Rule, ...] = (
     _rule(NOT_WRITABLE, Reason.PERMISSION_DENIED,
           r"\bnot writ(?:e)?able\b|\bmust be (?:a )?writ(?:e)?able\b|\bisn't writ(?:e)?able\b|"
           r"\bnon-writ(?:e)?able\b",
-          ("writable", "writeable"), extract="path"),
+          ("writable", "writeable"), extract="path", errors_only=True,
+          veto=_CARRIES_ON + r"|\bmount"),
     # Last: a write that failed without saying why counts only where the container's root
     # filesystem is read-only and the path is on no writable volume (logcause checks).
     _rule(WRITE_FAILED, Reason.READ_ONLY_FILESYSTEM,
@@ -382,6 +388,7 @@ def bound_port(text: str) -> str | None:
     m = _BIND.search(text)
     return _first_group(m, "port") if m is not None else None
 _NOT_HOSTS = frozenset({"http", "https", "tcp", "udp", "error", "line", "port", "at", "file",
+                        "name", "of", "address",
                         "dial", "connect", "read", "write", "time", "localhost.localdomain",
                         "in", "on", "for", "to", "from", "the", "with", "by", "0.0.0.0"})
 

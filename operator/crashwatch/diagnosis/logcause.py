@@ -226,22 +226,27 @@ def _generic_candidates(lines: list[LogLine], sh: chains.Shape,
 OTHER_PATHS_SPAN = 4
 """How many lines a cause's span may grow to with the same error about other paths."""
 VETO_REACH = 60
+_BINDS = rx.compile(r"\.bind\(|\blisten\(|\.listen\(|\bbind\(")
 """How many lines of a crash report a rule's veto reads besides the matched line."""
 
 
 def _vetoed_by_report(lines: list[LogLine], sh: chains.Shape, i: int, rule: generic.Rule
                       ) -> bool:
-    """Whether the crash report around line ``i`` says what the rule's veto says, on another
-    line: PgJDBC's ``The connection attempt failed.`` with ``Caused by:
-    SSLHandshakeException`` below it is no unreachable database; Python's ``OSError:
+    """Whether the crash report around line ``i`` says what the rule's veto says on another
+    exception line: PgJDBC's ``The connection attempt failed.`` with ``Caused by:
+    SSLHandshakeException`` below it is no unreachable database. Python's ``OSError:
     [Errno 99] Cannot assign requested address`` under a frame calling ``s.bind(...)`` is
     the process's own address, no peer's."""
     block = sh.block(i)
     if rule.veto is None or block is None or rule.reason is not Reason.DEPENDENCY_UNREACHABLE:
         return False  # the connection rules' vetoes name a report's other causes
+    if any(j != i and rule.veto.search(lines[j].text) is not None
+           for j in block.exceptions[:VETO_REACH]):
+        return True  # another cause in the chain (never a frame's class or function name)
     end = min(block.end, block.start + VETO_REACH)
-    return any(j != i and rule.veto.search(lines[j].text) is not None
-               for j in range(block.start, end + 1))
+    return rule.id == "generic-connect-address-not-available" and any(
+        sh.roles[j] is chains.Role.FRAME and _BINDS.search(lines[j].text) is not None
+        for j in range(block.start, end + 1))
 
 
 VARIABLES_SPAN = 40
@@ -330,20 +335,26 @@ _FQDN = rx.compile(r"(?:^|[\s'\"`(=@/])(?P<host>[a-z0-9](?:[a-z0-9-]*[a-z0-9])?"
 
 
 def _fqdn_near(lines: list[LogLine], sh: chains.Shape, i: int) -> tuple[str, str] | None:
-    """The fully qualified name a line that failed to resolve one leaves to its neighbours
-    (Redis Sentinel's ``>>> 'sentinel monitor m redis-master-0.redis-headless.default.svc
-    .cluster.local 6379 2'`` above ``Can't resolve master instance hostname.``)."""
-    for j in [*range(i - 1, max(-1, i - 1 - BURST_REACH), -1),
-              *range(i + 1, min(len(lines), i + 1 + BURST_REACH))]:
-        if chains.is_quiet(lines, sh, j):
-            continue
-        for m in _FQDN.finditer(lines[j].text):
-            host = m["host"]
-            if _SOURCE_HOST.search(host) is None and not host[:1].isdigit():
-                return host, lines[j].text.strip()
+    """The fully qualified name a line that failed to resolve one leaves to the line just
+    above it (Redis Sentinel's ``>>> 'sentinel monitor m redis-master-0.redis-headless
+    .default.svc.cluster.local 6379 2'`` above ``Can't resolve master instance hostname.``);
+    never a version, a mail address's domain or a URL's host."""
+    j = i - 1
+    while j >= 0 and not lines[j].text.strip():
+        j -= 1
+    if j < 0 or chains.is_quiet(lines, sh, j):
+        return None
+    text = lines[j].text
+    for m in _FQDN.finditer(text):
+        host = m["host"]
+        if (_SOURCE_HOST.search(host) is None and not host[:1].isdigit()
+                and _VERSION.search(host) is None and f"@{host}" not in text
+                and "://" not in text[max(0, m.start() - 12):m.start() + 1]):
+            return host, text.strip()
     return None
 
 
+_VERSION = rx.compile(r"^v?\d|\.\d+$")
 _SOURCE_HOST = rx.compile(r"\.(?:go|py|java|js|rb|conf|yaml|yml|json|txt|log|sh)$")
 
 
@@ -473,6 +484,10 @@ def _merge(best: _Candidate, candidates: list[_Candidate], lines: list[LogLine],
 DETAIL_LINES = 2
 """How many detail lines a head that announces them (``...:``) is reported with."""
 DETAIL_REACH = 6
+_SAYS_FAILURE = rx.compile(
+    r"\b(?:error|fail\w*|cannot|can't|could not|unable|denied|invalid|inconsisten\w*|"
+    r"corrupt\w*|terminat\w*|abort\w*|missing|not (?:found|allowed|supported|permitted)|"
+    r"refused|exceed\w*|mismatch\w*|incompatible)\b", ignorecase=True)
 HEADING_CHARS = 24
 """How long an unindented line ending with a colon may be to count as a heading."""
 
@@ -550,9 +565,15 @@ def _details(lines: list[LogLine], sh: chains.Shape, i: int) -> list[str]:
                 if len(text.strip()) <= HEADING_CHARS and text.rstrip().endswith(":"):
                     j += 1
                     continue  # a heading of the details
+                if _SAYS_FAILURE.search(text) is None:
+                    break  # only what says what failed (never a key or a DSN under a heading)
             out.append(text.strip())
         j += 1
     return out
+
+
+PREFIX_CHARS = 20
+"""How much of a record's start (its time and process) two lines of one process share."""
 
 
 def _telling(lines: list[LogLine], sh: chains.Shape) -> list[str]:
@@ -568,9 +589,12 @@ def _telling(lines: list[LogLine], sh: chains.Shape) -> list[str]:
         # the line just above that says why, with an errno's text (PostgreSQL's ``could not
         # read from log segment ...: Input/output error`` above ``PANIC: could not locate a
         # valid checkpoint record``)
+        head = lines[best].text[:PREFIX_CHARS]
         partners[:0] = [j for j in range(best - 1, max(-1, best - 1 - chains.DEFER_SPAN), -1)
                         if not chains.is_quiet(lines, sh, j)
-                        and TELLING.search(lines[j].text) is not None][:1]
+                        and TELLING.search(lines[j].text) is not None
+                        and (lines[j].text[:PREFIX_CHARS] == head
+                             or chains.effective_level(lines, sh, j) >= Level.ERROR)][:1]
     # the generic wrapper a specific line was preferred to, when it is next to it
     partners += [j for j in ranked[1:2]
                  if abs(j - best) <= chains.DEFER_SPAN and chains.is_generic(lines[j].text)]

@@ -385,6 +385,23 @@ def _nested_error(record: Mapping[str, Any]) -> object:
     return None
 
 
+#: PostgreSQL processes whose FATAL ends the server's start, not one session's connection.
+_SERVER_BACKENDS = frozenset({"postmaster", "startup", "checkpointer", ""})
+
+
+def _server_fatal(wrapped: Mapping[str, Any]) -> bool:
+    """Whether a wrapped PostgreSQL record (CloudNativePG's ``"record":{...}``) says the
+    server itself cannot go on: a PANIC, or a FATAL of the postmaster or the startup process.
+    A walreceiver's or a client session's FATAL ends one connection and is routine."""
+    severity = _first(wrapped, _WRAPPED_LEVEL_KEYS)
+    if not isinstance(severity, str):
+        return False
+    severity = severity.strip().upper()
+    backend = wrapped.get("backend_type")
+    backend = backend.strip().lower() if isinstance(backend, str) else ""
+    return severity == "PANIC" or (severity == "FATAL" and backend in _SERVER_BACKENDS)
+
+
 def _from_record(record: Mapping[str, Any]) -> tuple[Level, list[str], int] | None:
     """The level and lines of a structured record, and how many of those lines are its
     message (the rest come from its stack field), or None when it is not a log record."""
@@ -399,11 +416,9 @@ def _from_record(record: Mapping[str, Any]) -> tuple[Level, list[str], int] | No
         return None
     level = level_of(raw_level)
     wrapped = record.get("record")
-    if isinstance(wrapped, Mapping):
-        inner = _first(wrapped, _WRAPPED_LEVEL_KEYS)
-        if inner is not None:
-            level = max(level, level_of(inner), key=lambda lv: lv if lv is not Level.UNKNOWN
-                        else Level.DEBUG)
+    if isinstance(wrapped, Mapping) and _server_fatal(wrapped):
+        level = max(level, Level.FATAL, key=lambda lv: lv if lv is not Level.UNKNOWN
+                    else Level.DEBUG)
     if isinstance(message, str) and ("@mt" in record or "MessageTemplate" in record) and (
             "@m" not in record and "RenderedMessage" not in record):
         message = _render_template(message, record)

@@ -113,13 +113,22 @@ def liveness_events(ctx: ContainerContext) -> tuple[list[Event], list[Event]]:
 
 
 def _what_killed(failures: list[Event], kills: list[Event]) -> Event:
-    """The probe failure behind the last kill: of the failures seen before it, the most
-    repeated (the latest on a tie). uptime-kuma's ``command "node extra/healthcheck.js"
-    timed out`` (x3) before the kill, not the one ``Health Check ERROR`` after it."""
+    """The probe failure behind the last kill: of the failures that began before it, the one
+    seen last up to the kill (the most repeated on a tie). uptime-kuma's ``command "node
+    extra/healthcheck.js" timed out`` before the kill, not the ``Health Check ERROR`` after
+    it; a recent timeout, not an old ``statuscode: 500`` the kubelet aggregated 30 times."""
     when = kills[-1].last if kills else None
-    before = [ev for ev in failures
-              if when is None or ev.first is None or ev.first <= when] or failures
-    return max(enumerate(before), key=lambda pair: (pair[1].count, pair[0]))[1]
+    if when is None:
+        return failures[-1]
+    before = [ev for ev in failures if ev.first is None or ev.first <= when]
+    if not before:
+        return failures[-1]
+
+    def seen(ev: Event) -> float:
+        last = ev.last if ev.last is not None else float("-inf")
+        return min(last, when)
+
+    return max(enumerate(before), key=lambda pair: (seen(pair[1]), pair[1].count, pair[0]))[1]
 
 
 def kills_of_instance(kills: list[Event], term: Mapping[str, Any] | None) -> list[Event]:
