@@ -62,10 +62,14 @@ class Rule:
     errors_only: bool = False
     """Only on a line that is no warning: its phrasing is also an everyday warning's
     (``Redis config not found, using in-memory cache``)."""
+    frame_veto: rx.Regex | None = None
+    """A line whose crash report has a frame matching this is not this rule's (a frame
+    calling ``bind(...)`` above ``Cannot assign requested address``)."""
 
 
 def _rule(id_: str, reason: Reason, pattern: str, hints: Sequence[str], extract: str = "",
-          veto: str | None = None, ignorecase: bool = True, errors_only: bool = False) -> Rule:
+          veto: str | None = None, ignorecase: bool = True, errors_only: bool = False,
+          frame_veto: str | None = None) -> Rule:
     return Rule(
         id=f"generic-{id_}",
         reason=reason,
@@ -74,6 +78,7 @@ def _rule(id_: str, reason: Reason, pattern: str, hints: Sequence[str], extract:
         extract=extract,
         veto=rx.compile(veto, ignorecase=True) if veto else None,
         errors_only=errors_only,
+        frame_veto=rx.compile(frame_veto) if frame_veto else None,
     )
 
 
@@ -84,6 +89,7 @@ _CARRIES_ON = (r"\busing\b|falling back|fall back|fallback|default|disabled|wait
 
 WRITE_FAILED = "write-failed"
 NOT_WRITABLE = "not-writable"
+NAME_RESOLUTION = "name-resolution"
 _DB_PRIVILEGE = (r"permission denied for (?:table|schema|relation|database|sequence|function|"
                  r"view|column|tablespace)|access denied for user|authentication failed|"
                  r"password authentication|not authorized to execute|unauthorized")
@@ -285,8 +291,9 @@ RULES: tuple[Rule, ...] = (
           ("assign requested address", "eaddrnotavail", "(99)", "errno 99"),
           extract="host",
           veto=r"\bbind|listen|BindException|server socket|(?:start|serve|run)\w* (?:the )?"
-               r"(?:\w+ )?server on"),
-    _rule("name-resolution", Reason.DEPENDENCY_UNREACHABLE,
+               r"(?:\w+ )?server on",
+          frame_veto=r"\.bind\(|\blisten\(|\.listen\(|\bbind\("),
+    _rule(NAME_RESOLUTION, Reason.DEPENDENCY_UNREACHABLE,
           r"no such host|name or service not known|\bENOTFOUND\b|\bEAI_AGAIN\b|"
           r"temporary failure in name resolution|could not translate host name|"
           r"could not resolve host|UnknownHostException|unknown host|host not found|"

@@ -226,7 +226,6 @@ def _generic_candidates(lines: list[LogLine], sh: chains.Shape,
 OTHER_PATHS_SPAN = 4
 """How many lines a cause's span may grow to with the same error about other paths."""
 VETO_REACH = 60
-_BINDS = rx.compile(r"\.bind\(|\blisten\(|\.listen\(|\bbind\(")
 """How many lines of a crash report a rule's veto reads besides the matched line."""
 
 
@@ -243,9 +242,10 @@ def _vetoed_by_report(lines: list[LogLine], sh: chains.Shape, i: int, rule: gene
     if any(j != i and rule.veto.search(lines[j].text) is not None
            for j in block.exceptions[:VETO_REACH]):
         return True  # another cause in the chain (never a frame's class or function name)
+    frame_veto = rule.frame_veto
     end = min(block.end, block.start + VETO_REACH)
-    return rule.id == "generic-connect-address-not-available" and any(
-        sh.roles[j] is chains.Role.FRAME and _BINDS.search(lines[j].text) is not None
+    return frame_veto is not None and any(
+        sh.roles[j] is chains.Role.FRAME and frame_veto.search(lines[j].text) is not None
         for j in range(block.start, end + 1))
 
 
@@ -330,19 +330,26 @@ _SUCCEEDED = rx.compile(r"\b(?:connected|ready|established|started|listening|suc
                         r"success(?:ful(?:ly)?)?)\b", ignorecase=True)
 
 
+def _line_above(lines: list[LogLine], sh: chains.Shape, i: int) -> int | None:
+    """The nearest non-blank line above line ``i``, when it is not a quiet one."""
+    j = i - 1
+    while j >= 0 and not lines[j].text.strip():
+        j -= 1
+    return None if j < 0 or chains.is_quiet(lines, sh, j) else j
+
+
 _FQDN = rx.compile(r"(?:^|[\s'\"`(=@/])(?P<host>[a-z0-9](?:[a-z0-9-]*[a-z0-9])?"
                    r"(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?){2,})(?:$|[\s'\"`):,/])")
 
 
-def _fqdn_near(lines: list[LogLine], sh: chains.Shape, i: int) -> tuple[str, str] | None:
+def _fqdn_near(lines: list[LogLine], sh: chains.Shape, i: int
+               ) -> tuple[dict[str, str], str] | None:
     """The fully qualified name a line that failed to resolve one leaves to the line just
     above it (Redis Sentinel's ``>>> 'sentinel monitor m redis-master-0.redis-headless
     .default.svc.cluster.local 6379 2'`` above ``Can't resolve master instance hostname.``);
     never a version, a mail address's domain or a URL's host."""
-    j = i - 1
-    while j >= 0 and not lines[j].text.strip():
-        j -= 1
-    if j < 0 or chains.is_quiet(lines, sh, j):
+    j = _line_above(lines, sh, i)
+    if j is None:
         return None
     text = lines[j].text
     for m in _FQDN.finditer(text):
@@ -350,7 +357,7 @@ def _fqdn_near(lines: list[LogLine], sh: chains.Shape, i: int) -> tuple[str, str
         if (_SOURCE_HOST.search(host) is None and not host[:1].isdigit()
                 and _VERSION.search(host) is None and f"@{host}" not in text
                 and "://" not in text[max(0, m.start() - 12):m.start() + 1]):
-            return host, text.strip()
+            return {"host": host}, text.strip()
     return None
 
 
@@ -367,10 +374,8 @@ def _attempt_above(lines: list[LogLine], sh: chains.Shape, best: _Candidate
     1.1.1.1:20001`` then ``ERROR ... error=Host is unreachable (os error 113)``; an info
     line a few lines up counts)."""
     if best.reason is Reason.PERMISSION_DENIED and "port" not in best.groups:
-        j = best.line - 1
-        while j >= 0 and not lines[j].text.strip():
-            j -= 1
-        if j < 0 or chains.is_quiet(lines, sh, j):
+        j = _line_above(lines, sh, best.line)
+        if j is None:
             return None
         port = generic.bound_port(lines[j].text)
         return ({"port": port}, lines[j].text.strip()) if port else None
@@ -388,7 +393,7 @@ def _attempt_above(lines: list[LogLine], sh: chains.Shape, best: _Candidate
 
 
 def _port_of(lines: list[LogLine], sh: chains.Shape, i: int, host: str
-             ) -> tuple[str, str] | None:
+             ) -> tuple[dict[str, str], str] | None:
     """The port of the host the cause line names without one, from the line introducing
     its crash report or its burst: Confluent's ``Error while waiting for Zookeeper client
     to connect to the server [kafka-zookeeper:2181].`` above ``UnknownHostException:
@@ -403,7 +408,7 @@ def _port_of(lines: list[LogLine], sh: chains.Shape, i: int, host: str
     for j in near:
         found = generic.host_and_port(lines[j].text)
         if found.get("host") == host and found.get("port"):
-            return found["port"], lines[j].text.strip()
+            return {"port": found["port"]}, lines[j].text.strip()
     return None
 
 
@@ -425,27 +430,23 @@ def _merge(best: _Candidate, candidates: list[_Candidate], lines: list[LogLine],
         for text in other.span:
             if text not in span:
                 span.append(text)
-    want = _WANTS.get(best.reason)
-    if want and want not in groups:
-        found = (_from_report(lines, sh, best.line, want)
-                 or _from_burst(lines, sh, best.line, want)
-                 or _attempt_above(lines, sh, best))
+    def lend(found: tuple[dict[str, str], str] | None) -> None:
+        """What another line names and the cause does not, and that line's text."""
         if found is not None:
             groups.update({k: v for k, v in found[0].items() if k not in groups})
             if found[1] not in span:
                 span.append(found[1])
-    if want == "host" and "host" not in groups and best.rule == "generic-name-resolution":
-        fqdn = _fqdn_near(lines, sh, best.line)
-        if fqdn is not None:
-            groups["host"] = fqdn[0]
-            if fqdn[1] not in span:
-                span.append(fqdn[1])
+
+    want = _WANTS.get(best.reason)
+    if want and want not in groups:
+        lend(_from_report(lines, sh, best.line, want)
+             or _from_burst(lines, sh, best.line, want)
+             or _attempt_above(lines, sh, best))
+    if (want == "host" and "host" not in groups
+            and best.rule == f"generic-{generic.NAME_RESOLUTION}"):
+        lend(_fqdn_near(lines, sh, best.line))
     if want == "host" and "host" in groups and "port" not in groups:
-        port = _port_of(lines, sh, best.line, groups["host"])
-        if port is not None:
-            groups["port"] = port[0]
-            if port[1] not in span:
-                span.append(port[1])
+        lend(_port_of(lines, sh, best.line, groups["host"]))
     if want == "path":
         # the same error about other paths, next to it (``chown: /var/lib/grafana/csv:
         # Permission denied`` then ``.../png`` and ``.../pdf``): each is reported

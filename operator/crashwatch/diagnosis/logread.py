@@ -362,8 +362,8 @@ def _error_parts(value: object) -> tuple[str, str]:
 _NESTED_KEYS = ("attr", "attrs", "fields", "context", "ctx", "extra", "data", "details",
                 "error_details", "labels", "payload", "record")
 #: A record that wraps another program's record (CloudNativePG's ``"msg":"record",
-#: "record":{"error_severity":"FATAL","message":...}``, PostgreSQL's csvlog as JSON):
-#: the wrapped record's severity counts when it is worse.
+#: "record":{"error_severity":"FATAL","message":...}``, PostgreSQL's csvlog as JSON): where
+#: its severity is (:func:`_server_fatal` decides whether it ends the server).
 _WRAPPED_LEVEL_KEYS = ("error_severity", "severity", "level")
 _NESTED_ERROR_KEYS = ("error", "err", "errmsg", "message", "msg", "reason", "exception",
                       "cause", "what")
@@ -417,8 +417,7 @@ def _from_record(record: Mapping[str, Any]) -> tuple[Level, list[str], int] | No
     level = level_of(raw_level)
     wrapped = record.get("record")
     if isinstance(wrapped, Mapping) and _server_fatal(wrapped):
-        level = max(level, Level.FATAL, key=lambda lv: lv if lv is not Level.UNKNOWN
-                    else Level.DEBUG)
+        level = Level.FATAL  # the worst there is, whatever the wrapper says
     if isinstance(message, str) and ("@mt" in record or "MessageTemplate" in record) and (
             "@m" not in record and "RenderedMessage" not in record):
         message = _render_template(message, record)
@@ -548,6 +547,8 @@ _NEW_RECORD = rx.compile(r"^\[?(?:\d{4}[-/]\d{2}[-/]\d{2}|\d{2}:\d{2}:\d{2})")
 def starts_record(text: str) -> bool:
     """Whether a plain line starts a record of its own (it begins with a date or time)."""
     return _NEW_RECORD.search(text) is not None
+
+
 _CONTINUATION_SPAN = 5
 
 
