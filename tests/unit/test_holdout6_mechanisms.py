@@ -167,7 +167,7 @@ def test_numbered_native_frames_are_frames() -> None:
     assert "Incorrect user[:password]@host:port" in read_crash(CLICKHOUSE).telling[0]
 
 
-def test_a_warning_label_is_no_exception(crashing) -> None:
+def test_a_warning_label_is_no_exception() -> None:
     lines = read_log(SENTINEL)
     assert lines[1].level is Level.WARN
     assert chains.shape(lines).roles[1] is chains.Role.TEXT
@@ -211,7 +211,7 @@ def test_a_wrapped_records_severity_counts(crashing) -> None:
     assert read_log(quiet)[0].level is Level.INFO
 
 
-def test_a_rename_denied_on_its_source_is_no_command(crashing) -> None:
+def test_an_exec_that_is_denied_is_no_missing_command() -> None:
     assert generic_reason("exec /app failed: permission denied") is not Reason.COMMAND_NOT_FOUND
 
 
