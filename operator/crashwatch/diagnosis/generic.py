@@ -400,9 +400,20 @@ _NOT_HOSTS = frozenset({"http", "https", "tcp", "udp", "error", "line", "port", 
                         "in", "on", "for", "to", "from", "the", "with", "by", "0.0.0.0"})
 
 
-#: ``leaderelection.go:320``, ``main.py:12``: a source file and its line, no host and port.
+#: The extensions of source files: ``leaderelection.go:320`` and ``main.py:12`` name a file
+#: and its line, no host and port.
 _SOURCE_FILE = rx.compile(
-    r"\.(?:go|py|java|js|mjs|cjs|ts|rb|c|cc|cpp|h|hpp|rs|cs|php|scala|kt|ex|exs|erl|lua|pl)$")
+    r"\.(?:go|java|js|mjs|cjs|ts|rb|c|cpp|h|hpp|cs|php|scala|kt|ex|exs|erl|lua)$")
+#: Source extensions that are also country domains (Paraguay, Poland, Serbia, Saint Helena,
+#: the Cocos Islands): a file only in a name with one dot (``main.py``), a host in a name
+#: with more (``db.example.pl:5432``).
+_SOURCE_OR_COUNTRY = rx.compile(r"^[^.]*\.(?:py|pl|rs|sh|cc)$")
+
+
+def source_file(name: str) -> bool:
+    """Whether ``name`` is a source file's (``main.go``, ``app.py``), never a host's: one
+    list for every place that must tell a file from a host."""
+    return _SOURCE_FILE.search(name) is not None or _SOURCE_OR_COUNTRY.search(name) is not None
 
 
 def host_and_port(text: str) -> dict[str, str]:
@@ -421,7 +432,7 @@ def host_and_port(text: str) -> dict[str, str]:
     for m in _HOST_PORT.finditer(text):
         host = m["host"]
         if host.lower() in _NOT_HOSTS or (host[:1].isdigit() and host.count(".") != 3) \
-                or _SOURCE_FILE.search(host) is not None:
+                or source_file(host):
             continue
         return {"host": host, "port": m["port"]}
     for m in _URL_HOST.finditer(text):

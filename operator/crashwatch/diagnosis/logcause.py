@@ -354,7 +354,8 @@ def _fqdn_near(lines: list[LogLine], sh: chains.Shape, i: int
     text = lines[j].text
     for m in _FQDN.finditer(text):
         host = m["host"]
-        if (_SOURCE_HOST.search(host) is None and not host[:1].isdigit()
+        if (not generic.source_file(host) and _DATA_FILE.search(host) is None
+                and not host[:1].isdigit()
                 and _VERSION.search(host) is None and f"@{host}" not in text
                 and "://" not in text[max(0, m.start() - 12):m.start() + 1]):
             return {"host": host}, text.strip()
@@ -362,7 +363,9 @@ def _fqdn_near(lines: list[LogLine], sh: chains.Shape, i: int
 
 
 _VERSION = rx.compile(r"^v?\d|\.\d+$")
-_SOURCE_HOST = rx.compile(r"\.(?:go|py|java|js|rb|conf|yaml|yml|json|txt|log|sh)$")
+#: A name that is a data file (``config.prod.yaml``), no host; source files are
+#: ``generic.source_file``.
+_DATA_FILE = rx.compile(r"\.(?:conf|yaml|yml|json|txt|log)$")
 
 
 def _attempt_above(lines: list[LogLine], sh: chains.Shape, best: _Candidate
