@@ -319,6 +319,15 @@ def _http_status_follows(text: str, start: int, end: int) -> bool:
     )
 
 
+def _shell_location_follows(text: str, start: int, end: int) -> bool:
+    """``New password: /entrypoint.sh: line 51: exec: : not found`` (a prompt printed with
+    no newline, then a shell's error): a script the shell names with its line, no secret."""
+    if text[start:start + 1] not in ("/", ".") or not text.startswith(": line ", end):
+        return False
+    number, colon, _ = text[end + 7:end + 16].partition(": ")
+    return bool(colon) and number.isdigit()
+
+
 def _sentence_follows(text: str, start: int, end: int) -> bool:
     """``fetch anonymous token: unexpected status``: the value is a word and more words
     follow (not ``key=value`` pairs): Go's error chain or prose, not a key and its value."""
@@ -495,7 +504,8 @@ def _key_value(pattern: Pattern) -> Callable[[Match], Iterable[Span]]:
             if sep == ":" and segments[-1] in _PLURALS:
                 return []  # ``bin/rails credentials:edit``: a command, not a value
             if ":" in sep and "=" not in sep and m.span(bare_group)[0] >= 0:
-                if _http_status_follows(text, start, end):
+                if _http_status_follows(text, start, end) or \
+                        _shell_location_follows(text, start, end):
                     return []
                 if sep != ":" and len(segments) == 1 and _sentence_follows(text, start, end):
                     return []

@@ -58,6 +58,17 @@ _EXCEPTION = rx.compile(
     r"Failure|Fault|Throwable|Panic|Rejection|Warning)\)?(?: \[[A-Z_0-9]+\])?"
     r"(?: \(0x[0-9A-Fa-f]+\)| \(-?\d+\))?(?:: |:$|$| \(| in \S)"
 )
+#: The AWS SDK for Go's (v1) error chain: ``WebIdentityErr: failed to retrieve credentials``
+#: then ``caused by: AccessDenied: Not authorized to perform sts:AssumeRoleWithWebIdentity``
+#: (an error code, not an exception type).
+_AWS_CAUSE = rx.compile(r"^\s*caused by: [A-Z][A-Za-z0-9]+: \S")
+
+
+def aws_cause(text: str) -> bool:
+    """Whether a line is a cause in the AWS SDK's chain (``caused by: AccessDenied: ...``)."""
+    return _AWS_CAUSE.search(text) is not None
+
+
 _RUBY_EXCEPTION = rx.compile(r"^\S+:\d+:in [`'][^']*': .*\((?:[A-Z][\w]*::)*[A-Z]\w*\)\s*$")
 #: Elixir: ``** (ArgumentError) could not fetch environment variable ...`` (any module name).
 _ELIXIR_EXCEPTION = rx.compile(r"^\s*\*\* \((?:[A-Z]\w*\.)*[A-Z]\w*\) \S")
@@ -182,7 +193,7 @@ def _role(text: str, in_traceback: bool, in_goroutine: bool) -> Role:
     if stripped.startswith(("Warning: ", "warning: ")):
         return Role.TEXT  # a warning's label, no exception type (``UserWarning:`` is one)
     if (_EXCEPTION.search(text) is not None or _RUBY_EXCEPTION.search(text) is not None
-            or _ELIXIR_EXCEPTION.search(text) is not None
+            or _ELIXIR_EXCEPTION.search(text) is not None or aws_cause(text)
             or _RUNTIME_HEAD.search(text) is not None or stripped == _TRACEBACK):
         return Role.EXCEPTION
     if _FRAME.search(text) is not None:
@@ -403,7 +414,7 @@ def _find_root(lines: Sequence[LogLine], block: Block) -> None:
         block.root = exc[1] if "panicked at" in first and len(exc) > 1 else exc[0]
         block.top = block.root
         return
-    for marker in ("Caused by: ", "---> ", "[cause]: "):
+    for marker in ("Caused by: ", "---> ", "[cause]: ", "caused by: "):
         causes = [i for i, t in zip(exc, texts, strict=True) if t.startswith(marker)]
         if causes:
             block.root = causes[-1]

@@ -27,6 +27,9 @@ TELLING = rx.compile(
     # an HTTP status and its text (``404 Not Found``), not a time's milliseconds
     # (``11:59:16.586 UTC``)
     r"(?:^|[^\w.])[1-5]\d\d (?:[A-Z][A-Za-z]+)(?: [A-Z][A-Za-z]+)*"
+    # a vendor's error code and its text (``AADSTS70021: No matching federated identity
+    # record found``, ``ORA-01017: invalid username/password``)
+    r"|\b[A-Z]{2,8}-?\d{4,6}: [A-Za-z][a-z]+(?: [a-z]+){0,5}"
     r"|(?i:no such file or directory|not a directory|is a directory|file exists|"
     r"permission denied|operation not permitted|read-only file system|"
     r"no space left on device|exec format error|executable file not found|"

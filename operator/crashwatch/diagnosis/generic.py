@@ -65,11 +65,18 @@ class Rule:
     frame_veto: rx.Regex | None = None
     """A line whose crash report has a frame matching this is not this rule's (a frame
     calling ``bind(...)`` above ``Cannot assign requested address``)."""
+    default_path: str = ""
+    """The path a line of this rule means when it names none (SQLite's temporary directory
+    error means ``/tmp``)."""
+    read_only_explains: bool = False
+    """A denial that a read-only root filesystem explains when its path is on no writable
+    volume (logcause then names ``ReadOnlyFilesystem``)."""
 
 
 def _rule(id_: str, reason: Reason, pattern: str, hints: Sequence[str], extract: str = "",
           veto: str | None = None, ignorecase: bool = True, errors_only: bool = False,
-          frame_veto: str | None = None) -> Rule:
+          frame_veto: str | None = None, default_path: str = "",
+          read_only_explains: bool = False) -> Rule:
     return Rule(
         id=f"generic-{id_}",
         reason=reason,
@@ -79,6 +86,8 @@ def _rule(id_: str, reason: Reason, pattern: str, hints: Sequence[str], extract:
         veto=rx.compile(veto, ignorecase=True) if veto else None,
         errors_only=errors_only,
         frame_veto=rx.compile(frame_veto) if frame_veto else None,
+        default_path=default_path,
+        read_only_explains=read_only_explains,
     )
 
 
@@ -88,11 +97,14 @@ _CARRIES_ON = (r"\busing\b|falling back|fall back|fallback|default|disabled|wait
 
 
 WRITE_FAILED = "write-failed"
-NOT_WRITABLE = "not-writable"
 NAME_RESOLUTION = "name-resolution"
 _DB_PRIVILEGE = (r"permission denied for (?:table|schema|relation|database|sequence|function|"
                  r"view|column|tablespace)|access denied for user|authentication failed|"
                  r"password authentication|not authorized to execute|unauthorized")
+#: A remote API refusing a request (Vault's ``Code: 403. Errors: * permission denied``): a
+#: policy or a credential of that service, not the operating system denying a file.
+_HTTP_DENIAL = (r"\b(?:code|status(?: code)?|HTTP(?:/\d(?:\.\d)?)?)[:=]? ?40[13]\b|"
+                r"\b403 Forbidden\b|\b401 Unauthorized\b")
 
 RULES: tuple[Rule, ...] = (
     # A watch or descriptor limit first: inotify reports its limit as ENOSPC.
@@ -142,6 +154,17 @@ RULES: tuple[Rule, ...] = (
           r"(?:file )?(?:permissions|ownership|owner)|is not owned by|must be owned by",
           ("owner", "permission", "group or world", "unprotected", "owned by"),
           extract="path"),
+    # No temporary directory to write to: SQLite's ``disk I/O error (6410)``
+    # (SQLITE_IOERR_GETTEMPPATH, https://www.sqlite.org/rescode.html#ioerr_gettemppath),
+    # Python's ``No usable temporary directory found in ['/tmp', ...]``, Elixir's ``could not
+    # get a writable temporary directory, please set the TMPDIR environment variable`` (no
+    # missing setting: TMPDIR is optional). Denied, or a read-only root when /tmp is on no
+    # writable volume, as ``not writable`` below.
+    _rule("no-temp-dir", Reason.PERMISSION_DENIED,
+          r"SQLITE_IOERR_GETTEMPPATH|disk I/O error \(6410\)|"
+          r"no usable temporary directory found|could not get a writable temporary directory",
+          ("gettemppath", "6410", "temporary directory"), extract="path", errors_only=True,
+          default_path="/tmp", read_only_explains=True),
     _rule("permission-denied", Reason.PERMISSION_DENIED,
           r"permission denied|\bEACCES\b|operation not permitted|\bEPERM\b|"
           r"AccessDeniedException|UnauthorizedAccessException|"
@@ -152,7 +175,7 @@ RULES: tuple[Rule, ...] = (
           ("permission", "eacces", "not permitted", "eperm", "accessdenied", "unauthorizedaccess",
            "access to the path", "socketexception (13)", "13", "access rights",
            "file access denied"),
-          extract="path", veto=_DB_PRIVILEGE),
+          extract="path", veto=_DB_PRIVILEGE + "|" + _HTTP_DENIAL),
     _rule("unbound-variable", Reason.MISSING_ENV,
           r"(?:^|[\s:])\$?\{?(?P<variable>[A-Za-z_][A-Za-z0-9_]*)\}?: (?:unbound variable|"
           r"parameter (?:null or )?not set)",
@@ -163,7 +186,8 @@ RULES: tuple[Rule, ...] = (
           rf"(?i:(?:{_ENVVAR_WORDS}\s+|(?:config(?:uration)? )?"
           r"(?:setting|option|variable|value)\s+)?"
           r"(?:(?:must|needs to|should|has to) be (?:set|provided|defined|specified|configured|"
-          r"present|non-empty|given)|(?:is |was |has not been |are |were )?(?:not set|unset|"
+          r"present|non-empty|given)|(?:is |was |has not been |are |were )?(?:an? )?"
+          r"(?:not set|unset|"
           r"not defined|undefined|not provided|not specified|not configured|not present|"
           r"missing|empty|required|mandatory|blank)\b|can(?:not|'t) be (?:empty|blank|null)|"
           r"must not be (?:empty|blank|null)|(?:is )?not (?:set|defined|found) in (?:the )?"
@@ -319,7 +343,9 @@ RULES: tuple[Rule, ...] = (
           # obtain connection from database``, SQLSTATE 08001/08006 (connection exceptions)
           r"connection attempt failed|unable to (?:obtain|acquire|get) (?:a )?(?:JDBC )?"
           r"connection from (?:the )?(?:database|data ?source)|"
-          r"SQL ?State\s*[:=]?\s*\[?080(?:01|06)\b",
+          r"SQL ?State\s*[:=]?\s*\[?080(?:01|06)\b|"
+          # gRPC (grpc-js's waitForReady): ``Error: Failed to connect before the deadline``
+          r"failed to connect before the deadline",
           ("timed out", "timeout", "etimedout", "unreachable", "no route", "connect", "08001",
            "08006"),
           extract="host",
@@ -352,11 +378,11 @@ RULES: tuple[Rule, ...] = (
     # A directory said not to be writable (Logstash's ``Path "/usr/share/logstash/data" must
     # be a writable directory. It is not writable.``): denied, unless the container's root
     # filesystem is read-only and the path is on no writable volume (logcause decides).
-    _rule(NOT_WRITABLE, Reason.PERMISSION_DENIED,
+    _rule("not-writable", Reason.PERMISSION_DENIED,
           r"\bnot writ(?:e)?able\b|\bmust be (?:a )?writ(?:e)?able\b|\bisn't writ(?:e)?able\b|"
           r"\bnon-writ(?:e)?able\b",
           ("writable", "writeable"), extract="path", errors_only=True,
-          veto=_CARRIES_ON + r"|\bmount"),
+          veto=_CARRIES_ON + r"|\bmount", read_only_explains=True),
     # Last: a write that failed without saying why counts only where the container's root
     # filesystem is read-only and the path is on no writable volume (logcause checks).
     _rule(WRITE_FAILED, Reason.READ_ONLY_FILESYSTEM,
@@ -503,9 +529,9 @@ def _match_rule(rule: Rule, text: str) -> GenericMatch | None:
                 continue
             groups["variable"] = variable
         elif rule.extract == "path":
-            path = path_near(text, m.start(), m.end())
-            if path:
-                groups["path"] = path
+            named = path_near(text, m.start(), m.end()) or rule.default_path
+            if named:
+                groups["path"] = named
             elif rule.reason is Reason.PERMISSION_DENIED:
                 port = bound_port(text)
                 if port is not None:

@@ -212,7 +212,7 @@ def _generic_candidates(lines: list[LogLine], sh: chains.Shape,
         if found.rule.id == f"generic-{generic.WRITE_FAILED}":
             if not read_only:
                 continue
-        elif found.rule.id == f"generic-{generic.NOT_WRITABLE}" and read_only:
+        elif found.rule.read_only_explains and read_only:
             reason = Reason.READ_ONLY_FILESYSTEM
         out.append(_Candidate(
             score=chains.score(lines, sh, i), line=i,
@@ -599,6 +599,11 @@ def _telling(lines: list[LogLine], sh: chains.Shape) -> list[str]:
                         and TELLING.search(lines[j].text) is not None
                         and (lines[j].text[:PREFIX_CHARS] == head
                              or chains.effective_level(lines, sh, j) >= Level.ERROR)][:1]
+    if chains.aws_cause(lines[best].text):
+        # the AWS SDK's chain names its wrapper on the line above (``WebIdentityErr: failed
+        # to retrieve credentials`` above ``caused by: AccessDenied: ...``)
+        above = _line_above(lines, sh, best)
+        partners[:0] = [above] if above is not None else []
     # the generic wrapper a specific line was preferred to, when it is next to it
     partners += [j for j in ranked[1:2]
                  if abs(j - best) <= chains.DEFER_SPAN and chains.is_generic(lines[j].text)]

@@ -213,9 +213,16 @@ def is_api_answer(text: str) -> bool:
         _API_ANSWERS.search(ln) is not None for ln in lines)
 
 
+#: Colour codes whose escape character a copy or a terminal turned into ``?`` or U+FFFD
+#: (``?[1m?[32m2019-03-19 20:01:11,000 INFO?(B?[m Preparing server configuration``).
+_MANGLED_ANSI = rx.compile("[?\ufffd]" + r"(?:\[[0-9;]{0,12}m|\(B)")
+
+
 def _clean(line: str) -> str:
     if "\x1b" in line:
         line = _ANSI.sub("", line)
+    if "?[" in line or "\ufffd" in line:
+        line = _MANGLED_ANSI.sub("", line)
     if _CONTROL.search(line) is not None:
         line = _CONTROL.sub("", line)
     return line
@@ -268,7 +275,7 @@ def prefix_level(text: str) -> Level:
 _LEVEL_KEYS = ("level", "lvl", "severity", "log.level", "@l", "Level", "loglevel", "log_level",
                "levelname", "LogLevel", "Severity", "levelName", "@level")
 _MESSAGE_KEYS = ("msg", "message", "@m", "RenderedMessage", "event", "Message", "text",
-                 "@message", "log", "MessageTemplate", "@mt")
+                 "@message", "log", "MessageTemplate", "@mt", "log_message")
 _ERROR_KEYS = ("error", "err", "error.message", "exception", "exc_info", "@x", "Exception",
                "error_message", "errorMessage", "cause", "thrown", "exc")
 #: Fields that say more about the error, appended to the record's message: Grafana's logfmt
@@ -458,6 +465,7 @@ def _parse_json(line: str) -> Mapping[str, Any] | None:
 
 _LOGFMT_PAIR = rx.compile(r'(?P<key>[^\s=]+)=(?P<value>"(?:[^"\\]|\\.)*"?|[^\s"]*)')
 _LOGFMT_KEYS = frozenset({"msg", "message", "level", "lvl", "err", "error", "severity"})
+_FREE_TEXT_KEYS = frozenset({"msg", "message", "err", "error"})
 
 
 def parse_logfmt(line: str) -> dict[str, str] | None:
@@ -471,10 +479,17 @@ def parse_logfmt(line: str) -> dict[str, str] | None:
     if "=" not in first or first.startswith("="):
         return None
     record: dict[str, str] = {}
-    for m in _LOGFMT_PAIR.finditer(stripped):
+    pairs = list(_LOGFMT_PAIR.finditer(stripped))
+    for k, m in enumerate(pairs):
         value = m["value"]
         if value.startswith('"'):
             value = _unquote(value)
+        elif m["key"] in _FREE_TEXT_KEYS:
+            # logrus with ``DisableQuote``: ``msg=Could not ensure that signing keys ...
+            # error=map[message:cipher: message authentication failed] service_name=...``;
+            # an unquoted message runs to the next pair
+            end = pairs[k + 1].start() if k + 1 < len(pairs) else len(stripped)
+            value = (value + stripped[m.end():end]).rstrip()
         record.setdefault(m["key"], value)
     if not _LOGFMT_KEYS & record.keys():
         return None
@@ -514,9 +529,31 @@ def _structured(line: str) -> tuple[Level, list[str], int] | None:
                                                                                str):
             return None  # Docker's json-file wrapper: read what it wraps (see read_log)
         return _from_record(record)
+    if stripped.startswith('"') and stripped.endswith("}"):
+        return _torn_record(stripped)
     record_kv = parse_logfmt(stripped)
     if record_kv is not None:
         return _from_record(record_kv)
+    return None
+
+
+_MEMBER = rx.compile(r',\s*"[\w.@-]+"\s*:')
+TORN_TRIES = 8
+"""How many member boundaries a torn record's tail is tried from."""
+
+
+def _torn_record(text: str) -> tuple[Level, list[str], int] | None:
+    """The tail of a JSON record whose head was cut off (a pasted excerpt, a line split by a
+    log shipper): ``"Starting server for services","value":[...],"logging-call-at":
+    "server.go:123"}``. Its members from the first whole one on are read as a record; a
+    tail with no level, message or error left says nothing (a debug line), and a line that
+    is no such tail is plain text (None)."""
+    for k, m in enumerate(_MEMBER.finditer(text)):
+        if k >= TORN_TRIES:
+            break
+        record = _parse_json("{" + text[m.start() + 1:])
+        if record is not None:
+            return _from_record(record) or (Level.DEBUG, [text], 1)
     return None
 
 
@@ -617,7 +654,7 @@ def read_log(text: str) -> list[LogLine]:
         out.append(LogLine(line, level))
     if pending:
         out.append(LogLine(cap_line(pending), prefix_level(pending)))
-    return _join_terms(out[-MAX_LOG_LINES:])
+    return _join_hclog_values(_join_terms(out[-MAX_LOG_LINES:]))
 
 
 TERM_LINES = 12
@@ -699,6 +736,46 @@ def _join_terms(lines: list[LogLine]) -> list[LogLine]:
                 continue
         out.append(line)
         i += 1
+    return out
+
+
+_HCLOG_KEY = rx.compile(r"^\s+(?P<key>[\w.-]+)=$")
+_HCLOG_VALUE = rx.compile(r"^\s+\|(?: (?P<part>.*))?$")
+HCLOG_VALUE_LINES = 40
+"""How many lines of one multi-line hclog value are joined, at most."""
+
+
+def _join_hclog_values(lines: list[LogLine]) -> list[LogLine]:
+    """HashiCorp's hclog (Vault, Consul, Nomad, Terraform) writes a value over several lines
+    as ``  error=`` then ``  | line`` per line, under the record's head (``[ERROR] agent:
+    runtime error encountered:``); the head, the key and the value's lines become one line,
+    as hclog writes a one-line value: ``... encountered: error=vault.read(kv/x): ... Code:
+    403. Errors: * 1 error occurred: * permission denied``."""
+    if not any(line.text.startswith(" ") and line.text.endswith("=") for line in lines):
+        return lines
+    out: list[LogLine] = []
+    i = 0
+    while i < len(lines):
+        m = _HCLOG_KEY.search(lines[i].text)
+        if m is None or not out or i + 1 >= len(lines) \
+                or _HCLOG_VALUE.search(lines[i + 1].text) is None:
+            out.append(lines[i])
+            i += 1
+            continue
+        parts: list[str] = []
+        j = i + 1
+        while j < len(lines) and j <= i + HCLOG_VALUE_LINES:
+            v = _HCLOG_VALUE.search(lines[j].text)
+            if v is None:
+                break
+            part = (v["part"] or "").replace("\\t", " ").strip()
+            if part:
+                parts.append(part)
+            j += 1
+        head = out.pop()
+        text = cap_line(f"{head.text.rstrip()} {m['key']}={' '.join(parts)}")
+        out.append(LogLine(text, head.level, head.structured, head.record, head.stack))
+        i = j
     return out
 
 

@@ -23,7 +23,7 @@ from crashwatch.diagnosis.context import (
     waiting_line,
 )
 from crashwatch.diagnosis.logcause import Cause, Context, LogReading, read_crash
-from crashwatch.diagnosis.logread import Level
+from crashwatch.diagnosis.logread import MAX_LOG_BYTES, Level
 from crashwatch.diagnosis.rules.config import classify_message
 from crashwatch.diagnosis.rules.memory import diagnose_oom, memory_of
 from crashwatch.diagnosis.rules.probes import diagnose_liveness
@@ -104,16 +104,48 @@ PEERS = 3
 """How many configured peers a DependencyUnreachable whose log names none reports."""
 
 
+#: Words of an env name that say what kind of address it holds, not whose it is.
+_PEER_ENV_WORDS = frozenset({
+    "HOST", "HOSTNAME", "HOSTS", "ADDR", "ADDRESS", "SERVER", "SERVERS", "ENDPOINT", "BROKERS",
+    "URL", "URI", "DSN", "PORT", "CLUSTER", "SERVICE", "SERVICES", "CLIENT", "NAME", "TARGET"})
+PEER_WORD_CHARS = 4
+"""How long a word of an env name must be to tie it to a word of the log (``TEMPORAL``)."""
+PEER_SCAN = 64
+"""How many env entries that name an address are read, at most (a hostile pod may have
+thousands)."""
+"""How long a word of an env name must be to tie it to a word of the log (``TEMPORAL``)."""
+
+
+def _named_in_log(name: str, log: str) -> bool:
+    """Whether a word that says whose address an env name holds (``TEMPORAL`` in
+    ``WORKFLOW_TEMPORAL_CLUSTER_FRONTEND_HOST``) is in the log (``@temporalio/client``)."""
+    return any(len(word) >= PEER_WORD_CHARS and word not in _PEER_ENV_WORDS
+               and _NOT_PEER_ENV.search(f"{word}_") is None and word.lower() in log
+               for word in name.split("_"))
+
+
 def _configured_peers(ctx: ContainerContext) -> list[str]:
     """Where the container's env says its dependencies are, when the log names none:
     ``WORDPRESS_DB_HOST=wordpress-mysql``. Only literal values; a URL gives its host and
-    port, never its user or password."""
+    port, never its user or password. A name whose own word is in the log comes first, and
+    such a word also vouches for a name that would otherwise read as the process's own
+    address (``WORKFLOW_TEMPORAL_CLUSTER_FRONTEND_HOST`` beside a ``@temporalio/client``
+    frame)."""
+    log = ctx.log[-MAX_LOG_BYTES:].lower()
+    named: list[str] = []
     out: list[str] = []
+    seen = 0
     for entry in as_list(ctx.spec.get("env")):
         env = as_dict(entry)
         name, value = as_str(env.get("name")), env.get("value")
         if not isinstance(value, str) or not value or _PEER_ENV.search(name) is None \
-                or _NOT_PEER_ENV.search(name) is not None or name == "HOSTNAME":
+                or name == "HOSTNAME":
+            continue
+        seen += 1
+        if seen > PEER_SCAN:
+            break
+        in_log = _named_in_log(name, log)
+        if _NOT_PEER_ENV.search(name) is not None and not in_log:
             continue
         targets = []
         for part in value.split(",")[:2]:
@@ -132,10 +164,8 @@ def _configured_peers(ctx: ContainerContext) -> list[str]:
                     _TOKEN_LABEL.search(label) for label in part.split(":")[0].split(".")):
                 targets.append(part)
         if targets:
-            out.append(f"{name}={','.join(targets)}")
-        if len(out) >= PEERS:
-            break
-    return out
+            (named if in_log else out).append(f"{name}={','.join(targets)}")
+    return (named + out)[:PEERS]
 
 
 def _node_arch(ctx: ContainerContext) -> str | None:

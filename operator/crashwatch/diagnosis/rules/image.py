@@ -28,7 +28,9 @@ _EXPLICIT_NOT_FOUND = rx.compile(r"code = NotFound")
 _UNAUTHORIZED = rx.compile(
     r"(?i)pull access denied|insufficient_scope|401 Unauthorized|403 Forbidden|"
     r"failed to authorize|unauthorized: |authentication required|"
-    r"requested access to the resource is denied|denied: |no basic auth credentials"
+    r"requested access to the resource is denied|denied: |no basic auth credentials|"
+    # Docker's daemon passing on GHCR's bare answer: ``Head "https://ghcr.io/v2/...": denied``
+    r"\":\s*denied\s*$"
 )
 _NOT_FOUND = rx.compile(
     r"(?i): not found\b|manifest unknown|manifest for \S+ not found|name unknown|"
