@@ -76,7 +76,9 @@ _RUNTIME_HEAD = rx.compile(
     r"^(?:panic: |fatal error: |FATAL ERROR: |thread '[^']*' panicked at|"
     r"terminate called after throwing|\s*what\(\): |(?:PHP )?Fatal error: |"
     r"Fatal Python error: |Unhandled exception\.|Segmentation fault|"
-    r"A fatal error has been detected by the Java Runtime Environment|Error: )"
+    r"A fatal error has been detected by the Java Runtime Environment|Error: |"
+    # glog exiting when it cannot write its own log file
+    r"log: exiting because of error: )"
 )
 _TRACEBACK = "Traceback (most recent call last):"
 _LINKS = ("During handling of the above exception, another exception occurred:",
@@ -105,6 +107,8 @@ _NOISE = rx.compile(
 #: Lines that wrap a failure without saying what it is: they tell little.
 _GENERIC = rx.compile(
     r"(?i)(?:^|\W)(?:application run failed|for more details|see (?:above|logs?|the logs)|"
+    # the JVM's launcher after it said what was wrong (``Unrecognized VM option 'X'``)
+    r"could not create the java virtual machine|a fatal exception has occurred|"
     r"\d+ of \d+ checks? failed|checks? failed$|exiting|shutting down|stopping|terminat(?:ed|ing)|"
     r"startup failed|failed to start(?: the)? (?:application|server|service)?\W*$|"
     r"error occurred|an error has occurred|aborted!?$|giving up|fatal error occurred|"
@@ -508,9 +512,21 @@ DEFER_SPAN = 3
 """How far a generic wrapper line looks, up and down, for the line that says what failed."""
 
 
+#: A line that says it came after an earlier error (controller-runtime's ``error received
+#: after stop sequence was engaged: failed to wait for secretstore caches to sync``, ``mc:
+#: <ERROR> ... Input reader closed pre-maturely.`` after ``pg_dump: aborting ...``): the
+#: earlier error tells more, whatever this one says.
+_AFTERMATH = rx.compile(r"error received after stop sequence was engaged|"
+                        # MinIO's client when the command feeding its pipe died first
+                        r"input reader closed pre-?maturely")
+
+
 def is_generic(text: str) -> bool:
-    """Whether a line only wraps a failure (:data:`_GENERIC`); a line that says what failed
-    and then adds its consequence (``..., terminating``) is judged by its head."""
+    """Whether a line only wraps a failure (:data:`_GENERIC`) or follows the one that did
+    (:data:`_AFTERMATH`); a line that says what failed and then adds its consequence
+    (``..., terminating``) is judged by its head."""
+    if _AFTERMATH.search(text) is not None:
+        return True
     tail = _CONSEQUENCE.search(text)
     if tail is not None and len(text[:tail.start()].strip()) >= _CONSEQUENCE_HEAD:
         text = text[:tail.start()]

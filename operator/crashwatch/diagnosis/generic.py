@@ -65,18 +65,22 @@ class Rule:
     frame_veto: rx.Regex | None = None
     """A line whose crash report has a frame matching this is not this rule's (a frame
     calling ``bind(...)`` above ``Cannot assign requested address``)."""
-    default_path: str = ""
-    """The path a line of this rule means when it names none (SQLite's temporary directory
-    error means ``/tmp``)."""
+    default: str = ""
+    """What a line of this rule means when it names no path or variable itself (SQLite's
+    temporary directory error means ``/tmp``, the AWS SDK's ``MissingRegion`` means
+    ``AWS_REGION``)."""
     read_only_explains: bool = False
     """A denial that a read-only root filesystem explains when its path is on no writable
     volume (logcause then names ``ReadOnlyFilesystem``)."""
+    only_read_only: bool = False
+    """A failure that counts only where the root filesystem is read-only and the path is on
+    no writable volume (logcause checks): a write that failed without saying why."""
 
 
 def _rule(id_: str, reason: Reason, pattern: str, hints: Sequence[str], extract: str = "",
           veto: str | None = None, ignorecase: bool = True, errors_only: bool = False,
-          frame_veto: str | None = None, default_path: str = "",
-          read_only_explains: bool = False) -> Rule:
+          frame_veto: str | None = None, default: str = "",
+          read_only_explains: bool = False, only_read_only: bool = False) -> Rule:
     return Rule(
         id=f"generic-{id_}",
         reason=reason,
@@ -86,8 +90,9 @@ def _rule(id_: str, reason: Reason, pattern: str, hints: Sequence[str], extract:
         veto=rx.compile(veto, ignorecase=True) if veto else None,
         errors_only=errors_only,
         frame_veto=rx.compile(frame_veto) if frame_veto else None,
-        default_path=default_path,
+        default=default,
         read_only_explains=read_only_explains,
+        only_read_only=only_read_only,
     )
 
 
@@ -137,7 +142,10 @@ RULES: tuple[Rule, ...] = (
           r"exec format error|\bENOEXEC\b|cannot execute binary file",
           ("exec format", "enoexec", "cannot execute binary"), extract="command"),
     _rule("heap-exhausted", Reason.HEAP_EXHAUSTED,
-          r"OutOfMemoryError|JavaScript heap out of memory|Reached heap limit|"
+          # never a JVM flag's name (``-XX:OnOutOfMemoryError="kill -9 %p"``,
+          # ``-XX:+ExitOnOutOfMemoryError``)
+          r"(?:^|[^\w:+])(?:[\w.$]+\.)?OutOfMemoryError|JavaScript heap out of memory|"
+          r"Reached heap limit|"
           r"heap limit Allocation failed|runtime: out of memory|fatal error: out of memory|"
           r"(?:^|[\s.:])MemoryError\b|OutOfMemoryException|NoMemoryError|"
           r"failed to allocate memory|Allowed memory size of \d+ bytes exhausted|"
@@ -164,7 +172,7 @@ RULES: tuple[Rule, ...] = (
           r"SQLITE_IOERR_GETTEMPPATH|disk I/O error \(6410\)|"
           r"no usable temporary directory found|could not get a writable temporary directory",
           ("gettemppath", "6410", "temporary directory"), extract="path", errors_only=True,
-          default_path="/tmp", read_only_explains=True),
+          default="/tmp", read_only_explains=True),
     _rule("permission-denied", Reason.PERMISSION_DENIED,
           r"permission denied|\bEACCES\b|operation not permitted|\bEPERM\b|"
           r"AccessDeniedException|UnauthorizedAccessException|"
@@ -181,6 +189,15 @@ RULES: tuple[Rule, ...] = (
           r"parameter (?:null or )?not set)",
           ("unbound variable", "parameter not set", "parameter null or not set"),
           extract="variable", ignorecase=False),
+    # An AWS SDK that finds no region: Go v1's ``MissingRegion: could not find region
+    # configuration``, Go v2's ``an AWS region is required, but was not found``, boto3's
+    # ``NoRegionError: You must specify a region.``, Java's ``Unable to load region from any
+    # of the providers in the chain``: AWS_REGION is not set.
+    _rule("missing-aws-region", Reason.MISSING_ENV,
+          r"MissingRegion: could not find region configuration|"
+          r"an AWS region is required, but was not found|NoRegionError: You must specify a region|"
+          r"Unable to load region from any of the providers in the chain",
+          ("region",), extract="variable", ignorecase=False, default="AWS_REGION"),
     _rule("missing-setting-named-first", Reason.MISSING_ENV,
           rf"(?:^|[\s:'\"`(\[{{=])['\"`]?\$?\{{?(?P<variable>{_VAR})\}}?['\"`]?,?\s+"
           rf"(?i:(?:{_ENVVAR_WORDS}\s+|(?:config(?:uration)? )?"
@@ -296,7 +313,12 @@ RULES: tuple[Rule, ...] = (
           r"Cannot run program \"(?P<command4>[^\"]+)\"[^\n]{0,80}error=2\b|"
           r"\bspawn (?P<command5>[\w./-]+) ENOENT|"
           # tini and other inits: ``[FATAL tini (8)] exec x failed: No such file or directory``
-          r"\bexec (?P<command6>[\w./-]+) failed: No such file or directory",
+          r"\bexec (?P<command6>[\w./-]+) failed: No such file or directory|"
+          # bash running a relative path that is not there (``/myapp/start: line 10:
+          # bin/rails: No such file or directory``); a redirect's target names a data file
+          # (``line 3: ./logs/out.log: ...``) or an absolute path, and is no command
+          r"^\S+: line \d+: (?P<command7>(?:\.{1,2}|[\w-]+)/(?:[\w.-]+/)*[\w-]+"
+          r"(?:\.(?:sh|py|rb|pl|js))?): No such file or directory\s*$",
           ("not found", "cannot run program", "enoent", "no such file"), extract="command"),
     _rule("connection-refused", Reason.DEPENDENCY_UNREACHABLE,
           r"connection refused|\bECONNREFUSED\b|Errno 111\b|actively refused|"
@@ -345,9 +367,15 @@ RULES: tuple[Rule, ...] = (
           r"connection from (?:the )?(?:database|data ?source)|"
           r"SQL ?State\s*[:=]?\s*\[?080(?:01|06)\b|"
           # gRPC (grpc-js's waitForReady): ``Error: Failed to connect before the deadline``
-          r"failed to connect before the deadline",
+          r"failed to connect before the deadline|"
+          # SqlClient: ``A network-related or instance-specific error occurred while
+          # establishing a connection to SQL Server. The server was not found or was not
+          # accessible.``
+          r"error occurred while establishing a connection to SQL Server|"
+          # Prisma: ``Error: P1001`` / ``Can't reach database server at `db:5432```
+          r"can(?:'t|not) reach database server",
           ("timed out", "timeout", "etimedout", "unreachable", "no route", "connect", "08001",
-           "08006"),
+           "08006", "reach database"),
           extract="host",
           veto=r"authentication|access denied|password|unauthori[sz]ed|forbidden|"
                r"certificate|x509|handshake|does not exist|no such database|unknown database|"
@@ -383,6 +411,13 @@ RULES: tuple[Rule, ...] = (
           r"\bnon-writ(?:e)?able\b",
           ("writable", "writeable"), extract="path", errors_only=True,
           veto=_CARRIES_ON + r"|\bmount", read_only_explains=True),
+    # .NET's runtime, which writes its diagnostic pipes to /tmp first, failing to start with
+    # E_FAIL: ``Failed to create CoreCLR, HRESULT: 0x80004005``
+    # (https://github.com/dotnet/coreclr/issues/15243); other causes give the same words, so
+    # it counts only under a read-only root with no writable /tmp.
+    _rule("coreclr-temp-dir", Reason.READ_ONLY_FILESYSTEM,
+          r"Failed to (?:create|initialize) CoreCLR, HRESULT: 0x80004005",
+          ("coreclr",), extract="path", default="/tmp", only_read_only=True),
     # Last: a write that failed without saying why counts only where the container's root
     # filesystem is read-only and the path is on no writable volume (logcause checks).
     _rule(WRITE_FAILED, Reason.READ_ONLY_FILESYSTEM,
@@ -390,7 +425,7 @@ RULES: tuple[Rule, ...] = (
           r"mkdir|rename|delete|remove|save|persist|copy|chmod|lock|extract|unpack|install)\b|"
           r"(?:^|\s)(?:mkdir|touch|cp|mv|sed|tee|ln|install|tar|unzip): (?:cannot|can't|couldn't)",
           ("unable to", "cannot", "can't", "could not", "couldn't", "failed to", "failure to"),
-          extract="path"),
+          extract="path", only_read_only=True),
 )
 
 _PATH = rx.compile(r"(?:^|[\s'\"`(=:\[])(?P<path>/[\w.@%+~-][^\s:'\"`),;\]]*)")
@@ -407,7 +442,7 @@ _NAMED_HOST = rx.compile(
     r"|[\"']?(?P<host3>[A-Za-z0-9][\w.-]*)[\"']?\s+\(?[\d.:a-f]*\)?,? port (?P<port3>\d{1,5})"
 )
 _HOST_PORT = rx.compile(
-    r"(?:^|[\s'\"(/@=\[,])(?P<host>(?:\d{1,3}\.){3}\d{1,3}|\[[0-9a-fA-F:]+\]|"
+    r"(?:^|[\s'\"`(/@=\[,])(?P<host>(?:\d{1,3}\.){3}\d{1,3}|\[[0-9a-fA-F:]+\]|"
     r"[A-Za-z][\w-]*(?:\.[\w-]+)*):(?P<port>\d{2,5})\b"
 )
 _BIND = rx.compile(r"(?i)(?:listen|bind)\w*[^\n]{0,80}?(?:[\w.\]\[]*):(?P<port>\d{1,5})\b|"
@@ -487,7 +522,7 @@ def path_near(text: str, start: int, end: int) -> str | None:
 
 def _first_group(match: rx.Match, base: str) -> str | None:
     """The first of ``base``, ``base2``, ``base3`` that matched (alternative spellings)."""
-    for name in (base, f"{base}2", f"{base}3", f"{base}4", f"{base}5", f"{base}6"):
+    for name in (base, *(f"{base}{k}" for k in range(2, 8))):
         try:
             value = match.group(name)
         except (IndexError, KeyError):
@@ -523,13 +558,13 @@ def _match_rule(rule: Rule, text: str) -> GenericMatch | None:
             return None
         groups: dict[str, str] = {}
         if rule.extract == "variable":
-            variable = _first_group(m, "variable")
+            variable = _first_group(m, "variable") or rule.default
             stop = QUOTED_STOP if rule.id == "generic-missing-setting-quoted" else NOT_A_VARIABLE
             if not variable or variable.upper() in stop:
                 continue
             groups["variable"] = variable
         elif rule.extract == "path":
-            named = path_near(text, m.start(), m.end()) or rule.default_path
+            named = path_near(text, m.start(), m.end()) or rule.default
             if named:
                 groups["path"] = named
             elif rule.reason is Reason.PERMISSION_DENIED:

@@ -209,7 +209,7 @@ def _generic_candidates(lines: list[LogLine], sh: chains.Shape,
         path = found.groups.get("path")
         read_only = context.read_only_root and bool(path) and not context.writable(path or "")
         reason = found.rule.reason
-        if found.rule.id == f"generic-{generic.WRITE_FAILED}":
+        if found.rule.only_read_only:
             if not read_only:
                 continue
         elif found.rule.read_only_explains and read_only:
@@ -461,6 +461,15 @@ def _merge(best: _Candidate, candidates: list[_Candidate], lines: list[LogLine],
                 continue
             paths.add(path)
             span.extend(t for t in c.span if t not in span)
+        # the first of the same error in the run, further up, when it is about another path
+        # (Nexus's ``mkdir: cannot create directory '../sonatype-work/nexus3/log': Permission
+        # denied`` long before ``FileNotFoundException: /nexus-data/karaf.pid (Permission
+        # denied)``): where the trouble started
+        first = min((c for c in candidates if c.rule == best.rule
+                     and c.line < best.line - BURST_REACH), key=lambda c: c.line, default=None)
+        if (first is not None and len(span) < OTHER_PATHS_SPAN
+                and first.groups.get("path") not in paths):
+            span.extend(t for t in first.span if t not in span)
     variables: list[str] = []
     if best.reason is Reason.MISSING_ENV:
         nearby = sorted((c for c in candidates if c.reason is Reason.MISSING_ENV
@@ -580,6 +589,13 @@ PREFIX_CHARS = 20
 """How much of a record's start (its time and process) two lines of one process share."""
 
 
+HINT_REACH = 20
+"""How far above the most telling line a runtime's guess at the cause is looked for."""
+_RUNTIME_HINT = rx.compile(
+    r"(?i)\b(?:this|it|which) (?:might|may|could|is likely to) (?:be|have been) caused by\b|"
+    r"\bis (?:probably|most likely|likely) (?:caused by|due to)\b")
+
+
 def _telling(lines: list[LogLine], sh: chains.Shape) -> list[str]:
     ranked = chains.telling(lines, sh)
     if not ranked:
@@ -599,6 +615,12 @@ def _telling(lines: list[LogLine], sh: chains.Shape) -> list[str]:
                         and TELLING.search(lines[j].text) is not None
                         and (lines[j].text[:PREFIX_CHARS] == head
                              or chains.effective_level(lines, sh, j) >= Level.ERROR)][:1]
+    # the runtime's own guess at the cause, a little above (PyTorch's ``ERROR: Unexpected bus
+    # error encountered in worker. This might be caused by insufficient shared memory (shm).``
+    # above ``RuntimeError: DataLoader worker (pid 125) is killed by signal: Bus error.``)
+    partners[:0] = [j for j in range(best - 1, max(-1, best - 1 - HINT_REACH), -1)
+                    if _RUNTIME_HINT.search(lines[j].text) is not None
+                    and not chains.is_quiet(lines, sh, j)][:1]
     if chains.aws_cause(lines[best].text):
         # the AWS SDK's chain names its wrapper on the line above (``WebIdentityErr: failed
         # to retrieve credentials`` above ``caused by: AccessDenied: ...``)

@@ -173,6 +173,8 @@ _PREFIX_LEVEL = rx.compile(
     r"|^(?P<runtime>panic|fatal error|FATAL ERROR|Error|error|Fatal|PHP Fatal error|"
     r"PHP Warning|PHP Notice)(?::| \w)"
     r"|^[\w.-]+: (?P<tool>error|fatal|panic|warning|info|notice|debug): "
+    # a tool giving up: ``pg_dump: aborting because of server version mismatch``
+    r"|^[\w.-]+: (?P<aborting>aborting) (?:because|due to) "
     r"|^(?P<warning>Warning|warning): "
 )
 #: A command-line tool's own lines (``pg_dump: error: ...``, ``git: fatal: ...``, nginx's
@@ -257,6 +259,8 @@ def prefix_level(text: str) -> Level:
         return Level.UNKNOWN
     if m["tool"]:
         return _TOOL_LEVELS[m["tool"]]
+    if m["aborting"]:
+        return Level.FATAL
     if m["warning"]:
         return Level.WARN
     word = m["level"] or m["bracketed"] or m["serilog"] or ""

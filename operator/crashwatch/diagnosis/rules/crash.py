@@ -104,6 +104,12 @@ PEERS = 3
 """How many configured peers a DependencyUnreachable whose log names none reports."""
 
 
+#: The server of an ADO.NET or JDBC-style connection string in an env value:
+#: ``Server=mssql-service;Database=TestDb;...``, ``Host=db,5432;...``,
+#: ``Data Source=tcp:sql.example.com,1433;...``.
+_CONNECTION_SERVER = rx.compile(
+    r"(?i)(?:^|;)\s*(?:server|host|data source|address|addr)\s*=\s*(?:tcp:)?"
+    r"(?P<host>[A-Za-z0-9][A-Za-z0-9.-]*)(?:[,:](?P<port>\d{1,5}))?\s*(?:;|$)")
 #: Words of an env name that say what kind of address it holds, not whose it is.
 _PEER_ENV_WORDS = frozenset({
     "HOST", "HOSTNAME", "HOSTS", "ADDR", "ADDRESS", "SERVER", "SERVERS", "ENDPOINT", "BROKERS",
@@ -138,12 +144,24 @@ def _configured_peers(ctx: ContainerContext) -> list[str]:
     for entry in as_list(ctx.spec.get("env")):
         env = as_dict(entry)
         name, value = as_str(env.get("name")), env.get("value")
-        if not isinstance(value, str) or not value or _PEER_ENV.search(name) is None \
-                or name == "HOSTNAME":
+        connection = "connection" in name.lower()
+        if not isinstance(value, str) or not value or name == "HOSTNAME" or (
+                not connection and _PEER_ENV.search(name) is None):
             continue
         seen += 1
         if seen > PEER_SCAN:
             break
+        server = _CONNECTION_SERVER.search(value) if connection else None
+        if server is not None:
+            # an ADO.NET connection string: its server only, never its password
+            if _PEER_VALUE.search(server["host"]) is not None:
+                at = f"{server['host']}:{server['port']}" if server["port"] else server["host"]
+                # ``name=host`` would read as a connection string to redaction
+                (named if _named_in_log(name.upper(), log) else out).append(
+                    f"{at} (the server in {name})")
+            continue
+        if _PEER_ENV.search(name) is None:
+            continue
         in_log = _named_in_log(name, log)
         if _NOT_PEER_ENV.search(name) is not None and not in_log:
             continue
@@ -198,6 +216,9 @@ def _exec_format(ctx: ContainerContext, command: str, evidence: list[str],
     )
 
 
+_OCI_HOOK = rx.compile(r"running \w+ hook(?: #?\d+)?")
+
+
 def _runtime_start_failure(
     ctx: ContainerContext, message: str, evidence: list[str], exit_code: int | None,
     *, generic: bool = True,
@@ -210,7 +231,11 @@ def _runtime_start_failure(
     command = m["command"] if m else stat["command"] if stat else (_command(ctx)[:1] or ["?"])[0]
     what = m["what"] if m else message
     if m:  # the runtime's message is long; its telling part goes first
-        evidence.insert(0, f"runtime: {message[m.start():].strip()}")
+        # from the OCI hook that ran the command, when one did (``running prestart hook 0
+        # caused \"error running hook: ... exec command: [/usr/bin/nvidia-container-cli ...``)
+        hook = _OCI_HOOK.search(message[:m.start()])
+        start = hook.start() if hook is not None else m.start()
+        evidence.insert(0, f"runtime: {message[start:].strip()}")
     if _EXEC_FORMAT.search(message):
         return _exec_format(ctx, command, evidence, exit_code, "runtime")
     about_exec = m is not None or stat is not None or "$PATH" in message
