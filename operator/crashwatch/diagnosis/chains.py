@@ -109,6 +109,9 @@ _GENERIC = rx.compile(
     r"(?i)(?:^|\W)(?:application run failed|for more details|see (?:above|logs?|the logs)|"
     # the JVM's launcher after it said what was wrong (``Unrecognized VM option 'X'``)
     r"could not create the java virtual machine|a fatal exception has occurred|"
+    # a child process's exit status (Go's ``Error: exit status 1``), giving up
+    # (``Aborting firewall configuration``)
+    r"^error: exit status \d+$|^aborting\b|"
     r"\d+ of \d+ checks? failed|checks? failed$|exiting|shutting down|stopping|terminat(?:ed|ing)|"
     r"startup failed|failed to start(?: the)? (?:application|server|service)?\W*$|"
     r"error occurred|an error has occurred|aborted!?$|giving up|fatal error occurred|"
@@ -518,7 +521,11 @@ DEFER_SPAN = 3
 #: earlier error tells more, whatever this one says.
 _AFTERMATH = rx.compile(r"error received after stop sequence was engaged|"
                         # MinIO's client when the command feeding its pipe died first
-                        r"input reader closed pre-?maturely")
+                        r"input reader closed pre-?maturely|"
+                        # a shutdown that went wrong after the start-up failed (Quarkus's
+                        # ``Running a shutdown task failed: ... Failed to start caches``)
+                        r"(?i)shutdown (?:task|hook) failed|"
+                        r"error (?:during|while) (?:shutdown|shutting down)")
 
 
 def is_generic(text: str) -> bool:

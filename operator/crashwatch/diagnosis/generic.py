@@ -365,6 +365,10 @@ RULES: tuple[Rule, ...] = (
           # obtain connection from database``, SQLSTATE 08001/08006 (connection exceptions)
           r"connection attempt failed|unable to (?:obtain|acquire|get) (?:a )?(?:JDBC )?"
           r"connection from (?:the )?(?:database|data ?source)|"
+          # Hibernate/Quarkus (Keycloak): ``Failed to obtain JDBC connection`` then Agroal's
+          # ``Acquisition timeout while waiting for new connection``
+          r"failed to obtain (?:a )?JDBC connection|"
+          r"acquisition timeout while waiting for (?:a )?new connection|"
           r"SQL ?State\s*[:=]?\s*\[?080(?:01|06)\b|"
           # gRPC (grpc-js's waitForReady): ``Error: Failed to connect before the deadline``
           r"failed to connect before the deadline|"

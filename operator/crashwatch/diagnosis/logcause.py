@@ -292,6 +292,7 @@ def _first_naming(lines: list[LogLine], indexes: Sequence[int], want: str, quote
     return None
 
 
+_DIGITS = rx.compile(r"\d+")
 BURST_REACH = 3
 """How many lines of its own burst (consecutive error lines) a cause line's neighbours are."""
 _QUOTED_FILE = rx.compile(r"['\"`](?P<path>\.{0,2}/?[^'\"`\s]*/[^'\"`\s]+)['\"`]")
@@ -470,6 +471,19 @@ def _merge(best: _Candidate, candidates: list[_Candidate], lines: list[LogLine],
         if (first is not None and len(span) < OTHER_PATHS_SPAN
                 and first.groups.get("path") not in paths):
             span.extend(t for t in first.span if t not in span)
+    if want == "host":
+        # a cause chain printed one line per cause (Keycloak's ``ERROR: Failed to obtain
+        # JDBC connection`` then ``ERROR: Acquisition timeout while waiting for new
+        # connection``): another message of the same reason next to it is reported too
+        # (the same message again, but for its numbers, is a retry, not a cause)
+        said = {_DIGITS.sub("", lines[best.line].text)}
+        for c in sorted(candidates, key=lambda c: c.line):
+            text = _DIGITS.sub("", lines[c.line].text)
+            if (c is not best and c.reason is best.reason and text not in said
+                    and 0 < abs(c.line - best.line) <= BURST_REACH
+                    and len(span) < OTHER_PATHS_SPAN):
+                said.add(text)
+                span.extend(t for t in c.span if t not in span)
     variables: list[str] = []
     if best.reason is Reason.MISSING_ENV:
         nearby = sorted((c for c in candidates if c.reason is Reason.MISSING_ENV
@@ -501,6 +515,9 @@ _SAYS_FAILURE = rx.compile(
     r"\b(?:error|fail\w*|cannot|can't|could not|unable|denied|invalid|inconsisten\w*|"
     r"corrupt\w*|terminat\w*|abort\w*|missing|not (?:found|allowed|supported|permitted)|"
     r"refused|exceed\w*|mismatch\w*|incompatible)\b", ignorecase=True)
+#: A line that goes on about what the line above said (``It contains ...``).
+_REFERS_BACK = rx.compile(r"^(?:It|This|That|These|They) (?:is|was|contains|has|had|means|"
+                          r"may|might|must|seems|appears|looks|does|did|can|could)\b")
 HEADING_CHARS = 24
 """How long an unindented line ending with a colon may be to count as a heading."""
 
@@ -561,6 +578,14 @@ def _details(lines: list[LogLine], sh: chains.Shape, i: int) -> list[str]:
         j += 1
     if run:
         return run
+    if (i + 1 < len(lines) and not lines[i].structured and not lines[i + 1].structured
+            and _REFERS_BACK.search(lines[i + 1].text) is not None
+            and not starts_record(lines[i + 1].text)
+            and prefix_level(lines[i + 1].text) is Level.UNKNOWN):
+        # a sentence that continues this one's subject (initdb's ``directory ".../data"
+        # exists but is not empty`` then ``It contains a lost+found directory, perhaps due to
+        # it being a mount point.``)
+        return [lines[i + 1].text.strip()]
     if not lines[i].text.rstrip().endswith(":") or lines[i].structured:
         return []
     out: list[str] = []
@@ -601,6 +626,13 @@ def _telling(lines: list[LogLine], sh: chains.Shape) -> list[str]:
     if not ranked:
         return []
     best = ranked[0]
+    if lines[best].text.startswith(">>> '"):
+        # Redis's echo of the offending configuration line (``>>> 'maxmemory 256mb
+        # --maxmemory-samples 5'``) comes after what is wrong with it, which tells first
+        after = next((j for j in range(best + 1, min(len(lines), best + 3))
+                      if lines[j].text.strip()), None)
+        if after is not None and not chains.is_quiet(lines, sh, after):
+            return [lines[after].text.strip(), lines[best].text.strip()]
     out = [_record_message(lines, sh, best)
            or " ".join([lines[best].text.strip(), *_details(lines, sh, best)])]
     block = sh.block(best)

@@ -567,19 +567,37 @@ _FAILURE_WORDS = rx.compile(
     r"\b(?:error|fail\w*|cannot|can't|could not|couldn't|unable|denied|not found|no such|"
     r"invalid|exists|refused|unknown|missing|illegal|bad|not permitted|unrecognized|"
     r"unexpected|fatal|too many|out of)\b", ignorecase=True)
-_XTRACE = rx.compile(r"^\++ (?:\w+=\S* )*(?P<command>[\w./-]+)")
+#: A command a shell traces (``set -x``: ``+ iptables -t nat -N X``) or a program echoes
+#: before its output (linkerd's proxy-init: ``> iptables -t nat -A ...``, its output after
+#: ``< ``).
+_XTRACE = rx.compile(r"^(?:\++|>) (?:\w+=\S* )*(?P<command>[\w./-]+)")
+#: A structured record whose whole message is a command line with a flag
+#: (``{"msg":"iptables-save -t nat"}``): the program logs what it runs, then its output.
+_COMMAND_ECHO = rx.compile(r"^(?P<command>[\w./-]+) (?:\S+ )*?--?[A-Za-z][\w-]*(?:[ =]\S*)*$")
+#: Go's standard logger's time (``2019/07/29 19:00:59 ``), before a trace or its output.
+_GO_LOG_TIME = rx.compile(r"^\d{4}/\d{2}/\d{2} \d{2}:\d{2}:\d{2}(?:\.\d+)? ")
 
 
-def _traced_commands_error(traced: str, line: str) -> bool:
+def _traced_commands_error(traced: str, line: str, echo: bool = False) -> bool:
     """Whether ``line`` is the message a command traced on the line above (a shell's
     ``set -x``: ``+ iptables -t nat -N ISTIO_REDIRECT``) wrote about itself, as tools
-    write their errors: ``iptables: Chain already exists.``."""
-    m = _XTRACE.search(traced)
+    write their errors: ``iptables: Chain already exists.``; with ``echo``, a record that
+    is a command line (:data:`_COMMAND_ECHO`) counts as traced."""
+    traced = traced[_time_end(traced):]
+    line = line[_time_end(line):]
+    if line.startswith("< "):
+        line = line[2:]
+    m = _XTRACE.search(traced) or (_COMMAND_ECHO.search(traced) if echo else None)
     if m is None:
         return False
     name = m["command"].rsplit("/", 1)[-1]
-    return bool(name) and line.startswith(f"{name}: ") and \
-        _FAILURE_WORDS.search(line[len(name) + 2:]) is not None
+    return bool(name) and line.startswith((f"{name}: ", f"{name} ")) and \
+        _FAILURE_WORDS.search(line[len(name) + 1:]) is not None
+
+
+def _time_end(text: str) -> int:
+    m = _GO_LOG_TIME.search(text)
+    return m.end() if m is not None else 0
 
 
 _NEW_RECORD = rx.compile(r"^\[?(?:\d{4}[-/]\d{2}[-/]\d{2}|\d{2}:\d{2}:\d{2})")
@@ -642,6 +660,9 @@ def read_log(text: str) -> list[LogLine]:
         parsed = _structured(line)
         if parsed is not None:
             level, lines, message_lines = parsed
+            if level <= Level.INFO and lines and out and out[-1].structured \
+                    and _traced_commands_error(out[-1].text, lines[0], echo=True):
+                level = Level.ERROR  # the output of a command the record above ran
             record += 1
             for k, part in enumerate(lines):
                 out.append(LogLine(cap_line(_clean(part)), level, True, record,

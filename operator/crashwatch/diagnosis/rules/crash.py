@@ -93,6 +93,9 @@ _NOT_PEER_ENV = rx.compile(
     r"(?:^|_)(?:PUBLIC|BASE|SITE|EXTERNAL|CALLBACK|REDIRECT|WEBHOOK|ROOT|APP|LISTEN|BIND|NEXTAUTH|"
     r"ADVERTISED|SELF|POD|NODE|METRICS|HEALTH|CDN|STATIC|ASSET|ASSETS|FRONTEND|ISSUER|OIDC|"
     r"LOGIN|LOGOUT|AUTH)_")
+#: An app's own host name under its prefix (Keycloak's ``KC_HOSTNAME``), unless the log
+#: says the prefix's word (``REDIS_HOSTNAME`` beside ``redis``).
+_OWN_HOSTNAME = rx.compile(r"^[A-Z0-9]+_HOSTNAME$")
 #: A bare value that is a host name (RFC 1123 labels, lower case, as Kubernetes names
 #: Services) or an IPv4 address, with a port or not; nothing else is shown.
 _PEER_VALUE = rx.compile(
@@ -163,14 +166,16 @@ def _configured_peers(ctx: ContainerContext) -> list[str]:
         if _PEER_ENV.search(name) is None:
             continue
         in_log = _named_in_log(name, log)
-        if _NOT_PEER_ENV.search(name) is not None and not in_log:
+        if (_NOT_PEER_ENV.search(name) is not None or _OWN_HOSTNAME.search(name) is not None) \
+                and not in_log:
             continue
         targets = []
         for part in value.split(",")[:2]:
             part = part.strip()
             if "://" in part:
                 try:
-                    url = urlsplit(part)
+                    # a JDBC URL wraps another: ``jdbc:postgresql://keycloak-db:5432/kc``
+                    url = urlsplit(part[5:] if part.lower().startswith("jdbc:") else part)
                     host, port = url.hostname, url.port
                 except ValueError:
                     continue
