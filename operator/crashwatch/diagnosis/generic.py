@@ -101,9 +101,10 @@ NAME_RESOLUTION = "name-resolution"
 _DB_PRIVILEGE = (r"permission denied for (?:table|schema|relation|database|sequence|function|"
                  r"view|column|tablespace)|access denied for user|authentication failed|"
                  r"password authentication|not authorized to execute|unauthorized")
-#: A remote API refusing a request (Vault's ``Code: 403. Errors: * permission denied``): a
-#: policy or a credential of that service, not the operating system denying a file.
-_HTTP_DENIAL = (r"\b(?:code|status(?: code)?|HTTP(?:/\d(?:\.\d)?)?)[:=]? ?40[13]\b|"
+#: A remote API refusing a request (Vault's ``Code: 403. Errors: * permission denied``, a
+#: JSON body's ``"code":403``): a policy or a credential of that service, not the operating
+#: system denying a file.
+_HTTP_DENIAL = (r"\b(?:code|status(?: code)?|HTTP(?:/\d(?:\.\d)?)?)[\"']?[:=]? ?40[13]\b|"
                 r"\b403 Forbidden\b|\b401 Unauthorized\b")
 
 RULES: tuple[Rule, ...] = (

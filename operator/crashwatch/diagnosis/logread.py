@@ -546,14 +546,20 @@ def _torn_record(text: str) -> tuple[Level, list[str], int] | None:
     """The tail of a JSON record whose head was cut off (a pasted excerpt, a line split by a
     log shipper): ``"Starting server for services","value":[...],"logging-call-at":
     "server.go:123"}``. Its members from the first whole one on are read as a record; a
-    tail with no level, message or error left says nothing (a debug line), and a line that
-    is no such tail is plain text (None)."""
+    tail with no level, message or error left says nothing (a debug line) unless the value
+    cut before its first whole member says a failure (``"open /data: permission denied",
+    "caller":...}``: plain text), and a line that is no such tail is plain text (None)."""
     for k, m in enumerate(_MEMBER.finditer(text)):
         if k >= TORN_TRIES:
             break
         record = _parse_json("{" + text[m.start() + 1:])
         if record is not None:
-            return _from_record(record) or (Level.DEBUG, [text], 1)
+            parsed = _from_record(record)
+            if parsed is not None:
+                return parsed
+            if _FAILURE_WORDS.search(text[:m.start()]) is not None:
+                return None  # the cut-off value says what failed: plain text, as it reads
+            return Level.DEBUG, [text], 1
     return None
 
 
