@@ -76,6 +76,9 @@ def test_a_torn_tail_whose_cut_value_says_the_failure_is_read_as_it_reads(crashi
     f = only(run(*crashing(tail)))
     assert f.reason is Reason.PERMISSION_DENIED
     assert f.details["path"] == "/data/db.lock"
+    # a dial that timed out says so without an error word
+    timeout = '"dial tcp 10.1.2.3:5432: i/o timeout","logging-call-at":"server.go:123"}\n'
+    assert only(run(*crashing(timeout))).reason is Reason.DEPENDENCY_UNREACHABLE
     # a tail whose cut value says nothing still says nothing
     quiet = '"Starting server for services","logging-call-at":"server.go:123"}'
     assert only(read_log(quiet)).level is Level.DEBUG

@@ -538,6 +538,11 @@ def _structured(line: str) -> tuple[Level, list[str], int] | None:
 
 
 _MEMBER = rx.compile(r',\s*"[\w.@-]+"\s*:')
+#: What a failed call's text says besides :data:`_FAILURE_WORDS` (``dial tcp ...: i/o
+#: timeout``, ``panic: ...``, ``connection reset by peer``).
+_CUT_FAILURE = rx.compile(
+    r"\b(?:timeout|timed out|panic|exception|unreachable|reset by peer|broken pipe|EOF|"
+    r"killed|abort(?:ed)?|no route)\b", ignorecase=True)
 TORN_TRIES = 8
 """How many member boundaries a torn record's tail is tried from."""
 
@@ -557,7 +562,8 @@ def _torn_record(text: str) -> tuple[Level, list[str], int] | None:
             parsed = _from_record(record)
             if parsed is not None:
                 return parsed
-            if _FAILURE_WORDS.search(text[:m.start()]) is not None:
+            head = text[:m.start()]
+            if _FAILURE_WORDS.search(head) is not None or _CUT_FAILURE.search(head) is not None:
                 return None  # the cut-off value says what failed: plain text, as it reads
             return Level.DEBUG, [text], 1
     return None
