@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from helpers import generic_reading, only, run
 
+from crashwatch.diagnosis.generic import host_and_port
 from crashwatch.diagnosis.logread import Level, read_log
 from crashwatch.diagnosis.rules import crash
 from crashwatch.model import Reason
@@ -93,3 +94,19 @@ def test_a_json_bodys_quoted_403_is_no_file_permission() -> None:
     assert generic_reading(body.replace("'", '"').replace('"code":403', "'code': 403"))[0] \
         is None
     assert generic_reading("open /data/x: permission denied")[0] is Reason.PERMISSION_DENIED
+
+
+def test_a_source_file_at_the_end_of_a_path_is_no_host_whatever_its_dots() -> None:
+    # gunicorn's default configuration file is ``gunicorn.conf.py``
+    # (https://github.com/mozilla/fx-private-relay/pull/4884), named by its path
+    # (``/root/wgdashboard/src/gunicorn.conf.py``,
+    # https://github.com/WGDashboard/WGDashboard/issues/178); Python's warnings name a file
+    # and its line as ``/app/gunicorn.conf.py:12: ...``
+    assert host_and_port("/app/gunicorn.conf.py:12: ConnectionRefusedError: [Errno 111] "
+                         "Connection refused") == {}
+    assert host_and_port("/srv/lib/proto/api.pb.cc:120 connect failed") == {}
+    # a URL's host of the same shape is still a host
+    assert host_and_port("dial http://db.example.pl:5432 refused") == {
+        "host": "db.example.pl", "port": "5432"}
+    assert host_and_port("connect to db.example.pl:5432 failed") == {
+        "host": "db.example.pl", "port": "5432"}
