@@ -106,9 +106,10 @@ NAME_RESOLUTION = "name-resolution"
 _DB_PRIVILEGE = (r"permission denied for (?:table|schema|relation|database|sequence|function|"
                  r"view|column|tablespace)|access denied for user|authentication failed|"
                  r"password authentication|not authorized to execute|unauthorized")
-#: A remote API refusing a request (Vault's ``Code: 403. Errors: * permission denied``): a
-#: policy or a credential of that service, not the operating system denying a file.
-_HTTP_DENIAL = (r"\b(?:code|status(?: code)?|HTTP(?:/\d(?:\.\d)?)?)[:=]? ?40[13]\b|"
+#: A remote API refusing a request (Vault's ``Code: 403. Errors: * permission denied``, a
+#: JSON body's ``"code":403``): a policy or a credential of that service, not the operating
+#: system denying a file.
+_HTTP_DENIAL = (r"\b(?:code|status(?: code)?|HTTP(?:/\d(?:\.\d)?)?)[\"']?[:=]? ?40[13]\b|"
                 r"\b403 Forbidden\b|\b401 Unauthorized\b")
 
 RULES: tuple[Rule, ...] = (
@@ -473,12 +474,21 @@ _SOURCE_FILE = rx.compile(
 #: the Cocos Islands): a file only in a name with one dot (``main.py``), a host in a name
 #: with more (``db.example.pl:5432``).
 _SOURCE_OR_COUNTRY = rx.compile(r"^[^.]*\.(?:py|pl|rs|sh|cc)$")
+_COUNTRY_SOURCE = rx.compile(r"\.(?:py|pl|rs|sh|cc)$")
 
 
-def source_file(name: str) -> bool:
+def source_file(name: str, ends_path: bool = False) -> bool:
     """Whether ``name`` is a source file's (``main.go``, ``app.py``), never a host's: one
-    list for every place that must tell a file from a host."""
-    return _SOURCE_FILE.search(name) is not None or _SOURCE_OR_COUNTRY.search(name) is not None
+    list for every place that must tell a file from a host. A name that ends a path
+    (``/app/gunicorn.conf.py``: ``ends_path``) is a file whatever its dots."""
+    return _SOURCE_FILE.search(name) is not None or _SOURCE_OR_COUNTRY.search(name) is not None \
+        or (ends_path and _COUNTRY_SOURCE.search(name) is not None)
+
+
+def _ends_path(text: str, start: int) -> bool:
+    """Whether the name at ``text[start:]`` follows a path's slash (``/app/x``), not a
+    URL's (``http://x``)."""
+    return start >= 2 and text[start - 1] == "/" and text[start - 2] not in "/:"
 
 
 def host_and_port(text: str) -> dict[str, str]:
@@ -497,7 +507,7 @@ def host_and_port(text: str) -> dict[str, str]:
     for m in _HOST_PORT.finditer(text):
         host = m["host"]
         if host.lower() in _NOT_HOSTS or (host[:1].isdigit() and host.count(".") != 3) \
-                or source_file(host):
+                or source_file(host, _ends_path(text, m.end() - len(m["port"]) - 1 - len(host))):
             continue
         return {"host": host, "port": m["port"]}
     for m in _URL_HOST.finditer(text):

@@ -542,6 +542,11 @@ def _structured(line: str) -> tuple[Level, list[str], int] | None:
 
 
 _MEMBER = rx.compile(r',\s*"[\w.@-]+"\s*:')
+#: What a failed call's text says besides :data:`_FAILURE_WORDS` (``dial tcp ...: i/o
+#: timeout``, ``panic: ...``, ``connection reset by peer``).
+_CUT_FAILURE = rx.compile(
+    r"\b(?:timeout|timed out|panic|exception|unreachable|reset by peer|broken pipe|EOF|"
+    r"killed|abort(?:ed)?|no route)\b", ignorecase=True)
 TORN_TRIES = 8
 """How many member boundaries a torn record's tail is tried from."""
 
@@ -550,14 +555,21 @@ def _torn_record(text: str) -> tuple[Level, list[str], int] | None:
     """The tail of a JSON record whose head was cut off (a pasted excerpt, a line split by a
     log shipper): ``"Starting server for services","value":[...],"logging-call-at":
     "server.go:123"}``. Its members from the first whole one on are read as a record; a
-    tail with no level, message or error left says nothing (a debug line), and a line that
-    is no such tail is plain text (None)."""
+    tail with no level, message or error left says nothing (a debug line) unless the value
+    cut before its first whole member says a failure (``"open /data: permission denied",
+    "caller":...}``: plain text), and a line that is no such tail is plain text (None)."""
     for k, m in enumerate(_MEMBER.finditer(text)):
         if k >= TORN_TRIES:
             break
         record = _parse_json("{" + text[m.start() + 1:])
         if record is not None:
-            return _from_record(record) or (Level.DEBUG, [text], 1)
+            parsed = _from_record(record)
+            if parsed is not None:
+                return parsed
+            head = text[:m.start()]
+            if _FAILURE_WORDS.search(head) is not None or _CUT_FAILURE.search(head) is not None:
+                return None  # the cut-off value says what failed: plain text, as it reads
+            return Level.DEBUG, [text], 1
     return None
 
 

@@ -122,15 +122,18 @@ PEER_WORD_CHARS = 4
 PEER_SCAN = 64
 """How many env entries that name an address are read, at most (a hostile pod may have
 thousands)."""
-"""How long a word of an env name must be to tie it to a word of the log (``TEMPORAL``)."""
+PEER_NAME_WORDS = 8
+"""How many words of one env name are looked for in the log, at most (a hostile name may
+have thousands, each a search of the whole log)."""
 
 
-def _named_in_log(name: str, log: str) -> bool:
-    """Whether a word that says whose address an env name holds (``TEMPORAL`` in
-    ``WORKFLOW_TEMPORAL_CLUSTER_FRONTEND_HOST``) is in the log (``@temporalio/client``)."""
-    return any(len(word) >= PEER_WORD_CHARS and word not in _PEER_ENV_WORDS
-               and _NOT_PEER_ENV.search(f"{word}_") is None and word.lower() in log
-               for word in name.split("_"))
+def _owner_words(name: str, log: str) -> list[str]:
+    """The words that say whose address an env name holds (``TEMPORAL`` in
+    ``WORKFLOW_TEMPORAL_CLUSTER_FRONTEND_HOST``) and that the log says
+    (``@temporalio/client``), lower case."""
+    return [word.lower() for word in name.split("_", PEER_NAME_WORDS)[:PEER_NAME_WORDS]
+            if len(word) >= PEER_WORD_CHARS and word not in _PEER_ENV_WORDS
+            and _NOT_PEER_ENV.search(f"{word}_") is None and word.lower() in log]
 
 
 def _configured_peers(ctx: ContainerContext) -> list[str]:
@@ -160,14 +163,18 @@ def _configured_peers(ctx: ContainerContext) -> list[str]:
             if _PEER_VALUE.search(server["host"]) is not None:
                 at = f"{server['host']}:{server['port']}" if server["port"] else server["host"]
                 # ``name=host`` would read as a connection string to redaction
-                (named if _named_in_log(name.upper(), log) else out).append(
+                (named if _owner_words(name.upper(), log) else out).append(
                     f"{at} (the server in {name})")
             continue
         if _PEER_ENV.search(name) is None:
             continue
-        in_log = _named_in_log(name, log)
+        owners = _owner_words(name, log)
+        in_log = bool(owners)
         if (_NOT_PEER_ENV.search(name) is not None or _OWN_HOSTNAME.search(name) is not None) \
-                and not in_log:
+                and not any(word in value.lower() for word in owners):
+            # the process's own address, unless the word the log says is also in the
+            # address (``retool-temporal-...``): a framework's word in every frame
+            # (``next`` of ``NEXT_PUBLIC_SITE_URL``) vouches for nothing
             continue
         targets = []
         for part in value.split(",")[:2]:
