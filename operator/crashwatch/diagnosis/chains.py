@@ -518,7 +518,7 @@ DEFER_SPAN = 3
 #: earlier error tells more, whatever this one says.
 _AFTERMATH = rx.compile(r"error received after stop sequence was engaged|"
                         # MinIO's client when the command feeding its pipe died first
-                        r"input reader closed pre-?maturely")
+                        r"input reader closed pre-?maturely", ignorecase=True)
 
 
 def is_generic(text: str) -> bool:
