@@ -3,7 +3,8 @@ they read too much or too little. A password quoted in a connection string never
 server; MinIO's client's own capitalised pipe line follows the dump that died; a warning's
 guess at a cause, a warning's denial and a denial that names no path are not reported with an
 unrelated crash; a warning that aborts stays a warning; runc 1.0's and 1.1's failed hook starts
-the runtime's evidence as runc 1.0-rc's did.
+the runtime's evidence as runc 1.0-rc's did. Java's AWS SDK v1 with no region misses
+AWS_REGION; a warning about the region does not.
 
 Log text quoted from public threads carries the thread's URL next to it; invented text says so.
 """
@@ -13,7 +14,8 @@ from __future__ import annotations
 import json
 
 import kube as k
-from helpers import evidence_text, only, run
+import pytest
+from helpers import evidence_text, generic_reading, only, run
 
 # https://github.com/microsoft/mssql-docker/issues/217
 from test_holdout8_mechanisms import SQLCLIENT
@@ -124,3 +126,26 @@ def test_runc_1_1s_failed_hook_starts_the_runtimes_evidence() -> None:
         "exit status 3, stdout: , stderr: time=\"2022-02-13T11:11:05+11:00\" level=error "
         "msg=\"No help topic for 'prestart'\\n\": unknown")
     assert first.startswith("runtime: Running hook #1:: error running hook: exit status 3")
+
+
+@pytest.mark.parametrize("line", [
+    # https://github.com/awslabs/amazon-sqs-java-extended-client-lib/issues/47
+    "com.amazonaws.SdkClientException: Unable to find a region via the region provider chain.",
+    # https://github.com/jenkinsci/aws-credentials-plugin/pull/51
+    "com.amazonaws.SdkClientException: Unable to load region information from any provider in "
+    "the chain",
+])
+def test_the_java_sdk_v1_with_no_region_misses_aws_region(line: str) -> None:
+    assert generic_reading(line) == (Reason.MISSING_ENV, {"variable": "AWS_REGION"})
+
+
+def test_a_warning_about_the_region_is_not_why_an_unrelated_panic_exited(crashing) -> None:
+    # invented: an SDK that warned and fell back, then an unrelated Go panic
+    log = ('time="2024-01-01T00:00:00Z" level=warning msg="MissingRegion: could not find region '
+           'configuration, using us-east-1"\n'
+           + "".join(f'time="2024-01-01T00:00:0{i}Z" level=info msg="synced {i}"\n'
+                     for i in range(1, 6))
+           + "panic: assignment to entry in nil map\n\ngoroutine 1 [running]:\nmain.main()\n"
+           "\t/app/main.go:9 +0x2d\n")
+    f = only(run(*crashing(log, exit_code=2)))
+    assert f.reason is Reason.APP_ERROR
