@@ -524,8 +524,8 @@ _AFTERMATH = rx.compile(r"error received after stop sequence was engaged|"
                         r"input reader closed pre-?maturely|"
                         # a shutdown that went wrong after the start-up failed (Quarkus's
                         # ``Running a shutdown task failed: ... Failed to start caches``)
-                        r"(?i)shutdown (?:task|hook) failed|"
-                        r"error (?:during|while) (?:shutdown|shutting down)")
+                        r"shutdown (?:task|hook) failed|"
+                        r"error (?:during|while) (?:shutdown|shutting down)", ignorecase=True)
 
 
 def is_generic(text: str) -> bool:

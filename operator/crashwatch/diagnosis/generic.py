@@ -193,12 +193,17 @@ RULES: tuple[Rule, ...] = (
     # An AWS SDK that finds no region: Go v1's ``MissingRegion: could not find region
     # configuration``, Go v2's ``an AWS region is required, but was not found``, boto3's
     # ``NoRegionError: You must specify a region.``, Java's ``Unable to load region from any
-    # of the providers in the chain``: AWS_REGION is not set.
+    # of the providers in the chain``, Java v1's ``Unable to find a region via the region
+    # provider chain`` and ``Unable to load region information from any provider in the
+    # chain``: AWS_REGION is not set. A warning's (an SDK that fell back to a default) is not.
     _rule("missing-aws-region", Reason.MISSING_ENV,
           r"MissingRegion: could not find region configuration|"
           r"an AWS region is required, but was not found|NoRegionError: You must specify a region|"
-          r"Unable to load region from any of the providers in the chain",
-          ("region",), extract="variable", ignorecase=False, default="AWS_REGION"),
+          r"Unable to load region from any of the providers in the chain|"
+          r"Unable to find a region via the region provider chain|"
+          r"Unable to load region information from any provider in the chain",
+          ("region",), extract="variable", ignorecase=False, errors_only=True,
+          default="AWS_REGION"),
     _rule("missing-setting-named-first", Reason.MISSING_ENV,
           rf"(?:^|[\s:'\"`(\[{{=])['\"`]?\$?\{{?(?P<variable>{_VAR})\}}?['\"`]?,?\s+"
           rf"(?i:(?:{_ENVVAR_WORDS}\s+|(?:config(?:uration)? )?"

@@ -466,8 +466,13 @@ def _merge(best: _Candidate, candidates: list[_Candidate], lines: list[LogLine],
         # (Nexus's ``mkdir: cannot create directory '../sonatype-work/nexus3/log': Permission
         # denied`` long before ``FileNotFoundException: /nexus-data/karaf.pid (Permission
         # denied)``): where the trouble started
+        # (never a warning the process carried on after, nor a denial that names no file)
         first = min((c for c in candidates if c.rule == best.rule
-                     and c.line < best.line - BURST_REACH), key=lambda c: c.line, default=None)
+                     and c.line < best.line - BURST_REACH
+                     and (c.groups.get("path")
+                          or _QUOTED_FILE.search(lines[c.line].text) is not None)
+                     and chains.effective_level(lines, sh, c.line) is not Level.WARN),
+                    key=lambda c: c.line, default=None)
         if (first is not None and len(span) < OTHER_PATHS_SPAN
                 and first.groups.get("path") not in paths):
             span.extend(t for t in first.span if t not in span)
@@ -650,9 +655,11 @@ def _telling(lines: list[LogLine], sh: chains.Shape) -> list[str]:
     # the runtime's own guess at the cause, a little above (PyTorch's ``ERROR: Unexpected bus
     # error encountered in worker. This might be caused by insufficient shared memory (shm).``
     # above ``RuntimeError: DataLoader worker (pid 125) is killed by signal: Bus error.``)
+    # (a warning's guess is about what it warned of, not about this crash)
     partners[:0] = [j for j in range(best - 1, max(-1, best - 1 - HINT_REACH), -1)
                     if _RUNTIME_HINT.search(lines[j].text) is not None
-                    and not chains.is_quiet(lines, sh, j)][:1]
+                    and not chains.is_quiet(lines, sh, j)
+                    and chains.effective_level(lines, sh, j) is not Level.WARN][:1]
     if chains.aws_cause(lines[best].text):
         # the AWS SDK's chain names its wrapper on the line above (``WebIdentityErr: failed
         # to retrieve credentials`` above ``caused by: AccessDenied: ...``)

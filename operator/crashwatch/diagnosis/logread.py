@@ -173,9 +173,10 @@ _PREFIX_LEVEL = rx.compile(
     r"|^(?P<runtime>panic|fatal error|FATAL ERROR|Error|error|Fatal|PHP Fatal error|"
     r"PHP Warning|PHP Notice)(?::| \w)"
     r"|^[\w.-]+: (?P<tool>error|fatal|panic|warning|info|notice|debug): "
+    # before a tool's own words: ``Warning: aborting due to ...`` is still a warning
+    r"|^(?P<warning>Warning|warning): "
     # a tool giving up: ``pg_dump: aborting because of server version mismatch``
     r"|^[\w.-]+: (?P<aborting>aborting) (?:because|due to) "
-    r"|^(?P<warning>Warning|warning): "
 )
 #: A command-line tool's own lines (``pg_dump: error: ...``, ``git: fatal: ...``, nginx's
 #: entrypoint scripts' ``10-listen-on-ipv6-by-default.sh: info: ...``) after its name, as

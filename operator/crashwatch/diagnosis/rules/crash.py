@@ -107,12 +107,35 @@ PEERS = 3
 """How many configured peers a DependencyUnreachable whose log names none reports."""
 
 
-#: The server of an ADO.NET or JDBC-style connection string in an env value:
-#: ``Server=mssql-service;Database=TestDb;...``, ``Host=db,5432;...``,
-#: ``Data Source=tcp:sql.example.com,1433;...``.
-_CONNECTION_SERVER = rx.compile(
-    r"(?i)(?:^|;)\s*(?:server|host|data source|address|addr)\s*=\s*(?:tcp:)?"
-    r"(?P<host>[A-Za-z0-9][A-Za-z0-9.-]*)(?:[,:](?P<port>\d{1,5}))?\s*(?:;|$)")
+#: One ``key=value`` pair of an ADO.NET or ODBC connection string in an env value
+#: (``Server=mssql-service;Database=TestDb;...``). A value may be quoted (``"..."`` or
+#: ``'...'``, a quote inside doubled) or braced (``{...}``): a password's quoted ``;`` and
+#: ``Server=`` are part of the password, never a pair of their own.
+_CONNECTION_PAIR = rx.compile(
+    r"\s*(?P<key>[^=;]*?)\s*=\s*(?P<value>\"(?:[^\"]|\"\")*\"|'(?:[^']|'')*'|"
+    r"\{(?:[^}]|\}\})*\}|[^;]*?)\s*(?:;|$)")
+_SERVER_KEY = rx.compile(r"(?i)^(?:server|host|data source|address|addr)$")
+#: A server's value: ``mssql-service,1433``, ``db:5432``, ``tcp:sql.example.com,1433``.
+_SERVER_VALUE = rx.compile(
+    r"^(?i:tcp:)?(?P<host>[A-Za-z0-9][A-Za-z0-9.-]*)(?:[,:](?P<port>\d{1,5}))?$")
+CONNECTION_CHARS = 2048
+"""How much of a connection string is read for its server (a real one is short)."""
+
+
+def _connection_server(value: str) -> tuple[str, str | None] | None:
+    """The server (and port) an ADO.NET or ODBC connection string names, or None; never a
+    part of another key's value. A quote or brace that does not close makes the string
+    unreadable: nothing is taken from it."""
+    for pair in _CONNECTION_PAIR.finditer(value[:CONNECTION_CHARS]):
+        raw = pair["value"] or ""
+        if raw[:1] in ("\"", "'", "{") and not (
+                len(raw) > 1 and raw[-1] == {"\"": "\"", "'": "'", "{": "}"}[raw[0]]):
+            return None
+        if _SERVER_KEY.search(pair["key"] or "") is None:
+            continue
+        server = _SERVER_VALUE.search(raw)
+        return (server["host"], server["port"]) if server is not None else None
+    return None
 #: Words of an env name that say what kind of address it holds, not whose it is.
 _PEER_ENV_WORDS = frozenset({
     "HOST", "HOSTNAME", "HOSTS", "ADDR", "ADDRESS", "SERVER", "SERVERS", "ENDPOINT", "BROKERS",
@@ -157,11 +180,12 @@ def _configured_peers(ctx: ContainerContext) -> list[str]:
         seen += 1
         if seen > PEER_SCAN:
             break
-        server = _CONNECTION_SERVER.search(value) if connection else None
+        server = _connection_server(value) if connection else None
         if server is not None:
             # an ADO.NET connection string: its server only, never its password
-            if _PEER_VALUE.search(server["host"]) is not None:
-                at = f"{server['host']}:{server['port']}" if server["port"] else server["host"]
+            server_host, server_port = server
+            if _PEER_VALUE.search(server_host) is not None:
+                at = f"{server_host}:{server_port}" if server_port else server_host
                 # ``name=host`` would read as a connection string to redaction
                 (named if _owner_words(name.upper(), log) else out).append(
                     f"{at} (the server in {name})")
@@ -228,7 +252,9 @@ def _exec_format(ctx: ContainerContext, command: str, evidence: list[str],
     )
 
 
-_OCI_HOOK = rx.compile(r"running \w+ hook(?: #?\d+)?")
+#: The OCI hook that failed, as runc names it: ``running prestart hook 0 caused`` (runc
+#: 1.0-rc), ``Running hook #1::`` (runc 1.0), ``error running hook #0:`` (runc 1.1 on).
+_OCI_HOOK = rx.compile(r"(?i)\brunning (?:\w+ )?hook(?: #?\d+)?")
 
 
 def _runtime_start_failure(
@@ -268,7 +294,9 @@ def _runtime_start_failure(
     if not generic:
         return None
     if not m and message:
-        evidence.insert(0, f"runtime: {message.strip()}")
+        # from the OCI hook that failed, when one did: the wrappers above it say nothing
+        hook = _OCI_HOOK.search(message)
+        evidence.insert(0, f"runtime: {message[hook.start() if hook else 0:].strip()}")
     return ctx.finding(
         Reason.RUNTIME_START_ERROR,
         f"The container runtime cannot start container {ctx.name}: "
