@@ -149,3 +149,25 @@ def test_a_warning_about_the_region_is_not_why_an_unrelated_panic_exited(crashin
            "\t/app/main.go:9 +0x2d\n")
     f = only(run(*crashing(log, exit_code=2)))
     assert f.reason is Reason.APP_ERROR
+
+
+def test_a_sqlite_files_data_source_is_no_server(crashing) -> None:
+    log = ("Application startup exception: System.Data.SqlClient.SqlException (0x80131904): A "
+           "network-related or instance-specific error occurred while establishing a connection "
+           "to SQL Server.\n")
+    objects, logs = crashing(log)
+    objects[0]["spec"]["containers"][0]["env"] = [
+        {"name": "ConnectionStrings__Cache", "value": "Data Source=app.db"},
+        {"name": "ConnectionStrings__Main", "value": "Server=mssql;Database=shop"}]
+    f = only(run(objects, logs))
+    assert f.details["configuredPeers"] == ["mssql (the server in ConnectionStrings__Main)"]
+
+
+def test_finds_walk_into_proc_is_not_where_the_trouble_started(crashing) -> None:
+    # the shape of https://github.com/microsoft/mssql-docker/issues/606
+    log = ("find: '/proc/1/map_files': Permission denied\n"
+           + "".join(f"starting step {k}\n" for k in range(8))
+           + "java.io.FileNotFoundException: /data/app.pid (Permission denied)\n")
+    f = only(run(*crashing(log)))
+    assert f.reason is Reason.PERMISSION_DENIED
+    assert "/proc/1/map_files" not in evidence_text(f)

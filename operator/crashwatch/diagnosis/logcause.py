@@ -466,11 +466,13 @@ def _merge(best: _Candidate, candidates: list[_Candidate], lines: list[LogLine],
         # (Nexus's ``mkdir: cannot create directory '../sonatype-work/nexus3/log': Permission
         # denied`` long before ``FileNotFoundException: /nexus-data/karaf.pid (Permission
         # denied)``): where the trouble started
-        # (never a warning the process carried on after, nor a denial that names no file)
+        # (never a warning the process carried on after, nor a denial that names no file,
+        # nor ``find``'s walk into another process's /proc entries)
         first = min((c for c in candidates if c.rule == best.rule
                      and c.line < best.line - BURST_REACH
                      and (c.groups.get("path")
                           or _QUOTED_FILE.search(lines[c.line].text) is not None)
+                     and "/proc/" not in lines[c.line].text
                      and chains.effective_level(lines, sh, c.line) is not Level.WARN),
                     key=lambda c: c.line, default=None)
         if (first is not None and len(span) < OTHER_PATHS_SPAN

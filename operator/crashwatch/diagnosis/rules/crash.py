@@ -134,8 +134,13 @@ def _connection_server(value: str) -> tuple[str, str | None] | None:
         if _SERVER_KEY.search(pair["key"] or "") is None:
             continue
         server = _SERVER_VALUE.search(raw)
-        return (server["host"], server["port"]) if server is not None else None
+        if server is None or server["host"].rsplit(".", 1)[-1].lower() in _DATABASE_FILES:
+            return None  # SQLite's or LocalDB's file (``Data Source=app.db``), no server
+        return server["host"], server["port"]
     return None
+
+
+_DATABASE_FILES = frozenset({"db", "sqlite", "sqlite3", "mdf", "sdf", "ldf"})
 #: Words of an env name that say what kind of address it holds, not whose it is.
 _PEER_ENV_WORDS = frozenset({
     "HOST", "HOSTNAME", "HOSTS", "ADDR", "ADDRESS", "SERVER", "SERVERS", "ENDPOINT", "BROKERS",
