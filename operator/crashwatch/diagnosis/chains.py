@@ -111,7 +111,7 @@ _GENERIC = rx.compile(
     r"could not create the java virtual machine|a fatal exception has occurred|"
     # a child process's exit status (Go's ``Error: exit status 1``), giving up
     # (``Aborting firewall configuration``)
-    r"^error: exit status \d+$|^aborting\b|"
+    r"^error: exit status \d+$|^(?:\d{4}/\d{2}/\d{2} \d{2}:\d{2}:\d{2}(?:\.\d+)? )?aborting\b|"
     r"\d+ of \d+ checks? failed|checks? failed$|exiting|shutting down|stopping|terminat(?:ed|ing)|"
     r"startup failed|failed to start(?: the)? (?:application|server|service)?\W*$|"
     r"error occurred|an error has occurred|aborted!?$|giving up|fatal error occurred|"
@@ -528,6 +528,12 @@ _AFTERMATH = rx.compile(r"error received after stop sequence was engaged|"
                         r"error (?:during|while) (?:shutdown|shutting down)", ignorecase=True)
 
 
+#: Giving up and saying why (HotSpot's ``Aborting due to java.lang.OutOfMemoryError``,
+#: ``Aborting because the license expired``): no wrapper (logread reads ``tool: aborting
+#: because of ...`` as an error the same way).
+_ABORTING_WHY = rx.compile(r"(?i)(?:^|\s)aborting (?:because|due to) \S")
+
+
 def is_generic(text: str) -> bool:
     """Whether a line only wraps a failure (:data:`_GENERIC`) or follows the one that did
     (:data:`_AFTERMATH`); a line that says what failed and then adds its consequence
@@ -538,7 +544,7 @@ def is_generic(text: str) -> bool:
     if tail is not None and len(text[:tail.start()].strip()) >= _CONSEQUENCE_HEAD:
         text = text[:tail.start()]
     m = _GENERIC.search(text)
-    if m is None:
+    if m is None or _ABORTING_WHY.search(text) is not None:
         return False
     # a wrapper's words followed by what failed (Logstash's ``An unexpected error occurred!
     # {:error=>#<ArgumentError: Path "/usr/share/logstash/data" must be a writable

@@ -237,8 +237,10 @@ def _vetoed_by_report(lines: list[LogLine], sh: chains.Shape, i: int, rule: gene
     [Errno 99] Cannot assign requested address`` under a frame calling ``s.bind(...)`` is
     the process's own address, no peer's."""
     block = sh.block(i)
-    if rule.veto is None or block is None or rule.reason is not Reason.DEPENDENCY_UNREACHABLE:
+    if rule.veto is None or rule.reason is not Reason.DEPENDENCY_UNREACHABLE:
         return False  # the connection rules' vetoes name a report's other causes
+    if block is None:
+        return _vetoed_by_chain(lines, sh, i, rule.veto)
     if any(j != i and rule.veto.search(lines[j].text) is not None
            for j in block.exceptions[:VETO_REACH]):
         return True  # another cause in the chain (never a frame's class or function name)
@@ -247,6 +249,20 @@ def _vetoed_by_report(lines: list[LogLine], sh: chains.Shape, i: int, rule: gene
     return frame_veto is not None and any(
         sh.roles[j] is chains.Role.FRAME and frame_veto.search(lines[j].text) is not None
         for j in range(block.start, end + 1))
+
+
+def _vetoed_by_chain(lines: list[LogLine], sh: chains.Shape, i: int, veto: rx.Regex) -> bool:
+    """Whether a cause chain printed one line per cause, under one record header, says what
+    the veto says on a line below line ``i``: Keycloak's ``ERROR: Failed to obtain JDBC
+    connection`` then ``ERROR: FATAL: password authentication failed for user "keycloak"``
+    is no unreachable database."""
+    head = lines[i].text[:PREFIX_CHARS]
+    for j in range(i + 1, min(len(lines), i + 1 + BURST_REACH)):
+        if lines[j].text[:PREFIX_CHARS] != head or chains.is_quiet(lines, sh, j):
+            return False
+        if veto.search(lines[j].text) is not None:
+            return True
+    return False
 
 
 VARIABLES_SPAN = 40
@@ -292,7 +308,9 @@ def _first_naming(lines: list[LogLine], indexes: Sequence[int], want: str, quote
     return None
 
 
-_DIGITS = rx.compile(r"\d+")
+#: A number and the unit or fraction written with it (``500ms``, ``1.5s``): a retry's
+#: message differs from the one before only by these.
+_DIGITS = rx.compile(r"\d[\d.,:]*[A-Za-zµ]*")
 BURST_REACH = 3
 """How many lines of its own burst (consecutive error lines) a cause line's neighbours are."""
 _QUOTED_FILE = rx.compile(r"['\"`](?P<path>\.{0,2}/?[^'\"`\s]*/[^'\"`\s]+)['\"`]")
@@ -525,6 +543,10 @@ _SAYS_FAILURE = rx.compile(
 #: A line that goes on about what the line above said (``It contains ...``).
 _REFERS_BACK = rx.compile(r"^(?:It|This|That|These|They) (?:is|was|contains|has|had|means|"
                           r"may|might|must|seems|appears|looks|does|did|can|could)\b")
+#: A sentence that names a secret (``This is the unseal key: ...``) is never taken as a
+#: detail: redaction knows keys, not prose, and the line above tells without it.
+_NAMES_A_SECRET = rx.compile(r"(?i)\b(?:keys?|tokens?|passwords?|passwd|passphrase|secrets?|"
+                             r"credentials?|api[ _-]?keys?)\b")
 HEADING_CHARS = 24
 """How long an unindented line ending with a colon may be to count as a heading."""
 
@@ -587,6 +609,7 @@ def _details(lines: list[LogLine], sh: chains.Shape, i: int) -> list[str]:
         return run
     if (i + 1 < len(lines) and not lines[i].structured and not lines[i + 1].structured
             and _REFERS_BACK.search(lines[i + 1].text) is not None
+            and _NAMES_A_SECRET.search(lines[i + 1].text) is None
             and not starts_record(lines[i + 1].text)
             and prefix_level(lines[i + 1].text) is Level.UNKNOWN):
         # a sentence that continues this one's subject (initdb's ``directory ".../data"

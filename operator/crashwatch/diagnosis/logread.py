@@ -587,6 +587,8 @@ _XTRACE = rx.compile(r"^(?:\++|>) (?:\w+=\S* )*(?P<command>[\w./-]+)")
 #: A structured record whose whole message is a command line with a flag
 #: (``{"msg":"iptables-save -t nat"}``): the program logs what it runs, then its output.
 _COMMAND_ECHO = rx.compile(r"^(?P<command>[\w./-]+) (?:\S+ )*?--?[A-Za-z][\w-]*(?:[ =]\S*)*$")
+#: A tool's version after its name, as it starts its own messages (``v1.8.7``).
+_TOOL_VERSION = rx.compile(r"^v?\d+(?:\.\d+)+\b")
 #: Go's standard logger's time (``2019/07/29 19:00:59 ``), before a trace or its output.
 _GO_LOG_TIME = rx.compile(r"^\d{4}/\d{2}/\d{2} \d{2}:\d{2}:\d{2}(?:\.\d+)? ")
 
@@ -604,8 +606,14 @@ def _traced_commands_error(traced: str, line: str, echo: bool = False) -> bool:
     if m is None:
         return False
     name = m["command"].rsplit("/", 1)[-1]
-    return bool(name) and line.startswith((f"{name}: ", f"{name} ")) and \
-        _FAILURE_WORDS.search(line[len(name) + 1:]) is not None
+    if not name or not line.startswith((f"{name}: ", f"{name} ")):
+        return False
+    # the tool names itself with a colon or with its version (``iptables-save v1.8.7
+    # (legacy): Cannot initialize: ...``); a sentence that starts with the same word
+    # (``Running migrations: 0 failed`` after ``Running migrations --dir /m``) is not its
+    rest = line[len(name) + 1:]
+    return (line[len(name)] == ":" or _TOOL_VERSION.search(rest) is not None) and \
+        _FAILURE_WORDS.search(rest) is not None
 
 
 def _time_end(text: str) -> int:

@@ -95,7 +95,24 @@ _NOT_PEER_ENV = rx.compile(
     r"LOGIN|LOGOUT|AUTH)_")
 #: An app's own host name under its prefix (Keycloak's ``KC_HOSTNAME``), unless the log
 #: says the prefix's word (``REDIS_HOSTNAME`` beside ``redis``).
-_OWN_HOSTNAME = rx.compile(r"^[A-Z0-9]+_HOSTNAME$")
+_OWN_HOSTNAME = rx.compile(r"^(?P<prefix>[A-Z0-9]+)_HOSTNAME$")
+ENV_NAMES = 256
+"""How many env names are read to tell an app's own prefix (a hostile pod may have thousands)."""
+
+
+def _own_hostname(name: str, names: list[str]) -> bool:
+    """Whether ``PREFIX_HOSTNAME`` is the app's own host name: its prefix is the app's
+    namespace, under which another name holds a dependency's address (Keycloak's
+    ``KC_HOSTNAME`` beside ``KC_DB_URL``). A prefix that is the dependency itself (Immich's
+    ``DB_HOSTNAME`` and ``REDIS_HOSTNAME``, Guacamole's ``POSTGRES_HOSTNAME``) names a peer."""
+    m = _OWN_HOSTNAME.search(name)
+    if m is None:
+        return False
+    head = f"{m['prefix']}_"
+    return any(other.startswith(head) and other != name and other.count("_") >= 2
+               and _PEER_ENV.search(other) is not None for other in names)
+
+
 #: A bare value that is a host name (RFC 1123 labels, lower case, as Kubernetes names
 #: Services) or an IPv4 address, with a port or not; nothing else is shown.
 _PEER_VALUE = rx.compile(
@@ -172,6 +189,8 @@ def _configured_peers(ctx: ContainerContext) -> list[str]:
     address (``WORKFLOW_TEMPORAL_CLUSTER_FRONTEND_HOST`` beside a ``@temporalio/client``
     frame)."""
     log = ctx.log[-MAX_LOG_BYTES:].lower()
+    names = [as_str(as_dict(entry).get("name"))
+             for entry in as_list(ctx.spec.get("env"))[:ENV_NAMES]]
     named: list[str] = []
     out: list[str] = []
     seen = 0
@@ -199,7 +218,7 @@ def _configured_peers(ctx: ContainerContext) -> list[str]:
             continue
         owners = _owner_words(name, log)
         in_log = bool(owners)
-        if (_NOT_PEER_ENV.search(name) is not None or _OWN_HOSTNAME.search(name) is not None) \
+        if (_NOT_PEER_ENV.search(name) is not None or _own_hostname(name, names)) \
                 and not any(word in value.lower() for word in owners):
             # the process's own address, unless the word the log says is also in the
             # address (``retool-temporal-...``): a framework's word in every frame
