@@ -35,6 +35,12 @@ def test_a_jdbc_wrapper_whose_next_cause_is_a_wrong_password_is_no_unreachable_d
     assert f.reason is not Reason.DEPENDENCY_UNREACHABLE
     f = only(run(*crashing(_keycloak('FATAL: database "keycloak" does not exist'))))
     assert f.reason is not Reason.DEPENDENCY_UNREACHABLE
+    # a TLS cause below the wrapper is no unreachable database either
+    f = only(run(*crashing(_keycloak(
+        "SSL error: PKIX path building failed: sun.security.provider.certpath."
+        "SunCertPathBuilderException: unable to find valid certification path to requested "
+        "target"))))
+    assert f.reason is not Reason.DEPENDENCY_UNREACHABLE
     # the cause that is an unreachable database still is one
     f = only(run(*crashing(_keycloak(
         "Acquisition timeout while waiting for new connection"))))

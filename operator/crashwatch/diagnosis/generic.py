@@ -388,9 +388,9 @@ RULES: tuple[Rule, ...] = (
            "08006", "reach database"),
           extract="host",
           veto=r"authentication|access denied|password|unauthori[sz]ed|forbidden|"
-               r"certificate|x509|handshake|does not exist|no such database|unknown database|"
-               r"already in use|connection in use|0\.0\.0\.0|\[::\]|pg_hba|too many clients|"
-               r"connection slots|too many connections"),
+               r"certificate|x509|handshake|\bpkix\b|ssl error|does not exist|no such database|"
+               r"unknown database|already in use|connection in use|0\.0\.0\.0|\[::\]|pg_hba|"
+               r"too many clients|connection slots|too many connections"),
     # Go's HTTP client timing out on an error line (a warning's telemetry post that timed
     # out is not why a process exited): ``Get "https://10.100.0.1:443/api/...": context
     # deadline exceeded``
