@@ -93,8 +93,8 @@ _NOT_PEER_ENV = rx.compile(
     r"(?:^|_)(?:PUBLIC|BASE|SITE|EXTERNAL|CALLBACK|REDIRECT|WEBHOOK|ROOT|APP|LISTEN|BIND|NEXTAUTH|"
     r"ADVERTISED|SELF|POD|NODE|METRICS|HEALTH|CDN|STATIC|ASSET|ASSETS|FRONTEND|ISSUER|OIDC|"
     r"LOGIN|LOGOUT|AUTH)_")
-#: An app's own host name under its prefix (Keycloak's ``KC_HOSTNAME``), unless the log
-#: says the prefix's word (``REDIS_HOSTNAME`` beside ``redis``).
+#: ``PREFIX_HOSTNAME``: the app's own host name when its prefix also holds another
+#: address (Keycloak's ``KC_HOSTNAME`` beside ``KC_DB_URL``), see :func:`_own_hostname`.
 _OWN_HOSTNAME = rx.compile(r"^(?P<prefix>[A-Z0-9]+)_HOSTNAME$")
 ENV_NAMES = 256
 """How many env names are read to tell an app's own prefix (a hostile pod may have thousands)."""
@@ -198,8 +198,9 @@ def _configured_peers(ctx: ContainerContext) -> list[str]:
         env = as_dict(entry)
         name, value = as_str(env.get("name")), env.get("value")
         connection = "connection" in name.lower()
+        peer = _PEER_ENV.search(name) is not None
         if not isinstance(value, str) or not value or name == "HOSTNAME" or (
-                not connection and _PEER_ENV.search(name) is None):
+                not connection and not peer):
             continue
         seen += 1
         if seen > PEER_SCAN:
@@ -214,7 +215,7 @@ def _configured_peers(ctx: ContainerContext) -> list[str]:
                 (named if _owner_words(name.upper(), log) else out).append(
                     f"{at} (the server in {name})")
             continue
-        if _PEER_ENV.search(name) is None:
+        if not peer:
             continue
         owners = _owner_words(name, log)
         in_log = bool(owners)
