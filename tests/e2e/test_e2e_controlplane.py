@@ -290,6 +290,35 @@ def test_crash_loop_the_older_way_waits_in_back_off_between_restarts(
     assert failed_instance(cs) == (cs["lastState"]["terminated"]["containerID"], True)
 
 
+def test_crash_loop_ends_when_its_pod_is_deleted_under_it(
+    core: client.CoreV1Api, namespace: str, logs_dir: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A pod deleted mid-loop (a rollout replaced it, as a memory floor's roll does) ends the
+    loop the way a kubelet stops writing a pod that is gone: no 404 escapes, the pod as last
+    written comes back. Before this, a remediation quicker than the test's third restart made
+    the e2e run fail on ``pods "rails-..." not found``."""
+    core.create_namespaced_pod(namespace, pod_manifest("replaced"))
+    real = kubelet._Container.back_off
+    deleted: list[int] = []
+
+    def back_off_then_delete(self: Any, seconds: int, *, event: bool = True) -> None:
+        real(self, seconds, event=event)
+        if not deleted:  # the first back-off: restartCount 1; the loop asked for 3
+            core.delete_namespaced_pod("replaced", namespace, grace_period_seconds=0)
+            deleted.append(seconds)
+
+    monkeypatch.setattr(kubelet._Container, "back_off", back_off_then_delete)
+    out = kubelet.crash_loop(core, (namespace, "replaced"), "app", restarts=3,
+                             log="boom\n", logs_dir=logs_dir)  # fmt: skip
+    assert deleted == [10]
+    cs = cstatus(out)
+    assert cs["restartCount"] == 1
+    assert cs["state"]["waiting"]["reason"] == "CrashLoopBackOff"
+    with pytest.raises(client.ApiException) as gone:
+        core.read_namespaced_pod("replaced", namespace)
+    assert gone.value.status == 404
+
+
 @pytest.mark.parametrize(
     "case",
     [

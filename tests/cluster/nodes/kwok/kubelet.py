@@ -65,6 +65,10 @@ BETWEEN_RESTARTS = ("terminated", "waiting")
 RUNTIMES = ("containerd2", "containerd1")
 
 PodRef = Any  # V1Pod | tuple[str, str] | str
+
+
+class PodGone(Exception):
+    """The pod was deleted: a kubelet stops its containers and writes nothing more for it."""
 Log = str | Sequence[str] | None
 
 
@@ -422,9 +426,16 @@ def _write_status(core: client.CoreV1Api, pod: dict[str, Any], container: str | 
             obj = core.replace_namespaced_pod_status(name, ns, body)  # type: ignore[arg-type]
             return dict(core.api_client.sanitize_for_serialization(obj))
         except ApiException as e:
+            if e.status == 404:
+                raise PodGone(f"{ns}/{name}") from e
             if e.status != 409:
                 raise
-            pod = _read(core, ns, name)
+            try:
+                pod = _read(core, ns, name)
+            except ApiException as e2:
+                if e2.status == 404:
+                    raise PodGone(f"{ns}/{name}") from e2
+                raise
             pod_fields = dict(pod_fields)
     raise RuntimeError(f"could not write status of {ns}/{name}: conflicts")
 
@@ -731,6 +742,10 @@ def crash_loop(api: Any, pod: PodRef, container: str, *, exit_code: int = 1,
     ``between_restarts="waiting"`` writes CrashLoopBackOff right after every exit but the
     first, as older kubelets (and a short syncFrequency) show it: the pod is left waiting.
 
+    A pod deleted under the loop (a rollout replaced it: a remediation's roll is one) ends
+    it, as a kubelet stops writing a pod once it is gone: the pod as last written is
+    returned, its restartCount short of ``restarts``.
+
     ``log``: what each instance writes (a list: one per instance, the last repeated),
     written under ``logs_dir`` per instance and as the failed instance's
     ``<container>.log``. ``run_seconds``: how long the first instance ran before it exited
@@ -743,17 +758,20 @@ def crash_loop(api: Any, pod: PodRef, container: str, *, exit_code: int = 1,
     c.run_seconds = run_seconds
     target = c.attempt + restarts
     failed = (message or "") if start_failed else None
-    while True:
-        backoff = backoff_seconds(c.attempt) if c.phase == "dead" and c.attempt >= 2 else None
-        c.start(start_failed=failed, backoff=backoff)
-        c.exit(exit_code, reason, message)
-        if c.attempt >= 1:  # the first exit restarts at once
-            if c.attempt == 1 or c.mode == "waiting":
-                c.back_off(backoff_seconds(c.attempt))
-            else:
-                c.backoff_event()  # the kubelet's sync hits the back-off; the status stays
-        if c.attempt >= target:
-            return c.pod
+    try:
+        while True:
+            backoff = backoff_seconds(c.attempt) if c.phase == "dead" and c.attempt >= 2 else None
+            c.start(start_failed=failed, backoff=backoff)
+            c.exit(exit_code, reason, message)
+            if c.attempt >= 1:  # the first exit restarts at once
+                if c.attempt == 1 or c.mode == "waiting":
+                    c.back_off(backoff_seconds(c.attempt))
+                else:
+                    c.backoff_event()  # the kubelet's sync hits the back-off; the status stays
+            if c.attempt >= target:
+                return c.pod
+    except PodGone:
+        return c.pod
 
 
 def oom_kill(api: Any, pod: PodRef, container: str, **kw: Any) -> dict[str, Any]:
