@@ -75,12 +75,17 @@ class Rule:
     only_read_only: bool = False
     """A failure that counts only where the root filesystem is read-only and the path is on
     no writable volume (logcause checks): a write that failed without saying why."""
+    unless_env: tuple[tuple[str, str], ...] = ()
+    """Env settings (name, literal value; ``*`` for any) under which the line means
+    something else (``DOTNET_EnableDiagnostics=0``: CoreCLR writes no diagnostic pipes to
+    /tmp; an AWS SDK that finds no region where the spec sets one is not missing it)."""
 
 
 def _rule(id_: str, reason: Reason, pattern: str, hints: Sequence[str], extract: str = "",
           veto: str | None = None, ignorecase: bool = True, errors_only: bool = False,
           frame_veto: str | None = None, default: str = "",
-          read_only_explains: bool = False, only_read_only: bool = False) -> Rule:
+          read_only_explains: bool = False, only_read_only: bool = False,
+          unless_env: Sequence[tuple[str, str]] = ()) -> Rule:
     return Rule(
         id=f"generic-{id_}",
         reason=reason,
@@ -93,6 +98,7 @@ def _rule(id_: str, reason: Reason, pattern: str, hints: Sequence[str], extract:
         default=default,
         read_only_explains=read_only_explains,
         only_read_only=only_read_only,
+        unless_env=tuple(unless_env),
     )
 
 
@@ -195,7 +201,8 @@ RULES: tuple[Rule, ...] = (
     # ``NoRegionError: You must specify a region.``, Java's ``Unable to load region from any
     # of the providers in the chain``, Java v1's ``Unable to find a region via the region
     # provider chain`` and ``Unable to load region information from any provider in the
-    # chain``: AWS_REGION is not set. A warning's (an SDK that fell back to a default) is not.
+    # chain``: AWS_REGION is not set. A warning's (an SDK that fell back to a default) is not,
+    # nor one where the spec sets a region (then the SDK is not reading it: no missing var).
     _rule("missing-aws-region", Reason.MISSING_ENV,
           r"MissingRegion: could not find region configuration|"
           r"an AWS region is required, but was not found|NoRegionError: You must specify a region|"
@@ -203,7 +210,7 @@ RULES: tuple[Rule, ...] = (
           r"Unable to find a region via the region provider chain|"
           r"Unable to load region information from any provider in the chain",
           ("region",), extract="variable", ignorecase=False, errors_only=True,
-          default="AWS_REGION"),
+          default="AWS_REGION", unless_env=(("AWS_REGION", "*"), ("AWS_DEFAULT_REGION", "*"))),
     _rule("missing-setting-named-first", Reason.MISSING_ENV,
           rf"(?:^|[\s:'\"`(\[{{=])['\"`]?\$?\{{?(?P<variable>{_VAR})\}}?['\"`]?,?\s+"
           rf"(?i:(?:{_ENVVAR_WORDS}\s+|(?:config(?:uration)? )?"
@@ -424,10 +431,12 @@ RULES: tuple[Rule, ...] = (
     # .NET's runtime, which writes its diagnostic pipes to /tmp first, failing to start with
     # E_FAIL: ``Failed to create CoreCLR, HRESULT: 0x80004005``
     # (https://github.com/dotnet/coreclr/issues/15243); other causes give the same words, so
-    # it counts only under a read-only root with no writable /tmp.
+    # it counts only under a read-only root with no writable temporary directory (/tmp, or
+    # where TMPDIR points), and not where the diagnostics are off (no pipes are written).
     _rule("coreclr-temp-dir", Reason.READ_ONLY_FILESYSTEM,
           r"Failed to (?:create|initialize) CoreCLR, HRESULT: 0x80004005",
-          ("coreclr",), extract="path", default="/tmp", only_read_only=True),
+          ("coreclr",), extract="path", default="/tmp", only_read_only=True,
+          unless_env=(("DOTNET_EnableDiagnostics", "0"), ("COMPlus_EnableDiagnostics", "0"))),
     # Last: a write that failed without saying why counts only where the container's root
     # filesystem is read-only and the path is on no writable volume (logcause checks).
     _rule(WRITE_FAILED, Reason.READ_ONLY_FILESYSTEM,

@@ -67,6 +67,32 @@ class Context:
     read_only_root: bool = False
     writable_paths: tuple[str, ...] = ()
     """Mount paths of the container's writable volumes."""
+    env: tuple[tuple[str, str | None], ...] = ()
+    """The container's env entries (name, literal value; None for one set by reference,
+    ``valueFrom``)."""
+
+    def setting(self, name: str) -> str | None:
+        """The literal value the spec gives env var ``name`` (the last entry wins, as in
+        the kubelet), or None."""
+        found = None
+        for key, value in self.env:
+            if key == name:
+                found = value
+        return found
+
+    def sets(self, name: str, value: str) -> bool:
+        """Whether the spec sets ``name`` to ``value``; ``*``: to anything, a reference
+        (``valueFrom``) included, but not to an empty string."""
+        if value != "*":
+            return self.setting(name) == value
+        return any(key == name and val != "" for key, val in self.env)
+
+    @property
+    def temp_dir(self) -> str:
+        """Where the process writes its temporary files: ``TMPDIR`` when the spec sets it to
+        a path, else ``/tmp``."""
+        tmp = self.setting("TMPDIR") or ""
+        return tmp if tmp.startswith("/") else "/tmp"
 
     def writable(self, path: str) -> bool:
         return any(path == p or path.startswith(p.rstrip("/") + "/") for p in
@@ -206,7 +232,12 @@ def _generic_candidates(lines: list[LogLine], sh: chains.Shape,
         found = generic.match_line(line.text, allowed)
         if found is None or _vetoed_by_report(lines, sh, i, found.rule):
             continue
+        if any(context.sets(name, value) for name, value in found.rule.unless_env):
+            continue
         path = found.groups.get("path")
+        if path and path == found.rule.default == "/tmp":
+            # the line names no directory: the temporary one, which TMPDIR may move
+            path = found.groups["path"] = context.temp_dir
         read_only = context.read_only_root and bool(path) and not context.writable(path or "")
         reason = found.rule.reason
         if found.rule.only_read_only:

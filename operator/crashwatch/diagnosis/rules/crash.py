@@ -135,26 +135,35 @@ _SERVER_KEY = rx.compile(r"(?i)^(?:server|host|data source|address|addr)$")
 #: A server's value: ``mssql-service,1433``, ``db:5432``, ``tcp:sql.example.com,1433``.
 _SERVER_VALUE = rx.compile(
     r"^(?i:tcp:)?(?P<host>[A-Za-z0-9][A-Za-z0-9.-]*)(?:[,:](?P<port>\d{1,5}))?$")
+_PORT_VALUE = rx.compile(r"^\d{1,5}$")
 CONNECTION_CHARS = 2048
 """How much of a connection string is read for its server (a real one is short)."""
 
 
 def _connection_server(value: str) -> tuple[str, str | None] | None:
     """The server (and port) an ADO.NET or ODBC connection string names, or None; never a
-    part of another key's value. A quote or brace that does not close makes the string
-    unreadable: nothing is taken from it."""
+    part of another key's value. The port is the server's own (``db,1433``) or a ``Port=``
+    pair's (Npgsql's ``Host=db;Port=5432``). A quote or brace that does not close makes the
+    rest unreadable: nothing more is taken from it."""
+    host: str | None = None
+    port: str | None = None
     for pair in _CONNECTION_PAIR.finditer(value[:CONNECTION_CHARS]):
         raw = pair["value"] or ""
         if raw[:1] in ("\"", "'", "{") and not (
                 len(raw) > 1 and raw[-1] == {"\"": "\"", "'": "'", "{": "}"}[raw[0]]):
-            return None
-        if _SERVER_KEY.search(pair["key"] or "") is None:
-            continue
-        server = _SERVER_VALUE.search(raw)
-        if server is None or server["host"].rsplit(".", 1)[-1].lower() in _DATABASE_FILES:
-            return None  # SQLite's or LocalDB's file (``Data Source=app.db``), no server
-        return server["host"], server["port"]
-    return None
+            break
+        key = (pair["key"] or "").strip()
+        if host is None and _SERVER_KEY.search(key) is not None:
+            server = _SERVER_VALUE.search(raw)
+            if server is None or ("." in server["host"] and server["host"].rsplit(".", 1)[
+                    -1].lower() in _DATABASE_FILES):
+                # SQLite's or LocalDB's file (``Data Source=app.db``), no server; a host
+                # named ``db`` is one
+                return None
+            host, port = server["host"], server["port"] or port
+        elif key.lower() == "port" and _PORT_VALUE.search(raw) is not None:
+            port = port or raw
+    return (host, port) if host is not None else None
 
 
 _DATABASE_FILES = frozenset({"db", "sqlite", "sqlite3", "mdf", "sdf", "ldf"})
@@ -209,7 +218,8 @@ def _configured_peers(ctx: ContainerContext) -> list[str]:
         if server is not None:
             # an ADO.NET connection string: its server only, never its password
             server_host, server_port = server
-            if _PEER_VALUE.search(server_host) is not None:
+            # a host name has no case: ``Server=SQLPROD01`` is as good as ``sqlprod01``
+            if _PEER_VALUE.search(server_host.lower()) is not None:
                 at = f"{server_host}:{server_port}" if server_port else server_host
                 # ``name=host`` would read as a connection string to redaction
                 (named if _owner_words(name.upper(), log) else out).append(
@@ -528,6 +538,9 @@ def _context(ctx: ContainerContext) -> Context:
         read_only_root=sc.get("readOnlyRootFilesystem") is True,
         writable_paths=tuple(as_str(m.get("mountPath")) for m in mounts
                              if m.get("readOnly") is not True and as_str(m.get("mountPath"))),
+        env=tuple((as_str(e.get("name")), as_str(e.get("value")) if "valueFrom" not in e
+                   else None)
+                  for e in map(as_dict, as_list(ctx.spec.get("env"))[:ENV_NAMES])),
     )
 
 
