@@ -137,6 +137,16 @@ _SPECIFIC = rx.compile(
     r"\b[a-z][a-z0-9_]*(?:\.[a-z0-9_]+)+\b|\[\d{2,}\]|\bversion \d+|\b(?:too (?:low|high|small|"
     r"large|many|old|new)|at least|at most|exceed(?:s|ed)?|not supported|unsupported)\b"
 )
+#: Words that say what failed after a wrapper's (.NET's ``Process terminated. Couldn't find
+#: a valid ICU package installed on the system.``).
+_SAYS_WHAT = rx.compile(r"(?i)\b(?:couldn't|could not|can't|cannot|unable to|failed to|"
+                        r"not found|no such|missing|invalid)\b")
+#: A line that advises what to do (``Please install libicu ...``, ``Alternatively you can
+#: set ...``): the line it follows says what failed.
+_ADVICE = rx.compile(r"(?i)^\W{0,3}(?:please\b|alternatively\b|you (?:can|could|may|might)\b|"
+                     r"try\b|consider\b|hint:|tip:|did you mean\b)")
+ADVICE_COST = 4
+"""What advice costs a line's specificity."""
 _DESCRIPTION = "Description:"
 #: The head of a command's usage text: Go's flag package (``Usage of /bin/app:``), cobra and
 #: click (``Usage:``, ``Usage: app [OPTIONS]``), argparse (``usage: app [-h]``), urfave/cli
@@ -508,6 +518,8 @@ def specificity(text: str) -> int:
         value += WHY_BONUS
     if is_generic(text):
         value -= 6
+    elif _ADVICE.search(text) is not None:
+        value -= ADVICE_COST
     return value
 
 
@@ -525,7 +537,12 @@ _AFTERMATH = rx.compile(r"error received after stop sequence was engaged|"
                         # a shutdown that went wrong after the start-up failed (Quarkus's
                         # ``Running a shutdown task failed: ... Failed to start caches``)
                         r"shutdown (?:task|hook) failed|"
-                        r"error (?:during|while) (?:shutdown|shutting down)", ignorecase=True)
+                        r"error (?:during|while) (?:shutdown|shutting down)|"
+                        # a process that reports its own abort after what made it abort
+                        # (MongoDB's ``Writing fatal message: Got signal: 6 (Aborted).``,
+                        # ``***aborting after invariant() failure``)
+                        r"got signal:? 6 \(aborted\)|^\W*aborting after \w",
+                        ignorecase=True)
 
 
 #: Giving up and saying why (HotSpot's ``Aborting due to java.lang.OutOfMemoryError``,
@@ -550,7 +567,8 @@ def is_generic(text: str) -> bool:
     # {:error=>#<ArgumentError: Path "/usr/share/logstash/data" must be a writable
     # directory...``) say it themselves
     rest = text[m.end():]
-    return len(rest.strip()) < _CONSEQUENCE_HEAD or _SPECIFIC.search(rest) is None
+    return len(rest.strip()) < _CONSEQUENCE_HEAD or (
+        _SPECIFIC.search(rest) is None and _SAYS_WHAT.search(rest) is None)
 
 
 def telling(lines: Sequence[LogLine], sh: Shape) -> list[int]:

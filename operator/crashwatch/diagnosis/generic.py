@@ -331,7 +331,16 @@ RULES: tuple[Rule, ...] = (
           # bin/rails: No such file or directory``); a redirect's target names a data file
           # (``line 3: ./logs/out.log: ...``) or an absolute path, and is no command
           r"^\S+: line \d+: (?P<command7>(?:\.{1,2}|[\w-]+)/(?:[\w.-]+/)*[\w-]+"
-          r"(?:\.(?:sh|py|rb|pl|js))?): No such file or directory\s*$",
+          r"(?:\.(?:sh|py|rb|pl|js))?): No such file or directory\s*$|"
+          # a script whose interpreter is not there: ``x.sh: /bin/sh^M: bad interpreter: No
+          # such file or directory`` (a ``^M``: the script has Windows line endings)
+          r"(?P<command8>/[\w./-]+(?:\^M|\r)?): bad interpreter: No such file or directory|"
+          # bash reading such a script: ``line 2: $'\r': command not found``
+          r"(?P<command9>\$'\\r'): command not found|"
+          # runc, when the entrypoint (or the loader it names) is not in the image:
+          # ``standard_init_linux.go:228: exec user process caused: no such file or
+          # directory`` (``caused "no such file or directory"`` before runc 1.0)
+          r"exec user process caused:? \\?\"?no such file or directory",
           ("not found", "cannot run program", "enoent", "no such file"), extract="command"),
     _rule("connection-refused", Reason.DEPENDENCY_UNREACHABLE,
           r"connection refused|\bECONNREFUSED\b|Errno 111\b|actively refused|"
@@ -390,14 +399,20 @@ RULES: tuple[Rule, ...] = (
           # accessible.``
           r"error occurred while establishing a connection to SQL Server|"
           # Prisma: ``Error: P1001`` / ``Can't reach database server at `db:5432```
-          r"can(?:'t|not) reach database server",
+          r"can(?:'t|not) reach database server|"
+          # Rust's hyper (reqwest): ``error trying to connect: dns error: ...``, ``... tcp
+          # connect error: ...``
+          r"error trying to connect: (?:dns error|tcp connect error)",
           ("timed out", "timeout", "etimedout", "unreachable", "no route", "connect", "08001",
            "08006", "reach database"),
           extract="host",
           veto=r"authentication|access denied|password|unauthori[sz]ed|forbidden|"
                r"certificate|x509|handshake|\bpkix\b|ssl error|does not exist|no such database|"
                r"unknown database|already in use|connection in use|0\.0\.0\.0|\[::\]|pg_hba|"
-               r"too many clients|connection slots|too many connections"),
+               r"too many clients|connection slots|too many connections|"
+               # a port the configuration left empty: Node's ``RangeError
+               # [ERR_SOCKET_BAD_PORT]: Port should be >= 0 and < 65536. Received NaN.``
+               r"ERR_SOCKET_BAD_PORT|port should be >= 0|invalid port|port out of range"),
     # Go's HTTP client timing out on an error line (a warning's telemetry post that timed
     # out is not why a process exited): ``Get "https://10.100.0.1:443/api/...": context
     # deadline exceeded``
@@ -406,6 +421,14 @@ RULES: tuple[Rule, ...] = (
           r"exceeded|net/http: request canceled|net/http: TLS handshake timeout)",
           ("deadline exceeded", "request canceled", "handshake timeout"), extract="host",
           errors_only=True),
+    # The AWS SDK for Go v2 naming the service whose call timed out or could not connect:
+    # ``operation error ec2imds: GetMetadata, canceled, context deadline exceeded``; the
+    # service is what was unreachable (no host is printed).
+    _rule("aws-operation-unreachable", Reason.DEPENDENCY_UNREACHABLE,
+          r"\boperation error (?P<service>[A-Za-z0-9][\w .-]{0,40}): \w+, [^\n]{0,300}?"
+          r"(?:context deadline exceeded|i/o timeout|connection refused|no such host|"
+          r"connect: no route to host|request canceled)",
+          ("operation error",), extract="host", errors_only=True),
     # Every backend the client knows of is down or unreachable: ``health check timeout: no
     # Elasticsearch node available`` (olivere/elastic), ``no reachable servers`` (mgo),
     # Kafka's ``NoBrokersAvailable``, elasticsearch-js's ``No Living connections``,
@@ -550,7 +573,7 @@ def path_near(text: str, start: int, end: int) -> str | None:
 
 def _first_group(match: rx.Match, base: str) -> str | None:
     """The first of ``base``, ``base2``, ``base3`` that matched (alternative spellings)."""
-    for name in (base, *(f"{base}{k}" for k in range(2, 8))):
+    for name in (base, *(f"{base}{k}" for k in range(2, 10))):
         try:
             value = match.group(name)
         except (IndexError, KeyError):
@@ -601,6 +624,9 @@ def _match_rule(rule: Rule, text: str) -> GenericMatch | None:
                     groups["port"] = port
         elif rule.extract == "host":
             groups.update(host_and_port(text))
+            service = _first_group(m, "service")
+            if "host" not in groups and service:
+                groups["host"] = service.strip()
         elif rule.extract == "command":
             command = _first_group(m, "command")
             if command:

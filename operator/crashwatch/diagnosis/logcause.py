@@ -599,8 +599,11 @@ def _record_lines(lines: Sequence[LogLine], sh: chains.Shape, i: int) -> list[in
         return [i]
 
     def same(j: int) -> bool:
+        # a blank line inside the message (the AWS SDK's ``EC2MetadataError: failed to make
+        # EC2Metadata request\n\n\tstatus code: 401, request id: ``) does not end it
         return (lines[j].record == line.record and not lines[j].stack
-                and sh.roles[j] in (chains.Role.TEXT, chains.Role.DETAIL))
+                and (sh.roles[j] in (chains.Role.TEXT, chains.Role.DETAIL)
+                     or not lines[j].text.strip()))
 
     first = i
     while first > 0 and same(first - 1):
@@ -682,6 +685,14 @@ _RUNTIME_HINT = rx.compile(
     r"\bis (?:probably|most likely|likely) (?:caused by|due to)\b")
 
 
+#: A system call that failed with its errno's name: ``pthread_create failed (EAGAIN)``.
+_SYSCALL_ERRNO = rx.compile(r"\b[a-z_][a-z0-9_]{2,}(?:\(\))? failed \(E[A-Z]{3,}\)")
+#: An exception line's message: what follows its type (``SocketException (98): ...``).
+_EXCEPTION_MESSAGE = rx.compile(r"(?:Exception|Error)(?: \(\d+\))?: (?P<message>.+)$")
+OUTER_WORDS = 12
+"""How long an inner exception's message must be to be looked for in an outer one's."""
+
+
 def _telling(lines: list[LogLine], sh: chains.Shape) -> list[str]:
     ranked = chains.telling(lines, sh)
     if not ranked:
@@ -698,16 +709,31 @@ def _telling(lines: list[LogLine], sh: chains.Shape) -> list[str]:
            or " ".join([lines[best].text.strip(), *_details(lines, sh, best)])]
     block = sh.block(best)
     partners = [block.root, block.top] if block is not None else []
+    if block is not None and best == block.root:
+        # an inner exception that only repeats what an outer one says, which names more
+        # (.NET's ``---> SocketException (98): Address already in use`` under ``IOException:
+        # Failed to bind to address http://127.0.0.1:5010: address already in use.``)
+        said = _EXCEPTION_MESSAGE.search(lines[best].text)
+        words = said["message"].strip().rstrip(".").lower() if said else ""
+        outer = [(chains.specificity(lines[j].text), -j, j) for j in block.exceptions
+                 if j != best and len(words) >= OUTER_WORDS
+                 and words in lines[j].text.lower()
+                 and chains.specificity(lines[j].text) > chains.specificity(lines[best].text)]
+        partners[:0] = [max(outer)[2]] if outer else []
     if TELLING.search(out[0]) is None:
         # the line just above that says why, with an errno's text (PostgreSQL's ``could not
         # read from log segment ...: Input/output error`` above ``PANIC: could not locate a
         # valid checkpoint record``)
+        # or a system call's failure with its errno, even at warning level (the JVM's
+        # ``[warning][os,thread] Failed to start thread ... - pthread_create failed (EAGAIN)``
+        # above ``OutOfMemoryError: unable to create native thread``)
         head = lines[best].text[:PREFIX_CHARS]
         partners[:0] = [j for j in range(best - 1, max(-1, best - 1 - chains.DEFER_SPAN), -1)
                         if not chains.is_quiet(lines, sh, j)
-                        and TELLING.search(lines[j].text) is not None
-                        and (lines[j].text[:PREFIX_CHARS] == head
-                             or chains.effective_level(lines, sh, j) >= Level.ERROR)][:1]
+                        and ((TELLING.search(lines[j].text) is not None
+                              and (lines[j].text[:PREFIX_CHARS] == head
+                                   or chains.effective_level(lines, sh, j) >= Level.ERROR))
+                             or _SYSCALL_ERRNO.search(lines[j].text) is not None)][:1]
     # the runtime's own guess at the cause, a little above (PyTorch's ``ERROR: Unexpected bus
     # error encountered in worker. This might be caused by insufficient shared memory (shm).``
     # above ``RuntimeError: DataLoader worker (pid 125) is killed by signal: Bus error.``)

@@ -287,6 +287,17 @@ _ERROR_KEYS = ("error", "err", "error.message", "exception", "exc_info", "@x", "
 #: ``msg="Server shutdown" reason="Service init failed: ..."``, Hasura's ``{"error":
 #: "connection error","internal":"connection to server at ... failed: Connection refused"}``.
 _DETAIL_KEYS = ("reason", "internal", "detail", "details")
+
+
+def _folded_keys(keys: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(k.lower() for k in keys))
+
+
+_LEVEL_KEYS_FOLDED = _folded_keys(_LEVEL_KEYS)
+_MESSAGE_KEYS_FOLDED = _folded_keys(_MESSAGE_KEYS)
+_ERROR_KEYS_FOLDED = _folded_keys(_ERROR_KEYS)
+FOLDED_KEYS = 64
+"""A record with more keys than this is not searched for its keys in another case."""
 _TYPE_KEYS = ("error.type", "exception.type", "exception_class", "error_type")
 _STACK_KEYS = ("stack_trace", "stacktrace", "stack", "error.stack_trace", "exception.stacktrace",
                "traceback", "backtrace", "trace")
@@ -378,11 +389,12 @@ _NESTED_KEYS = ("attr", "attrs", "fields", "context", "ctx", "extra", "data", "d
 #: its severity is (:func:`_server_fatal` decides whether it ends the server).
 _WRAPPED_LEVEL_KEYS = ("error_severity", "severity", "level")
 _NESTED_ERROR_KEYS = ("error", "err", "errmsg", "message", "msg", "reason", "exception",
-                      "cause", "what")
+                      "cause", "what", "expr")
 
 
 def _nested_error(record: Mapping[str, Any]) -> object:
-    """An error said inside a record's attributes (MongoDB's ``attr.message``, a ``fields``
+    """An error said inside a record's attributes (MongoDB's ``attr.message``, or the
+    expression of its ``Invariant failure``, ``attr.expr``; a ``fields``
     or ``context`` object): the first error-like value one level down."""
     for key in _NESTED_KEYS:
         inner = record.get(key)
@@ -422,6 +434,13 @@ def _from_record(record: Mapping[str, Any]) -> tuple[Level, list[str], int] | No
         raw_level = record.get("s")  # MongoDB's structured log: t, s, c, id, ctx, msg, attr
     message = _first(record, _MESSAGE_KEYS)
     error = _first(record, _ERROR_KEYS)
+    if message is None and error is None and len(record) <= FOLDED_KEYS:
+        # keys in another case: Clair's ``{"Event":"pgsql: ...","Level":"fatal"}``
+        folded = {str(k).lower(): v for k, v in record.items()}
+        message = _first(folded, _MESSAGE_KEYS_FOLDED)
+        error = _first(folded, _ERROR_KEYS_FOLDED)
+        if raw_level is None:
+            raw_level = _first(folded, _LEVEL_KEYS_FOLDED)
     if error is None:
         error = _nested_error(record)
     if raw_level is None and message is None and error is None:

@@ -423,8 +423,19 @@ def _from_cause(ctx: ContainerContext, cause: Cause, evidence: list[str],
         )
         remediation = {"action": "check-dependency", "host": host, "port": port}
     elif reason is Reason.COMMAND_NOT_FOUND:
-        cmd = g.get("command", "?")
-        summary = f"Container {ctx.name} exits because command {cmd} is not found."
+        # a line that names none (runc's ``exec user process caused: no such file or
+        # directory``) is about the entrypoint
+        cmd = g.get("command") or (_command(ctx)[:1] or ["?"])[0]
+        if cmd == "?":
+            summary = (f"Container {ctx.name} exits because its image's entrypoint (or the "
+                       "loader it needs) is not found.")
+        else:
+            summary = f"Container {ctx.name} exits because command {cmd} is not found."
+        if cmd.endswith(("^M", "\r")) or cmd == "$'\\r'":
+            evidence.append("the script's interpreter line ends in a carriage return: the "
+                            "script has Windows (CRLF) line endings")
+            summary = (f"Container {ctx.name} exits because a script it runs has Windows "
+                       f"(CRLF) line endings: its interpreter {cmd} is not found.")
         remediation = {"action": "fix-entrypoint", "container": ctx.name, "command": cmd}
     elif reason is Reason.PERMISSION_DENIED:
         if g.get("command"):

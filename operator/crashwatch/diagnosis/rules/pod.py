@@ -240,6 +240,10 @@ _VOLUME_NAMED = rx.compile(r'for volume "(?P<volume>[^"]+)"|unmounted volumes=\[
 _CONFIG_OBJECT = rx.compile(r'(?i)\b(?:configmaps?|secrets?) "[^"]+" not found|references '
                             r"non-existent (?:config|secret) key")
 STUCK_WAITING = frozenset({"ContainerCreating", "PodInitializing"})
+#: The node failing to write a volume the kubelet fills itself (a projected token, a
+#: ConfigMap's files): its disk, not the objects.
+_NODE_WRITE_FAILED = rx.compile(r"(?i)no space left on device|read-only file system|"
+                                r"input/output error|disk quota exceeded")
 
 
 def _volume_kind(pod: Obj, name: str) -> str:
@@ -284,7 +288,10 @@ def diagnose_volume_mount(view: ClusterView, pod: Obj, owner: OwnerRef | None,
         names = m["list"].split()
     kinds = {name: _volume_kind(pod, name) for name in names}
     if kinds and all(k in ("configMap", "secret", "projected", "downwardAPI") for k in
-                     kinds.values()):
+                     kinds.values()) and _NODE_WRITE_FAILED.search(ev.message) is None:
+        # the kubelet's own volumes: their objects keep the configuration codes, and their
+        # passing noise (``object "ns"/"kube-root-ca.crt" not registered``) is none; the
+        # node failing to write them (``write .../ca.crt: no space left on device``) is
         return None
     evidence = [event_line(ev)]
     details: dict[str, object] = {"volumes": names, "event": ev.reason, "message": ev.message}
