@@ -476,9 +476,11 @@ class Scenario:
                 "imageID": "", "lastState": {}, "name": name, "ready": False,
                 "restartCount": 0, "started": False, "state": {"waiting": w}}
 
-    def completed(self, pod, name, image, started, finished, restarts=0):
+    def completed(self, pod, name, image, started, finished, restarts=0, init=False):
+        # an init container that exited 0 is ready (the kubelet's prober manager, 1.36); a
+        # regular container that ran to completion (a Job's) is not
         return {"containerID": self.cid(pod, name, restarts), "image": status_image(image),
-                "imageID": image_id(image), "lastState": {}, "name": name, "ready": False,
+                "imageID": image_id(image), "lastState": {}, "name": name, "ready": init,
                 "restartCount": restarts, "started": False,
                 "state": {"terminated": {"containerID": self.cid(pod, name, restarts),
                                          "exitCode": 0, "finishedAt": iso(finished),

@@ -1811,7 +1811,7 @@ def s34():
     p1 = pname(rs, "1")
     s.pod(ns, p1, owner=own, template=tm, node="node-x2", ip="10.244.10.4", created=created, phase="Pending",
           istatuses=[s.completed(p1, "wait-for-schema", "docker.io/library/busybox:1.37", created + D(seconds=3),
-                                 created + D(seconds=6))],
+                                 created + D(seconds=6), init=True)],
           cstatuses=[s.waiting("dispatcher", img, "ContainerCreating")])
     s.scheduled(ns, p1, "node-x2", created)
     s.event(ns, p1, "Pulling", f'Pulling image "{img}"', field="spec.containers{dispatcher}", node="node-x2",

@@ -396,7 +396,7 @@ class Case:
                 self.routine(pod, node, ct, started_at - D(seconds=5), 1, init=True)
             else:
                 out["init"].append(s.completed(pod, name, img, started_at,
-                                               started_at + D(seconds=2)))
+                                               started_at + D(seconds=2), init=True))
                 self.routine(pod, node, ct, started_at - D(seconds=5), 1, init=True)
                 started_at += D(seconds=3)
         for ct in main_cts:
@@ -923,7 +923,7 @@ class Case:
                       node=self.nodes[(i + 1) % 3], ip=self.ip(), created=r["created"],
                       phase="Running", ready_since=since + D(seconds=7), cstatuses=cst,
                       istatuses=[s.completed(p, c2["name"], c2["image"], since - D(seconds=4),
-                                             since - D(seconds=2))
+                                             since - D(seconds=2), init=True)
                                  for c2 in tm["spec"].get("initContainers", [])] or None)
         rsname, rsuid, _, tm = out[cur_rev]
         owner = ("apps/v1", "ReplicaSet", rsname, rsuid)
@@ -1018,7 +1018,7 @@ class Case:
                       cstatuses=[s.running(p, c2["name"], c2["image"], since)
                                  for c2 in tmpl["spec"]["containers"]],
                       istatuses=[s.completed(p, c2["name"], c2["image"], since - D(seconds=4),
-                                             since - D(seconds=2))
+                                             since - D(seconds=2), init=True)
                                  for c2 in tmpl["spec"].get("initContainers", [])] or None)
 
     def job(self) -> None:
