@@ -58,7 +58,7 @@ TOP = {"id": True, "ecosystem": True, "title": True, "sources": True, "quoted": 
        "history": False, "objects": False, "expected": True, "optional": False, "notes": False}
 SOURCE = {"url": True, "what": True}
 WORKLOAD = {"kind": True, "name": True, "replicas": False, "labels": False,
-            "annotations": False, "backoffLimit": False,
+            "annotations": False, "backoffLimit": False, "activeDeadlineSeconds": False,
             # optional additions (not in the first version of the format)
             "podAnnotations": False, "schedule": False, "age": False,
             "volumeClaimTemplates": False, "managedFields": False}
@@ -69,7 +69,11 @@ FAILURE = {"type": True, "exitCode": False, "terminationReason": False, "message
            "restarts": False, "log": False, "terminationMessage": False, "events": False,
            # optional additions
            "waitingReason": False, "podResources": False, "state": False, "lastState": False,
-           "restartCount": False, "ready": False, "started": False, "terminating": False}
+           "restartCount": False, "ready": False, "started": False, "terminating": False,
+           "jobReason": False}
+#: job-failed's ``jobReason``: why the Job controller gave up.
+JOB_REASONS = {"BackoffLimitExceeded": "Job has reached the specified backoff limit",
+               "DeadlineExceeded": "Job was active longer than specified deadline"}
 EVENT = {"type": False, "reason": True, "message": True, "count": False, "source": False,
          "object": False, "fieldPath": False, "ago": False}
 HISTORY = {"revision": True, "containers": True, "available": True, "running": False,
@@ -155,8 +159,9 @@ def validate(case: Any, filename: str, reasons: list[str]) -> dict[str, Any]:
         raise CaseError(f"case {cid}: workload.replicas: a positive integer")
     if w["kind"] == "Pod" and w.get("replicas", 1) != 1:
         raise CaseError(f"case {cid}: workload.replicas: a bare Pod has one replica")
-    if "backoffLimit" in w and w["kind"] not in ("Job", "CronJob"):
-        raise CaseError(f"case {cid}: workload.backoffLimit: only for a Job or CronJob")
+    for key in ("backoffLimit", "activeDeadlineSeconds"):
+        if key in w and w["kind"] not in ("Job", "CronJob"):
+            raise CaseError(f"case {cid}: workload.{key}: only for a Job or CronJob")
     if "age" in w:
         _duration(cid, "workload.age", w["age"])
     for i, mf in enumerate(w.get("managedFields") or []):
@@ -211,6 +216,12 @@ def validate(case: Any, filename: str, reasons: list[str]) -> dict[str, Any]:
                     raise CaseError(f"case {cid}: {fw}.{k}: only for type custom")
         if t == "job-failed" and w["kind"] not in ("Job", "CronJob"):
             raise CaseError(f"case {cid}: {fw}.type: job-failed needs a Job or CronJob")
+        if "jobReason" in f and (t != "job-failed" or f["jobReason"] not in JOB_REASONS):
+            raise CaseError(f"case {cid}: {fw}.jobReason: only for job-failed, one of "
+                            f"{', '.join(JOB_REASONS)}")
+        if f.get("jobReason") == "DeadlineExceeded" and "activeDeadlineSeconds" not in w:
+            raise CaseError(f"case {cid}: {fw}.jobReason DeadlineExceeded needs "
+                            "workload.activeDeadlineSeconds")
         if t in POD_LEVEL_TYPES | {"job-failed"} and ct.get("init"):
             raise CaseError(f"case {cid}: {fw}.type: {t} is about the pod, not an init container")
         if "restarts" in f and (not isinstance(f["restarts"], int) or f["restarts"] < 0):
@@ -1024,10 +1035,16 @@ class Case:
     def job(self) -> None:
         s, ns, T = self.s, self.ns, self.T
         w = self.w
-        failed = any((ct.get("failure") or {}).get("type") == "job-failed"
-                     for ct in self.c["containers"])
+        jf = next((ct["failure"] for ct in self.c["containers"]
+                   if (ct.get("failure") or {}).get("type") == "job-failed"), None)
+        failed = jf is not None
+        why = (jf or {}).get("jobReason", "BackoffLimitExceeded")
+        deadline = int(w["activeDeadlineSeconds"]) if "activeDeadlineSeconds" in w else None
         backoff = int(w.get("backoffLimit", 6))
         started = T - self.age(D(minutes=31))
+        if why == "DeadlineExceeded" and deadline is not None:
+            # it ran out of time 3 minutes ago
+            started = min(started, T - D(seconds=deadline) - D(minutes=3))
         if w["kind"] == "CronJob":  # a run starts on its schedule (hourly by default)
             started = started.replace(minute=0, second=0)
             cj = w["name"]
@@ -1045,6 +1062,13 @@ class Case:
         # controller deletes it: only its Events are left
         deleted = failed and tmpl["spec"]["restartPolicy"] == "OnFailure"
         n_pods = 1 if deleted else backoff + 1 if failed else self.failing_count()
+        stopped = None
+        if why == "DeadlineExceeded" and deadline is not None:
+            # the pods that failed before the deadline (``restarts``, 0 by default) stay;
+            # the one still running at the deadline was stopped and deleted by the Job
+            # controller: only its Events are left
+            deleted, n_pods = False, int((jf or {}).get("restarts", 0))
+            stopped = f"{jname}-{kf.safe(jname + str(n_pods), 5)}"
         pods = []
         if deleted:
             p = f"{jname}-{kf.safe(jname + '0', 5)}"
@@ -1061,6 +1085,14 @@ class Case:
                     api="batch/v1", component="job-controller", first=created, last=created)
         if not failed:
             self.failing_pods.extend(p for p, _ in pods)
+        if stopped is not None and deadline is not None:
+            begun = (pods[-1][1] + D(seconds=10)) if pods else started + D(seconds=1)
+            end = started + D(seconds=deadline)
+            s.event(ns, jname, "SuccessfulCreate", f"Created pod: {stopped}", kind="Job",
+                    api="batch/v1", component="job-controller", first=begun, last=begun)
+            s.scheduled(ns, stopped, self.nodes[0], begun)
+            s.event(ns, jname, "SuccessfulDelete", f"Deleted pod: {stopped}", kind="Job",
+                    api="batch/v1", component="job-controller", first=end, last=end)
         tspec = dict(tmpl)
         spec: dict[str, Any] = {
             "backoffLimit": backoff, "completionMode": "NonIndexed", "completions": 1,
@@ -1068,19 +1100,22 @@ class Case:
             "podReplacementPolicy": "TerminatingOrFailed",
             "selector": {"matchLabels": {"batch.kubernetes.io/controller-uid": juid}},
             "suspend": False, "template": tspec}
+        if deadline is not None:
+            spec["activeDeadlineSeconds"] = deadline
         if failed:
-            end = pods[-1][1] + D(seconds=10)
+            if stopped is not None and deadline is not None:
+                end = started + D(seconds=deadline)
+            else:
+                end = pods[-1][1] + D(seconds=10)
             if deleted:
                 end = min(started + D(seconds=2 + 10 * 2 ** backoff), self.T - D(minutes=3))
             cond = {"lastProbeTime": kf.iso(end), "lastTransitionTime": kf.iso(end),
-                    "message": "Job has reached the specified backoff limit",
-                    "reason": "BackoffLimitExceeded", "status": "True"}
+                    "message": JOB_REASONS[why], "reason": why, "status": "True"}
             jstatus: dict[str, Any] = {
                 "conditions": [{**cond, "type": "FailureTarget"}, {**cond, "type": "Failed"}],
-                "failed": n_pods, "ready": 0, "startTime": kf.iso(started), "terminating": 0,
-                "uncountedTerminatedPods": {}}
-            s.event(ns, jname, "BackoffLimitExceeded",
-                    "Job has reached the specified backoff limit", type_="Warning", kind="Job",
+                "failed": n_pods + (stopped is not None), "ready": 0,
+                "startTime": kf.iso(started), "terminating": 0, "uncountedTerminatedPods": {}}
+            s.event(ns, jname, why, JOB_REASONS[why], type_="Warning", kind="Job",
                     api="batch/v1", component="job-controller", first=end, last=end)
         else:
             jstatus = {"active": n_pods, "ready": 0, "startTime": kf.iso(started),

@@ -50,6 +50,7 @@ class Reason(StrEnum):
     CREATE_CONTAINER_ERROR = "Config.CreateContainerError"
     RUNTIME_START_ERROR = "Runtime.StartError"
     JOB_BACKOFF_LIMIT_EXCEEDED = "Job.BackoffLimitExceeded"
+    JOB_DEADLINE_EXCEEDED = "Job.DeadlineExceeded"
 
     def __str__(self) -> str:
         return self.value

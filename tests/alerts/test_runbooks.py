@@ -21,7 +21,8 @@ SECTIONS = ("## What it means", "## Confirm it", "## Fix it", "## What crashwatc
             "## Alerts")
 # Findings with no pod (`pod` null in the JSON) are exported as crashwatch_failing_workload;
 # every other finding as crashwatch_failing_containers (crashwatch/metrics.py).
-WORKLOAD_LEVEL = {Reason.ROLLOUT_REGRESSION, Reason.JOB_BACKOFF_LIMIT_EXCEEDED}
+WORKLOAD_LEVEL = {Reason.ROLLOUT_REGRESSION, Reason.JOB_BACKOFF_LIMIT_EXCEEDED,
+                  Reason.JOB_DEADLINE_EXCEEDED}
 BY_REASON = "{{ $labels.reason }}"
 
 

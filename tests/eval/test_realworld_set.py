@@ -342,3 +342,42 @@ def test_managed_fields_are_dated_before_the_snapshot(tmp_path: Path) -> None:
         "kubectl-set", "Update", "apps/v1")
     assert entry["fieldsType"] == "FieldsV1"
     assert dep["metadata"]["creationTimestamp"] <= entry["time"]
+
+
+@pytest.mark.parametrize("failed_before", [0, 2])
+def test_a_job_that_ran_out_of_time_builds_as_the_job_controller_leaves_it(
+        tmp_path: Path, failed_before: int) -> None:
+    case = _failure_case("job-failed", "Job")
+    case["workload"] = {"kind": "Job", "name": "api", "activeDeadlineSeconds": 900}
+    failure = case["containers"][0]["failure"]  # type: ignore[index]
+    failure.update(jobReason="DeadlineExceeded", restarts=failed_before)
+    case["expected"] = [{"pod": None, "container": None, "reason": "Job.DeadlineExceeded",
+                         "evidence_contains": ["900"]}]
+    items = _build_one(tmp_path, case)
+    (job,) = [o for o in items if o["kind"] == "Job" and o["metadata"]["name"] == "api"]
+    assert job["spec"]["activeDeadlineSeconds"] == 900
+    conds = job["status"]["conditions"]
+    assert [(c["type"], c["reason"], c["message"]) for c in conds] == [
+        (t, "DeadlineExceeded", "Job was active longer than specified deadline")
+        for t in ("FailureTarget", "Failed")]
+    assert job["status"]["failed"] == failed_before + 1
+    pods = [o for o in items if o["kind"] == "Pod" and o["metadata"]["name"].startswith("api-")]
+    # the pods that failed before the deadline stay; the one it stopped was deleted
+    assert len(pods) == failed_before
+    deleted = [e for e in items if e["kind"] == "Event" and e["reason"] == "SuccessfulDelete"
+               and e["involvedObject"]["name"] == "api"]
+    assert len(deleted) == 1
+    assert any(e["kind"] == "Event" and e["reason"] == "DeadlineExceeded"
+               and e["type"] == "Warning" for e in items)
+    binary = shutil.which("crashwatch", path=str(Path(sys.executable).parent))
+    assert binary
+    _, result, _ = score.score_case(binary, str(tmp_path / "build" / "go-type-job-failed"))
+    assert (result["fp"], result["fn"], result["notes"]) == (0, 0, [])
+    assert result["ev_found"] == result["ev_total"]
+
+
+def test_a_deadline_needs_its_seconds(tmp_path: Path) -> None:
+    case = _failure_case("job-failed", "Job")
+    case["containers"][0]["failure"]["jobReason"] = "DeadlineExceeded"  # type: ignore[index]
+    with pytest.raises(build.CaseError, match="activeDeadlineSeconds"):
+        build.build_all(str(tmp_path / "build"), str(_write(tmp_path, case)))

@@ -33,7 +33,7 @@ from crashwatch.diagnosis.rules.crash import (
     hook_failure,
 )
 from crashwatch.diagnosis.rules.image import IMAGE_WAITING, diagnose_image
-from crashwatch.diagnosis.rules.job import diagnose_failed_job, failed_jobs
+from crashwatch.diagnosis.rules.job import diagnose_failed_job, failed_jobs, job_failed
 from crashwatch.diagnosis.rules.pod import (
     diagnose_eviction,
     diagnose_unschedulable,
@@ -475,9 +475,10 @@ def diagnose(
             job_pods.setdefault(job, []).append(pod)
             job_findings.setdefault(job, {})[name_of(pod)] = found
             if trace is not None:
-                trace.after(job[0], name_of(pod), f"Job {job[1]} failed (BackoffLimitExceeded): "
-                            "this pod's findings are folded into the Job's own "
-                            "Job.BackoffLimitExceeded finding (the Job is what failed)")
+                why = as_str((job_failed(failed[job]) or {}).get("reason"))
+                trace.after(job[0], name_of(pod), f"Job {job[1]} failed ({why}): this pod's "
+                            f"findings are folded into the Job's own Job.{why} finding (the "
+                            "Job is what failed)")
             continue
         findings.extend(found)
     for (ns, name), job_obj in sorted(failed.items()):

@@ -1,7 +1,9 @@
-"""``Job.BackoffLimitExceeded``: a Job that gave up. Workload-level (``pod`` null), one per
-failed Job; its evidence names the Job and carries the most telling lines of its last
-failed pod, whose own diagnosis becomes the Job's cause. That Job's failed pods get no
-finding of their own: the Job is what failed, and what a person fixes.
+"""A Job that gave up: ``Job.BackoffLimitExceeded`` (too many failed pods) or
+``Job.DeadlineExceeded`` (it ran longer than its ``activeDeadlineSeconds``; the Job
+controller killed what still ran). Workload-level (``pod`` null), one per failed Job; its
+evidence names the Job and carries the most telling lines of its last failed pod, whose own
+diagnosis becomes the Job's cause. That Job's failed pods get no finding of their own: the
+Job is what failed, and what a person fixes.
 """
 
 from __future__ import annotations
@@ -19,22 +21,31 @@ from crashwatch.diagnosis.view import (
     as_text,
     controller_ref,
     meta,
+    parse_time,
 )
 from crashwatch.model import Confidence, Finding, OwnerRef, Reason
 
+#: The Job controller's reasons for giving up, and the code each is reported with.
+JOB_FAILURES = {
+    "BackoffLimitExceeded": Reason.JOB_BACKOFF_LIMIT_EXCEEDED,
+    "DeadlineExceeded": Reason.JOB_DEADLINE_EXCEEDED,
+}
 
-def backoff_failed(job: Obj) -> Mapping[str, object] | None:
-    """The Job's ``Failed=True`` condition when its reason is ``BackoffLimitExceeded``."""
+
+def job_failed(job: Obj) -> Mapping[str, object] | None:
+    """The Job's ``Failed=True`` condition when its reason is one of :data:`JOB_FAILURES`
+    (``BackoffLimitExceeded``; ``DeadlineExceeded``, ``Job was active longer than specified
+    deadline``)."""
     for cond in as_list(as_dict(job.get("status")).get("conditions")):
         cond = as_dict(cond)
         if (cond.get("type") == "Failed" and cond.get("status") == "True"
-                and cond.get("reason") == "BackoffLimitExceeded"):
+                and cond.get("reason") in JOB_FAILURES):
             return cond
     return None
 
 
 def failed_jobs(view: ClusterView) -> dict[tuple[str, str], Obj]:
-    return {key: job for key, job in view.jobs.items() if backoff_failed(job) is not None}
+    return {key: job for key, job in view.jobs.items() if job_failed(job) is not None}
 
 
 def _finished(pod: Obj) -> str:
@@ -47,6 +58,20 @@ def _finished(pod: Obj) -> str:
                 term = as_dict(as_dict(as_dict(cs).get(state)).get("terminated"))
                 latest = max(latest, as_str(term.get("finishedAt")))
     return latest or as_str(meta(pod).get("creationTimestamp"))
+
+
+DEADLINE_SLACK = 2.0
+"""Seconds before a Job's DeadlineExceeded condition within which a pod that ended was
+stopped by the deadline (the controller deletes what still runs)."""
+
+
+def _ran_seconds(status: Mapping[str, object], cond: Mapping[str, object]) -> int | None:
+    """How long the Job was active: from ``status.startTime`` to its Failed condition."""
+    start = parse_time(status.get("startTime"))
+    end = parse_time(cond.get("lastTransitionTime"))
+    if start is None or end is None or end < start:
+        return None
+    return int(end - start)
 
 
 def job_owner(view: ClusterView, namespace: str, job: Obj) -> OwnerRef:
@@ -65,15 +90,39 @@ def diagnose_failed_job(
 ) -> Finding:
     """The Job's finding, from its Failed condition and its last failed pod's diagnosis."""
     name = as_str(meta(job).get("name"))
-    cond = backoff_failed(job) or {}
+    cond = job_failed(job) or {}
+    why = as_str(cond.get("reason")) or "BackoffLimitExceeded"
+    reason = JOB_FAILURES.get(why, Reason.JOB_BACKOFF_LIMIT_EXCEEDED)
     spec, status = as_dict(job.get("spec")), as_dict(job.get("status"))
     limit = as_int(spec.get("backoffLimit"), 6) if "backoffLimit" in spec else 6
     failed = as_int(status.get("failed"))
-    evidence = [f"Job {name}: condition Failed=True reason=BackoffLimitExceeded: "
-                f"{as_text(cond.get('message'))}",
-                f"failed pods: {failed} (backoffLimit {limit})"]
-    details: dict[str, object] = {"job": name, "backoffLimit": limit, "failed": failed}
+    evidence = [f"Job {name}: condition Failed=True reason={why}: "
+                f"{as_text(cond.get('message'))}"]
+    details: dict[str, object] = {"job": name, "failed": failed}
+    if reason is Reason.JOB_DEADLINE_EXCEEDED:
+        deadline = as_int(spec.get("activeDeadlineSeconds"))
+        details["activeDeadlineSeconds"] = deadline
+        ran = _ran_seconds(status, cond)
+        if ran is not None:
+            details["ranSeconds"] = ran
+        evidence.append(f"activeDeadlineSeconds: {deadline}" + (
+            f"; it ran {ran}s (status.startTime {as_str(status.get('startTime'))})"
+            if ran is not None else ""))
+        summary = (f"Job {name} failed: it ran longer than its activeDeadlineSeconds "
+                   f"({deadline}s), and what still ran was stopped")
+    else:
+        details["backoffLimit"] = limit
+        evidence.append(f"failed pods: {failed} (backoffLimit {limit})")
+        summary = f"Job {name} failed: backoff limit {limit} reached after {failed} failed pod(s)"
     diagnosed = [p for p in pods if pod_findings.get(as_str(meta(p).get("name")))]
+    if reason is Reason.JOB_DEADLINE_EXCEEDED:
+        # a pod that ended when the deadline did was stopped by it: its exit (137, 143)
+        # says nothing about why the Job ran long; only earlier failures are a cause
+        ended = parse_time(cond.get("lastTransitionTime"))
+        diagnosed = [p for p in diagnosed if ended is not None and (
+            parse_time(_finished(p)) or ended) < ended - DEADLINE_SLACK]
+        kept = {as_str(meta(p).get("name")) for p in diagnosed}
+        pod_findings = {n: f for n, f in pod_findings.items() if n in kept}
     last = max(diagnosed, key=_finished) if diagnosed else (
         max(pods, key=_finished) if pods else None)
     cause = ""
@@ -98,17 +147,20 @@ def diagnose_failed_job(
             evidence.append(f"last pod {pod_name}: no failing container seen")
     else:
         evidence.append("none of its pods is in the snapshot")
-    summary = f"Job {name} failed: backoff limit {limit} reached after {failed} failed pod(s)"
     return Finding(
         namespace=namespace,
         pod=None,
         container=None,
         owner=job_owner(view, namespace, job),
-        reason=Reason.JOB_BACKOFF_LIMIT_EXCEEDED,
+        reason=reason,
         summary=clean_summary(summary + (cause or ".")),
         evidence=clean_evidence(evidence),
         remediation={"action": "fix-job-cause", "job": name,
-                     "cause": details.get("podReason")},
+                     "cause": details.get("podReason")} if reason is not
+        Reason.JOB_DEADLINE_EXCEEDED else {
+            "action": "fix-job-deadline", "job": name,
+            "activeDeadlineSeconds": details.get("activeDeadlineSeconds"),
+            "cause": details.get("podReason")},
         confidence=confidence,
         details=details,
     )
