@@ -8,6 +8,8 @@ so.
 
 from __future__ import annotations
 
+from typing import Any
+
 from helpers import evidence_text, only, run
 
 from crashwatch.model import Reason
@@ -29,3 +31,38 @@ def test_the_innermost_aws_operation_is_the_unreachable_service(crashing) -> Non
     assert "(ec2imds)" in f.summary
     assert "Elastic Load Balancing" not in f.summary
     assert "unreachable: ec2imds" in evidence_text(f)
+
+
+# https://github.com/kubernetes-sigs/external-dns/pull/1367
+MISSING_REGION = 'level=error msg="MissingRegion: could not find region configuration"\n'
+
+
+def _with_env(objects: list[dict[str, Any]], env: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    objects[0]["spec"]["containers"][0]["env"] = env
+    return objects
+
+
+def test_the_last_env_entry_of_a_name_is_the_one_the_container_gets(crashing) -> None:
+    # a chart's default and an overlay's empty override (invented values): the kubelet gives
+    # the container the last, an empty region, so the SDK finds none and it is missing
+    objects, logs = crashing(MISSING_REGION)
+    f = only(run(_with_env(objects, [{"name": "AWS_REGION", "value": "eu-west-1"},
+                                     {"name": "AWS_REGION", "value": ""}]), logs))
+    assert f.reason is Reason.MISSING_ENV
+    assert "missing variable: AWS_REGION" in evidence_text(f)
+    # the other order sets it: the SDK's line is the evidence, no missing variable
+    objects, logs = crashing(MISSING_REGION)
+    f = only(run(_with_env(objects, [{"name": "AWS_REGION", "value": ""},
+                                     {"name": "AWS_REGION", "value": "eu-west-1"}]), logs))
+    assert f.reason is Reason.APP_ERROR
+
+
+def test_a_setting_after_a_long_env_list_is_read(crashing) -> None:
+    # a generated env list of 300 entries (invented names) whose region comes last
+    env: list[dict[str, Any]] = [{"name": f"FEATURE_FLAG_{i}", "value": "on"}
+                                 for i in range(300)]
+    objects, logs = crashing(MISSING_REGION)
+    f = only(run(_with_env(objects, [*env, {"name": "AWS_REGION", "value": "eu-west-1"}]),
+                 logs))
+    assert f.reason is Reason.APP_ERROR
+    assert "MissingRegion" in evidence_text(f)

@@ -22,7 +22,7 @@ from crashwatch.diagnosis.context import (
     terminated_line,
     waiting_line,
 )
-from crashwatch.diagnosis.logcause import Cause, Context, LogReading, read_crash
+from crashwatch.diagnosis.logcause import ENV_READ, Cause, Context, LogReading, read_crash
 from crashwatch.diagnosis.logread import MAX_LOG_BYTES, Level
 from crashwatch.diagnosis.rules.config import classify_message
 from crashwatch.diagnosis.rules.memory import diagnose_oom, memory_of
@@ -549,9 +549,11 @@ def _context(ctx: ContainerContext) -> Context:
         read_only_root=sc.get("readOnlyRootFilesystem") is True,
         writable_paths=tuple(as_str(m.get("mountPath")) for m in mounts
                              if m.get("readOnly") is not True and as_str(m.get("mountPath"))),
-        env=tuple((as_str(e.get("name")), as_str(e.get("value")) if "valueFrom" not in e
-                   else None)
-                  for e in map(as_dict, as_list(ctx.spec.get("env"))[:ENV_NAMES])),
+        # every entry of the names read, however long the list (the last entry wins, so a
+        # cut would keep the wrong one): a name's look-up is all each costs
+        env=tuple((name, as_str(e.get("value")) if "valueFrom" not in e else None)
+                  for e in map(as_dict, as_list(ctx.spec.get("env")))
+                  if (name := as_str(e.get("name"))) in ENV_READ),
     )
 
 
