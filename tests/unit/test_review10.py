@@ -12,6 +12,7 @@ from typing import Any
 
 from helpers import evidence_text, only, run
 
+from crashwatch.diagnosis.logcause import read_crash
 from crashwatch.model import Reason
 
 # https://github.com/kubernetes-sigs/aws-load-balancer-controller/issues/3955 (the error; the
@@ -66,3 +67,16 @@ def test_a_setting_after_a_long_env_list_is_read(crashing) -> None:
                  logs))
     assert f.reason is Reason.APP_ERROR
     assert "MissingRegion" in evidence_text(f)
+
+
+def test_a_prohibition_is_no_advice() -> None:
+    # a script's refusal in the words such scripts print (invented line): it says what is
+    # wrong, and outranks the info line above it
+    log = ("Starting server...\n"
+           "You can't run this server as root, exiting.\n")
+    assert read_crash(log).telling[0] == "You can't run this server as root, exiting."
+    # advice still tells less than the line it follows
+    # (https://github.com/microsoft/aspire/issues/2764)
+    advice = ("Process terminated. Couldn't find a valid ICU package installed on the system.\n"
+              "Please install libicu (or icu-libs) using your package manager and try again.\n")
+    assert read_crash(advice).telling[0].startswith("Process terminated.")
