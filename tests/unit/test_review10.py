@@ -80,3 +80,28 @@ def test_a_prohibition_is_no_advice() -> None:
     advice = ("Process terminated. Couldn't find a valid ICU package installed on the system.\n"
               "Please install libicu (or icu-libs) using your package manager and try again.\n")
     assert read_crash(advice).telling[0].startswith("Process terminated.")
+
+
+# https://github.com/docker-library/golang/issues/444: the binary is in the image, built
+# against a libc its ``FROM scratch`` image does not have
+RUNC_ENOENT = "standard_init_linux.go:228: exec user process caused: no such file or directory\n"
+
+
+def test_runcs_enoent_names_the_program_runc_executes(crashing) -> None:
+    # the spec's command is the program (the thread's CMD, as a pod would set it): it may be
+    # there while the loader it names is not, and the summary says so
+    objects, logs = crashing(RUNC_ENOENT)
+    objects[0]["spec"]["containers"][0]["command"] = ["/go/app/main"]
+    f = only(run(objects, logs))
+    assert f.reason is Reason.COMMAND_NOT_FOUND
+    assert "/go/app/main" in f.summary and "loader" in f.summary
+    # args alone are the image entrypoint's arguments (invented flag), never the program
+    objects, logs = crashing(RUNC_ENOENT)
+    objects[0]["spec"]["containers"][0]["args"] = ["--config=/etc/app/config.yaml"]
+    f = only(run(objects, logs))
+    assert "--config" not in f.summary and "image's entrypoint" in f.summary
+    # a shell's -c script never ran: runc could not execute the shell (invented script)
+    objects, logs = crashing(RUNC_ENOENT)
+    objects[0]["spec"]["containers"][0]["command"] = ["/bin/sh", "-c", "./run.sh"]
+    f = only(run(objects, logs))
+    assert "/bin/sh" in f.summary and "./run.sh" not in f.summary

@@ -424,11 +424,16 @@ def _from_cause(ctx: ContainerContext, cause: Cause, evidence: list[str],
         remediation = {"action": "check-dependency", "host": host, "port": port}
     elif reason is Reason.COMMAND_NOT_FOUND:
         # a line that names none (runc's ``exec user process caused: no such file or
-        # directory``) is about the entrypoint
-        cmd = g.get("command") or (_command(ctx)[:1] or ["?"])[0]
-        if cmd == "?":
-            summary = (f"Container {ctx.name} exits because its image's entrypoint (or the "
-                       "loader it needs) is not found.")
+        # directory``) is about the program runc executes: the spec's command (a shell's
+        # ``-c`` script never ran), else the image's entrypoint (``args`` are only its
+        # arguments); the program may be there and the loader or interpreter it names not
+        # (a glibc binary in an Alpine or scratch image)
+        cmd = g.get("command") or ""
+        if not cmd:
+            cmd = next((str(x) for x in as_list(ctx.spec.get("command"))[:1]), "?")
+            where = "its image's entrypoint" if cmd == "?" else f"its entrypoint {cmd}"
+            summary = (f"Container {ctx.name} exits because {where} (or the loader it "
+                       "needs) is not found.")
         else:
             summary = f"Container {ctx.name} exits because command {cmd} is not found."
         if cmd.endswith(("^M", "\r")) or cmd == "$'\\r'":
