@@ -145,6 +145,10 @@ _SAYS_WHAT = rx.compile(r"(?i)\b(?:couldn't|could not|can't|cannot|unable to|fai
 #: set ...``): the line it follows says what failed.
 _ADVICE = rx.compile(r"(?i)^\W{0,3}(?:please\b|alternatively\b|you (?:can|could|may|might)\b|"
                      r"try\b|consider\b|hint:|tip:|did you mean\b)")
+#: A prohibition (``You can't run this program from macOS!``, ``You may not ...``) says
+#: what is wrong: no advice.
+_PROHIBITION = rx.compile(r"(?i)^\W{0,3}you (?:can't|can not|couldn't|could not|may not|"
+                          r"might not)\b")
 ADVICE_COST = 4
 """What advice costs a line's specificity."""
 _DESCRIPTION = "Description:"
@@ -518,7 +522,7 @@ def specificity(text: str) -> int:
         value += WHY_BONUS
     if is_generic(text):
         value -= 6
-    elif _ADVICE.search(text) is not None:
+    elif _ADVICE.search(text) is not None and _PROHIBITION.search(text) is None:
         value -= ADVICE_COST
     return value
 

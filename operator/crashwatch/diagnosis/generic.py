@@ -118,6 +118,14 @@ _DB_PRIVILEGE = (r"permission denied for (?:table|schema|relation|database|seque
 _HTTP_DENIAL = (r"\b(?:code|status(?: code)?|HTTP(?:/\d(?:\.\d)?)?)[\"']?[:=]? ?40[13]\b|"
                 r"\b403 Forbidden\b|\b401 Unauthorized\b")
 
+#: The AWS SDK for Go v2 naming a service's operation that failed (``operation error
+#: ec2imds: GetMetadata, ``); one operation's error may hold another's (``operation error
+#: Elastic Load Balancing v2: DescribeLoadBalancers, get identity: get credentials: ...
+#: operation error ec2imds: GetMetadata, canceled, context deadline exceeded``).
+_AWS_OPERATION = r"\boperation error (?P<service>[A-Za-z0-9][\w .-]{0,40}): \w+, "
+_AWS_OPERATION_RX = rx.compile(_AWS_OPERATION)
+
+
 RULES: tuple[Rule, ...] = (
     # A watch or descriptor limit first: inotify reports its limit as ENOSPC.
     _rule("too-many-open-files", Reason.TOO_MANY_OPEN_FILES,
@@ -425,7 +433,7 @@ RULES: tuple[Rule, ...] = (
     # ``operation error ec2imds: GetMetadata, canceled, context deadline exceeded``; the
     # service is what was unreachable (no host is printed).
     _rule("aws-operation-unreachable", Reason.DEPENDENCY_UNREACHABLE,
-          r"\boperation error (?P<service>[A-Za-z0-9][\w .-]{0,40}): \w+, [^\n]{0,300}?"
+          rf"{_AWS_OPERATION}[^\n]{{0,300}}?"
           r"(?:context deadline exceeded|i/o timeout|connection refused|no such host|"
           r"connect: no route to host|request canceled)",
           ("operation error",), extract="host", errors_only=True),
@@ -626,7 +634,10 @@ def _match_rule(rule: Rule, text: str) -> GenericMatch | None:
             groups.update(host_and_port(text))
             service = _first_group(m, "service")
             if "host" not in groups and service:
-                groups["host"] = service.strip()
+                # the innermost operation is the call that timed out: an outer one only
+                # waited for it
+                inner = [o["service"] for o in _AWS_OPERATION_RX.finditer(m.group(0))]
+                groups["host"] = (inner[-1] if inner else service).strip()
         elif rule.extract == "command":
             command = _first_group(m, "command")
             if command:

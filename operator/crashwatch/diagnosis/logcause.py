@@ -60,6 +60,11 @@ class Cause:
     """Every missing setting the log names (MissingEnv), the cause's first."""
 
 
+#: The env vars a reading looks at (:attr:`Context.env`): the temporary directory and the
+#: settings under which a rule's line means something else.
+ENV_READ = frozenset({"TMPDIR", *(name for rule in generic.RULES for name, _ in rule.unless_env)})
+
+
 @dataclass(frozen=True, slots=True)
 class Context:
     """What the container's spec tells the log reading."""
@@ -83,9 +88,12 @@ class Context:
     def sets(self, name: str, value: str) -> bool:
         """Whether the spec sets ``name`` to ``value``; ``*``: to anything, a reference
         (``valueFrom``) included, but not to an empty string."""
-        if value != "*":
-            return self.setting(name) == value
-        return any(key == name and val != "" for key, val in self.env)
+        given = [val for key, val in self.env if key == name]
+        if not given:
+            return False
+        # the last entry is the one the container gets (``AWS_REGION=eu-west-1`` and then
+        # ``AWS_REGION=""`` leave it empty)
+        return given[-1] != "" if value == "*" else given[-1] == value
 
     @property
     def temp_dir(self) -> str:

@@ -22,7 +22,7 @@ from crashwatch.diagnosis.context import (
     terminated_line,
     waiting_line,
 )
-from crashwatch.diagnosis.logcause import Cause, Context, LogReading, read_crash
+from crashwatch.diagnosis.logcause import ENV_READ, Cause, Context, LogReading, read_crash
 from crashwatch.diagnosis.logread import MAX_LOG_BYTES, Level
 from crashwatch.diagnosis.rules.config import classify_message
 from crashwatch.diagnosis.rules.memory import diagnose_oom, memory_of
@@ -424,11 +424,16 @@ def _from_cause(ctx: ContainerContext, cause: Cause, evidence: list[str],
         remediation = {"action": "check-dependency", "host": host, "port": port}
     elif reason is Reason.COMMAND_NOT_FOUND:
         # a line that names none (runc's ``exec user process caused: no such file or
-        # directory``) is about the entrypoint
-        cmd = g.get("command") or (_command(ctx)[:1] or ["?"])[0]
-        if cmd == "?":
-            summary = (f"Container {ctx.name} exits because its image's entrypoint (or the "
-                       "loader it needs) is not found.")
+        # directory``) is about the program runc executes: the spec's command (a shell's
+        # ``-c`` script never ran), else the image's entrypoint (``args`` are only its
+        # arguments); the program may be there and the loader or interpreter it names not
+        # (a glibc binary in an Alpine or scratch image)
+        cmd = g.get("command") or ""
+        if not cmd:
+            cmd = next((str(x) for x in as_list(ctx.spec.get("command"))[:1]), "?")
+            where = "its image's entrypoint" if cmd == "?" else f"its entrypoint {cmd}"
+            summary = (f"Container {ctx.name} exits because {where} (or the loader it "
+                       "needs) is not found.")
         else:
             summary = f"Container {ctx.name} exits because command {cmd} is not found."
         if cmd.endswith(("^M", "\r")) or cmd == "$'\\r'":
@@ -549,9 +554,11 @@ def _context(ctx: ContainerContext) -> Context:
         read_only_root=sc.get("readOnlyRootFilesystem") is True,
         writable_paths=tuple(as_str(m.get("mountPath")) for m in mounts
                              if m.get("readOnly") is not True and as_str(m.get("mountPath"))),
-        env=tuple((as_str(e.get("name")), as_str(e.get("value")) if "valueFrom" not in e
-                   else None)
-                  for e in map(as_dict, as_list(ctx.spec.get("env"))[:ENV_NAMES])),
+        # every entry of the names read, however long the list (the last entry wins, so a
+        # cut would keep the wrong one): a name's look-up is all each costs
+        env=tuple((name, as_str(e.get("value")) if "valueFrom" not in e else None)
+                  for e in map(as_dict, as_list(ctx.spec.get("env")))
+                  if (name := as_str(e.get("name"))) in ENV_READ),
     )
 
 
