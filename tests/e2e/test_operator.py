@@ -8,6 +8,7 @@ recovery, and must write nothing while healthy workloads churn.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -478,3 +479,41 @@ def test_a_promotion_that_crash_loops_is_a_rollout_regression(
                            owner_name="shop", reason="Rollout.Regression") == 1
     events = own_events(core, namespace, "shop")
     assert any(e.reason == "Rollout.Regression" for e in events)
+
+
+def test_a_job_stopped_at_its_deadline_is_published_on_the_job(
+    operator: Operator, api: client.ApiClient, core: client.CoreV1Api, namespace: str,
+) -> None:
+    """The real Job controller stops a Job whose pod runs past ``activeDeadlineSeconds``
+    (``Failed=True``, ``DeadlineExceeded``) and deletes the pod: no failing container is ever
+    seen, and crashwatch still says why the Job failed, on the Job."""
+    batch = client.BatchV1Api(api)
+    # the simulated kubelet runs its pod (kwok would complete a Job's pod at once); the
+    # controller deletes it when the deadline passes
+    batch.create_namespaced_job(namespace, {
+        "apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": "reindex"},
+        "spec": {"activeDeadlineSeconds": 8, "backoffLimit": 2, "template": {
+            "metadata": {"annotations": {kubelet.SIMULATED_ANNOTATION: "true"}},
+            "spec": {"restartPolicy": "Never",
+                     "containers": [{"name": "reindex", "image": "example/reindex:1.0"}]}}}})
+    pod = wait_for("the Job's pod", lambda: core.list_namespaced_pod(
+        namespace, label_selector="job-name=reindex").items, timeout=60)[0]
+    with contextlib.suppress(kubelet.PodGone):  # the deadline may come first
+        kubelet.take_over(core, (namespace, pod.metadata.name))
+        kubelet.recover(core, (namespace, pod.metadata.name), "reindex")
+    job = wait_for("Job.DeadlineExceeded on the Job", lambda: (
+        annotations(j := batch.read_namespaced_job("reindex", namespace)).get(REASON)
+        == "Job.DeadlineExceeded" and j), timeout=60, op=operator)
+    conds = {c.type: c.reason for c in job.status.conditions or []}
+    assert conds.get("Failed") == "DeadlineExceeded"
+    created = [e for e in core.list_namespaced_event(namespace).items
+               if e.involved_object.name == "reindex" and e.reason == "SuccessfulCreate"]
+    assert created, "the Job controller created no pod"
+    ann = annotations(job)
+    assert "activeDeadlineSeconds (8s)" in ann["crashwatch.dev/summary"]
+    assert "reason=DeadlineExceeded" in ann["crashwatch.dev/evidence"]
+    assert operator.sample("crashwatch_failing_workload", namespace=namespace,
+                           owner_name="reindex", reason="Job.DeadlineExceeded") == 1
+    assert any(e.reason == "Job.DeadlineExceeded" for e in own_events(core, namespace, "reindex"))
+    # no pod of it was ever published as failing
+    assert operator.sample("crashwatch_failing_containers", namespace=namespace) == 0

@@ -33,7 +33,12 @@ from crashwatch.diagnosis.rules.crash import (
     hook_failure,
 )
 from crashwatch.diagnosis.rules.image import IMAGE_WAITING, diagnose_image
-from crashwatch.diagnosis.rules.job import diagnose_failed_job, failed_jobs, job_failed
+from crashwatch.diagnosis.rules.job import (
+    diagnose_failed_job,
+    failed_jobs,
+    job_failed,
+    settled_jobs,
+)
 from crashwatch.diagnosis.rules.pod import (
     diagnose_eviction,
     diagnose_unschedulable,
@@ -460,6 +465,7 @@ def diagnose(
             else ClusterView(objects, now, stable_after))
     findings: list[Finding] = []
     failed = failed_jobs(view)
+    settled = settled_jobs(view)
     job_pods: dict[tuple[str, str], list[Obj]] = {}
     job_findings: dict[tuple[str, str], dict[str, list[Finding]]] = {}
     for pod in view.pods:
@@ -470,6 +476,11 @@ def diagnose(
             continue
         ref = controller_ref(pod)
         job = (namespace_of(pod), ref[1]) if ref and ref[0] == "Job" else None
+        if job is not None and job in settled:
+            if found and trace is not None:
+                trace.after(job[0], name_of(pod), f"Job {job[1]} is settled ({settled[job]}): "
+                            "this pod's failure is history, no finding")
+            continue
         if job is not None and job in failed:
             # Folded into the Job's own finding: the Job failed, not each of its pods.
             job_pods.setdefault(job, []).append(pod)

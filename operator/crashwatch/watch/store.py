@@ -73,13 +73,13 @@ def trim_owner(kind: str, obj: Mapping[str, Any]) -> dict[str, Any]:
             "spec": as_dict(template.get("spec")),
         }
     for k in ("targetRef", "resourcePolicy", "updatePolicy", "strategy", "replicas",
-              "backoffLimit", "jobTemplate", "selector"):
+              "backoffLimit", "activeDeadlineSeconds", "jobTemplate", "selector"):
         if k in spec:
             kept_spec[k] = spec[k]
     status = as_dict(obj.get("status"))
     kept_status = {k: status[k] for k in ("availableReplicas", "readyReplicas", "replicas",
                                           "conditions", "recommendation", "failed",
-                                          "succeeded", "active") if k in status}
+                                          "succeeded", "active", "startTime") if k in status}
     kept_meta = {k: md[k] for k in _OWNER_META if k in md}
     if kind in _MANAGED_KINDS and "managedFields" in md:
         kept_meta["managedFields"] = md["managedFields"]

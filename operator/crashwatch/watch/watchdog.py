@@ -27,6 +27,7 @@ import structlog
 from crashwatch.diagnosis import diagnose
 from crashwatch.diagnosis.history import HISTORY_ANNOTATION
 from crashwatch.diagnosis.owners import REVISION_ANNOTATION
+from crashwatch.diagnosis.rules.job import job_failed
 from crashwatch.diagnosis.view import (
     ClusterView,
     as_dict,
@@ -316,6 +317,16 @@ class Watchdog:
             # What it says is checked by a reconcile of its own (it may have recovered
             # while crashwatch was away).
             self.workloads.setdefault((ns, kind, name), WorkloadRecord())
+        if kind == "Job" and job_failed(body) is not None:
+            # A Job that gave up is a finding of its own, with or without a failing pod
+            # seen: one stopped at its deadline may have had only a running pod, now gone.
+            parent = controller_ref(body)
+            top = (ns, "CronJob", parent[1]) if parent and parent[0] == "CronJob" else (
+                ns, "Job", name)
+            if top not in self.workloads:
+                self.workloads[top] = WorkloadRecord()
+                self.store.upsert_owner(kind, body)
+                self._schedule(top)
         if self.store.upsert_owner(kind, body) or (ns, kind, name) in self.workloads:
             for wkey in self._workloads_of(kind, ns, name, body):
                 self._schedule(wkey)

@@ -44,8 +44,50 @@ def job_failed(job: Obj) -> Mapping[str, object] | None:
     return None
 
 
+def _completed(job: Obj) -> bool:
+    return any(as_dict(c).get("type") == "Complete" and as_dict(c).get("status") == "True"
+               for c in as_list(as_dict(job.get("status")).get("conditions")))
+
+
+def _created(job: Obj) -> float:
+    return parse_time(meta(job).get("creationTimestamp")) or 0.0
+
+
+def _recovered(view: ClusterView) -> dict[tuple[str, str], float]:
+    """Per CronJob, when its newest run that completed was created."""
+    out: dict[tuple[str, str], float] = {}
+    for (ns, _), job in view.jobs.items():
+        parent = controller_ref(job)
+        if parent is not None and parent[0] == "CronJob" and _completed(job):
+            key = (ns, parent[1])
+            out[key] = max(out.get(key, 0.0), _created(job))
+    return out
+
+
 def failed_jobs(view: ClusterView) -> dict[tuple[str, str], Obj]:
-    return {key: job for key, job in view.jobs.items() if job_failed(job) is not None}
+    """The Jobs that gave up, but for a CronJob's run that a later run of the same CronJob
+    completed after (:func:`settled_jobs`)."""
+    settled = settled_jobs(view)
+    return {key: job for key, job in view.jobs.items()
+            if job_failed(job) is not None and key not in settled}
+
+
+def settled_jobs(view: ClusterView) -> dict[tuple[str, str], str]:
+    """The Jobs whose failed pods are no failure now, and why: a Job that completed (a pod
+    that failed before a retry succeeded is history), and a CronJob's failed run that a later
+    run completed after (the CronJob has recovered; the failed run is kept only as history,
+    ``failedJobsHistoryLimit``)."""
+    recovered = _recovered(view)
+    out: dict[tuple[str, str], str] = {}
+    for key, job in view.jobs.items():
+        if _completed(job):
+            out[key] = "it completed"
+            continue
+        parent = controller_ref(job)
+        if job_failed(job) is not None and parent is not None and parent[0] == "CronJob" \
+                and _created(job) < recovered.get((key[0], parent[1]), 0.0):
+            out[key] = f"a later run of CronJob {parent[1]} completed"
+    return out
 
 
 def _finished(pod: Obj) -> str:

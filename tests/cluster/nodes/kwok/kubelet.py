@@ -67,8 +67,12 @@ RUNTIMES = ("containerd2", "containerd1")
 PodRef = Any  # V1Pod | tuple[str, str] | str
 
 
-class PodGone(Exception):
-    """The pod was deleted: a kubelet stops its containers and writes nothing more for it."""
+class PodGone(ApiException):
+    """The pod was deleted: a kubelet stops its containers and writes nothing more for it.
+    (An ApiException of status 404, so callers that handle a 404 keep doing so.)"""
+
+    def __init__(self, pod: str) -> None:
+        super().__init__(status=404, reason=f"pod {pod} is gone")
 Log = str | Sequence[str] | None
 
 
@@ -219,7 +223,12 @@ def _ref(pod: PodRef) -> tuple[str, str]:
 
 
 def _read(core: client.CoreV1Api, ns: str, name: str) -> dict[str, Any]:
-    obj = core.read_namespaced_pod(name, ns)
+    try:
+        obj = core.read_namespaced_pod(name, ns)
+    except ApiException as e:
+        if e.status == 404:
+            raise PodGone(f"{ns}/{name}") from e
+        raise
     return dict(core.api_client.sanitize_for_serialization(obj))
 
 
@@ -430,12 +439,7 @@ def _write_status(core: client.CoreV1Api, pod: dict[str, Any], container: str | 
                 raise PodGone(f"{ns}/{name}") from e
             if e.status != 409:
                 raise
-            try:
-                pod = _read(core, ns, name)
-            except ApiException as e2:
-                if e2.status == 404:
-                    raise PodGone(f"{ns}/{name}") from e2
-                raise
+            pod = _read(core, ns, name)
             pod_fields = dict(pod_fields)
     raise RuntimeError(f"could not write status of {ns}/{name}: conflicts")
 
