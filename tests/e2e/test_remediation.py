@@ -4,6 +4,9 @@ back, dry-run changes nothing, a cooldown holds, and holds across an operator re
 
 from __future__ import annotations
 
+import shutil
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -207,6 +210,18 @@ def promote_and_crash(core: client.CoreV1Api, apps: client.AppsV1Api, ns: str, i
     return name
 
 
+def why_not_rolled_back(control_plane: ControlPlane, ns: str, pod: str) -> str:
+    """``crashwatch explain`` on the crashing pod, and the Deployment's ReplicaSets."""
+    binary = shutil.which("crashwatch", path=str(Path(sys.executable).parent)) or "crashwatch"
+    out = subprocess.run([binary, "explain", "--kubeconfig", str(control_plane.admin_kubeconfig),
+                          "-n", ns, pod], capture_output=True, text=True, timeout=120, check=False)
+    rs = subprocess.run([binary, "diagnose", "--kubeconfig",
+                         str(control_plane.admin_kubeconfig), "-n", ns, "-o", "json"],
+                        capture_output=True, text=True, timeout=120, check=False)
+    return (f"crashwatch explain {pod}:\n{out.stdout[-6000:]}{out.stderr[-1000:]}\n"
+            f"crashwatch diagnose -n {ns}:\n{rs.stdout[-4000:]}{rs.stderr[-1000:]}")
+
+
 def image_of(apps: client.AppsV1Api, ns: str) -> str:
     return str(apps.read_namespaced_deployment("shop", ns).spec.template.spec.containers[0].image)
 
@@ -222,9 +237,15 @@ def test_regression_is_rolled_back_then_a_second_one_is_refused_in_cooldown_even
     try:
         policy(api, namespace, "shop", dryRun=False, cooldown="1h",
                rollback={"enabled": True, "minRegressionDuration": "1s"})
-        promote_and_crash(core, apps, namespace, "example/shop:1.1", op.logs_dir)
-        wait_for("rolled back to 1.0", lambda: image_of(apps, namespace) == "example/shop:1.0",
-                 op=op)
+        crashed = promote_and_crash(core, apps, namespace, "example/shop:1.1", op.logs_dir)
+        try:
+            wait_for("rolled back to 1.0",
+                     lambda: image_of(apps, namespace) == "example/shop:1.0", op=op)
+        except AssertionError as e:
+            # once seen under load (2026-11-30, not reproduced since): say why no
+            # regression was raised, from the cluster as it stands
+            raise AssertionError(f"{e}\n{why_not_rolled_back(control_plane, namespace, crashed)}"
+                                 ) from None
         # The Deployment becomes available again on the old image.
         wait_for("available on 1.0", lambda: all(
             p.spec.containers[0].image == "example/shop:1.0"
