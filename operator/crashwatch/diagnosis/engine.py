@@ -464,8 +464,8 @@ def diagnose(
     view = (objects if isinstance(objects, ClusterView)
             else ClusterView(objects, now, stable_after))
     findings: list[Finding] = []
-    failed = failed_jobs(view)
     settled = settled_jobs(view)
+    failed = failed_jobs(view, settled)
     job_pods: dict[tuple[str, str], list[Obj]] = {}
     job_findings: dict[tuple[str, str], dict[str, list[Finding]]] = {}
     for pod in view.pods:

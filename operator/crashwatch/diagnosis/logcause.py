@@ -76,24 +76,27 @@ class Context:
     """The container's env entries (name, literal value; None for one set by reference,
     ``valueFrom``)."""
 
-    def setting(self, name: str) -> str | None:
-        """The literal value the spec gives env var ``name`` (the last entry wins, as in
-        the kubelet), or None."""
+    def _entry(self, name: str) -> tuple[str, str | None] | None:
+        """The env entry of ``name`` the container gets: the last one (``AWS_REGION=eu-west-1``
+        and then ``AWS_REGION=""`` leave it empty), or None when the spec has none."""
         found = None
-        for key, value in self.env:
-            if key == name:
-                found = value
+        for entry in self.env:
+            if entry[0] == name:
+                found = entry
         return found
+
+    def setting(self, name: str) -> str | None:
+        """The literal value the spec gives env var ``name``, or None."""
+        entry = self._entry(name)
+        return entry[1] if entry is not None else None
 
     def sets(self, name: str, value: str) -> bool:
         """Whether the spec sets ``name`` to ``value``; ``*``: to anything, a reference
         (``valueFrom``) included, but not to an empty string."""
-        given = [val for key, val in self.env if key == name]
-        if not given:
+        entry = self._entry(name)
+        if entry is None:
             return False
-        # the last entry is the one the container gets (``AWS_REGION=eu-west-1`` and then
-        # ``AWS_REGION=""`` leave it empty)
-        return given[-1] != "" if value == "*" else given[-1] == value
+        return entry[1] != "" if value == "*" else entry[1] == value
 
     @property
     def temp_dir(self) -> str:
@@ -723,11 +726,12 @@ def _telling(lines: list[LogLine], sh: chains.Shape) -> list[str]:
         # Failed to bind to address http://127.0.0.1:5010: address already in use.``)
         said = _EXCEPTION_MESSAGE.search(lines[best].text)
         words = said["message"].strip().rstrip(".").lower() if said else ""
-        outer = [(chains.specificity(lines[j].text), -j, j) for j in block.exceptions
-                 if j != best and len(words) >= OUTER_WORDS
-                 and words in lines[j].text.lower()
-                 and chains.specificity(lines[j].text) > chains.specificity(lines[best].text)]
-        partners[:0] = [max(outer)[2]] if outer else []
+        if len(words) >= OUTER_WORDS:
+            own = chains.specificity(lines[best].text)
+            outer = [(spec, -j, j) for j in block.exceptions
+                     if j != best and words in lines[j].text.lower()
+                     and (spec := chains.specificity(lines[j].text)) > own]
+            partners[:0] = [max(outer)[2]] if outer else []
     if TELLING.search(out[0]) is None:
         # the line just above that says why, with an errno's text (PostgreSQL's ``could not
         # read from log segment ...: Input/output error`` above ``PANIC: could not locate a

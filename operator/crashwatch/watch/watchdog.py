@@ -324,8 +324,8 @@ class Watchdog:
             top = (ns, "CronJob", parent[1]) if parent and parent[0] == "CronJob" else (
                 ns, "Job", name)
             if top not in self.workloads:
+                # scheduled now, run after the upsert below has stored the Job
                 self.workloads[top] = WorkloadRecord()
-                self.store.upsert_owner(kind, body)
                 self._schedule(top)
         if self.store.upsert_owner(kind, body) or (ns, kind, name) in self.workloads:
             for wkey in self._workloads_of(kind, ns, name, body):

@@ -64,10 +64,10 @@ def _recovered(view: ClusterView) -> dict[tuple[str, str], float]:
     return out
 
 
-def failed_jobs(view: ClusterView) -> dict[tuple[str, str], Obj]:
-    """The Jobs that gave up, but for a CronJob's run that a later run of the same CronJob
-    completed after (:func:`settled_jobs`)."""
-    settled = settled_jobs(view)
+def failed_jobs(view: ClusterView, settled: Mapping[tuple[str, str], str]
+                ) -> dict[tuple[str, str], Obj]:
+    """The Jobs that gave up, but for those ``settled`` (:func:`settled_jobs`: a CronJob's
+    run that a later run of the same CronJob completed after)."""
     return {key: job for key, job in view.jobs.items()
             if job_failed(job) is not None and key not in settled}
 
@@ -152,10 +152,13 @@ def diagnose_failed_job(
             if ran is not None else ""))
         summary = (f"Job {name} failed: it ran longer than its activeDeadlineSeconds "
                    f"({deadline}s), and what still ran was stopped")
+        remediation: dict[str, object] = {"action": "fix-job-deadline", "job": name,
+                                          "activeDeadlineSeconds": deadline}
     else:
         details["backoffLimit"] = limit
         evidence.append(f"failed pods: {failed} (backoffLimit {limit})")
         summary = f"Job {name} failed: backoff limit {limit} reached after {failed} failed pod(s)"
+        remediation = {"action": "fix-job-cause", "job": name}
     diagnosed = [p for p in pods if pod_findings.get(as_str(meta(p).get("name")))]
     if reason is Reason.JOB_DEADLINE_EXCEEDED:
         # a pod that ended when the deadline did was stopped by it: its exit (137, 143)
@@ -197,12 +200,7 @@ def diagnose_failed_job(
         reason=reason,
         summary=clean_summary(summary + (cause or ".")),
         evidence=clean_evidence(evidence),
-        remediation={"action": "fix-job-cause", "job": name,
-                     "cause": details.get("podReason")} if reason is not
-        Reason.JOB_DEADLINE_EXCEEDED else {
-            "action": "fix-job-deadline", "job": name,
-            "activeDeadlineSeconds": details.get("activeDeadlineSeconds"),
-            "cause": details.get("podReason")},
+        remediation={**remediation, "cause": details.get("podReason")},
         confidence=confidence,
         details=details,
     )
