@@ -29,7 +29,14 @@ from kubernetes import client
 from tests.cluster.controlplane.plane import build_binaries
 from tests.cluster.images.images import build_rootfs
 from tests.cluster.nodes.real.cluster import RealCluster
-from tests.cluster.nodes.real.node import BRIDGE, STATE_FILE, SYSCTLS, _sysctl_path, build_node
+from tests.cluster.nodes.real.node import (
+    BRIDGE,
+    STATE_FILE,
+    SYSCTLS,
+    _sysctl_path,
+    build_node,
+    host_sysctls,
+)
 from tests.cluster.operator import deploy
 from tests.e2e.deploying import install_monitoring_crds
 
@@ -51,7 +58,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 @pytest.fixture(scope="session")
 def cluster() -> Iterator[RealCluster]:
-    before = {k: _sysctl_path(k).read_text() for k in SYSCTLS}
+    before = host_sysctls()
     rc = RealCluster().start()
     _RUNNING["cluster"] = rc
     pids = [*rc.plane.pids().values(), *(p.popen.pid for p in rc.node._procs)]

@@ -23,6 +23,7 @@ from tests.cluster.nodes.real.node import (
     _pids_of,
     _sysctl_path,
     build_node,
+    host_sysctls,
 )
 
 pytestmark = [pytest.mark.realnode, pytest.mark.timeout(900)]
@@ -44,7 +45,7 @@ EXPECT = {
 
 
 def test_make_demo_runs_every_incident_on_the_real_node_and_cleans_up(tmp_path: Path) -> None:
-    sysctls_before = {k: _sysctl_path(k).read_text() for k in SYSCTLS}
+    sysctls_before = host_sysctls()
     cache = build_node()
     kube_version = cache.name  # the cache folder is named after the version it holds
     summary = tmp_path / "summary.json"

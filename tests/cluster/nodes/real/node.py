@@ -96,6 +96,25 @@ def _sysctl_path(name: str) -> Path:
     return Path("/proc/sys") / name.replace(".", "/")
 
 
+def _write_atomically(path: Path, text: str) -> None:
+    """Readers (``host_sysctls`` in another run) see the old file or the new one, never half."""
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text)
+    tmp.replace(path)
+
+
+def host_sysctls(state_file: Path = STATE_FILE) -> dict[str, str]:
+    """The machine's own values of the sysctls a node changes, the ones its ``stop()`` (or the
+    next ``start()``, for a run killed before its stop) puts back. While a node is up, or after
+    one that was not stopped, the current values are the kubelet's; its state file holds what
+    the machine had before it, so that is what a test must compare the machine with after."""
+    if state_file.exists():
+        recorded = json.loads(state_file.read_text()).get("sysctls", {})
+        if set(recorded) == set(SYSCTLS):
+            return {k: str(recorded[k]) + "\n" for k in SYSCTLS}
+    return {k: _sysctl_path(k).read_text() for k in SYSCTLS}
+
+
 @dataclass
 class RealNode:
     """kubelet + containerd for ``plane``, pulling from ``registries``.
@@ -148,7 +167,7 @@ class RealNode:
         try:
             cleanup_stale()
             self.dir.mkdir(parents=True, exist_ok=True)
-            STATE_FILE.write_text(json.dumps({
+            _write_atomically(STATE_FILE, json.dumps({
                 "dir": str(self.dir),
                 "shim": str(self.bin / "containerd-shim-runc-v2"),
                 "socket": str(self.socket),
