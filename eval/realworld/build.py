@@ -2,9 +2,9 @@
 """Build the real-world corpus: every eval/realworld/cases/<id>.yaml becomes
 eval/realworld/build/<id>/{snapshot.json, logs/<ns>/<pod>/<container>.log, expected.json}.
 
-The case format is /work/coord/CORPUS-FORMAT.md (summarised in README.md). The build is
-deterministic (uids, hashes, names and times derive from the case id) and committed; a test
-checks that the committed build is current.
+The case format is README.md's "The format in short"; this file's validation defines it.
+The build is deterministic (uids, hashes, names and times derive from the case id) and
+committed; a test checks that the committed build is current.
 
     python3 eval/realworld/build.py            # validate every case, rewrite build/ and the
                                                # coverage table in README.md
