@@ -16,6 +16,8 @@ import pytest
 from helpers import evidence_text, only, run
 from test_holdout8_mechanisms import CORECLR, SQLCLIENT, with_tmp_volume
 
+from crashwatch.diagnosis.logcause import read_crash
+from crashwatch.diagnosis.logread import Level, prefix_level
 from crashwatch.model import Reason
 
 # https://github.com/kubernetes-sigs/external-dns/pull/1367
@@ -106,3 +108,15 @@ def test_a_port_after_an_unclosed_quote_is_not_read(crashing) -> None:
     value = 'Host=db;Password="open;Port=1111'
     f = only(run(_env(objects, {"name": "ConnectionStrings__Main", "value": value}), logs))
     assert f.details["configuredPeers"] == ["db (the server in ConnectionStrings__Main)"]
+
+
+def test_a_tool_aborting_one_try_that_it_will_retry_is_a_warning_not_the_exit() -> None:
+    """``<tool>: aborting because ...`` is a tool giving up (pg_dump's, FATAL); one that says
+    it will retry gives up a try, not the process: the error after it is the exit's cause.
+    (Invented lines: the shape the review of round 9 tried.)"""
+
+    retry = "scheduler: aborting because the lock is held by another replica; will retry in 5s"
+    assert prefix_level(retry) is Level.WARN
+    assert prefix_level("pg_dump: aborting because of server version mismatch") is Level.FATAL
+    log = f"{retry}\nERROR: could not open config file /etc/scheduler/config.yaml\n"
+    assert read_crash(log).telling[0].startswith("ERROR: could not open config file")

@@ -178,6 +178,7 @@ _PREFIX_LEVEL = rx.compile(
     # a tool giving up: ``pg_dump: aborting because of server version mismatch``
     r"|^[\w.-]+: (?P<aborting>aborting) (?:because|due to) "
 )
+_WILL_RETRY = rx.compile(r"(?i)[;,(]\s*(?:will (?:retry|try again)|retrying)\b")
 #: A command-line tool's own lines (``pg_dump: error: ...``, ``git: fatal: ...``, nginx's
 #: entrypoint scripts' ``10-listen-on-ipv6-by-default.sh: info: ...``) after its name, as
 #: GNU-style tools and libpq's clients write them.
@@ -261,7 +262,9 @@ def prefix_level(text: str) -> Level:
     if m["tool"]:
         return _TOOL_LEVELS[m["tool"]]
     if m["aborting"]:
-        return Level.FATAL
+        # ``scheduler: aborting because the lock is held; will retry in 5s`` gives up a try,
+        # not the process
+        return Level.WARN if _WILL_RETRY.search(text[:512]) else Level.FATAL
     if m["warning"]:
         return Level.WARN
     word = m["level"] or m["bracketed"] or m["serilog"] or ""
