@@ -91,7 +91,10 @@ _FRAME = rx.compile(
     # ClickHouse's (and other C++ servers') numbered frames: ``0. DB::Exception::Exception(...)
     # @ 0xa3f52bd in /usr/bin/clickhouse``
     r"\s*\d+\. .+ @ 0x[0-9a-f]+(?: in \S+)?\s*$|"
-    r"\s+\([\w.]+ [\w.+-]+\) \S+:\d+: \S)"
+    r"\s+\([\w.]+ [\w.+-]+\) \S+:\d+: \S|"
+    # Ruby's first frame, unindented under ``rake aborted!``'s exception and its source line:
+    # ``/app/db/migrate/20160927003417_create_roles.rb:3:in `<top (required)>'``
+    r"/[\w.@+/-]+\.rb:\d+:in [`'][^`'\n]*'\s*$)"
 )
 _GO_FRAME = rx.compile(r"^(?:[\w./*()\-]+\(.*\)|\t/\S+:\d+(?: \+0x[0-9a-f]+)?)$")
 _NOISE = rx.compile(

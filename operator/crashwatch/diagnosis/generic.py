@@ -233,6 +233,14 @@ RULES: tuple[Rule, ...] = (
           ("set", "defined", "provided", "specified", "configured", "missing", "empty",
            "required", "mandatory", "blank", "present", "given", "environment"),
           extract="variable", ignorecase=False),
+    # One of two settings, neither given: django-environ's and the like's ``Either
+    # "SECRET_KEY" or "SECRET_KEY_FILE" settings parameters must be set.`` (the first named)
+    _rule("missing-setting-either", Reason.MISSING_ENV,
+          rf"(?i:either)\s+['\"`]?\$?(?P<variable>{_VAR})['\"`]?\s+(?i:or)\s+['\"`]?\$?"
+          rf"(?:{_VAR})['\"`]?\s+(?i:(?:(?:{_ENVVAR_WORDS}|settings?|config(?:uration)?|"
+          r"parameters?|options?|variables?|values?)\s+){0,3}(?:must|needs? to|has to|should) be "
+          r"(?:set|provided|defined|specified|configured|given))\b",
+          ("either",), extract="variable", ignorecase=False),
     _rule("missing-setting-named-after", Reason.MISSING_ENV,
           rf"(?i:(?:missing|required|undefined|unset|mandatory|absent|empty|no)\s+"
           rf"(?:required\s+)?(?:mandatory\s+)?(?:{_ENVVAR_WORDS}|config(?:uration)?"
@@ -388,6 +396,9 @@ RULES: tuple[Rule, ...] = (
           r"(?:i/o timeout|timed out|timeout)|connect timeout|ConnectTimeout|"
           r"SocketTimeoutException: connect|timed out (?:while )?connecting|no route to host|"
           r"\bEHOSTUNREACH\b|network is unreachable|\bENETUNREACH\b|NoRouteToHostException|"
+          # Confluent's start-up check: ``Timed out waiting for connection to Zookeeper server
+          # [bldr-cp-zookeeper-headless:2181].``
+          r"timed out waiting for (?:a |the )?connection (?:to|with)\b|"
           r"Failed to establish a new connection|server selection timeout|"
           r"(?:could not|couldn't|unable to|cannot|can't|failed to) (?:connect|establish a "
           r"connection) to|"
@@ -458,7 +469,10 @@ RULES: tuple[Rule, ...] = (
           r"\bnot writ(?:e)?able\b|\bmust be (?:a )?writ(?:e)?able\b|\bisn't writ(?:e)?able\b|"
           r"\bnon-writ(?:e)?able\b",
           ("writable", "writeable"), extract="path", errors_only=True,
-          veto=_CARRIES_ON + r"|\bmount", read_only_explains=True),
+          # a guess among others (Elasticsearch's ``failed to obtain node locks, tried [...]:
+          # maybe these locations are not writable or multiple nodes were started on the same
+          # data path?``) says no denial happened
+          veto=_CARRIES_ON + r"|\bmount|\b(?:maybe|perhaps|possibly)\b", read_only_explains=True),
     # .NET's runtime, which writes its diagnostic pipes to /tmp first, failing to start with
     # E_FAIL: ``Failed to create CoreCLR, HRESULT: 0x80004005``
     # (https://github.com/dotnet/coreclr/issues/15243); other causes give the same words, so

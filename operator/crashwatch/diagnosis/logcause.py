@@ -249,6 +249,12 @@ def _generic_candidates(lines: list[LogLine], sh: chains.Shape,
         if path and path == found.rule.default == "/tmp":
             # the line names no directory: the temporary one, which TMPDIR may move
             path = found.groups["path"] = context.temp_dir
+        span = _record_span(lines, sh, i, i)
+        if not path and found.rule.reason in _WRITES and found.rule.extract == "path":
+            above = _path_above(lines, sh, i, context)
+            if above is not None:
+                path = found.groups["path"] = above[1]
+                span = (lines[above[0]].text.strip(), *span)
         read_only = context.read_only_root and bool(path) and not context.writable(path or "")
         reason = found.rule.reason
         if found.rule.only_read_only:
@@ -259,10 +265,33 @@ def _generic_candidates(lines: list[LogLine], sh: chains.Shape,
         out.append(_Candidate(
             score=chains.score(lines, sh, i), line=i,
             order=base + generic.RULES.index(found.rule), reason=reason,
-            rule=found.rule.id, layer="generic", span=_record_span(lines, sh, i, i),
+            rule=found.rule.id, layer="generic", span=span,
             groups=dict(found.groups),
         ))
     return out
+
+
+#: Failures of a write whose line may not say where.
+_WRITES = frozenset({Reason.DISK_FULL, Reason.PERMISSION_DENIED,
+                     Reason.READ_ONLY_FILESYSTEM})
+_ABS_PATH = rx.compile(r"(?:^|[\s'\"`(\[=])(?P<path>/[\w.@%+-]+(?:/[\w.@%+-]+)*)")
+PATH_ABOVE_CHARS = 512
+"""How much of the line above is searched for the path being written."""
+
+
+def _path_above(lines: list[LogLine], sh: chains.Shape, i: int, context: Context
+                ) -> tuple[int, str] | None:
+    """The path on one of the container's writable volumes that the nearest meaningful line
+    above names, for a failed write that names none (``Installing config scripts into
+    /work-dir`` above ``cp: write error: No space left on device``)."""
+    for j in range(i - 1, max(-1, i - 3), -1):
+        if chains.is_quiet(lines, sh, j) or not lines[j].text.strip():
+            continue
+        for m in _ABS_PATH.finditer(lines[j].text[:PATH_ABOVE_CHARS]):
+            if context.writable(m["path"]):
+                return j, m["path"]
+        return None
+    return None
 
 
 OTHER_PATHS_SPAN = 4
@@ -767,7 +796,42 @@ def _telling(lines: list[LogLine], sh: chains.Shape) -> list[str]:
         if text and text not in out:
             out.append(text)
             break
+    if len(out) == 1:
+        where = _raised_at(lines, sh, best)
+        if where is not None:
+            out.append(where)
     return out
+
+
+#: A frame in a source file (Ruby's ``/app/x.rb:3:in ...``, Python's ``File "/app/x.py",
+#: line 3``, PHP's ``#0 /var/www/x.php(3)``, Node's ``(/app/x.js:3:5)``) ...
+_FILE_FRAME = rx.compile(r"(?:^|[\s\"(])/[\w.@+-]+(?:/[\w.@+-]+)*\.(?:rb|py|php|js|mjs|cjs|ts)\b")
+#: ... of a library or the runtime, not the application's.
+_LIBRARY_PATH = rx.compile(r"/gems/|/vendor/|site-packages|dist-packages|node_modules|"
+                           r"/usr/(?:local/)?lib/|/rubygems|<internal:|/lib/python\d",
+                           ignorecase=True)
+
+
+def _raised_at(lines: list[LogLine], sh: chains.Shape, best: int) -> str | None:
+    """Where the telling exception was raised, when that is the application's own file: the
+    first frame below it (Ruby, PHP, Node), or Python's last frame above it. A library's
+    frame says nothing the message does not."""
+    block = sh.block(best)
+    if block is None or sh.roles[best] is not chains.Role.EXCEPTION:
+        return None
+    # below: past the source line Ruby 3 quotes under the message (which ends the block)
+    below = range(best + 1, min(len(lines) - 1, best + chains.DEFER_SPAN) + 1)
+    above = range(best - 1, max(block.start, best - chains.DEFER_SPAN) - 1, -1)
+    for span in (below, above):
+        frame = next((j for j in span if sh.roles[j] in (chains.Role.FRAME,
+                                                          chains.Role.EXCEPTION)), None)
+        if frame is None or sh.roles[frame] is not chains.Role.FRAME:
+            continue
+        text = lines[frame].text.strip()
+        if _FILE_FRAME.search(text) is None or _LIBRARY_PATH.search(text) is not None:
+            return None
+        return text
+    return None
 
 
 def _last_line(lines: list[LogLine], text: str) -> list[str]:
