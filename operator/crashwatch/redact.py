@@ -74,6 +74,8 @@ class Pattern(Protocol):
 
     def finditer(self, text: str) -> Iterator[Match]: ...
 
+    def search(self, text: str) -> Match | None: ...
+
     def sub(self, repl: str, text: str) -> str: ...
 
 
@@ -328,6 +330,24 @@ def _shell_location_follows(text: str, start: int, end: int) -> bool:
     return bool(colon) and number.isdigit()
 
 
+#: A quoted name and a lower-case word (``"matrix-secret" not found``) ...
+_QUOTED_NAME_THEN_WORD = _compile(r"^ (?:\"[\w.:/-]{1,253}\"|'[\w.:/-]{1,253}') [a-z]")
+QUOTED_NAME_REACH = 260
+"""How far after a value a quoted object name (at most 253 characters) is looked for."""
+#: ... after the kind of a Kubernetes object, as the kubelet and the API server name one.
+_OBJECT_KINDS = frozenset({
+    "secret", "configmap", "serviceaccount", "persistentvolumeclaim", "persistentvolume",
+    "pod", "service", "node", "namespace", "object", "storageclass", "csidriver",
+})
+
+
+def _names_an_object(text: str, start: int, end: int) -> bool:
+    """``volume "secret" : secret "matrix-secret" not found``: the value is an object's kind,
+    then its name and what is wrong with it (the kubelet's words), no secret."""
+    return (text[start:end].lower() in _OBJECT_KINDS
+            and _QUOTED_NAME_THEN_WORD.search(text[end : end + QUOTED_NAME_REACH]) is not None)
+
+
 def _sentence_follows(text: str, start: int, end: int) -> bool:
     """``fetch anonymous token: unexpected status``: the value is a word and more words
     follow (not ``key=value`` pairs): Go's error chain or prose, not a key and its value."""
@@ -497,6 +517,8 @@ def _key_value(pattern: Pattern) -> Callable[[Match], Iterable[Span]]:
         text = m.string
         value = text[start:end]
         if not _worth_masking(value) or _is_reference(value + text[end : end + 1]):
+            return []
+        if m.span(bare_group)[0] >= 0 and _names_an_object(text, start, end):
             return []
         if sep_group is not None:
             sep = m.group(sep_group) or ""

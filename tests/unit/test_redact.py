@@ -289,3 +289,19 @@ def test_no_line_of_the_bundled_logs_and_objects_loses_a_word():
     assert len(lines) > 1000
     changed = [line for line in lines if mask(printable(line, 10_000)) != printable(line, 10_000)]
     assert changed == []
+
+
+def test_a_volume_named_like_a_secret_key_keeps_the_kubelets_object_name() -> None:
+    """A Secret volume named ``secret`` (or ``token``, ``credentials``) whose Secret is
+    missing: the kubelet's ``volume "secret" : secret "matrix-secret" not found`` read as a
+    key and its value masked the name of the Secret to create, the one thing the finding
+    needs (https://github.com/remram44/matrix-helm/issues/9)."""
+    said = 'MountVolume.SetUp failed for volume "secret" : secret "matrix-secret" not found'
+    assert redact(said, 1000) == said
+    for volume, kind in (("tls-secret", "secret"), ("credentials", "secret"),
+                         ("token", "configmap")):
+        said = f'MountVolume.SetUp failed for volume "{volume}" : {kind} "app-x" not found'
+        assert redact(said, 1000) == said
+    # a value that is no object's kind is still masked, whatever follows it (invented)
+    assert redact('password: hunter "x" y', 1000) == 'password: *** "x" y'
+    assert redact('{"secret": "secret"}', 1000) == '{"secret": "***"}'
