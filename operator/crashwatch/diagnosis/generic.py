@@ -264,6 +264,15 @@ RULES: tuple[Rule, ...] = (
           rf"(?i:{_ENVVAR_WORDS}\s+)?['\"`]?\$?(?P<variable>{_VAR})\b",
           ("set", "provide", "define", "specify", "configure", "export"),
           extract="variable", ignorecase=False),
+    # Settings said to be missing, then the one to give in an imperative sentence: Langfuse's
+    # ``Required database environment variables are not set. Provide a postgres url for
+    # DATABASE_URL.``
+    _rule("missing-setting-provide-for", Reason.MISSING_ENV,
+          r"(?i:not set|missing|required|undefined|not defined|not provided)[^\n]{0,120}?[.:;!]\s+"
+          r"(?i:please\s+)?(?i:provide|set|specify|define|supply)\s+(?:[\w-]+\s+){0,4}?"
+          rf"(?i:for|in|as|via)\s+['\"`]?\$?(?P<variable>{_VAR})\b",
+          ("provide", "set", "specify", "define", "supply"), extract="variable",
+          ignorecase=False, errors_only=True),
     _rule("missing-setting-envvar-named", Reason.MISSING_ENV,
           rf"(?i:{_ENVVAR_WORDS})\s+(?i:named\s+)?['\"`$]?\{{?(?P<variable>{_VAR})\}}?['\"`]?,?\s+"
           r"(?i:(?:because (?:it|the variable) )?(?:is\s+|was\s+|has not been\s+)?"
@@ -356,8 +365,14 @@ RULES: tuple[Rule, ...] = (
           # runc, when the entrypoint (or the loader it names) is not in the image:
           # ``standard_init_linux.go:228: exec user process caused: no such file or
           # directory`` (``caused "no such file or directory"`` before runc 1.0)
-          r"exec user process caused:? \\?\"?no such file or directory",
-          ("not found", "cannot run program", "enoent", "no such file"), extract="command"),
+          r"exec user process caused:? \\?\"?no such file or directory|"
+          # dash given a script that is not there (its line 0: the command line, not a
+          # redirect inside a script): ``/bin/sh: 0: cannot open ./start-server.sh: No such
+          # file`` (``Can't open`` before dash 0.5.11)
+          r"^(?:/bin/|/usr/bin/)?(?:sh|dash): 0: (?i:can(?:not|'t) open) "
+          r"(?P<command10>[\w./-]+)(?:: No such file)?\s*$",
+          ("not found", "cannot run program", "enoent", "no such file", "open"),
+          extract="command"),
     _rule("connection-refused", Reason.DEPENDENCY_UNREACHABLE,
           r"connection refused|\bECONNREFUSED\b|Errno 111\b|actively refused|"
           r"(?:java\.net\.)?ConnectException|Communications link failure|SocketException \(111\)|"
@@ -595,7 +610,7 @@ def path_near(text: str, start: int, end: int) -> str | None:
 
 def _first_group(match: rx.Match, base: str) -> str | None:
     """The first of ``base``, ``base2``, ``base3`` that matched (alternative spellings)."""
-    for name in (base, *(f"{base}{k}" for k in range(2, 10))):
+    for name in (base, *(f"{base}{k}" for k in range(2, 12))):
         try:
             value = match.group(name)
         except (IndexError, KeyError):
