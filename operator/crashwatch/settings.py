@@ -97,7 +97,7 @@ class ServerSettings:
     """Port of the Prometheus ``/metrics`` endpoint (0: off)."""
     health_port: int = 8080
     """Port of ``/healthz`` (liveness: the process answers) and ``/readyz`` (readiness:
-    leading, the pods listed, the API server answering); 0: off."""
+    leading, the pods and owners listed, the API server answering); 0: off."""
     leader_election: bool = False
     """Run as one of several replicas: only the holder of a Lease diagnoses and writes; the
     others keep watching and take over within ``lease_seconds`` of its loss."""

@@ -59,7 +59,8 @@ def test_one_replica_acts_and_the_other_takes_over_within_10s_of_a_sigkill(
         ops.append(start_operator(control_plane, tmp_path / name, "ha", logs_dir=logs,
                                   extra_env={"CRASHWATCH_LEADER_ELECTION": "true",
                                              "CRASHWATCH_LEASE_NAMESPACE": "crashwatch",
-                                             "POD_NAME": name}))
+                                             "POD_NAME": name},
+                                  wait_ready=False))  # a standby is never ready
     try:
         leader = wait_for("one ready replica", lambda: next(
             (op for op in ops if ready(op)), None), op=ops[0])

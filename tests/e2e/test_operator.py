@@ -60,11 +60,15 @@ class Operator:
 
 def start_operator(control_plane: ControlPlane, work: Path, overlay: str,
                    extra_env: dict[str, str] | None = None,
-                   logs_dir: Path | None = None, stable_after: float = 3.0) -> Operator:
+                   logs_dir: Path | None = None, stable_after: float = 3.0,
+                   wait_ready: bool = True) -> Operator:
     """``crashwatch run`` under its own ServiceAccount, bound only by deploy/'s RBAC.
 
     ``stable_after``: seconds a crashed container must run again to count as recovered
-    (short by default, so that recovery tests are quick)."""
+    (short by default, so that recovery tests are quick). ``wait_ready``: return once
+    ``/readyz`` says the operator has listed the cluster (what a test does next is then seen
+    as a change, with what came before it known); False: once ``/healthz`` answers (a standby
+    is never ready)."""
     install_monitoring_crds(control_plane)
     apply_overlay(control_plane, overlay)
     if logs_dir is None:
@@ -83,13 +87,14 @@ def start_operator(control_plane: ControlPlane, work: Path, overlay: str,
     op = Operator(proc, metrics_port, log_path, logs_dir)
     op.health_port = health_port
     deadline = time.monotonic() + 60
+    path = "readyz" if wait_ready else "healthz"
     while True:
         try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{health_port}/healthz", timeout=2):
+            with urllib.request.urlopen(f"http://127.0.0.1:{health_port}/{path}", timeout=2):
                 break
-        except OSError:
+        except OSError:  # HTTPError 503 (not ready yet) included
             if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("operator did not become healthy:\n"
+                raise RuntimeError(f"operator did not answer /{path}:\n"
                                    + log_path.read_text()[-4000:]) from None
             time.sleep(0.2)
     return op

@@ -1008,3 +1008,43 @@ def test_a_pod_not_ready_within_its_probes_grace_is_looked_at_again_when_the_pro
     _run(go())
     reasons = [c[3][ANN_REASON] for c in rec.writes("Pod") if c[0] == "annotate"]
     assert reasons == ["Probe.ReadinessFailing"]
+
+
+def test_ready_only_once_pods_and_every_builtin_owner_kind_are_listed():
+    """``/readyz``: a replica that has listed its pods but not yet the ReplicaSets would judge
+    a rollout under way without the earlier revision's availability (the Deployment
+    controller scales it down meanwhile), so it is not ready until every built-in kind is
+    listed; a VPA (a CRD that may be absent) is not waited for."""
+    clock = Clock()
+    d = Watchdog(Settings(), Store(Settings().watch, clock=clock), Recorder(), Metrics(),
+                 clock=clock)
+    kinds = ["pods", "replicasets", "deployments", "statefulsets", "daemonsets", "jobs",
+             "cronjobs"]
+    d.on_listing("pods", None, "started")
+    d.on_listing("pods", None, "listed")
+    assert d.caught_up() and not d.listed()  # clears may go; the owners are still coming
+    for plural in kinds[1:]:
+        d.on_listing(plural, None, "started")
+    for plural in kinds[1:-1]:
+        d.on_listing(plural, None, "listed")
+    assert not d.listed()
+    d.on_listing("cronjobs", None, "listed")
+    assert d.listed()
+    d.on_listing("verticalpodautoscalers", None, "started")
+    assert not d.listed()  # a VPA listing that began is waited for like any other ...
+    d.on_listing("verticalpodautoscalers", None, "listed")
+    assert d.listed()
+    # ... and a relist after a watch gap makes the replica unready until it is over
+    d.on_listing("replicasets", None, "started")
+    assert not d.listed()
+    d.on_listing("replicasets", None, "listed")
+    assert d.listed()
+
+
+def test_where_listings_cannot_be_followed_ready_after_the_starts_grace():
+    clock = Clock()
+    d = Watchdog(Settings(), Store(Settings().watch, clock=clock), Recorder(), Metrics(),
+                 clock=clock)
+    assert not d.listed()
+    clock.t += START_GRACE_SECONDS + 1
+    assert d.listed()

@@ -3,9 +3,9 @@
 Liveness and readiness say different things. ``/healthz`` answers as long as the event loop
 does: a loop blocked by a runaway diagnosis does not answer, and the kubelet restarts it; an
 API server that is away is no reason to restart. ``/readyz`` says whether this replica is
-doing its job right now: it leads (or runs alone), the pods have been listed, and the API
-server answered lately; a standby or a replica cut off from the API server is not ready (and
-a metrics Service then routes to the one that is).
+doing its job right now: it leads (or runs alone), the pods and their built-in owners have
+been listed, and the API server answered lately; a standby or a replica cut off from the API
+server is not ready (and a metrics Service then routes to the one that is).
 """
 
 from __future__ import annotations

@@ -330,7 +330,7 @@ async def run(settings: Settings, stop_flag: asyncio.Event | None = None) -> Non
             return False, f"standing by (leader: {elector.holder or 'none yet'})"
         if time.monotonic() - api_ok[0] > API_STALE_SECONDS:
             return False, "the API server does not answer"
-        if not dog.caught_up():
+        if not dog.listed():
             return False, "listing the cluster"
         return True, "watching"
 

@@ -114,6 +114,9 @@ class Listing:
 PLURAL_KINDS = {"pods": "Pod", "replicasets": "ReplicaSet", "deployments": "Deployment",
                 "statefulsets": "StatefulSet", "daemonsets": "DaemonSet", "jobs": "Job",
                 "cronjobs": "CronJob", "verticalpodautoscalers": "VerticalPodAutoscaler"}
+#: Kinds every API server serves: a ready replica has listed each of them (a VPA's CRD may be
+#: absent, and is never waited for).
+BUILTIN_KINDS = ("Pod", "ReplicaSet", "Deployment", "StatefulSet", "DaemonSet", "Job", "CronJob")
 VERIFY_AFTER_LISTING_SECONDS = 1.0
 """Listed objects reach the handlers a moment after the listing's end: look then."""
 
@@ -238,6 +241,19 @@ class Watchdog:
         if pods:
             return all(lst.done for lst in pods)
         return self.clock() - self.started > START_GRACE_SECONDS
+
+    def listed(self) -> bool:
+        """Every listing that began is over, those of pods and of the built-in owners among
+        them (or, where listings cannot be followed, the start's grace has passed): the
+        replica is ready. A rollout seen before its ReplicaSets are listed would be judged
+        without the earlier revision's availability (the Deployment controller scales it
+        down meanwhile)."""
+        if not self.listings:
+            return self.clock() - self.started > START_GRACE_SECONDS
+        if not all(lst.done for lst in self.listings.values()):
+            return False
+        begun = {kind for kind, _ in self.listings}
+        return all(kind in begun for kind in BUILTIN_KINDS)
 
     def on_namespace(self, event_type: str | None, body: Mapping[str, Any]) -> None:
         name = as_str(meta(body).get("name"))
