@@ -128,7 +128,7 @@ spec:
         periodSeconds: 20
         timeoutSeconds: 5
         failureThreshold: 3
-      # Ready: leading (or alone), the pods listed, the API server answering.
+      # Ready: leading (or alone), the pods and their owners listed, the API server answering.
       readinessProbe:
         httpGet:
           path: /readyz
