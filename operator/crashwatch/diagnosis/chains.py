@@ -121,7 +121,10 @@ _GENERIC = rx.compile(
     r"command failed|process exited|exited with (?:code|status)|build failure|"
     r"failed to run '[^']*' command|error: 1$|unhandled error$|caught exception$|"
     r"exception during pool initialization|application failed to start|"
-    r"one or more errors occurred)"
+    r"one or more errors occurred|"
+    # a child process's exit code announcing its output below (Kong's ``Error: could not
+    # prepare Kong prefix at /kong_prefix: nginx configuration is invalid (exit code 1):``)
+    r"\(exit (?:code|status):? \d+\):\s*$)"
     # a banner (``*** FATAL CONFIG FILE ERROR ***``, ``=== ERROR ===``): a heading, the lines
     # under it say what
     r"|^\s*(?:\*{3,}|={3,}|!{3,}|#{3,}|-{3,})\s*[^*=!#\s][^*=!#]{0,60}?\s*(?:\*{3,}|={3,}|!{3,}|"
@@ -146,8 +149,15 @@ _SAYS_WHAT = rx.compile(r"(?i)\b(?:couldn't|could not|can't|cannot|unable to|fai
                         r"not found|no such|missing|invalid)\b")
 #: A line that advises what to do (``Please install libicu ...``, ``Alternatively you can
 #: set ...``): the line it follows says what failed.
-_ADVICE = rx.compile(r"(?i)^\W{0,3}(?:please\b|alternatively\b|you (?:can|could|may|might)\b|"
-                     r"try\b|consider\b|hint:|tip:|did you mean\b)")
+_ADVICE = rx.compile(r"(?i)^\W{0,3}"
+                     # after Go's log timestamp (``2021/08/27 23:03:50 You can check ...``)
+                     r"(?:\d{4}[/-]\d{2}[/-]\d{2}[ T]\d{2}:\d{2}:\d{2}(?:[.,]\d+)?\S*\s+)?"
+                     r"(?:please\b|alternatively\b|you (?:can|could|may|might)\b|"
+                     r"try\b|consider\b|hint:|tip:|did you mean\b|"
+                     # the NVIDIA device plugin's ``If this is a GPU node, did you set the docker
+                     # default runtime to `nvidia`?``
+                     r"if [^,\n]{1,80}, (?:did you\b|you (?:should|can|could|may|might|need)\b|"
+                     r"try\b|consider\b|please\b|make sure\b))")
 #: A prohibition (``You can't run this program from macOS!``, ``You may not ...``) says
 #: what is wrong: no advice.
 _PROHIBITION = rx.compile(r"(?i)^\W{0,3}you (?:can't|can not|couldn't|could not|may not|"
@@ -220,9 +230,14 @@ def _role(text: str, in_traceback: bool, in_goroutine: bool) -> Role:
             or _ELIXIR_EXCEPTION.search(text) is not None or aws_cause(text)
             or _RUNTIME_HEAD.search(text) is not None or stripped == _TRACEBACK):
         return Role.EXCEPTION
-    if _FRAME.search(text) is not None:
+    if _FRAME.search(text) is not None and _NCCL.search(text) is None:
         return Role.FRAME
     return Role.TEXT
+
+
+#: NCCL's lines open with the rank in brackets, like a numbered frame: ``[3] include/shm.h:28
+#: NCCL WARN Call to posix_fallocate failed : No space left on device``.
+_NCCL = rx.compile(r"^\s*\[\d+\] (?:\S+:\d+ )?NCCL (?:WARN|INFO)\b")
 
 
 def shape(lines: Sequence[LogLine]) -> Shape:

@@ -473,7 +473,14 @@ def diagnose(
             found = diagnose_pod(view, pod, logs, time_budget=time_budget, clock=clock,
                                  trace=trace)
         except Exception:
-            continue
+            # A log that trips a reading must not hide the failure: diagnosed again without
+            # logs, it is named from its status and Events. A malformed pod fails again and
+            # is skipped (it never stops the others).
+            try:
+                found = diagnose_pod(view, pod, None, time_budget=time_budget, clock=clock,
+                                     trace=trace)
+            except Exception:
+                continue
         ref = controller_ref(pod)
         job = (namespace_of(pod), ref[1]) if ref and ref[0] == "Job" else None
         if job is not None and job in settled:

@@ -166,7 +166,11 @@ RULES: tuple[Rule, ...] = (
           r"failed to allocate memory|Allowed memory size of \d+ bytes exhausted|"
           r"Cannot allocate memory|\bENOMEM\b|(?:^|\W)out of memory\b",
           ("memory", "enomem"),
-          veto=r"unable to create (?:new )?native thread|OOMKilled|oom[-_ ]kill|Killed process"),
+          # a GPU's memory is no runtime's heap: PyTorch's ``torch.OutOfMemoryError: CUDA out
+          # of memory. Tried to allocate ...`` (a smaller batch or model, not -Xmx)
+          veto=r"unable to create (?:new )?native thread|OOMKilled|oom[-_ ]kill|Killed process|"
+               r"\bCUDA\b|\bGPU\b|cudaErrorMemoryAllocation|CUBLAS_STATUS_ALLOC_FAILED|"
+               r"\bHIP out of memory|\bXPU out of memory"),
     _rule("segfault", Reason.SEGFAULT,
           r"segmentation fault|\bSIGSEGV\b|signal 11\b|\bsegfault\b",
           ("segmentation", "sigsegv", "signal 11", "segfault")),
@@ -402,7 +406,10 @@ RULES: tuple[Rule, ...] = (
           r"No such host is known|no resolvable bootstrap urls|"
           # Redis Sentinel: ``Can't resolve master instance hostname.``
           r"(?:can't|cannot|could not|couldn't|unable to|failed to) resolve (?:the )?"
-          r"(?:[\w-]+ ){0,3}?(?:host ?name|host)\b",
+          r"(?:[\w-]+ ){0,3}?(?:host ?name|host)\b|"
+          # Cassandra's seed provider: ``Seed provider couldn't lookup host cassandra-0...``
+          r"(?:can't|cannot|could not|couldn't|unable to|failed to) look ?up (?:the )?"
+          r"(?:host ?name|host|address)\b",
           ("host", "name", "enotfound", "eai_again", "nxdomain", "getaddrinfo", "lookup", "dns",
            "resolv"),
           extract="host"),
@@ -514,7 +521,8 @@ _URL_HOST = rx.compile(
 )
 _NAMED_HOST = rx.compile(
     r"host not found in upstream \"(?P<host4>[^\":]+)(?::(?P<port4>\d+))?\"|"
-    r"(?:lookup|ENOTFOUND|EAI_AGAIN|UnknownHostException:|could not translate host name|"
+    r"(?:look ?up(?: host(?: ?name)?| address)?|ENOTFOUND|EAI_AGAIN|UnknownHostException:|"
+    r"could not translate host name|"
     r"Could not resolve host:?|unknown host:?|host not found:?|resolve host|"
     r"Name or service not known:?|getaddrinfo \w+)\s+[\"'`]?(?P<host>[A-Za-z0-9][\w.-]*)"
     r"|host[= ]['\"]?(?P<host2>[A-Za-z0-9][\w.-]*)['\"]?,? port[= ](?P<port2>\d{1,5})"

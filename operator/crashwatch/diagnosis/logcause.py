@@ -271,6 +271,23 @@ def _generic_candidates(lines: list[LogLine], sh: chains.Shape,
     return out
 
 
+def _outer_error_below(lines: list[LogLine], sh: chains.Shape, i: int) -> str | None:
+    """The next error within two meaningful lines below line ``i`` written with the same
+    prefix (the same writer and rank), or None."""
+    head = lines[i].text.split(" ", 1)[0]
+    seen = 0
+    for j in range(i + 1, min(len(lines), i + 6)):
+        if not lines[j].text.strip() or sh.roles[j] is chains.Role.NOISE:
+            continue
+        seen += 1
+        if (chains.effective_level(lines, sh, j) >= Level.ERROR
+                and lines[j].text.split(" ", 1)[0] == head):
+            return lines[j].text.strip()
+        if seen >= 2:
+            break
+    return None
+
+
 #: Failures of a write whose line may not say where.
 _WRITES = frozenset({Reason.DISK_FULL, Reason.PERMISSION_DENIED,
                      Reason.READ_ONLY_FILESYSTEM})
@@ -567,6 +584,14 @@ def _merge(best: _Candidate, candidates: list[_Candidate], lines: list[LogLine],
         if (first is not None and len(span) < OTHER_PATHS_SPAN
                 and first.groups.get("path") not in paths):
             span.extend(t for t in first.span if t not in span)
+        if not groups.get("path"):
+            # no path: the error just below from the same writer says what it was writing
+            # (NCCL's ``... NCCL WARN Error while creating shared memory segment
+            # nccl-shm-recv-... (size 9637888)`` under its ``posix_fallocate failed : No
+            # space left on device``)
+            below = _outer_error_below(lines, sh, best.line)
+            if below is not None and below not in span and len(span) < OTHER_PATHS_SPAN:
+                span.append(below)
     if want == "host":
         # a cause chain printed one line per cause (Keycloak's ``ERROR: Failed to obtain
         # JDBC connection`` then ``ERROR: Acquisition timeout while waiting for new

@@ -165,7 +165,10 @@ _KUBECTL_TS = rx.compile(
     r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?(?:Z|[+-]\d{2}:\d{2})(?: |$)")
 _KLOG = rx.compile(r"^(?P<level>[IWEF])\d{4} \d{2}:\d{2}:\d{2}\.\d{6}\s+\d+ [^\s:\]]+:\d+\] ")
 _PREFIX_LEVEL = rx.compile(
-    r"(?:^|[\s\[(<|:])(?P<level>TRACE|DEBUG|INFO|NOTICE|WARN|WARNING|ERROR|ERR|SEVERE|FATAL|"
+    # NCCL has two levels, INFO and WARN, and WARN is its errors' (``[3] include/shm.h:28 NCCL
+    # WARN Call to posix_fallocate failed : No space left on device``)
+    r"(?:^|\s)(?P<nccl>NCCL WARN)\b"
+    r"|(?:^|[\s\[(<|:])(?P<level>TRACE|DEBUG|INFO|NOTICE|WARN|WARNING|ERROR|ERR|SEVERE|FATAL|"
     r"CRITICAL|CRIT|PANIC|EMERG|ALERT)(?:[\]):>|\s]|$)"
     r"|\[(?P<bracketed>trace|debug|info|notice|warn|warning|error|crit|critical|alert|emerg|fatal)\]"
     # Serilog's console sink: ``[19:35:23 FTL] Program terminated unexpectedly``
@@ -259,6 +262,8 @@ def prefix_level(text: str) -> Level:
     m = _PREFIX_LEVEL.search(text[:_LEVEL_WINDOW])
     if m is None:
         return Level.UNKNOWN
+    if m["nccl"]:
+        return Level.ERROR
     if m["tool"]:
         return _TOOL_LEVELS[m["tool"]]
     if m["aborting"]:
@@ -493,6 +498,10 @@ def _parse_json(line: str) -> Mapping[str, Any] | None:
 _LOGFMT_PAIR = rx.compile(r'(?P<key>[^\s=]+)=(?P<value>"(?:[^"\\]|\\.)*"?|[^\s"]*)')
 _LOGFMT_KEYS = frozenset({"msg", "message", "level", "lvl", "err", "error", "severity"})
 _FREE_TEXT_KEYS = frozenset({"msg", "message", "err", "error"})
+#: What follows a quoted value's closing quote: the line's end or a space before the next pair.
+_LOGFMT_NEXT = rx.compile(r"^(?:$|\s)")
+#: After a message's real closing quote: nothing, or unquoted pairs (``level=error``).
+_LOGFMT_REST = rx.compile(r'^(?:\s+[^\s="]+=[^\s"]*)*\s*$')
 
 
 def parse_logfmt(line: str) -> dict[str, str] | None:
@@ -509,6 +518,15 @@ def parse_logfmt(line: str) -> dict[str, str] | None:
     pairs = list(_LOGFMT_PAIR.finditer(stripped))
     for k, m in enumerate(pairs):
         value = m["value"]
+        if value.startswith('"') and m["key"] in _FREE_TEXT_KEYS and _LOGFMT_NEXT.search(
+                stripped[m.end():m.end() + 2]) is None:
+            # a message whose inner quotes lost their escapes (a paste, a writer that does not
+            # escape): ``msg="... failed to get json "https://x/directory": Get ..."``; it
+            # ends at the line's last quote, the pairs found inside it are its words
+            last = stripped.rfind('"')
+            if last > m.end() - 1 and _LOGFMT_REST.search(stripped[last + 1:]) is not None:
+                record.setdefault(m["key"], _unquote(stripped[rx.span(m, "value")[0]:last + 1]))
+                break
         if value.startswith('"'):
             value = _unquote(value)
         elif m["key"] in _FREE_TEXT_KEYS:

@@ -566,10 +566,16 @@ def _reading(ctx: ContainerContext, message: str) -> tuple[str, LogReading]:
     log = ctx.log
     if message and message not in log:
         log = f"{log}\n{message}" if log else message
-    if ctx.trace is not None:
-        ctx.trace.log = LogTrace()
-        return log, read_crash(log, ctx.budget, context=_context(ctx), trace=ctx.trace.log)
-    return log, read_crash(log, ctx.budget, context=_context(ctx))
+    try:
+        if ctx.trace is not None:
+            ctx.trace.log = LogTrace()
+            return log, read_crash(log, ctx.budget, context=_context(ctx),
+                                   trace=ctx.trace.log)
+        return log, read_crash(log, ctx.budget, context=_context(ctx))
+    except Exception:
+        # a log that trips the reading (a bug) is read as no log: the container is still
+        # named from its status and Events, never dropped
+        return "", LogReading(lines=[], cause=None, telling=[])
 
 
 #: A cause the log states this close to its end, at error level or worse, explains a
