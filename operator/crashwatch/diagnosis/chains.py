@@ -93,8 +93,11 @@ _FRAME = rx.compile(
     r"\s*\d+\. .+ @ 0x[0-9a-f]+(?: in \S+)?\s*$|"
     r"\s+\([\w.]+ [\w.+-]+\) \S+:\d+: \S|"
     # Ruby's first frame, unindented under ``rake aborted!``'s exception and its source line:
-    # ``/app/db/migrate/20160927003417_create_roles.rb:3:in `<top (required)>'``
-    r"/[\w.@+/-]+\.rb:\d+:in [`'][^`'\n]*'\s*$)"
+    # ``/app/db/migrate/20160927003417_create_roles.rb:3:in `<top (required)>'``, in any
+    # file Ruby runs (``/srv/app/lib/tasks/sprites.rake:1:in``, ``.../exe/rake:27:in``,
+    # ``bin/rails:4:in``) or template (``(erb):7:in `<main>'``)
+    r"(?:/[\w.@+/-]+|\([\w.-]+\)|[\w.@+-]+(?:/[\w.@+-]+)+|[\w@+-]+\.\w+):\d+:in "
+    r"[`'][^`'\n]*'\s*$)"
 )
 _GO_FRAME = rx.compile(r"^(?:[\w./*()\-]+\(.*\)|\t/\S+:\d+(?: \+0x[0-9a-f]+)?)$")
 _NOISE = rx.compile(

@@ -223,6 +223,16 @@ RULES: tuple[Rule, ...] = (
           r"Unable to load region information from any provider in the chain",
           ("region",), extract="variable", ignorecase=False, errors_only=True,
           default="AWS_REGION", unless_env=(("AWS_REGION", "*"), ("AWS_DEFAULT_REGION", "*"))),
+    # One of two settings, neither given: django-environ's and the like's ``Either
+    # "SECRET_KEY" or "SECRET_KEY_FILE" settings parameters must be set.`` (the first named;
+    # ahead of the rule below, which would read ``"SECRET_KEY_FILE" must be set`` in the
+    # shorter ``Either "SECRET_KEY" or "SECRET_KEY_FILE" must be set.``)
+    _rule("missing-setting-either", Reason.MISSING_ENV,
+          rf"(?i:either)\s+['\"`]?\$?(?P<variable>{_VAR})['\"`]?\s+(?i:or)\s+['\"`]?\$?"
+          rf"(?:{_VAR})['\"`]?\s+(?i:(?:(?:{_ENVVAR_WORDS}|settings?|config(?:uration)?|"
+          r"parameters?|options?|variables?|values?)\s+){0,3}(?:must|needs? to|has to|should) be "
+          r"(?:set|provided|defined|specified|configured|given))\b",
+          ("either",), extract="variable", ignorecase=False),
     _rule("missing-setting-named-first", Reason.MISSING_ENV,
           rf"(?:^|[\s:'\"`(\[{{=])['\"`]?\$?\{{?(?P<variable>{_VAR})\}}?['\"`]?,?\s+"
           rf"(?i:(?:{_ENVVAR_WORDS}\s+|(?:config(?:uration)? )?"
@@ -237,14 +247,6 @@ RULES: tuple[Rule, ...] = (
           ("set", "defined", "provided", "specified", "configured", "missing", "empty",
            "required", "mandatory", "blank", "present", "given", "environment"),
           extract="variable", ignorecase=False),
-    # One of two settings, neither given: django-environ's and the like's ``Either
-    # "SECRET_KEY" or "SECRET_KEY_FILE" settings parameters must be set.`` (the first named)
-    _rule("missing-setting-either", Reason.MISSING_ENV,
-          rf"(?i:either)\s+['\"`]?\$?(?P<variable>{_VAR})['\"`]?\s+(?i:or)\s+['\"`]?\$?"
-          rf"(?:{_VAR})['\"`]?\s+(?i:(?:(?:{_ENVVAR_WORDS}|settings?|config(?:uration)?|"
-          r"parameters?|options?|variables?|values?)\s+){0,3}(?:must|needs? to|has to|should) be "
-          r"(?:set|provided|defined|specified|configured|given))\b",
-          ("either",), extract="variable", ignorecase=False),
     _rule("missing-setting-named-after", Reason.MISSING_ENV,
           rf"(?i:(?:missing|required|undefined|unset|mandatory|absent|empty|no)\s+"
           rf"(?:required\s+)?(?:mandatory\s+)?(?:{_ENVVAR_WORDS}|config(?:uration)?"
@@ -419,8 +421,11 @@ RULES: tuple[Rule, ...] = (
           r"SocketTimeoutException: connect|timed out (?:while )?connecting|no route to host|"
           r"\bEHOSTUNREACH\b|network is unreachable|\bENETUNREACH\b|NoRouteToHostException|"
           # Confluent's start-up check: ``Timed out waiting for connection to Zookeeper server
-          # [bldr-cp-zookeeper-headless:2181].``
-          r"timed out waiting for (?:a |the )?connection (?:to|with)\b|"
+          # [bldr-cp-zookeeper-headless:2181].``, Kafka's own ``ZooKeeperClientTimeoutException:
+          # Timed out waiting for connection while in state: CONNECTING``; not a pool's wait
+          # for a connection ``to be returned`` or ``to become available`` (none was free)
+          r"timed out waiting for (?:a |the )?connection (?:with\b|while in state\b|"
+          r"to (?:[^b\s]|b[^e]|be[^\sc]|bec[^o]))|"
           r"Failed to establish a new connection|server selection timeout|"
           r"(?:could not|couldn't|unable to|cannot|can't|failed to) (?:connect|establish a "
           r"connection) to|"
@@ -493,8 +498,10 @@ RULES: tuple[Rule, ...] = (
           ("writable", "writeable"), extract="path", errors_only=True,
           # a guess among others (Elasticsearch's ``failed to obtain node locks, tried [...]:
           # maybe these locations are not writable or multiple nodes were started on the same
-          # data path?``) says no denial happened
-          veto=_CARRIES_ON + r"|\bmount|\b(?:maybe|perhaps|possibly)\b", read_only_explains=True),
+          # data path?``) says no denial happened; advice after the fact (``... is not
+          # writable. Maybe you need to chmod 777``) takes nothing back
+          veto=_CARRIES_ON + r"|\bmount|\b(?:maybe|perhaps|possibly)\b[^.;!?]*\bnot writ",
+          read_only_explains=True),
     # .NET's runtime, which writes its diagnostic pipes to /tmp first, failing to start with
     # E_FAIL: ``Failed to create CoreCLR, HRESULT: 0x80004005``
     # (https://github.com/dotnet/coreclr/issues/15243); other causes give the same words, so

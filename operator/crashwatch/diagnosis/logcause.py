@@ -31,7 +31,7 @@ from crashwatch.diagnosis import chains, generic, rx
 from crashwatch.diagnosis.budget import Budget
 from crashwatch.diagnosis.evidence import TELLING
 from crashwatch.diagnosis.logread import Level, LogLine, prefix_level, read_log, starts_record
-from crashwatch.diagnosis.signatures import Signature, catalogue, plausible
+from crashwatch.diagnosis.signatures import UNLESS_ABOVE_LINES, Signature, catalogue, plausible
 from crashwatch.diagnosis.trace import LogCandidate, LogLineTrace, LogTrace
 from crashwatch.model import Reason
 
@@ -172,6 +172,10 @@ def _catalogue_candidates(lines: list[LogLine], sh: chains.Shape, budget: Budget
             last = bisect_right(starts, max(m.start(), m.end() - 1)) - 1
             if sig.window and not sh.in_tail(last, sig.window):
                 continue
+            if sig.unless_above is not None and any(
+                    sig.unless_above.search(lines[j].text) is not None
+                    for j in range(max(0, first - UNLESS_ABOVE_LINES), first)):
+                continue
             if chains.effective_level(lines, sh, last) <= Level.INFO:
                 continue
             out.append(_Candidate(
@@ -300,15 +304,25 @@ def _path_above(lines: list[LogLine], sh: chains.Shape, i: int, context: Context
                 ) -> tuple[int, str] | None:
     """The path on one of the container's writable volumes that the nearest meaningful line
     above names, for a failed write that names none (``Installing config scripts into
-    /work-dir`` above ``cp: write error: No space left on device``)."""
+    /work-dir`` above ``cp: write error: No space left on device``). The line may be an info
+    record (what a step announces is what it is doing); of several paths, the last one not
+    read ``from``: a copy's destination comes after its source (``'/config/app.conf' ->
+    '/work-dir/app.conf'``)."""
     for j in range(i - 1, max(-1, i - 3), -1):
-        if chains.is_quiet(lines, sh, j) or not lines[j].text.strip():
+        if sh.roles[j] in _NOT_SAID or not lines[j].text.strip():
             continue
-        for m in _ABS_PATH.finditer(lines[j].text[:PATH_ABOVE_CHARS]):
-            if context.writable(m["path"]):
-                return j, m["path"]
-        return None
+        text = lines[j].text[:PATH_ABOVE_CHARS]
+        found = None
+        for m in _ABS_PATH.finditer(text):
+            if (context.writable(m["path"])
+                    and _READ_FROM.search(text[max(0, m.start() - 8):m.start(1)]) is None):
+                found = m["path"]
+        return (j, found) if found is not None else None
     return None
+
+
+_NOT_SAID = frozenset({chains.Role.FRAME, chains.Role.NOISE, chains.Role.LINK})
+_READ_FROM = rx.compile(r"\bfrom\W*$", ignorecase=True)
 
 
 OTHER_PATHS_SPAN = 4
@@ -830,11 +844,19 @@ def _telling(lines: list[LogLine], sh: chains.Shape) -> list[str]:
 
 #: A frame in a source file (Ruby's ``/app/x.rb:3:in ...``, Python's ``File "/app/x.py",
 #: line 3``, PHP's ``#0 /var/www/x.php(3)``, Node's ``(/app/x.js:3:5)``) ...
-_FILE_FRAME = rx.compile(r"(?:^|[\s\"(])/[\w.@+-]+(?:/[\w.@+-]+)*\.(?:rb|py|php|js|mjs|cjs|ts)\b")
+_FILE_FRAME = rx.compile(r"(?:^|[\s\"(])/[\w.@+-]+(?:/[\w.@+-]+)*"
+                         r"(?:\.(?:rb|rake|py|php|js|mjs|cjs|ts)\b|/Rakefile:)")
 #: ... of a library or the runtime, not the application's.
+#: (the runtime's own library wherever it is installed: ``/usr/local/lib64/ruby/3.0.0/``,
+#: ``/usr/share/ruby/``, an rbenv's ``.../lib/ruby/3.2.0/``, ``/usr/lib64/python3.9/``)
 _LIBRARY_PATH = rx.compile(r"/gems/|/vendor/|site-packages|dist-packages|node_modules|"
-                           r"/usr/(?:local/)?lib/|/rubygems|<internal:|/lib/python\d",
+                           r"/usr/(?:local/)?lib(?:64)?/|/usr/share/(?:ruby|rubygems|php|pear)|"
+                           r"/lib(?:64)?/ruby/|/rubygems|<internal:|/lib(?:64)?/python\d",
                            ignorecase=True)
+
+
+SOURCE_LINES = 2
+"""How many lines a Python frame's quoted source (and carets) may take under it."""
 
 
 def _raised_at(lines: list[LogLine], sh: chains.Shape, best: int) -> str | None:
@@ -852,6 +874,13 @@ def _raised_at(lines: list[LogLine], sh: chains.Shape, best: int) -> str | None:
                                                           chains.Role.EXCEPTION)), None)
         if frame is None or sh.roles[frame] is not chains.Role.FRAME:
             continue
+        # Python quotes the source line (and, since 3.11, carets) under the frame's own line
+        # (``  File "/app/main.py", line 2, in run`` above ``    raise ValueError(...)``)
+        for _ in range(SOURCE_LINES if span is above else 0):
+            if (_FILE_FRAME.search(lines[frame].text) is not None or frame <= block.start
+                    or sh.roles[frame - 1] is not chains.Role.FRAME):
+                break
+            frame -= 1
         text = lines[frame].text.strip()
         if _FILE_FRAME.search(text) is None or _LIBRARY_PATH.search(text) is not None:
             return None

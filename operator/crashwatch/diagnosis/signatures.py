@@ -21,7 +21,7 @@ from crashwatch.diagnosis import rx
 from crashwatch.diagnosis.generic import NOT_A_VARIABLE
 from crashwatch.model import Reason
 
-__all__ = ["Signature", "catalogue", "load", "plausible"]
+__all__ = ["UNLESS_ABOVE_LINES", "Signature", "catalogue", "load", "plausible"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +33,14 @@ class Signature:
     variable: str | None
     upper: bool
     window: int | None
+    unless_above: rx.Regex | None = None
+    """A line a little above the match (:data:`UNLESS_ABOVE_LINES`) that says the match
+    means something else: the Software Collections images print their list of variables
+    under ``error: Invalid password`` too, when the settings are there but wrong."""
+
+
+UNLESS_ABOVE_LINES = 6
+"""How far above a match's first line a signature's ``unless_above`` looks."""
 
 
 def load(raw: list[dict[str, Any]]) -> tuple[Signature, ...]:
@@ -51,6 +59,8 @@ def load(raw: list[dict[str, Any]]) -> tuple[Signature, ...]:
                 variable=entry.get("variable"),
                 upper=bool(entry.get("upper", False)),
                 window=entry.get("window"),
+                unless_above=(rx.compile(str(entry["unless_above"]))
+                              if entry.get("unless_above") else None),
             )
         )
     return tuple(out)
