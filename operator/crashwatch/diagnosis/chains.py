@@ -125,6 +125,10 @@ _GENERIC = rx.compile(
     r"failed to run '[^']*' command|error: 1$|unhandled error$|caught exception$|"
     r"exception during pool initialization|application failed to start|"
     r"one or more errors occurred|"
+    # a traceback's header, whose exception line the log lost (cut where it was pasted or
+    # read): the line above it says what (Celery's ``[...: CRITICAL/MainProcess]
+    # Unrecoverable error: AccessRefused(403, ...)``)
+    r"^Traceback \(most recent call last\):$|"
     # a child process's exit code announcing its output below (Kong's ``Error: could not
     # prepare Kong prefix at /kong_prefix: nginx configuration is invalid (exit code 1):``)
     r"\(exit (?:code|status):? \d+\):\s*$)"
@@ -235,7 +239,19 @@ def _role(text: str, in_traceback: bool, in_goroutine: bool) -> Role:
         return Role.EXCEPTION
     if _FRAME.search(text) is not None and _NCCL.search(text) is None:
         return Role.FRAME
+    member = _JSON_MEMBER.search(text)
+    if member is not None and member["key"].lower() not in _TELLING_MEMBERS:
+        # a pretty-printed error object's other members (``"file": "auth.c",``, ``"code":
+        # "28000",``) name no failure; its ``"message": ...`` does
+        return Role.NOISE
     return Role.TEXT
+
+
+#: A member of a pretty-printed JSON object, on a line of its own: ``  "file": "auth.c",``.
+_JSON_MEMBER = rx.compile(r'^\s*"(?P<key>[\w.$-]{1,40})":\s*(?:"[^"]*"|[\d.eE+-]+|true|false|'
+                          r"null)\s*,?\s*$")
+_TELLING_MEMBERS = frozenset({"message", "msg", "error", "err", "reason", "detail", "details",
+                              "description", "cause", "hint", "errormessage", "error_message"})
 
 
 #: NCCL's lines open with the rank in brackets, like a numbered frame: ``[3] include/shm.h:28
@@ -596,12 +612,29 @@ def is_generic(text: str) -> bool:
         _SPECIFIC.search(rest) is None and _SAYS_WHAT.search(rest) is None)
 
 
+def is_advice(text: str) -> bool:
+    """Whether a line advises what to do (``Please change the Erlang cookie ...``)."""
+    return _ADVICE.search(text) is not None and _PROHIBITION.search(text) is None
+
+
+def _continues_advice(lines: Sequence[LogLine], i: int) -> bool:
+    """Whether line ``i`` is the rest of an advice's sentence, wrapped onto a line of its own
+    (CouchDB's ``Please change the Erlang cookie in vm.args to the same`` then ``securely
+    generated random value on all nodes of this cluster.``)."""
+    text = lines[i].text.lstrip()
+    if i == 0 or not text[:1].islower():
+        return False
+    above = lines[i - 1].text.rstrip()
+    return bool(above) and above[-1:] not in ".!?:;" and is_advice(above)
+
+
 def telling(lines: Sequence[LogLine], sh: Shape) -> list[int]:
     """Line indexes, most telling first (quiet lines left out). A generic wrapper that
     wins (``ERROR: [1] bootstrap checks failed``, ``Fatal error loading the DB, check
     server logs``) gives way to the specific line next to it that says what failed."""
     ranked = [
-        (score(lines, sh, i) + specificity(lines[i].text), i)
+        (score(lines, sh, i) + specificity(lines[i].text)
+         - (ADVICE_COST if _continues_advice(lines, i) else 0), i)
         for i in range(len(lines))
         if not is_quiet(lines, sh, i) and lines[i].text.strip()
         and sh.roles[i] is not Role.DETAIL  # reported with the line it continues

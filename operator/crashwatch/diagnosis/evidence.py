@@ -39,6 +39,10 @@ TELLING = rx.compile(
     r"manifest unknown|too many requests|rate limit|x509: [a-z ]{1,60}|"
     r"invalid argument|device or resource busy|cannot allocate memory|"
     r"too many open files|input/output error|text file busy|broken pipe)"
+    # an errno's name, as Erlang and Node print it (``Error when reading
+    # /root/.erlang.cookie: eacces``)
+    r"|\b(?i:e(?:acces|perm|noent|nospc|rofs|connrefused|connreset|timedout|hostunreach|"
+    r"netunreach|addrinuse|addrnotavail|mfile|nfile|nomem|notdir|isdir|exist|busy))\b"
 )
 _HEAD_SHARE = 0.4
 _MIN_HEAD = 60

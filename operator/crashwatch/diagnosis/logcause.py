@@ -835,6 +835,13 @@ def _telling(lines: list[LogLine], sh: chains.Shape) -> list[str]:
         if text and text not in out:
             out.append(text)
             break
+    if len(out) == 1 and chains.specificity(lines[best].text) <= 0:
+        # a line that names nothing (CouchDB's ``Monster detected ohno!, aborting
+        # startup.``): the advice right below it names what to change
+        advice = next((j for j in range(best + 1, min(len(lines), best + 3))
+                       if lines[j].text.strip()), None)
+        if advice is not None and chains.is_advice(lines[advice].text):
+            out.append(lines[advice].text.strip())
     if len(out) == 1:
         where = _raised_at(lines, sh, best)
         if where is not None:

@@ -670,6 +670,10 @@ def starts_record(text: str) -> bool:
 
 
 _CONTINUATION_SPAN = 5
+#: A member of a pretty-printed object on a line of its own (``  "code": "28000",``) ...
+_OBJECT_MEMBER = rx.compile(r'^\s+"[\w.$-]{1,40}":\s')
+_OBJECT_SPAN = 60
+"""... and how many lines up its opener (``Error object: {``) is looked for."""
 
 
 def _has_word(text: str) -> bool:
@@ -685,6 +689,16 @@ def _continued_level(out: list[LogLine], own: list[bool], line: str) -> Level:
     if (not _has_word(line) or starts_record(line)
             or _WRITER_TAG.search(line) is not None or _XTRACE.search(line) is not None):
         return Level.UNKNOWN
+    if _OBJECT_MEMBER.search(line) is not None:
+        # a member of a pretty-printed object takes the level of the line that opened it
+        # (``Error object: {`` ... ``  "message": "no pg_hba.conf entry for host ..."``)
+        for back in range(1, min(len(out), _OBJECT_SPAN) + 1):
+            above = out[-back].text
+            if own[-back] and above.rstrip().endswith("{"):
+                level = out[-back].level
+                return level if level >= Level.WARN else Level.UNKNOWN
+            if _OBJECT_MEMBER.search(above) is None and above.strip() not in ("{", "}", "},"):
+                break
     for back in range(1, min(len(out), _CONTINUATION_SPAN) + 1):
         prev = out[-back]
         if prev.structured or not _has_word(prev.text):
