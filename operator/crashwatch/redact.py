@@ -348,6 +348,18 @@ def _names_an_object(text: str, start: int, end: int) -> bool:
             and _QUOTED_NAME_THEN_WORD.search(text[end : end + QUOTED_NAME_REACH]) is not None)
 
 
+#: Between a quoted key and its value: a colon alone (the kubelet's ``volume "x" : secret``).
+_COLON_ONLY = _compile(r"^\\*[\"']\s*:\s*$")
+
+
+def _quoted_key_colon(text: str, key: Span, value_start: int) -> bool:
+    """``volume "secret" : secret ...``: the kubelet quotes the volume's name and puts a colon
+    after it; in ``password=secret "db" failed`` or ``password: secret ...`` the value is the
+    key's (``secret`` is a common password), whatever follows."""
+    return (key[0] > 0 and text[key[0] - 1] in "\"'"
+            and _COLON_ONLY.search(text[key[1] : value_start]) is not None)
+
+
 def _sentence_follows(text: str, start: int, end: int) -> bool:
     """``fetch anonymous token: unexpected status``: the value is a word and more words
     follow (not ``key=value`` pairs): Go's error chain or prose, not a key and its value."""
@@ -518,7 +530,8 @@ def _key_value(pattern: Pattern) -> Callable[[Match], Iterable[Span]]:
         value = text[start:end]
         if not _worth_masking(value) or _is_reference(value + text[end : end + 1]):
             return []
-        if m.span(bare_group)[0] >= 0 and _names_an_object(text, start, end):
+        if m.span(bare_group)[0] >= 0 and _names_an_object(text, start, end) \
+                and _quoted_key_colon(text, m.span(key_group), start):
             return []
         if sep_group is not None:
             sep = m.group(sep_group) or ""

@@ -156,9 +156,11 @@ _SAYS_WHAT = rx.compile(r"(?i)\b(?:couldn't|could not|can't|cannot|unable to|fai
                         r"not found|no such|missing|invalid)\b")
 #: A line that advises what to do (``Please install libicu ...``, ``Alternatively you can
 #: set ...``): the line it follows says what failed.
+#: Go's log timestamp (``2021/08/27 23:03:50 ``), which advice and prohibitions may follow.
+_GO_TIMESTAMP = r"(?:\d{4}[/-]\d{2}[/-]\d{2}[ T]\d{2}:\d{2}:\d{2}(?:[.,]\d+)?\S*\s+)?"
 _ADVICE = rx.compile(r"(?i)^\W{0,3}"
                      # after Go's log timestamp (``2021/08/27 23:03:50 You can check ...``)
-                     r"(?:\d{4}[/-]\d{2}[/-]\d{2}[ T]\d{2}:\d{2}:\d{2}(?:[.,]\d+)?\S*\s+)?"
+                     + _GO_TIMESTAMP +
                      r"(?:please\b|alternatively\b|you (?:can|could|may|might)\b|"
                      r"try\b|consider\b|hint:|tip:|did you mean\b|"
                      # the NVIDIA device plugin's ``If this is a GPU node, did you set the docker
@@ -167,7 +169,8 @@ _ADVICE = rx.compile(r"(?i)^\W{0,3}"
                      r"try\b|consider\b|please\b|make sure\b))")
 #: A prohibition (``You can't run this program from macOS!``, ``You may not ...``) says
 #: what is wrong: no advice.
-_PROHIBITION = rx.compile(r"(?i)^\W{0,3}you (?:can't|can not|couldn't|could not|may not|"
+_PROHIBITION = rx.compile(r"(?i)^\W{0,3}" + _GO_TIMESTAMP +
+                          r"you (?:can't|can not|couldn't|could not|may not|"
                           r"might not)\b")
 ADVICE_COST = 4
 """What advice costs a line's specificity."""

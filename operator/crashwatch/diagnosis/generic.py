@@ -59,6 +59,8 @@ class Rule:
     """What to take from the line: path, host, command or variable (from the pattern)."""
     veto: rx.Regex | None = None
     """A line that also matches this is not this rule's."""
+    spare: rx.Regex | None = None
+    """A line that matches this is the rule's even when the veto matches too."""
     errors_only: bool = False
     """Only on a line that is no warning: its phrasing is also an everyday warning's
     (``Redis config not found, using in-memory cache``)."""
@@ -85,7 +87,7 @@ def _rule(id_: str, reason: Reason, pattern: str, hints: Sequence[str], extract:
           veto: str | None = None, ignorecase: bool = True, errors_only: bool = False,
           frame_veto: str | None = None, default: str = "",
           read_only_explains: bool = False, only_read_only: bool = False,
-          unless_env: Sequence[tuple[str, str]] = ()) -> Rule:
+          unless_env: Sequence[tuple[str, str]] = (), spare: str | None = None) -> Rule:
     return Rule(
         id=f"generic-{id_}",
         reason=reason,
@@ -93,6 +95,7 @@ def _rule(id_: str, reason: Reason, pattern: str, hints: Sequence[str], extract:
         hints=tuple(hints),
         extract=extract,
         veto=rx.compile(veto, ignorecase=True) if veto else None,
+        spare=rx.compile(spare) if spare else None,
         errors_only=errors_only,
         frame_veto=rx.compile(frame_veto) if frame_veto else None,
         default=default,
@@ -170,7 +173,11 @@ RULES: tuple[Rule, ...] = (
           # of memory. Tried to allocate ...`` (a smaller batch or model, not -Xmx)
           veto=r"unable to create (?:new )?native thread|OOMKilled|oom[-_ ]kill|Killed process|"
                r"\bCUDA\b|\bGPU\b|cudaErrorMemoryAllocation|CUBLAS_STATUS_ALLOC_FAILED|"
-               r"\bHIP out of memory|\bXPU out of memory"),
+               r"\bHIP out of memory|\bXPU out of memory",
+          # a line naming a runtime's heap is the heap's, whatever else it names (a thread or
+          # host called ``gpu-...`` over ``java.lang.OutOfMemoryError: Java heap space``)
+          spare=r"Java heap space|JavaScript heap out of memory|GC overhead limit exceeded|"
+                r"OutOfMemoryError: Metaspace|heap limit Allocation failed"),
     _rule("segfault", Reason.SEGFAULT,
           r"segmentation fault|\bSIGSEGV\b|signal 11\b|\bsegfault\b",
           ("segmentation", "sigsegv", "signal 11", "segfault")),
@@ -276,7 +283,11 @@ RULES: tuple[Rule, ...] = (
     _rule("missing-setting-provide-for", Reason.MISSING_ENV,
           r"(?i:not set|missing|required|undefined|not defined|not provided)[^\n]{0,120}?[.:;!]\s+"
           r"(?i:please\s+)?(?i:provide|set|specify|define|supply)\s+(?:[\w-]+\s+){0,4}?"
-          rf"(?i:for|in|as|via)\s+['\"`]?\$?(?P<variable>{_VAR})\b",
+          rf"(?i:for|in|as|via)\s+['\"`]?\$?(?P<variable>{_VAR})\b"
+          # the name ends the clause (``... for DATABASE_URL.``, ``... in FOO_BAR env var``);
+          # a word after it makes it a product's name (``set a token for GITHUB access``)
+          r"['\"`]?(?:\s*$|[^\w\s'\"`]|[ \t]+(?:[^a-z\s]|(?i:env|environment|variable|var|"
+          r"setting)\b))",
           ("provide", "set", "specify", "define", "supply"), extract="variable",
           ignorecase=False, errors_only=True),
     _rule("missing-setting-envvar-named", Reason.MISSING_ENV,
@@ -376,7 +387,12 @@ RULES: tuple[Rule, ...] = (
           # redirect inside a script): ``/bin/sh: 0: cannot open ./start-server.sh: No such
           # file`` (``Can't open`` before dash 0.5.11)
           r"^(?:/bin/|/usr/bin/)?(?:sh|dash): 0: (?i:can(?:not|'t) open) "
-          r"(?P<command10>[\w./-]+)(?:: No such file)?\s*$",
+          r"(?P<command10>[\w./-]+)(?:: No such file)?\s*$|"
+          # BusyBox's sh (Alpine) given a script that is not there: ``/bin/sh: can't open
+          # '/app/docker-entry.sh': No such file or directory`` (inside a script it names the
+          # script and its line instead of ``sh``)
+          r"^(?:/bin/|/usr/bin/)?(?:sh|ash): can't open '(?P<command11>[^'\n]+)': "
+          r"No such file or directory\s*$",
           ("not found", "cannot run program", "enoent", "no such file", "open"),
           extract="command"),
     _rule("connection-refused", Reason.DEPENDENCY_UNREACHABLE,
@@ -528,7 +544,7 @@ _URL_HOST = rx.compile(
 )
 _NAMED_HOST = rx.compile(
     r"host not found in upstream \"(?P<host4>[^\":]+)(?::(?P<port4>\d+))?\"|"
-    r"(?:look ?up(?: host(?: ?name)?| address)?|ENOTFOUND|EAI_AGAIN|UnknownHostException:|"
+    r"(?:look ?up(?: the)?(?: host(?: ?name)?| address)?|ENOTFOUND|EAI_AGAIN|UnknownHostException:|"
     r"could not translate host name|"
     r"Could not resolve host:?|unknown host:?|host not found:?|resolve host|"
     r"Name or service not known:?|getaddrinfo \w+)\s+[\"'`]?(?P<host>[A-Za-z0-9][\w.-]*)"
@@ -550,7 +566,7 @@ def bound_port(text: str) -> str | None:
     m = _BIND.search(text)
     return _first_group(m, "port") if m is not None else None
 _NOT_HOSTS = frozenset({"http", "https", "tcp", "udp", "error", "line", "port", "at", "file",
-                        "name", "of", "address",
+                        "name", "of", "address", "information",
                         "dial", "connect", "read", "write", "time", "localhost.localdomain",
                         "in", "on", "for", "to", "from", "the", "with", "by", "0.0.0.0"})
 
@@ -657,7 +673,8 @@ def match_line(text: str, allowed: Callable[[Rule], bool] | None = None) -> Gene
 
 def _match_rule(rule: Rule, text: str) -> GenericMatch | None:
     for m in rule.pattern.finditer(text):
-        if rule.veto is not None and rule.veto.search(text) is not None:
+        if rule.veto is not None and rule.veto.search(text) is not None and (
+                rule.spare is None or rule.spare.search(text) is None):
             return None
         groups: dict[str, str] = {}
         if rule.extract == "variable":

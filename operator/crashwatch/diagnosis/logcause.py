@@ -275,10 +275,16 @@ def _generic_candidates(lines: list[LogLine], sh: chains.Shape,
     return out
 
 
+#: A line's first word that is a word of its message, not a prefix naming its writer.
+_MESSAGE_WORD = rx.compile(r"^[A-Za-z][\w.]*:?$")
+
+
 def _outer_error_below(lines: list[LogLine], sh: chains.Shape, i: int) -> str | None:
     """The next error within two meaningful lines below line ``i`` written with the same
     prefix (the same writer and rank), or None."""
     head = lines[i].text.split(" ", 1)[0]
+    if _MESSAGE_WORD.search(head) is not None:
+        return None  # ``Error:``, ``ERROR``: the message's first word, no writer's prefix
     seen = 0
     for j in range(i + 1, min(len(lines), i + 6)):
         if not lines[j].text.strip() or sh.roles[j] is chains.Role.NOISE:

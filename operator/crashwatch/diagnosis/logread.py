@@ -500,8 +500,9 @@ _LOGFMT_KEYS = frozenset({"msg", "message", "level", "lvl", "err", "error", "sev
 _FREE_TEXT_KEYS = frozenset({"msg", "message", "err", "error"})
 #: What follows a quoted value's closing quote: the line's end or a space before the next pair.
 _LOGFMT_NEXT = rx.compile(r"^(?:$|\s)")
-#: After a message's real closing quote: nothing, or unquoted pairs (``level=error``).
-_LOGFMT_REST = rx.compile(r'^(?:\s+[^\s="]+=[^\s"]*)*\s*$')
+#: A message's real closing quote: the first quote after which the line holds only pairs
+#: (``level=error``, ``err="..."`` with its escapes) or nothing.
+_LOGFMT_CLOSE = rx.compile(r'"(?:\s+[^\s="]+=(?:"(?:[^"\\]|\\.)*"|[^\s"]*))*\s*$')
 
 
 def parse_logfmt(line: str) -> dict[str, str] | None:
@@ -516,17 +517,26 @@ def parse_logfmt(line: str) -> dict[str, str] | None:
         return None
     record: dict[str, str] = {}
     pairs = list(_LOGFMT_PAIR.finditer(stripped))
+    unclosed = True
     for k, m in enumerate(pairs):
         value = m["value"]
-        if value.startswith('"') and m["key"] in _FREE_TEXT_KEYS and _LOGFMT_NEXT.search(
-                stripped[m.end():m.end() + 2]) is None:
+        if (unclosed and value.startswith('"') and m["key"] in _FREE_TEXT_KEYS
+                and _LOGFMT_NEXT.search(stripped[m.end():m.end() + 2]) is None):
             # a message whose inner quotes lost their escapes (a paste, a writer that does not
             # escape): ``msg="... failed to get json "https://x/directory": Get ..."``; it
-            # ends at the line's last quote, the pairs found inside it are its words
-            last = stripped.rfind('"')
-            if last > m.end() - 1 and _LOGFMT_REST.search(stripped[last + 1:]) is not None:
-                record.setdefault(m["key"], _unquote(stripped[rx.span(m, "value")[0]:last + 1]))
+            # ends at the first quote after which only pairs follow (``level=error``,
+            # ``err="..."``), which are read; the pairs found inside it are its words
+            start = rx.span(m, "value")[0]
+            close = _LOGFMT_CLOSE.search(stripped[start + 1:])
+            if close is not None:
+                last = start + 1 + close.start()
+                record.setdefault(m["key"], _unquote(stripped[start:last + 1]))
+                for rest in _LOGFMT_PAIR.finditer(stripped[last + 1:]):
+                    tail = rest["value"]
+                    record.setdefault(rest["key"],
+                                      _unquote(tail) if tail.startswith('"') else tail)
                 break
+            unclosed = False  # no quote further on closes a message either
         if value.startswith('"'):
             value = _unquote(value)
         elif m["key"] in _FREE_TEXT_KEYS:
