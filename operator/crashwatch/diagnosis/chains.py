@@ -625,10 +625,11 @@ def _continues_advice(lines: Sequence[LogLine], i: int) -> bool:
     (CouchDB's ``Please change the Erlang cookie in vm.args to the same`` then ``securely
     generated random value on all nodes of this cluster.``)."""
     text = lines[i].text.lstrip()
-    if i == 0 or not text[:1].islower():
-        return False
+    if i == 0 or not text[:1].islower() or ": " in text[:40]:
+        return False  # a program's or a label's line of its own (``mkdir: cannot ...``)
     above = lines[i - 1].text.rstrip()
-    return bool(above) and above[-1:] not in ".!?:;" and is_advice(above)
+    return (bool(above) and above[-1:].isalpha() and "://" not in above.rsplit(" ", 1)[-1]
+            and is_advice(above))
 
 
 def telling(lines: Sequence[LogLine], sh: Shape) -> list[int]:
