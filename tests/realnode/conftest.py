@@ -32,9 +32,8 @@ from tests.cluster.nodes.real.cluster import RealCluster
 from tests.cluster.nodes.real.node import (
     BRIDGE,
     STATE_FILE,
-    SYSCTLS,
-    _sysctl_path,
     build_node,
+    current_sysctls,
     host_sysctls,
 )
 from tests.cluster.operator import deploy
@@ -71,7 +70,7 @@ def cluster() -> Iterator[RealCluster]:
         assert not left, f"processes left behind: {left}"
         assert not STATE_FILE.exists(), "the node's teardown did not finish"
         assert not Path(f"/sys/class/net/{BRIDGE}").exists(), f"bridge {BRIDGE} left behind"
-        after = {k: _sysctl_path(k).read_text() for k in SYSCTLS}
+        after = current_sysctls()
         assert after == before, f"sysctls not restored: {before} -> {after}"
 
 

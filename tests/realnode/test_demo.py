@@ -19,10 +19,9 @@ from tests.cluster.controlplane.plane import REPO
 from tests.cluster.nodes.real.node import (
     BRIDGE,
     STATE_FILE,
-    SYSCTLS,
     _pids_of,
-    _sysctl_path,
     build_node,
+    current_sysctls,
     host_sysctls,
 )
 
@@ -109,4 +108,4 @@ def test_make_demo_runs_every_incident_on_the_real_node_and_cleans_up(tmp_path: 
     assert left == []
     assert not STATE_FILE.exists(), "the node's teardown did not finish"
     assert not Path(f"/sys/class/net/{BRIDGE}").exists(), f"bridge {BRIDGE} left behind"
-    assert {k: _sysctl_path(k).read_text() for k in SYSCTLS} == sysctls_before
+    assert current_sysctls() == sysctls_before

@@ -21,10 +21,9 @@ from tests.cluster.nodes.real.cluster import RealCluster
 from tests.cluster.nodes.real.node import (
     BRIDGE,
     STATE_FILE,
-    SYSCTLS,
     _pids_of,
-    _sysctl_path,
     build_node,
+    current_sysctls,
     host_sysctls,
 )
 
@@ -40,14 +39,10 @@ CHILD = textwrap.dedent("""
 """)
 
 
-def _current() -> dict[str, str]:
-    return {k: _sysctl_path(k).read_text() for k in SYSCTLS}
-
-
 def test_a_node_killed_before_its_stop_is_cleaned_up_by_the_next_and_the_machine_is_as_before(
 ) -> None:
     assert not STATE_FILE.exists(), "a node is up on this machine; this test needs none"
-    machine = _current()
+    machine = current_sysctls()
     child = subprocess.Popen([sys.executable, "-c", CHILD], cwd=REPO, stdout=subprocess.PIPE,
                              text=True, env={**os.environ, "PYTHONPATH": str(REPO)})
     try:
@@ -69,7 +64,7 @@ def test_a_node_killed_before_its_stop_is_cleaned_up_by_the_next_and_the_machine
         assert STATE_FILE.exists()
     cache = build_node()
     assert not STATE_FILE.exists(), "the node's teardown did not finish"
-    assert _current() == machine
+    assert current_sysctls() == machine
     assert not Path(f"/sys/class/net/{BRIDGE}").exists(), f"bridge {BRIDGE} left behind"
     assert [pid for exe in ("kubelet", "containerd", "containerd-shim-runc-v2")
             for pid in _pids_of(str(cache / "bin" / exe))] == []

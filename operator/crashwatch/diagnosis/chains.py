@@ -541,9 +541,13 @@ def score(lines: Sequence[LogLine], sh: Shape, i: int) -> int:
     return value
 
 
+#: Roles whose lines never say what failed, whatever their level.
+SILENT_ROLES = frozenset({Role.FRAME, Role.NOISE, Role.LINK})
+
+
 def is_quiet(lines: Sequence[LogLine], sh: Shape, i: int) -> bool:
     """Lines that never tell why a process exited: info/debug records, frames, noise."""
-    if sh.roles[i] in (Role.FRAME, Role.NOISE, Role.LINK):
+    if sh.roles[i] in SILENT_ROLES:
         return True
     return effective_level(lines, sh, i) <= Level.INFO
 

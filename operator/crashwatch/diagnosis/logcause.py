@@ -315,7 +315,7 @@ def _path_above(lines: list[LogLine], sh: chains.Shape, i: int, context: Context
     read ``from``: a copy's destination comes after its source (``'/config/app.conf' ->
     '/work-dir/app.conf'``)."""
     for j in range(i - 1, max(-1, i - 3), -1):
-        if sh.roles[j] in _NOT_SAID or not lines[j].text.strip():
+        if sh.roles[j] in chains.SILENT_ROLES or not lines[j].text.strip():
             continue
         text = lines[j].text[:PATH_ABOVE_CHARS]
         found = None
@@ -327,7 +327,6 @@ def _path_above(lines: list[LogLine], sh: chains.Shape, i: int, context: Context
     return None
 
 
-_NOT_SAID = frozenset({chains.Role.FRAME, chains.Role.NOISE, chains.Role.LINK})
 _READ_FROM = rx.compile(r"\bfrom\W*$", ignorecase=True)
 
 

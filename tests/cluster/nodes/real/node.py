@@ -112,6 +112,11 @@ def host_sysctls(state_file: Path = STATE_FILE) -> dict[str, str]:
         recorded = json.loads(state_file.read_text()).get("sysctls", {})
         if set(recorded) == set(SYSCTLS):
             return {k: str(recorded[k]) + "\n" for k in SYSCTLS}
+    return current_sysctls()
+
+
+def current_sysctls() -> dict[str, str]:
+    """The values of the sysctls a node changes, as they are now (with their newlines)."""
     return {k: _sysctl_path(k).read_text() for k in SYSCTLS}
 
 
