@@ -382,7 +382,12 @@ class Scenario:
         md["uid"] = puid
         sched = created + dt.timedelta(seconds=1)
         all_ready = ready_since is not None
-        names_unready = [cs["name"] for cs in cstatuses if not cs.get("ready")]
+        # the kubelet lists native sidecars (restartable init containers) first
+        sidecars = {c["name"] for c in spec.get("initContainers") or []
+                    if c.get("restartPolicy") == "Always"}
+        names_unready = [cs["name"] for cs in [*(s for s in istatuses or []
+                                                  if s["name"] in sidecars), *cstatuses]
+                         if not cs.get("ready")]
         conds = []
         if phase not in ("Succeeded",) or True:
             conds.append({"lastProbeTime": None,

@@ -120,11 +120,17 @@ def default_volumes(volumes: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def get_phase(restart_policy: str, cstatuses: list[dict[str, Any]],
-              istatuses: list[dict[str, Any]]) -> str:
-    """The kubelet's getPhase (pkg/kubelet/kubelet_pods.go), for regular and init containers."""
+              istatuses: list[dict[str, Any]], sidecars: frozenset[str] = frozenset()) -> str:
+    """The kubelet's getPhase (pkg/kubelet/kubelet_pods.go), for regular and init containers:
+    a native sidecar (in ``sidecars``) restarting once a regular container has run does not
+    put the pod back into Pending."""
     pending_init = False
+    regular_ran = any("running" in s["state"] or "terminated" in s["state"]
+                      or s.get("lastState") for s in cstatuses)
     for s in istatuses:
         st = s["state"]
+        if s["name"] in sidecars and regular_ran:
+            continue
         if "terminated" in st and st["terminated"].get("exitCode") == 0:
             continue
         if "running" in st and s.get("started"):  # a sidecar (restartPolicy Always)

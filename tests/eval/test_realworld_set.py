@@ -381,3 +381,29 @@ def test_a_deadline_needs_its_seconds(tmp_path: Path) -> None:
     case["containers"][0]["failure"]["jobReason"] = "DeadlineExceeded"  # type: ignore[index]
     with pytest.raises(build.CaseError, match="activeDeadlineSeconds"):
         build.build_all(str(tmp_path / "build"), str(_write(tmp_path, case)))
+
+
+def test_a_crash_looping_native_sidecar_leaves_the_pod_running_and_its_app_ready(
+        tmp_path: Path) -> None:
+    """The shape a real 1.36 kubelet writes (tests/realnode/test_incidents.py, "native
+    sidecars"): the pod Running and Initialized, the app running and ready, the sidecar in
+    back-off, and the pod not Ready because of the sidecar alone."""
+    case = json.loads(json.dumps(GOOD))
+    case["id"] = "go-sidecar-example"
+    sidecar = case["containers"][0]
+    sidecar.update(name="proxy", init=True)
+    sidecar["spec"]["restartPolicy"] = "Always"
+    case["containers"].append({"name": "app", "spec": {"image": "ghcr.io/example/app:1.0"}})
+    case["expected"][0]["container"] = "proxy"
+    items = _build_one(tmp_path, case)
+    (pod,) = [o for o in items if o["kind"] == "Pod" and o["metadata"]["name"].startswith("api-")]
+    status = pod["status"]
+    assert status["phase"] == "Running"
+    (proxy,) = status["initContainerStatuses"]
+    (app,) = status["containerStatuses"]
+    assert proxy["state"]["waiting"]["reason"] == "CrashLoopBackOff" and not proxy["ready"]
+    assert "running" in app["state"] and app["ready"] is True
+    conditions = {c["type"]: c for c in status["conditions"]}
+    assert conditions["Initialized"]["status"] == "True"
+    assert conditions["Ready"]["status"] == "False"
+    assert conditions["Ready"]["message"] == "containers with unready status: [proxy]"

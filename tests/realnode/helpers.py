@@ -91,9 +91,10 @@ def describe(core: client.CoreV1Api, ns: str) -> str:
     out = []
     for pod in core.list_namespaced_pod(ns).items:
         out.append(f"pod {pod.metadata.name} annotations={annotations(pod)}")
-        for cs in pod.status.container_statuses or []:
-            out.append(f"  {cs.name}: restarts={cs.restart_count} state={cs.state.to_dict()} "
-                       f"last={cs.last_state.to_dict()}")
+        for cs in [*(pod.status.init_container_statuses or []),
+                   *(pod.status.container_statuses or [])]:
+            out.append(f"  {cs.name}: restarts={cs.restart_count} ready={cs.ready} "
+                       f"state={cs.state.to_dict()} last={cs.last_state.to_dict()}")
     for ev in core.list_namespaced_event(ns).items:
         out.append(f"event {ev.involved_object.name} {ev.type} {ev.reason} x{ev.count}: "
                    f"{ev.message}")

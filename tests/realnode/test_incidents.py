@@ -361,3 +361,46 @@ def test_bad_promotion_is_a_regression_and_is_rolled_back(
         return bool(dep.spec.template.spec.containers[0].image == good)
     wait_for("the template back on shop:1", rolled_back, timeout=180)
     wait_for("shop available again", lambda: _available(apps, namespace, "shop"), timeout=120)
+
+
+# ---------------------------------------------------------------- native sidecars
+
+def _with_sidecar(cluster: RealCluster, sidecar: dict[str, Any]) -> dict[str, Any]:
+    """A pod spec's extra fields: a native sidecar (an init container with ``restartPolicy:
+    Always``, GA since 1.33) beside an app that runs fine."""
+    return {"initContainers": [{**sidecar, "name": "proxy", "restartPolicy": "Always"}]}
+
+
+def test_a_crash_looping_native_sidecar_beside_a_healthy_app(
+        cluster: RealCluster, core: client.CoreV1Api, namespace: str) -> None:
+    """The kubelet restarts a native sidecar that exits while the pod stays Running and its
+    app container ready: only the sidecar's own status (in initContainerStatuses) shows the
+    crash loop. crashwatch names the sidecar and why it exits."""
+    msg = "FATAL: envoy config /etc/envoy/envoy.yaml: no such file or directory"
+    with PodRecorder(core, namespace) as pods:
+        create_pod(core, namespace, "mesh", container(cluster.image("testapp:1"), "sleep"),
+                   **_with_sidecar(cluster, container(cluster.image("testapp:1"), "exit",
+                                                      "-code", "1", "-msg", msg)))
+        ann = published(core, namespace, "app=mesh", "CrashLoop.AppError")
+        assert "Sidecar container proxy" in ann[SUMMARY], describe(core, namespace)
+        assert any(msg in line for line in evidence(ann)), evidence(ann)
+        # the shape that hid it: the pod Running, its app ready, the sidecar restarting
+        assert any(p.status.phase == "Running"
+                   and all(cs.ready for cs in p.status.container_statuses or [None])
+                   and any(cs.restart_count >= 1 for cs in p.status.init_container_statuses
+                           or [])
+                   for p in list(pods.pods)), describe(core, namespace)
+
+
+def test_a_native_sidecar_whose_liveness_probe_port_is_not_listening(
+        cluster: RealCluster, core: client.CoreV1Api, namespace: str) -> None:
+    """A mesh proxy's probe on a port it does not listen on: the kubelet kills the sidecar
+    again and again (its Events name ``spec.initContainers{proxy}``)."""
+    create_pod(core, namespace, "meshprobe", container(cluster.image("testapp:1"), "sleep"),
+               **_with_sidecar(cluster, container(
+                   cluster.image("testapp:1"), "serve", "-listen", ":8080",
+                   livenessProbe={"tcpSocket": {"port": 15021}, "periodSeconds": 2,
+                                  "failureThreshold": 2})))
+    ann = published(core, namespace, "app=meshprobe", "CrashLoop.LivenessProbe")
+    assert "sidecar container proxy" in ann[SUMMARY].lower(), describe(core, namespace)
+    assert "15021" in ann[SUMMARY] + " ".join(evidence(ann)), evidence(ann)

@@ -75,6 +75,13 @@ class ContainerContext:
         return as_int(self.status.get("restartCount"))
 
     @property
+    def is_sidecar(self) -> bool:
+        """A native sidecar: an init container with ``restartPolicy: Always``, which the
+        kubelet starts before the containers and keeps running (and restarting) beside
+        them."""
+        return self.is_init and self.spec.get("restartPolicy") == "Always"
+
+    @property
     def field_path(self) -> str:
         return f"spec.{'initContainers' if self.is_init else 'containers'}{{{self.name}}}"
 
@@ -115,7 +122,7 @@ class ContainerContext:
             details["timeBudget"] = f"spent before {self.budget.spent_at}"
             confidence = Confidence.LOW
         if self.is_init:
-            summary = init_summary(summary, self.name)
+            summary = init_summary(summary, self.name, self.is_sidecar)
         return Finding(
             namespace=self.namespace,
             pod=self.pod_name,
@@ -126,7 +133,8 @@ class ContainerContext:
             evidence=clean_evidence(evidence),
             remediation=remediation,
             confidence=confidence,
-            details={"initContainer": True, **details} if self.is_init else details,
+            details=({"initContainer": True, **({"sidecar": True} if self.is_sidecar else {}),
+                      **details} if self.is_init else details),
         )
 
 
@@ -175,13 +183,15 @@ def pod_finding(
     )
 
 
-def init_summary(summary: str, name: str) -> str:
-    """A summary about an init container says so: "Init container db-migrate ..."."""
-    for said, instead in ((f"Container {name}", f"Init container {name}"),
-                          (f"container {name}", f"init container {name}")):
+def init_summary(summary: str, name: str, sidecar: bool = False) -> str:
+    """A summary about an init container says so: "Init container db-migrate ...", or
+    "Sidecar container istio-proxy ..." for a native sidecar."""
+    kind = "sidecar" if sidecar else "init"
+    for said, instead in ((f"Container {name}", f"{kind.capitalize()} container {name}"),
+                          (f"container {name}", f"{kind} container {name}")):
         if said in summary:
             return summary.replace(said, instead, 1)
-    return f"Init container {name}: {summary}"
+    return f"{kind.capitalize()} container {name}: {summary}"
 
 
 def event_line(ev: Event) -> str:

@@ -212,7 +212,7 @@ def diagnose_container(ctx: ContainerContext, logs: LogSource | None = None) -> 
                        + ("the crash is older than the time a container must run to count "
                           f"as recovered ({ctx.view.stable_after:g} s)" if not recent else
                           "one restart, ready, and no probe kill"))
-        if ctx.status.get("ready") is False and not ctx.is_init:
+        if ctx.status.get("ready") is False and (not ctx.is_init or ctx.is_sidecar):
             found = diagnose_readiness(ctx, running)
             if t is not None:
                 _decided(t, "readiness (running, not ready: rules/probes.py)", found)
@@ -252,6 +252,26 @@ def is_quiet_status(status: Mapping[str, Any]) -> bool:
         state = cs.get("state")
         if type(state) is not dict or "running" not in state:
             return False
+    inits = status.get("initContainerStatuses")
+    if inits is not None:
+        # init containers that completed, and native sidecars (``restartPolicy: Always``,
+        # GA in 1.33) that run: a crash-looping sidecar leaves the pod Running and its
+        # containers ready, and only its own status shows it
+        if type(inits) is not list:
+            return False
+        for cs in inits:
+            if type(cs) is not dict or cs.get("restartCount") != 0:
+                return False
+            state = cs.get("state")
+            if type(state) is not dict:
+                return False
+            if "running" in state:
+                if cs.get("ready") is False:
+                    return False
+            else:
+                done = state.get("terminated")
+                if type(done) is not dict or done.get("exitCode") != 0:
+                    return False
     return True
 
 
