@@ -44,6 +44,8 @@ NOT_A_VARIABLE = LOG_LEVELS | frozenset({
 QUOTED_STOP = LOG_LEVELS | frozenset({"TRUE", "FALSE", "YES", "NO", "ON", "OFF", "NULL", "NONE"})
 
 _VAR = r"[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+|[A-Z]{4,}[A-Z0-9]*"
+#: An environment variable's name as logs write it (``SECRET_KEY``, ``VAULT_ADDR``).
+VAR = _VAR
 _QUOTED_SETTING = r"[A-Za-z_][\w.-]*"
 _ENVVAR_WORDS = r"env(?:ironment)?[ _-]?var(?:iable)?s?"
 

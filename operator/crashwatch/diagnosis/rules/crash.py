@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
-from crashwatch.diagnosis import rx
+from crashwatch.diagnosis import generic, rx
 from crashwatch.diagnosis.context import (
     ContainerContext,
     event_line,
@@ -362,6 +362,30 @@ def _runtime_gist(message: str) -> str:
     return text.removesuffix(": unknown").strip()
 
 
+_EITHER_BOTH = rx.compile(
+    rf"(?i:either)\s+['\"`]?\$?(?P<a>{generic.VAR})['\"`]?\s+(?i:or)\s+['\"`]?\$?"
+    rf"(?P<b>{generic.VAR})['\"`]?.*?(?i:\bnot both\b)")
+
+
+def _both_set(ctx: ContainerContext, cause: Cause) -> tuple[str, str] | None:
+    """The two settings of an ``Either X or Y ..., but not both`` line when the spec sets
+    both (a literal value that is not empty, or a reference that is not optional)."""
+    if cause.rule != "generic-missing-setting-either":
+        return None
+    m = next((m for line in cause.lines if (m := _EITHER_BOTH.search(line))), None)
+    if m is None:
+        return None
+    both = (m["a"], m["b"])
+    return both if len(_spec_sets(ctx, list(both))) == 2 else None
+
+
+def _spec_sets(ctx: ContainerContext, names: list[str]) -> list[str]:
+    """Which of ``names`` the container's env sets to a value that is not empty (the last
+    entry of a name wins; a reference that is not optional counts)."""
+    env = {as_str(e.get("name")): _env_value(e) for e in map(as_dict, as_list(ctx.spec.get("env")))}
+    return [n for n in names if n in env and env[n] != ""]
+
+
 def _log_lines(cause: Cause) -> list[str]:
     return [f"log: {line}" for line in cause.lines]
 
@@ -376,6 +400,18 @@ def _from_cause(ctx: ContainerContext, cause: Cause, evidence: list[str],
     remediation: dict[str, Any] | None = None
     confidence = Confidence.HIGH if cause.layer == "catalogue" else Confidence.MEDIUM
     path = g.get("path")
+    both = _both_set(ctx, cause) if reason is Reason.MISSING_ENV else None
+    if both is not None:
+        # ``Either "X" or "Y" must be set, but not both`` where the spec sets both: too many
+        # settings, not a missing one
+        details["variables"] = list(both)
+        evidence.append(f"the container's env sets both {both[0]} and {both[1]}")
+        return ctx.finding(
+            Reason.APP_ERROR,
+            f"Container {ctx.name} exits because it takes either {both[0]} or {both[1]}, "
+            "and its env sets both.", evidence,
+            remediation={"action": "set-env", "container": ctx.name, "unset": list(both)},
+            details=details, confidence=Confidence.MEDIUM)
     if reason is Reason.MISSING_ENV:
         var = g.get("variable", "?")
         names = list(cause.variables) or [var]
@@ -394,6 +430,18 @@ def _from_cause(ctx: ContainerContext, cause: Cause, evidence: list[str],
         remediation = {"action": "set-env", "container": ctx.name,
                        "variable": g.get("variable")}
         confidence = Confidence.HIGH if "variable" in g else Confidence.MEDIUM
+        given = _spec_sets(ctx, names) if "variable" in g else []
+        if given:
+            # the app says it lacks a setting its env gives: it reads it from somewhere else
+            # (a config cache built without it, a file that wins, another name)
+            details["setInSpec"] = given
+            evidence.append(f"the container's env sets {', '.join(given)}, but the app does "
+                            "not see it (a config cache or file that wins over the env, or "
+                            "another name?)")
+            summary = summary.removesuffix(".") + (
+                f" for the app, although the container's env sets {', '.join(given)} (the "
+                "app does not read it from there).")
+            confidence = Confidence.MEDIUM
     elif reason is Reason.READ_ONLY_FILESYSTEM:
         if path:
             evidence.append(f"read-only path: {path}")
@@ -547,6 +595,19 @@ def _segfault(ctx: ContainerContext, term: Mapping[str, Any], evidence: list[str
     )
 
 
+def _env_value(entry: Mapping[str, Any]) -> str | None:
+    """What an env entry tells the log reading: its literal value; None for a reference
+    (``valueFrom``), which sets it to something; ``""`` for an ``optional`` reference, which
+    may set nothing (the key or object may be absent, and the log's words then win over the
+    spec's maybe, as they do for ``envFrom``, whose names the snapshot cannot see)."""
+    ref = entry.get("valueFrom")
+    if ref is None:
+        return as_str(entry.get("value"))
+    if any(as_dict(r).get("optional") is True for r in as_dict(ref).values()):
+        return ""
+    return None
+
+
 def _context(ctx: ContainerContext) -> Context:
     sc = as_dict(ctx.spec.get("securityContext"))
     mounts = [as_dict(m) for m in as_list(ctx.spec.get("volumeMounts"))]
@@ -556,7 +617,7 @@ def _context(ctx: ContainerContext) -> Context:
                              if m.get("readOnly") is not True and as_str(m.get("mountPath"))),
         # every entry of the names read, however long the list (the last entry wins, so a
         # cut would keep the wrong one): a name's look-up is all each costs
-        env=tuple((name, as_str(e.get("value")) if "valueFrom" not in e else None)
+        env=tuple((name, _env_value(e))
                   for e in map(as_dict, as_list(ctx.spec.get("env")))
                   if (name := as_str(e.get("name"))) in ENV_READ),
     )
