@@ -70,7 +70,7 @@ FAILURE = {"type": True, "exitCode": False, "terminationReason": False, "message
            # optional additions
            "waitingReason": False, "podResources": False, "state": False, "lastState": False,
            "restartCount": False, "ready": False, "started": False, "terminating": False,
-           "jobReason": False}
+           "jobReason": False, "startedAgo": False}
 #: job-failed's ``jobReason``: why the Job controller gave up.
 JOB_REASONS = {"BackoffLimitExceeded": "Job has reached the specified backoff limit",
                "DeadlineExceeded": "Job was active longer than specified deadline"}
@@ -119,12 +119,21 @@ def _strings(obj: Any) -> list[str]:
     return [] if obj is None else [str(obj)]
 
 
+def case_time(cid: str) -> dt.datetime:
+    """The moment a case's snapshot is taken (durations like ``ago`` count back from it): a
+    day and time in 2026 drawn from the case's id."""
+    hv = int(kf.h("T:" + cid), 16)
+    return dt.datetime(2026, 3, 2, tzinfo=UTC) + D(days=hv % 240, seconds=hv // 240 % 86400)
+
+
 def _duration(cid: str, where: str, text: Any) -> dt.timedelta:
-    m = re.fullmatch(r"(\d+)([smhd])", str(text))
-    if not m:
-        raise CaseError(f"case {cid}: {where}: not a duration like 40m, 3h or 2d: {text!r}")
-    n, unit = int(m.group(1)), m.group(2)
-    return {"s": D(seconds=n), "m": D(minutes=n), "h": D(hours=n), "d": D(days=n)}[unit]
+    """``40m``, ``3h``, ``2d``, or a compound of them in that order (``2d18h``, ``7m18s``)."""
+    m = re.fullmatch(r"(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?", str(text))
+    if not m or not str(text):
+        raise CaseError(f"case {cid}: {where}: not a duration like 40m, 3h, 2d or 7m18s: "
+                        f"{text!r}")
+    d, h, mi, sec = (int(g or 0) for g in m.groups())
+    return D(days=d, hours=h, minutes=mi, seconds=sec)
 
 
 def validate(case: Any, filename: str, reasons: list[str]) -> dict[str, Any]:
@@ -210,6 +219,11 @@ def validate(case: Any, filename: str, reasons: list[str]) -> dict[str, Any]:
             raise CaseError(f"case {cid}: {fw}.terminating: only for type pre-stop-hook")
         if t == "custom" and "state" not in f:
             raise CaseError(f"case {cid}: {fw}.state: required for type custom")
+        if "startedAgo" in f:
+            if t != "custom" or "running" not in (f.get("state") or {}):
+                raise CaseError(f"case {cid}: {fw}.startedAgo: only for type custom with a "
+                                "running state")
+            _duration(cid, f"{fw}.startedAgo", f["startedAgo"])
         if t != "custom":
             for k in ("state", "lastState", "restartCount", "ready", "started"):
                 if k in f:
@@ -313,8 +327,7 @@ class Case:
     def __init__(self, c: dict[str, Any], outdir: str):
         self.c = c
         self.cid: str = c["id"]
-        hv = int(kf.h("T:" + self.cid), 16)
-        T = dt.datetime(2026, 3, 2, tzinfo=UTC) + D(days=hv % 240, seconds=hv // 240 % 86400)
+        T = case_time(self.cid)
         kinds = {ct["failure"]["type"] for ct in c["containers"] if ct.get("failure")}
         new_kubelet = "crashloop-terminated" in kinds or int(kf.h("kv:" + self.cid), 16) % 2 == 0
         meta = {"id": self.cid, "ecosystem": c["ecosystem"], "title": c["title"],
@@ -606,10 +619,19 @@ class Case:
                       created + D(seconds=5), created + D(seconds=9), tmsg)}}
             self.routine(pod, node, ct, first, 1, init=init, last=first)
         elif t == "custom":
-            st = self.custom(pod, ct, f, fin, created)
-            if st.get("restartCount", 0) or "running" in st["state"]:
-                self.routine(pod, node, ct, first, st.get("restartCount", 0) + 1, init=init,
-                             last=fin)
+            started = None
+            if "startedAgo" in f:
+                started = T - _duration(self.cid, "failure.startedAgo", f["startedAgo"])
+                if started < created + D(seconds=8):
+                    raise CaseError(f"case {self.cid}: failure.startedAgo: before the pod was "
+                                    "created (give the workload an older age)")
+            st = self.custom(pod, ct, f, fin, created, started)
+            n = st.get("restartCount", 0)
+            if n or "running" in st["state"]:
+                # the running instance's Created/Started Events are as old as it is
+                self.routine(pod, node, ct, started - D(seconds=5) if started and not n
+                             else first, n + 1, init=init,
+                             last=started - D(seconds=1) if started else fin)
         else:  # volume-mount and unschedulable are pod states, handled by statuses()
             raise AssertionError(t)
         self.events_for(pod, node, ct, f, created, ip)
@@ -681,7 +703,9 @@ class Case:
         return st  # type: ignore[no-any-return]
 
     def custom(self, pod: str, ct: dict[str, Any], f: dict[str, Any], fin: dt.datetime,
-               created: dt.datetime) -> dict[str, Any]:
+               created: dt.datetime, started: dt.datetime | None = None) -> dict[str, Any]:
+        """A status the case writes itself; ``started``: when its running instance started
+        (``startedAgo``), its last instance ending just before."""
         s = self.s
         name, img = ct["name"], ct["spec"]["image"]
         restarts = int(f.get("restartCount", 0))
@@ -701,9 +725,10 @@ class Case:
             return state
 
         # a container that never restarted has run since the pod started
-        state = complete(f["state"], restarts,
+        state = complete(f["state"], restarts, started if started else
                          fin + D(seconds=1) if restarts else created + D(seconds=8))
-        last = complete(f.get("lastState") or {}, max(restarts - 1, 0), fin)
+        last = complete(f.get("lastState") or {}, max(restarts - 1, 0),
+                        started - D(seconds=1) if started else fin)
         running = "running" in state
         st: dict[str, Any] = {"image": kf.status_image(img), "imageID": kf.image_id(img),
                               "lastState": last, "name": name,

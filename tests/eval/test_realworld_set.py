@@ -407,3 +407,51 @@ def test_a_crash_looping_native_sidecar_leaves_the_pod_running_and_its_app_ready
     assert conditions["Initialized"]["status"] == "True"
     assert conditions["Ready"]["status"] == "False"
     assert conditions["Ready"]["message"] == "containers with unready status: [proxy]"
+
+
+def test_a_running_custom_container_can_say_how_long_it_has_run(tmp_path: Path) -> None:
+    """``startedAgo`` (a duration, compounds like ``31m20s`` allowed): the running instance's
+    ``startedAt`` and its routine Created/Started Events are that old, and the instance before
+    it ended just before."""
+    case = json.loads(json.dumps(GOOD))
+    case["id"] = "go-started-ago"
+    case["workload"]["age"] = "3h"
+    case["containers"][0]["failure"] = {
+        "type": "custom", "state": {"running": {}}, "ready": True, "restartCount": 2,
+        "lastState": {"terminated": {"exitCode": 137, "reason": "OOMKilled"}},
+        "startedAgo": "31m20s", "log": case["containers"][0]["failure"]["log"]}
+    case["expected"] = []
+    items = _build_one(tmp_path, case)
+    (pod,) = [o for o in items if o["kind"] == "Pod" and o["metadata"]["name"].startswith("api-")]
+    (status,) = pod["status"]["containerStatuses"]
+    started = status["state"]["running"]["startedAt"]
+    s = build.dt.datetime.fromisoformat(started.replace("Z", "+00:00"))
+    assert build.case_time("go-started-ago") - s == build.dt.timedelta(minutes=31, seconds=20)
+    assert status["lastState"]["terminated"]["finishedAt"] < started
+    (started_event,) = [e for e in items if e["kind"] == "Event" and e["reason"] == "Started"
+                        and e["involvedObject"]["name"] == pod["metadata"]["name"]]
+    assert started_event["lastTimestamp"] < started
+
+
+@pytest.mark.parametrize(("failure", "message"), [
+    ({"type": "crashloop", "startedAgo": "5m"}, "only for type custom"),
+    ({"type": "custom", "state": {"running": {}}, "startedAgo": "5 minutes"}, "not a duration"),
+    ({"type": "custom", "state": {"running": {}}, "startedAgo": "30d"}, "before the pod"),
+])
+def test_started_ago_is_checked(tmp_path: Path, failure: dict[str, object], message: str) -> None:
+    case = json.loads(json.dumps(GOOD))
+    log = case["containers"][0]["failure"]["log"]
+    case["containers"][0]["failure"] = {**failure, "log": log}
+    case["expected"] = []
+    with pytest.raises(build.CaseError) as err:
+        build.build_all(str(tmp_path / "build"), str(_write(tmp_path, case)))
+    assert message in str(err.value)
+    assert str(err.value).startswith("case go-example: ")
+
+
+def test_durations_may_be_compound() -> None:
+    assert build._duration("x", "f", "2d18h") == build.dt.timedelta(days=2, hours=18)
+    assert build._duration("x", "f", "7m18s") == build.dt.timedelta(minutes=7, seconds=18)
+    for bad in ("", "18s7m", "3 h", "h"):
+        with pytest.raises(build.CaseError):
+            build._duration("x", "f", bad)
