@@ -114,3 +114,18 @@ def test_a_missing_setting_the_env_gives_says_the_app_does_not_read_it_from_ther
         f = only(run(_with_env(objects, env), logs))
         assert f.summary == "Container app exits because required setting APP_KEY is not set."
         assert "setInSpec" not in f.details
+
+
+def test_a_missing_setting_the_env_takes_from_a_secret_asks_whether_its_value_is_empty(
+        crashing) -> None:
+    # the kubelet resolved the reference (the container started), but a Secret's empty value
+    # is an empty variable, which Laravel takes for no key: the log is right, and the
+    # evidence points at the value to check
+    objects, logs = crashing(LARAVEL)
+    ref = {"valueFrom": {"secretKeyRef": {"name": "shop-app", "key": "app-key"}}}
+    f = only(run(_with_env(objects, [{"name": "APP_KEY", **ref}]), logs))
+    assert f.reason is Reason.MISSING_ENV
+    assert f.summary == "Container app exits because required setting APP_KEY is not set."
+    assert ("env APP_KEY of container app comes from key app-key of Secret shop-app: is that "
+            "value empty?") in evidence_text(f)
+    assert "setInSpec" not in f.details and f.details["fromReference"] == ["APP_KEY"]

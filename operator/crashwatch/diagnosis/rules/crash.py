@@ -379,6 +379,28 @@ def _both_set(ctx: ContainerContext, cause: Cause) -> tuple[str, str] | None:
     return both if len(_spec_sets(ctx, list(both))) == 2 else None
 
 
+def _env_entry(ctx: ContainerContext, name: str) -> Mapping[str, Any]:
+    """The container's env entry for ``name`` (the last one wins), or an empty mapping."""
+    found: Mapping[str, Any] = {}
+    for e in map(as_dict, as_list(ctx.spec.get("env"))):
+        if e.get("name") == name:
+            found = e
+    return found
+
+
+def _describe_ref(ref: Mapping[str, Any]) -> str:
+    """``key k of Secret s`` for an env ``valueFrom``."""
+    for field, kind in (("secretKeyRef", "Secret"), ("configMapKeyRef", "ConfigMap")):
+        r = as_dict(ref.get(field))
+        if r:
+            return f"key {as_str(r.get('key'))} of {kind} {as_str(r.get('name'))}"
+    if ref.get("fieldRef"):
+        return f"field {as_str(as_dict(ref.get('fieldRef')).get('fieldPath'))}"
+    if ref.get("resourceFieldRef"):
+        return f"resource {as_str(as_dict(ref.get('resourceFieldRef')).get('resource'))}"
+    return "a reference"
+
+
 def _spec_sets(ctx: ContainerContext, names: list[str]) -> list[str]:
     """Which of ``names`` the container's env sets to a value that is not empty (the last
     entry of a name wins; a reference that is not optional counts)."""
@@ -431,17 +453,26 @@ def _from_cause(ctx: ContainerContext, cause: Cause, evidence: list[str],
                        "variable": g.get("variable")}
         confidence = Confidence.HIGH if "variable" in g else Confidence.MEDIUM
         given = _spec_sets(ctx, names) if "variable" in g else []
-        if given:
-            # the app says it lacks a setting its env gives: it reads it from somewhere else
-            # (a config cache built without it, a file that wins, another name)
-            details["setInSpec"] = given
-            evidence.append(f"the container's env sets {', '.join(given)}, but the app does "
+        literal = [n for n in given if _env_entry(ctx, n).get("valueFrom") is None]
+        referenced = [n for n in given if n not in literal]
+        if literal:
+            # the app says it lacks a setting its env gives a value: it reads it from somewhere
+            # else (a config cache built without it, a file that wins, another name)
+            details["setInSpec"] = literal
+            evidence.append(f"the container's env sets {', '.join(literal)}, but the app does "
                             "not see it (a config cache or file that wins over the env, or "
                             "another name?)")
             summary = summary.removesuffix(".") + (
-                f" for the app, although the container's env sets {', '.join(given)} (the "
+                f" for the app, although the container's env sets {', '.join(literal)} (the "
                 "app does not read it from there).")
             confidence = Confidence.MEDIUM
+        for name in referenced:
+            # a reference the kubelet resolved (the container started): the value it holds
+            # may be empty, which most apps take for unset
+            ref = _describe_ref(as_dict(_env_entry(ctx, name).get("valueFrom")))
+            details.setdefault("fromReference", []).append(name)
+            evidence.append(f"env {name} of container {ctx.name} comes from {ref}: is that "
+                            "value empty?")
     elif reason is Reason.READ_ONLY_FILESYSTEM:
         if path:
             evidence.append(f"read-only path: {path}")
