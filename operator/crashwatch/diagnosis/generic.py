@@ -318,6 +318,18 @@ RULES: tuple[Rule, ...] = (
            "not specified", "not provided", "not configured", "set ", "provide", "define",
            "specify", "configure"),
           extract="variable"),
+    # A configuration that lacks a field its program requires: serde's ``missing field
+    # `topics``` in Vector's ``Configuration error.``, controller options' ``validating
+    # options, missing field, cluster-name`` (Karpenter), Mimir's ``no s3 endpoint in config
+    # file``. serde's words alone also say an API answer lacked a field: a configuration must
+    # be what the line is about.
+    _rule("missing-config-field", Reason.MISSING_ENV,
+          r"(?i:config(?:uration)?|settings|options|\.toml|\.ya?ml)\b[^\n]{0,80}?"
+          r"missing (?:required )?field,? ['\"`]?(?P<variable>[A-Za-z_][\w.-]*)['\"`]?"
+          r"|\bno (?P<variable2>[\w.-]+(?: [\w.-]+){0,2}) (?:in|from) (?:the )?"
+          r"config(?:uration)? file(?:\s*$|[.,;:)'\"])",
+          ("missing field", "missing required field", "config file", "configuration file"),
+          extract="variable"),
     # ``error: Environment variable not found: DATABASE_URL.`` (Prisma), ``Required setting
     # missing: X``: the kind, what is wrong with it, a colon, then the name.
     _rule("missing-setting-label-colon", Reason.MISSING_ENV,
@@ -394,7 +406,13 @@ RULES: tuple[Rule, ...] = (
           # '/app/docker-entry.sh': No such file or directory`` (inside a script it names the
           # script and its line instead of ``sh``)
           r"^(?:/bin/|/usr/bin/)?(?:sh|ash): can't open '(?P<command11>[^'\n]+)': "
-          r"No such file or directory\s*$",
+          r"No such file or directory\s*$|"
+          # util-linux's and the like's runners, in another namespace or root (Longhorn's
+          # ``nsenter [--mount=/host/proc/1/ns/mnt ...] ... nsenter: failed to execute
+          # iscsiadm: No such file or directory``: the host lacks the program)
+          r"\b(?:nsenter|chroot|setpriv|unshare|runuser|gosu|su-exec): failed to "
+          r"(?:execute|run command) ['\"`]?(?P<command12>[\w./-]+)['\"`]?: "
+          r"No such file or directory",
           ("not found", "cannot run program", "enoent", "no such file", "open"),
           extract="command"),
     _rule("connection-refused", Reason.DEPENDENCY_UNREACHABLE,
@@ -643,7 +661,7 @@ def path_near(text: str, start: int, end: int) -> str | None:
 
 def _first_group(match: rx.Match, base: str) -> str | None:
     """The first of ``base``, ``base2``, ``base3`` that matched (alternative spellings)."""
-    for name in (base, *(f"{base}{k}" for k in range(2, 12))):
+    for name in (base, *(f"{base}{k}" for k in range(2, 16))):
         try:
             value = match.group(name)
         except (IndexError, KeyError):

@@ -708,6 +708,10 @@ def _record_message(lines: list[LogLine], sh: chains.Shape, i: int) -> str | Non
     return " ".join(t for t in (lines[j].text.strip() for j in indexes) if t)
 
 
+#: An error line that is only a code: ``Error: P3009``, ``error: E0425``.
+_CODE_ONLY = rx.compile(r"^\s*(?:Error|ERROR|error):\s*[A-Z]{1,4}-?\d{3,5}\s*$")
+
+
 def _details(lines: list[LogLine], sh: chains.Shape, i: int) -> list[str]:
     """The lines that continue line ``i``: an exception's message before its frames, a
     ``More details:`` block, or the details a line announces by ending with a colon (blank
@@ -734,6 +738,19 @@ def _details(lines: list[LogLine], sh: chains.Shape, i: int) -> list[str]:
         # exists but is not empty`` then ``It contains a lost+found directory, perhaps due to
         # it being a mount point.``)
         return [lines[i + 1].text.strip()]
+    if _CODE_ONLY.search(lines[i].text) is not None and not lines[i].structured:
+        # an error that gives only its code (Prisma's ``Error: P3009``): its message is the
+        # paragraph below it (after a blank line)
+        j = i + 1
+        while j < len(lines) and j - i <= 2 and not lines[j].text.strip():
+            j += 1
+        said: list[str] = []
+        while (j < len(lines) and lines[j].text.strip() and len(said) < DETAIL_LINES
+               and not lines[j].structured and sh.roles[j] is chains.Role.TEXT
+               and prefix_level(lines[j].text) is Level.UNKNOWN):
+            said.append(lines[j].text.strip())
+            j += 1
+        return said
     if not lines[i].text.rstrip().endswith(":") or lines[i].structured:
         return []
     out: list[str] = []
@@ -773,6 +790,10 @@ _RUNTIME_HINT = rx.compile(
 _SYSCALL_ERRNO = rx.compile(r"\b[a-z_][a-z0-9_]{2,}(?:\(\))? failed \(E[A-Z]{3,}\)")
 #: An exception line's message: what follows its type (``SocketException (98): ...``).
 _EXCEPTION_MESSAGE = rx.compile(r"(?:Exception|Error)(?: \(\d+\))?: (?P<message>.+)$")
+#: A crash's line that states an error another line may say with more around it: a Go
+#: panic's value, an exception's message.
+_REPEATED_MESSAGE = rx.compile(
+    r"^(?:panic: |[\w.$]*(?:Exception|Error)(?: \(\d+\))?: )(?P<message>.+)$")
 OUTER_WORDS = 12
 """How long an inner exception's message must be to be looked for in an outer one's."""
 
@@ -819,6 +840,19 @@ def _telling(lines: list[LogLine], sh: chains.Shape) -> list[str]:
                               and (lines[j].text[:PREFIX_CHARS] == head
                                    or chains.effective_level(lines, sh, j) >= Level.ERROR))
                              or _SYSCALL_ERRNO.search(lines[j].text) is not None)][:1]
+    # a line above that says the same error with what it was doing: the EBS CSI driver's
+    # ``"Could not determine region from any metadata service. ..." err="error getting
+    # instance data ..."`` above ``panic: error getting instance data ...``, Immich's
+    # ``Migration "AddAutoStackId..." failed, error: column ... already exists`` above
+    # TypeORM's ``QueryFailedError: column ... already exists``
+    said = _REPEATED_MESSAGE.search(lines[best].text.strip())
+    words = said["message"].strip().rstrip(".").lower() if said else ""
+    if len(words) >= OUTER_WORDS:
+        partners[:0] = [j for j in range(best - 1, max(-1, best - 1 - HINT_REACH), -1)
+                        if words in lines[j].text.lower()
+                        and len(lines[j].text.strip()) > len(lines[best].text.strip())
+                        and not chains.is_quiet(lines, sh, j)
+                        and sh.roles[j] is not chains.Role.FRAME][:1]
     # the runtime's own guess at the cause, a little above (PyTorch's ``ERROR: Unexpected bus
     # error encountered in worker. This might be caused by insufficient shared memory (shm).``
     # above ``RuntimeError: DataLoader worker (pid 125) is killed by signal: Bus error.``)
@@ -848,10 +882,49 @@ def _telling(lines: list[LogLine], sh: chains.Shape) -> list[str]:
         if advice is not None and chains.is_advice(lines[advice].text):
             out.append(lines[advice].text.strip())
     if len(out) == 1:
+        # advice that gives the command that fixes it, in the error's own report (Ghost's
+        # knex-migrator: ``MigrationsAreLockedError`` with ``... you can manually release the
+        # lock by running `UPDATE migrations_lock set locked=0 ...`.``)
+        fix = next((j for j in range(max(0, best - FIX_REACH), min(len(lines), best + 3))
+                    if j != best and _GIVES_COMMAND.search(lines[j].text) is not None
+                    and chains.is_advice(lines[j].text)
+                    and chains.effective_level(lines, sh, j) is not Level.WARN), None)
+        if fix is not None:
+            out.append(lines[fix].text.strip())
+    if len(out) == 1:
         where = _raised_at(lines, sh, best)
         if where is not None:
             out.append(where)
+    # one error of a list of the same kind (a configuration parser's ``nats.conf:31:1: ...``
+    # then ``nats.conf:32:1: ...``): the first is the first to fix, and tells first
+    first = best
+    while first > max(0, best - LIST_REACH) and _same_but_numbers(lines[first - 1].text,
+                                                                  lines[best].text):
+        first -= 1
+    if first != best:
+        head = lines[first].text.strip()
+        out = [head, *(t for t in out if t != head)][:2]
     return out
+
+
+FIX_REACH = 8
+"""How far above the most telling line advice that gives a command is looked for."""
+#: A command in advice: ```UPDATE x set ...```, ``run `kubectl ...```.
+_GIVES_COMMAND = rx.compile(r"`[^`\n]{6,}`")
+LIST_REACH = 20
+"""How far above the most telling line the start of a list of the same error is looked for."""
+#: A position in a file: ``nats.conf:31:1:``, ``app.py:31:``, ``line 31``.
+_POSITION = rx.compile(r"(?:\.[A-Za-z]\w*|[\w-]/[\w.-]+):\d+(?::\d+)?:|\bline \d+\b")
+
+
+def _same_but_numbers(above: str, line: str) -> bool:
+    """Whether two lines say the same but for the position in a file each names, the one
+    above perhaps after a prefix of its own (``nats-server: ``)."""
+    above, line = above.strip(), line.strip()
+    if above == line or _POSITION.search(line) is None:
+        return False
+    b = _POSITION.sub("#", line)
+    return len(b) >= 20 and _POSITION.sub("#", above).endswith(b)
 
 
 #: A frame in a source file (Ruby's ``/app/x.rb:3:in ...``, Python's ``File "/app/x.py",

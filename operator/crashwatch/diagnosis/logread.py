@@ -115,7 +115,7 @@ class Level(IntEnum):
 
 _LEVEL_NAMES: dict[str, Level] = {
     **dict.fromkeys(("trace", "debug", "verbose", "dbug", "trce", "fine", "finer", "finest",
-                     "config", "d", "v", "10", "20", "7", "vrb", "dbg"), Level.DEBUG),
+                     "config", "d", "v", "10", "20", "7", "vrb", "dbg", "trc"), Level.DEBUG),
     **dict.fromkeys(("info", "information", "informational", "notice", "inf", "i", "30",
                      "6", "5", "default"), Level.INFO),
     **dict.fromkeys(("warn", "warning", "wrn", "w", "40", "4"), Level.WARN),
@@ -173,6 +173,9 @@ _PREFIX_LEVEL = rx.compile(
     r"|\[(?P<bracketed>trace|debug|info|notice|warn|warning|error|crit|critical|alert|emerg|fatal)\]"
     # Serilog's console sink: ``[19:35:23 FTL] Program terminated unexpectedly``
     r"|^\[\d{2}:\d{2}:\d{2}(?:\.\d+)? (?P<serilog>VRB|DBG|INF|WRN|ERR|FTL)\] "
+    # nats-server's (and the like's) three letters: ``[40] 2024/04/26 18:15:07.716450 [FTL]
+    # Can't start JetStream: ...``
+    r"|(?:^|\s)\[(?P<abbrev>TRC|DBG|INF|WRN|ERR|FTL)\](?:\s|$)"
     r"|^(?P<runtime>panic|fatal error|FATAL ERROR|Error|error|Fatal|PHP Fatal error|"
     r"PHP Warning|PHP Notice)(?::| \w)"
     r"|^[\w.-]+: (?P<tool>error|fatal|panic|warning|info|notice|debug): "
@@ -272,7 +275,7 @@ def prefix_level(text: str) -> Level:
         return Level.WARN if _WILL_RETRY.search(text[:512]) else Level.FATAL
     if m["warning"]:
         return Level.WARN
-    word = m["level"] or m["bracketed"] or m["serilog"] or ""
+    word = m["level"] or m["bracketed"] or m["serilog"] or m["abbrev"] or ""
     if word:
         return _LEVEL_NAMES.get(word.lower(), Level.UNKNOWN)
     runtime = (m["runtime"] or "").lower()
@@ -720,6 +723,43 @@ def _continued_level(out: list[LogLine], own: list[bool], line: str) -> Level:
     return Level.UNKNOWN
 
 
+#: A logfmt line that ends inside a quoted value: go-kit's logger writes an error's newlines
+#: as they are (Mimir's ``level=error msg="error running application" err="`` and the error
+#: on the lines below, up to the closing quote).
+_OPEN_VALUE = rx.compile(r'(?:^|\s)[\w.@-]+="(?:[^"\\]|\\.)*$')
+_CLOSED_VALUE = rx.compile(r'(?:^|[^\\])"\s*$')
+LOGFMT_VALUE_LINES = 60
+"""How many lines one quoted logfmt value may run over, at most."""
+
+
+def _logfmt_values(lines: list[str]) -> list[str]:
+    """Lines with each logfmt record whose quoted value runs over several lines joined into
+    one text (its newlines kept), as the writer meant it, up to its closing quote or the
+    log's end; a value not closed within :data:`LOGFMT_VALUE_LINES` lines leaves the lines
+    as they are."""
+    if not any(line.endswith('="') or '="' in line[-200:] for line in lines):
+        return lines
+    out: list[str] = []
+    i = 0
+    while i < len(lines):
+        line = lines[i]
+        if _OPEN_VALUE.search(line) is None or parse_logfmt(line + '"') is None:
+            out.append(line)
+            i += 1
+            continue
+        end = next((j for j in range(i + 1, min(len(lines), i + 1 + LOGFMT_VALUE_LINES))
+                    if _CLOSED_VALUE.search(lines[j]) is not None), None)
+        if end is None and i + 1 < len(lines) <= i + 1 + LOGFMT_VALUE_LINES:
+            end = len(lines) - 1  # the log ends inside the value (an excerpt cut there)
+        if end is None:
+            out.append(line)
+            i += 1
+            continue
+        out.append("\n".join(lines[i:end + 1]))
+        i = end + 1
+    return out
+
+
 def read_log(text: str) -> list[LogLine]:
     """The bounded, normalised lines of a log (empty when it is only an API answer)."""
     if not text or is_api_answer(text):
@@ -728,8 +768,8 @@ def read_log(text: str) -> list[LogLine]:
     own: list[bool] = []  # whether each line's level is its own (not continued)
     pending = ""
     record = 0
-    for raw in bound_lines(text, MAX_RAW_LINE_CHARS):
-        line = _clean(raw)
+    for raw in _logfmt_values(bound_lines(text, MAX_RAW_LINE_CHARS)):
+        line = _clean(raw) if "\n" not in raw else "\n".join(map(_clean, raw.split("\n")))
         line, partial, klog_level = _strip_prefixes(line)
         if partial:
             pending += line

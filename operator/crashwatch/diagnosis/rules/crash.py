@@ -513,6 +513,10 @@ def _from_cause(ctx: ContainerContext, cause: Cause, evidence: list[str],
             where = "its image's entrypoint" if cmd == "?" else f"its entrypoint {cmd}"
             summary = (f"Container {ctx.name} exits because {where} (or the loader it "
                        "needs) is not found.")
+        elif any("nsenter" in line for line in cause.lines):
+            # run in the host's namespaces (a storage or network agent's check of the node)
+            summary = (f"Container {ctx.name} exits because command {cmd} is not found on "
+                       "the node (it runs it through nsenter in the host's namespaces).")
         else:
             summary = f"Container {ctx.name} exits because command {cmd} is not found."
         if cmd.endswith(("^M", "\r")) or cmd == "$'\\r'":
