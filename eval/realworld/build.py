@@ -1101,6 +1101,7 @@ class Case:
             deleted, n_pods = False, int((jf or {}).get("restarts", 0))
             stopped = f"{jname}-{kf.safe(jname + str(n_pods), 5)}"
         pods = []
+        completed = False
         if deleted:
             p = f"{jname}-{kf.safe(jname + '0', 5)}"
             self.deleted_job_pod(p, jname, backoff, started)
@@ -1148,6 +1149,22 @@ class Case:
                 "startTime": kf.iso(started), "terminating": 0, "uncountedTerminatedPods": {}}
             s.event(ns, jname, why, JOB_REASONS[why], type_="Warning", kind="Job",
                     api="batch/v1", component="job-controller", first=end, last=end)
+        elif pods and all(self._phase(p) == "Succeeded" for p, _ in pods):
+            # every pod completed (a custom ``terminated`` state with exit code 0): the Job
+            # completed, whatever its logs say
+            end = max(self._finished(p) for p, _ in pods) + D(seconds=2)
+            cond = {"lastProbeTime": kf.iso(end), "lastTransitionTime": kf.iso(end),
+                    "message": "Reached expected number of succeeded pods",
+                    "reason": "CompletionsReached", "status": "True"}
+            jstatus = {"completionTime": kf.iso(end),
+                       "conditions": [{**cond, "type": "SuccessCriteriaMet"},
+                                      {**cond, "type": "Complete"}],
+                       "ready": 0, "startTime": kf.iso(started), "succeeded": n_pods,
+                       "terminating": 0, "uncountedTerminatedPods": {}}
+            spec["completions"] = spec["parallelism"] = n_pods
+            s.event(ns, jname, "Completed", "Job completed", kind="Job", api="batch/v1",
+                    component="job-controller", first=end, last=end)
+            completed = True
         else:
             jstatus = {"active": n_pods, "ready": 0, "startTime": kf.iso(started),
                        "terminating": 0, "uncountedTerminatedPods": {}}
@@ -1170,7 +1187,9 @@ class Case:
             jt["spec"]["template"] = self.template(dict(w.get("labels") or {}),
                                                    "Never" if failed else "OnFailure")
             cstatus: dict[str, Any] = {"lastScheduleTime": kf.iso(started)}
-            if not failed:
+            if completed:
+                cstatus["lastSuccessfulTime"] = jstatus["completionTime"]
+            elif not failed:
                 cstatus["active"] = [{"apiVersion": "batch/v1", "kind": "Job", "name": jname,
                                       "namespace": ns, "resourceVersion": s.rv(), "uid": juid}]
             cjo: dict[str, Any] = {
@@ -1187,6 +1206,20 @@ class Case:
             s.add(cjo)
             s.event(ns, cj, "SuccessfulCreate", f"Created job {jname}", kind="CronJob",
                     api="batch/v1", component="cronjob-controller", first=started, last=started)
+
+    def _pod(self, name: str) -> dict[str, Any]:
+        return next(o for o in self.s.items if o.get("kind") == "Pod"
+                    and o["metadata"]["name"] == name and o["metadata"]["namespace"] == self.ns)
+
+    def _phase(self, name: str) -> str:
+        return str(self._pod(name)["status"].get("phase"))
+
+    def _finished(self, name: str) -> dt.datetime:
+        """When a completed pod's last container finished."""
+        ends = [cs["state"]["terminated"]["finishedAt"]
+                for cs in self._pod(name)["status"].get("containerStatuses") or []
+                if "terminated" in cs["state"]]
+        return dt.datetime.fromisoformat(max(ends).replace("Z", "+00:00"))
 
     def deleted_job_pod(self, p: str, jname: str, backoff: int, started: dt.datetime) -> None:
         """The Events a restarting Job pod left behind after the Job controller deleted it."""

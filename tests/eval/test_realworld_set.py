@@ -455,3 +455,33 @@ def test_durations_may_be_compound() -> None:
     for bad in ("", "18s7m", "3 h", "h"):
         with pytest.raises(build.CaseError):
             build._duration("x", "f", bad)
+
+
+def test_a_job_whose_pods_completed_is_written_complete(tmp_path: Path) -> None:
+    """A migration Job that printed alarming lines and exited 0: the Job controller marks it
+    Complete (SuccessCriteriaMet, then Complete, as a 1.36 controller writes them), and
+    crashwatch names nothing."""
+    case = json.loads(json.dumps(GOOD))
+    case["id"] = "go-job-completed"
+    case["workload"] = {"kind": "Job", "name": "migrate"}
+    case["containers"][0]["failure"] = {
+        "type": "custom", "log": case["containers"][0]["failure"]["log"],
+        "state": {"terminated": {"exitCode": 0, "reason": "Completed"}}}
+    case["expected"] = []
+    items = _build_one(tmp_path, case)
+    (job,) = [o for o in items if o["kind"] == "Job" and o["metadata"]["name"] == "migrate"]
+    assert [c["type"] for c in job["status"]["conditions"]] == ["SuccessCriteriaMet",
+                                                                 "Complete"]
+    assert job["status"]["succeeded"] == 1 and "active" not in job["status"]
+    (pod,) = [o for o in items if o["kind"] == "Pod" and o["metadata"]["name"].startswith(
+        "migrate-")]
+    assert pod["status"]["phase"] == "Succeeded"
+    assert job["status"]["completionTime"] > pod["status"]["containerStatuses"][0]["state"][
+        "terminated"]["finishedAt"]
+    events = {e["reason"] for e in items if e["kind"] == "Event"
+              and e["involvedObject"]["name"] == "migrate"}
+    assert {"SuccessfulCreate", "Completed"} <= events
+    binary = shutil.which("crashwatch", path=str(Path(sys.executable).parent))
+    assert binary is not None
+    _, result, _ = score.score_case(binary, str(tmp_path / "build" / "go-job-completed"))
+    assert (result["fp"], result["fn"]) == (0, 0)
