@@ -90,6 +90,8 @@ _FRAME = rx.compile(
     r"goroutine \d+ \[|\t\S+\.go:\d+|\s+--- End of |\s*#\d+ |\s*[~^]+\s*$|\[signal SIG|"
     r"\s+\d+: \S|\s+in \S+:\d+|\s+\| |created by \S|"
     r"\s*\[\d+\] (?:\D|\d{1,3}\D|\d{4}[^/]|\d{5})|\s+[\w$.<>]+\(.*\)$|"
+    # Erlang's stack in RabbitMQ's ``BOOT FAILED`` report: ``    rabbit:start_it/1 line 444``
+    r"\s+[a-z][\w]*:(?:'[^'\n]+'|[a-z][\w]*)/\d+(?: line \d+)?\s*$|"
     r"\s+\w+: .*,$|\s*\}\s*$|Stack trace:$|\s*\.\.\. \d+ more|"
     # ClickHouse's (and other C++ servers') numbered frames: ``0. DB::Exception::Exception(...)
     # @ 0xa3f52bd in /usr/bin/clickhouse``
@@ -116,6 +118,9 @@ _NOISE = rx.compile(
 #: Lines that wrap a failure without saying what it is: they tell little.
 _GENERIC = rx.compile(
     r"(?i)(?:^|\W)(?:application run failed|for more details|see (?:above|logs?|the logs)|"
+    # Elasticsearch's and OpenSearch's launcher after the node said why: ``ERROR: OpenSearch
+    # did not exit normally - check the logs at /usr/share/opensearch/logs/x.log``
+    r"did not exit normally\b[^\n]*$|"
     # the JVM's launcher after it said what was wrong (``Unrecognized VM option 'X'``)
     r"could not create the java virtual machine|a fatal exception has occurred|"
     # a child process's exit status (Go's ``Error: exit status 1``), giving up

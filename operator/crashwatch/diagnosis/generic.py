@@ -327,9 +327,14 @@ RULES: tuple[Rule, ...] = (
           r"(?i:config(?:uration)?|settings|options|\.toml|\.ya?ml)\b[^\n]{0,80}?"
           r"missing (?:required )?field,? ['\"`]?(?P<variable>[A-Za-z_][\w.-]*)['\"`]?"
           r"|\bno (?P<variable2>[\w.-]+(?: [\w.-]+){0,2}) (?:in|from) (?:the )?"
-          r"config(?:uration)? file(?:\s*$|[.,;:)'\"])",
-          ("missing field", "missing required field", "config file", "configuration file"),
-          extract="variable"),
+          r"config(?:uration)? file(?:\s*$|[.,;:)'\"])"
+          # Keycloak: ``Strict hostname resolution configured but no hostname setting
+          # provided``
+          r"|\bno (?P<variable3>[\w.-]+) (?:setting|option|property|parameter) (?:was |has been )?"
+          r"(?:provided|given|configured|specified|set)\b",
+          ("missing field", "missing required field", "config file", "configuration file",
+           " setting ", " option ", " property ", " parameter "),
+          extract="variable", veto=_CARRIES_ON),
     # ``error: Environment variable not found: DATABASE_URL.`` (Prisma), ``Required setting
     # missing: X``: the kind, what is wrong with it, a colon, then the name.
     _rule("missing-setting-label-colon", Reason.MISSING_ENV,
@@ -518,10 +523,15 @@ RULES: tuple[Rule, ...] = (
     _rule("no-backend-available", Reason.DEPENDENCY_UNREACHABLE,
           r"\bno (?:reachable|available|alive|living|healthy|usable) (?:[\w-]+ ){0,2}?"
           r"(?:servers?|nodes?|brokers?|hosts?|endpoints?|replicas?|members?|peers?)\b|"
-          r"\bno living connections\b|\bno (?:[\w-]+ ){0,2}?(?:servers?|nodes?|brokers?|hosts?|"
+          r"\bno living connections\b|"
+          # gRPC-Go's balancers with no address to pick: ``rpc error: code = Unavailable desc
+          # = no children to pick from`` (a SPIRE agent with no server to attest to)
+          r"code = Unavailable desc = (?:no children to pick from|name resolver error: "
+          r"produced zero addresses|last resolver error: produced zero addresses)|"
+          r"\bno (?:[\w-]+ ){0,2}?(?:servers?|nodes?|brokers?|hosts?|"
           r"endpoints?|replicas?|members?) (?:is |are |were )?(?:available|reachable|alive|up)\b|"
           r"NoBrokersAvailable|NoNodeAvailableException|NoHostAvailableException",
-          ("no ", "nobrokers", "nonodeavailable", "nohostavailable"),
+          ("no ", "nobrokers", "nonodeavailable", "nohostavailable", "zero addresses"),
           extract="host", errors_only=True,
           veto=r"schedul|\d+/\d+ nodes|matching|selector|taint|affinity|config|expected|"
                + _CARRIES_ON),
@@ -530,8 +540,11 @@ RULES: tuple[Rule, ...] = (
     # filesystem is read-only and the path is on no writable volume (logcause decides).
     _rule("not-writable", Reason.PERMISSION_DENIED,
           r"\bnot writ(?:e)?able\b|\bmust be (?:a )?writ(?:e)?able\b|\bisn't writ(?:e)?able\b|"
-          r"\bnon-writ(?:e)?able\b",
-          ("writable", "writeable"), extract="path", errors_only=True,
+          r"\bnon-writ(?:e)?able\b|"
+          # Jenkins remoting: ``The specified working directory should be fully accessible to
+          # the remoting executable (RWX): /home/jenkins/agent``
+          r"\b(?:should|must) be fully accessible to\b",
+          ("writable", "writeable", "fully accessible"), extract="path", errors_only=True,
           # a guess among others (Elasticsearch's ``failed to obtain node locks, tried [...]:
           # maybe these locations are not writable or multiple nodes were started on the same
           # data path?``) says no denial happened; advice after the fact (``... is not

@@ -853,6 +853,13 @@ def _telling(lines: list[LogLine], sh: chains.Shape) -> list[str]:
                         and len(lines[j].text.strip()) > len(lines[best].text.strip())
                         and not chains.is_quiet(lines, sh, j)
                         and sh.roles[j] is not chains.Role.FRAME][:1]
+    # an HTTP status that names no request: the line just above that names it (the GitHub
+    # runner's ``Http response code: NotFound from 'POST https://api.github.com/actions/
+    # runner-registration'`` above ``Response status code does not indicate success: 404
+    # (Not Found).``)
+    if _STATUS_ONLY.search(lines[best].text) is not None and "://" not in lines[best].text:
+        partners[:0] = [j for j in range(best - 1, max(-1, best - 1 - DEFER_REQUEST), -1)
+                        if "://" in lines[j].text and not chains.is_quiet(lines, sh, j)][:1]
     # the runtime's own guess at the cause, a little above (PyTorch's ``ERROR: Unexpected bus
     # error encountered in worker. This might be caused by insufficient shared memory (shm).``
     # above ``RuntimeError: DataLoader worker (pid 125) is killed by signal: Bus error.``)
@@ -907,6 +914,11 @@ def _telling(lines: list[LogLine], sh: chains.Shape) -> list[str]:
     return out
 
 
+#: A response's status with no request: ``Response status code does not indicate success:
+#: 404 (Not Found).`` (.NET's HttpClient), ``unexpected status code 503``.
+_STATUS_ONLY = rx.compile(r"(?i)\bstatus(?: code)?\b[^\n]{0,40}?\b[1-5]\d\d\b")
+DEFER_REQUEST = 3
+"""How far above a status that names no request the line that names it is looked for."""
 FIX_REACH = 8
 """How far above the most telling line advice that gives a command is looked for."""
 #: A command in advice: ```UPDATE x set ...```, ``run `kubectl ...```.

@@ -176,6 +176,9 @@ _PREFIX_LEVEL = rx.compile(
     # nats-server's (and the like's) three letters: ``[40] 2024/04/26 18:15:07.716450 [FTL]
     # Can't start JetStream: ...``
     r"|(?:^|\s)\[(?P<abbrev>TRC|DBG|INF|WRN|ERR|FTL)\](?:\s|$)"
+    # Erlang's class and reason of a crash, as RabbitMQ's ``BOOT FAILED`` report prints it
+    # under its stack: ``throw:{error,{inconsistent_cluster,"Node ... disagrees"}}``
+    r"|^(?P<erlang>throw|exit|error):[{\[]"
     r"|^(?P<runtime>panic|fatal error|FATAL ERROR|Error|error|Fatal|PHP Fatal error|"
     r"PHP Warning|PHP Notice)(?::| \w)"
     r"|^[\w.-]+: (?P<tool>error|fatal|panic|warning|info|notice|debug): "
@@ -275,6 +278,8 @@ def prefix_level(text: str) -> Level:
         return Level.WARN if _WILL_RETRY.search(text[:512]) else Level.FATAL
     if m["warning"]:
         return Level.WARN
+    if m["erlang"]:
+        return Level.ERROR
     word = m["level"] or m["bracketed"] or m["serilog"] or m["abbrev"] or ""
     if word:
         return _LEVEL_NAMES.get(word.lower(), Level.UNKNOWN)
@@ -712,6 +717,12 @@ def _continued_level(out: list[LogLine], own: list[bool], line: str) -> Level:
                 return level if level >= Level.WARN else Level.UNKNOWN
             if _OBJECT_MEMBER.search(above) is None and above.strip() not in ("{", "}", "},"):
                 break
+    if (out and not line[:1].isspace() and out[-1].text[:1].isspace() and not own[-1]
+            and out[-1].level is Level.WARN):
+        # a line back at the margin after a warning's indented lines is a line of its own
+        # (memcached's ``WARNING: Setting item max size above 1MB is not recommended!``, two
+        # indented lines, then ``can't run as root without the -u switch``)
+        return Level.UNKNOWN
     for back in range(1, min(len(out), _CONTINUATION_SPAN) + 1):
         prev = out[-back]
         if prev.structured or not _has_word(prev.text):
