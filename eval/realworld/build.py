@@ -61,7 +61,9 @@ WORKLOAD = {"kind": True, "name": True, "replicas": False, "labels": False,
             "annotations": False, "backoffLimit": False, "activeDeadlineSeconds": False,
             # optional additions (not in the first version of the format)
             "podAnnotations": False, "schedule": False, "age": False,
-            "volumeClaimTemplates": False, "managedFields": False}
+            "volumeClaimTemplates": False, "managedFields": False, "owner": False}
+#: A bare pod's controller that is no built-in workload (an operator's custom resource).
+OWNER = {"apiVersion": True, "kind": True, "name": True}
 MANAGED = {"manager": True, "operation": True, "time": True, "fieldsV1": True,
            "apiVersion": False, "subresource": False}
 CONTAINER = {"name": True, "init": False, "spec": True, "failure": False}
@@ -171,6 +173,13 @@ def validate(case: Any, filename: str, reasons: list[str]) -> dict[str, Any]:
     for key in ("backoffLimit", "activeDeadlineSeconds"):
         if key in w and w["kind"] not in ("Job", "CronJob"):
             raise CaseError(f"case {cid}: workload.{key}: only for a Job or CronJob")
+    if "owner" in w:
+        if w["kind"] != "Pod":
+            raise CaseError(f"case {cid}: workload.owner: only for a Pod (an operator's pod)")
+        _fields(cid, "workload.owner", w["owner"], OWNER)
+        if w["owner"]["kind"] in KINDS + ["ReplicaSet"]:
+            raise CaseError(f"case {cid}: workload.owner.kind: a built-in workload is a "
+                            "workload.kind of its own")
     if "age" in w:
         _duration(cid, "workload.age", w["age"])
     for i, mf in enumerate(w.get("managedFields") or []):
@@ -1242,7 +1251,12 @@ class Case:
         tmpl = self.template(self.labels(), "Always")
         if self.w.get("annotations"):
             tmpl["metadata"]["annotations"] = dict(self.w["annotations"])
-        self.make_pod(name, None, tmpl, self.nodes[0], self.T - self.age(D(minutes=38)))
+        owner = None
+        if "owner" in self.w:  # an operator's pod: its custom resource is its controller
+            o = self.w["owner"]
+            owner = (o["apiVersion"], o["kind"], o["name"],
+                     kf.mkuid(f"{self.ns}/{o['kind'].lower()}/{o['name']}"))
+        self.make_pod(name, owner, tmpl, self.nodes[0], self.T - self.age(D(minutes=38)))
         self.failing_pods.append(name)
 
     def ready_counts(self) -> None:
@@ -1334,6 +1348,8 @@ class Case:
     def expectations(self) -> None:
         kind, name = self.w["kind"], self.w["name"]
         owner = None if kind == "Pod" else {"kind": kind, "name": name}
+        if "owner" in self.w:
+            owner = {"kind": self.w["owner"]["kind"], "name": self.w["owner"]["name"]}
         for e in self.c.get("expected") or []:
             pods = self.failing_pods if e.get("pod", "each") == "each" else [None]
             for p in pods:

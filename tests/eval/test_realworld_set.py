@@ -485,3 +485,40 @@ def test_a_job_whose_pods_completed_is_written_complete(tmp_path: Path) -> None:
     assert binary is not None
     _, result, _ = score.score_case(binary, str(tmp_path / "build" / "go-job-completed"))
     assert (result["fp"], result["fn"]) == (0, 0)
+
+
+def test_an_operators_pod_has_its_custom_resource_as_controller(tmp_path: Path) -> None:
+    """``workload.owner`` on a Pod: an operator's pod (Actions Runner Controller's runner, a
+    RayCluster's head) whose controller is a custom resource; crashwatch names it as the
+    owner."""
+    case = json.loads(json.dumps(GOOD))
+    case["id"] = "go-operator-owned"
+    case["workload"] = {"kind": "Pod", "name": "runner-x7k2p",
+                        "owner": {"apiVersion": "actions.summerwind.dev/v1alpha1",
+                                  "kind": "Runner", "name": "runner-x7k2p"}}
+    items = _build_one(tmp_path, case)
+    (pod,) = [o for o in items if o["kind"] == "Pod" and o["metadata"]["name"] == "runner-x7k2p"]
+    (ref,) = pod["metadata"]["ownerReferences"]
+    assert (ref["apiVersion"], ref["kind"], ref["name"], ref["controller"]) == (
+        "actions.summerwind.dev/v1alpha1", "Runner", "runner-x7k2p", True)
+    expected = json.loads((tmp_path / "build" / "go-operator-owned" / "expected.json")
+                          .read_text())
+    assert expected["findings"][0]["owner"] == {"kind": "Runner", "name": "runner-x7k2p"}
+    binary = shutil.which("crashwatch", path=str(Path(sys.executable).parent))
+    assert binary is not None
+    _, result, _ = score.score_case(binary, str(tmp_path / "build" / "go-operator-owned"))
+    assert (result["fp"], result["fn"], result["own_ok"]) == (0, 0, 1)
+
+
+def test_an_owner_is_only_for_a_pod_and_no_built_in_kind(tmp_path: Path) -> None:
+    for workload, field in (
+            ({"kind": "Deployment", "name": "api",
+              "owner": {"apiVersion": "x/v1", "kind": "X", "name": "x"}}, "workload.owner"),
+            ({"kind": "Pod", "name": "api",
+              "owner": {"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": "x"}},
+             "workload.owner.kind")):
+        case = json.loads(json.dumps(GOOD))
+        case["workload"] = workload
+        with pytest.raises(build.CaseError) as err:
+            build.build_all(str(tmp_path / "build"), str(_write(tmp_path, case)))
+        assert str(err.value).startswith(f"case go-example: {field}:")
