@@ -190,6 +190,11 @@ def diagnose_container(ctx: ContainerContext, logs: LogSource | None = None) -> 
             if t is not None:
                 t.step("state", "terminated with exit code 0: it completed, not failing")
             return None
+        if ctx.is_sidecar and _stopped_after_app(ctx, terminated):
+            if t is not None:
+                t.step("state", "a sidecar stopped after every app container exited (the "
+                       "kubelet ends sidecars then, with SIGTERM and SIGKILL): not failing")
+            return None
         if t is not None:
             t.step("state", "terminated abnormally (a kubelet leaves a crash loop here "
                    "between restarts): why did it exit?")
@@ -223,6 +228,25 @@ def diagnose_container(ctx: ContainerContext, logs: LogSource | None = None) -> 
     elif t is not None:
         t.step("state", "no state reported: nothing to judge")
     return None
+
+
+def _stopped_after_app(ctx: ContainerContext, terminated: Mapping[str, Any]) -> bool:
+    """Whether a native sidecar ended after every app container of its pod had exited: the
+    kubelet stops sidecars then (a Job's pod, whose sidecar exits 143 or, killed after the
+    grace period, 137 while the phase is still Running), and does not restart them."""
+    apps = as_list(as_dict(ctx.pod.get("status")).get("containerStatuses"))
+    if not apps:
+        return False
+    ended: list[float] = []
+    for cs in apps:
+        done = as_dict(as_dict(as_dict(cs).get("state")).get("terminated"))
+        if not done:
+            return False
+        at = parse_time(done.get("finishedAt"))
+        if at is not None:
+            ended.append(at)
+    own = parse_time(terminated.get("finishedAt"))
+    return own is None or not ended or own >= max(ended)
 
 
 def _job_complete(view: ClusterView, pod: Obj) -> bool:

@@ -1,0 +1,70 @@
+"""Review of the holdout-16 mechanisms (native sidecars, env doubts, f91b6fc): the false
+positives, false negatives and costs found in them, each with the line that shows it.
+
+Lines quoted from public threads carry their URL; invented lines say so.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import kube as k
+from helpers import evidence_text, generic_reading, only, run
+
+from crashwatch.diagnosis.engine import is_quiet_status
+from crashwatch.diagnosis.logcause import read_crash
+from crashwatch.diagnosis.logread import read_log
+from crashwatch.model import Reason
+
+
+def _crashing(log: str, exit_code: int = 1) -> tuple[list[dict[str, Any]],
+                                                       dict[tuple[str, str, str], str]]:
+    c = k.container(name="app")
+    p = k.pod(containers=[c])
+    p["status"]["containerStatuses"] = [k.crashloop_status(c, p, k.terminated("Error",
+                                                                              exit_code))]
+    return [p], {("shop", p["metadata"]["name"], "app"): log}
+
+
+# --- native sidecars ---------------------------------------------------------------------
+
+def _job_pod(phase: str, app_exit: int, sidecar_exit: int) -> dict[str, Any]:
+    """A Job's pod whose app container has exited and whose native sidecar the kubelet then
+    stopped (SIGTERM, 143; or SIGKILL after the grace period, 137), before the phase moves
+    on from Running."""
+    proxy = k.container(name="proxy", restartPolicy="Always")
+    app = k.container(name="job")
+    p = k.pod(name="backup-28912345-abcde", containers=[app], init_containers=[proxy],
+              owner=("Job", "backup-28912345"), phase=phase)
+    p["status"]["containerStatuses"] = [
+        k.crashed_status(app, k.terminated("Completed" if app_exit == 0 else "Error", app_exit,
+                                           finished_ago=5, ran_for=60), restarts=0)]
+    p["status"]["initContainerStatuses"] = [
+        k.crashed_status(proxy, k.terminated("Error", sidecar_exit, finished_ago=3,
+                                             ran_for=70), restarts=0)]
+    return p
+
+
+def test_a_sidecar_the_kubelet_stops_after_the_jobs_app_exits_is_no_finding() -> None:
+    for code in (143, 137):
+        p = _job_pod("Running", 0, code)
+        assert run([p], {("shop", p["metadata"]["name"], "proxy"): "shutting down\n"}) == []
+
+
+def test_a_failed_jobs_app_is_the_finding_not_its_stopped_sidecar() -> None:
+    p = _job_pod("Running", 1, 143)
+    logs = {("shop", p["metadata"]["name"], "job"): "Error: backup failed\n",
+            ("shop", p["metadata"]["name"], "proxy"): "shutting down\n"}
+    assert [f.container for f in run([p], logs)] == ["job"]
+
+
+def test_a_sidecar_that_crashes_beside_a_running_app_is_still_diagnosed() -> None:
+    proxy = k.container(name="proxy", restartPolicy="Always")
+    app = k.container()
+    p = k.pod(containers=[app], init_containers=[proxy])
+    p["status"]["containerStatuses"] = [k.running_status(app)]
+    p["status"]["initContainerStatuses"] = [
+        k.crashed_status(proxy, k.terminated("Error", 137, finished_ago=3), restarts=0)]
+    assert not is_quiet_status(p["status"])
+    assert only(run([p])).container == "proxy"
