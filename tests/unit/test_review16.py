@@ -68,3 +68,39 @@ def test_a_sidecar_that_crashes_beside_a_running_app_is_still_diagnosed() -> Non
         k.crashed_status(proxy, k.terminated("Error", 137, finished_ago=3), restarts=0)]
     assert not is_quiet_status(p["status"])
     assert only(run([p])).container == "proxy"
+
+
+# --- logfmt values over several lines (logread._logfmt_values) ---------------------------
+
+def test_records_that_each_end_in_an_empty_open_value_stay_apart() -> None:
+    # invented: a logger that cut each record at an empty quoted value
+    log = "".join(f'ts=2024-05-01T10:00:0{i}Z caller=x.go:{i} level=error msg="boom {i}" '
+                  'err="\n' for i in range(3))
+    lines = read_log(log)
+    assert [line.text.count("boom") for line in lines] == [1, 1, 1]
+    assert len({line.record for line in lines}) == 3
+
+
+def test_an_unclosed_value_does_not_swallow_the_records_below_it() -> None:
+    # invented: a value never closed (a truncated line), then records of their own
+    log = ('level=error msg="cannot load plugin" err="open /plugins/x.so: no such file\n'
+           'level=info msg="retrying in 5s"\n'
+           'level=info msg="shutting down"\n')
+    lines = read_log(log)
+    assert [line.record for line in lines] == [1, 2, 3]
+    assert sum("shutting down" in line.text for line in lines) == 1
+
+
+def test_a_multi_line_value_with_go_frames_is_read_as_its_error_not_its_last_frame() -> None:
+    # invented in the shape of Mimir's (https://github.com/dudo/turing-pi/issues/6): an
+    # error the rules do not know, then the frames pkg/errors prints with %+v
+    log = ('ts=2023-08-06T17:09:26Z caller=log.go:65 level=error msg="error running '
+           'application" err="\n'
+           '  failed to frobnicate the widget store: widget counter overflow\n'
+           '  github.com/grafana/dskit/modules.(*Manager).initModule\n'
+           '    /__w/mimir/mimir/vendor/github.com/grafana/dskit/modules/modules.go:138\n'
+           '  runtime.main\n'
+           '    /usr/local/go/src/runtime/proc.go:250"\n')
+    f = only(run(*_crashing(log)))
+    assert "widget counter overflow" in f.summary
+    assert "proc.go:250" not in f.summary
