@@ -104,3 +104,48 @@ def test_a_multi_line_value_with_go_frames_is_read_as_its_error_not_its_last_fra
     f = only(run(*_crashing(log)))
     assert "widget counter overflow" in f.summary
     assert "proc.go:250" not in f.summary
+
+
+# --- generic: missing-config-field ---------------------------------------------------------
+
+def test_a_manifests_schema_validation_is_no_missing_setting() -> None:
+    # https://github.com/Pelado-Nerdworks/peladonerd/pull/118 (kubectl apply in a Job)
+    line = ('error: error validating "03-fluentd-daemonset.yaml": error validating data: '
+            'ValidationError(DaemonSet.spec): missing required field "selector" in '
+            'io.k8s.api.apps.v1.DaemonSetSpec; if you choose to ignore these errors, turn '
+            'validation off with --validate=false')
+    assert generic_reading(line)[0] is not Reason.MISSING_ENV
+
+
+def test_an_api_answer_about_settings_that_lacks_a_field_is_no_missing_setting() -> None:
+    # invented, in the words of https://github.com/llm-edge/hal-9100/issues/96
+    # ("Deserialization Error: missing field `id` at line 8 column 1")
+    line = ("failed to fetch settings from API: Deserialization Error: missing field "
+            "`id` at line 8 column 1")
+    assert generic_reading(line)[0] is not Reason.MISSING_ENV
+    # still one: the configuration's own missing field (https://github.com/k8sstormcenter/
+    # soc/issues/15)
+    assert generic_reading("ERROR vector::cli: Configuration error. error=missing field "
+                           "`topics`") == (Reason.MISSING_ENV, {"variable": "topics"})
+
+
+def test_a_report_that_a_config_file_has_no_errors_is_no_missing_setting() -> None:
+    # invented: a checker's and a reloader's reports
+    for line in ("no errors found in config file.", "No changes in config file, skipping reload",
+                 "no issues in configuration file"):
+        assert generic_reading(line)[0] is None, line
+
+
+# --- generic: a runner that cannot execute a program ---------------------------------------
+
+def test_chroot_in_a_utf8_locale_and_busyboxs_chroot_are_read() -> None:
+    for line, name in (
+            # https://github.com/tongchen126/Boot-Debian-On-Litex-Rocket/issues/3
+            ("chroot: failed to run command \u2018/bin/bash\u2019: No such file or directory",
+             "/bin/bash"),
+            # https://github.com/emmett1/lfs-scripts/issues/22
+            ("chroot: failed to run command \u2018/usr/bin/env\u2019: No such file or directory",
+             "/usr/bin/env"),
+            # https://github.com/ovo-Tim/Youdao-DictPenS6P/issues/1
+            ("chroot: can't execute '/bin/bash': No such file or directory", "/bin/bash")):
+        assert generic_reading(line) == (Reason.COMMAND_NOT_FOUND, {"command": name}), line

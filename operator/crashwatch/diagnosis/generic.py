@@ -329,7 +329,17 @@ RULES: tuple[Rule, ...] = (
           r"|\bno (?P<variable2>[\w.-]+(?: [\w.-]+){0,2}) (?:in|from) (?:the )?"
           r"config(?:uration)? file(?:\s*$|[.,;:)'\"])",
           ("missing field", "missing required field", "config file", "configuration file"),
-          extract="variable"),
+          extract="variable",
+          # not an API's answer or request (``settings from the API: Deserialization
+          # Error: missing field `id```), a manifest's schema (kubectl's
+          # ``ValidationError(DaemonSet.spec): missing required field "selector" in
+          # io.k8s.api.apps.v1.DaemonSetSpec``), nor a report that a file has nothing wrong
+          # (``no errors found in config file``)
+          veto=r"\b(?:response|request|payload|reply)\b|\b(?:from|of|by|to) (?:the )?(?:\w+ )?API\b|"
+          r"\bAPI (?:response|call|request|error)|ValidationError\(|error validating data|"
+          r"missing required field ['\"`]?[\w.-]+['\"`]? in [\w.]+\.v\d|"
+          r"\bno (?:errors?|changes?|issues?|problems?|warnings?|differences?|updates?|"
+          r"modifications?)\b(?: \w+)? (?:in|from) (?:the )?config"),
     # ``error: Environment variable not found: DATABASE_URL.`` (Prisma), ``Required setting
     # missing: X``: the kind, what is wrong with it, a colon, then the name.
     _rule("missing-setting-label-colon", Reason.MISSING_ENV,
@@ -410,9 +420,11 @@ RULES: tuple[Rule, ...] = (
           # util-linux's and the like's runners, in another namespace or root (Longhorn's
           # ``nsenter [--mount=/host/proc/1/ns/mnt ...] ... nsenter: failed to execute
           # iscsiadm: No such file or directory``: the host lacks the program)
-          r"\b(?:nsenter|chroot|setpriv|unshare|runuser|gosu|su-exec): failed to "
-          r"(?:execute|run command) ['\"`]?(?P<command12>[\w./-]+)['\"`]?: "
-          r"No such file or directory",
+          # (coreutils' chroot quotes ``‘/bin/bash’`` in a UTF-8 locale; busybox's says
+          # ``chroot: can't execute '/bin/bash'``)
+          r"\b(?:nsenter|chroot|setpriv|unshare|runuser|gosu|su-exec): (?:failed to "
+          r"(?:execute|run command)|can't execute) ['\"`‘]?(?P<command12>[\w./-]+)"
+          r"['\"`’]?: No such file or directory",
           ("not found", "cannot run program", "enoent", "no such file", "open"),
           extract="command"),
     _rule("connection-refused", Reason.DEPENDENCY_UNREACHABLE,
