@@ -149,3 +149,23 @@ def test_chroot_in_a_utf8_locale_and_busyboxs_chroot_are_read() -> None:
             # https://github.com/ovo-Tim/Youdao-DictPenS6P/issues/1
             ("chroot: can't execute '/bin/bash': No such file or directory", "/bin/bash")):
         assert generic_reading(line) == (Reason.COMMAND_NOT_FOUND, {"command": name}), line
+
+
+# --- chains: a ``[N] `` line that is no frame ---------------------------------------------
+
+def test_nats_server_without_log_times_is_read_as_its_records() -> None:
+    # invented: nats-server run with -logtime=false (its records are ``[pid] [LVL] ...``,
+    # https://github.com/nats-io/k8s/issues/896 with the date left out)
+    log = ("[7] [INF] Starting JetStream\n"
+           "[7] [FTL] Can't start JetStream: could not create storage directory - mkdir /data: "
+           "permission denied\n")
+    f = only(run(*_crashing(log)))
+    assert f.reason is Reason.PERMISSION_DENIED
+    assert f.details["path"] == "/data"
+
+
+def test_a_process_id_before_a_dashed_date_is_no_frame() -> None:
+    # invented: the same record with an ISO date
+    log = ("[40] 2024-04-26 18:15:07.716450 [FTL] Can't start JetStream: could not create "
+           "storage directory - mkdir /data: permission denied\n")
+    assert only(run(*_crashing(log))).reason is Reason.PERMISSION_DENIED
