@@ -169,3 +169,41 @@ def test_a_process_id_before_a_dashed_date_is_no_frame() -> None:
     log = ("[40] 2024-04-26 18:15:07.716450 [FTL] Can't start JetStream: could not create "
            "storage directory - mkdir /data: permission denied\n")
     assert only(run(*_crashing(log))).reason is Reason.PERMISSION_DENIED
+
+
+# --- logcause: a line above that restates the error --------------------------------------
+
+def test_a_short_common_panic_value_in_an_unrelated_line_above_is_not_shown_with_it() -> None:
+    # invented: a lease renewal that timed out earlier, then a panic elsewhere whose value
+    # is the same three words (the words of https://github.com/rancher/rancher/issues/33685)
+    log = ("E0719 19:15:20.421340      36 leaderelection.go:361] Failed to update lock: Put "
+           "\"https://10.43.0.1:443/apis/coordination.k8s.io/v1/namespaces/kube-system/leases/"
+           "x?timeout=10s\": context deadline exceeded\n"
+           "I0719 19:15:21.000000      36 sync.go:40] synced 12 objects\n"
+           "panic: context deadline exceeded\n"
+           "\n"
+           "goroutine 1 [running]:\n"
+           "main.main()\n"
+           "\t/app/main.go:155 +0xf27\n")
+    assert not any("Failed to update lock" in t for t in read_crash(log).telling)
+
+
+def test_hostile_logs_for_the_round_16_mechanisms_stay_cheap() -> None:
+    """Each diagnosis stays well under 100 ms (the bound is loose for a loaded machine):
+    10,000 lines each ending in ``err="``, 10,000 cut values, 2 MB lines, 10,000 ``Error:
+    P1234`` lines, 10,000 ``[N] [FTL]`` records (invented)."""
+    for log in ("".join(f'ts=2024-05-01T10:00:00Z level=error msg="boom {i}" err="\n'
+                        for i in range(10000)),
+                "".join(f'level=info msg="foo bar {i}\n' for i in range(10000)),
+                'level=error err="' + "a " * 1_000_000 + "\n",
+                "x" * 2_000_000 + ' err="\n',
+                "Error: P1234\n" * 10000,
+                "Error: P1234\n\nmigrate found failed migrations\n" * 3000,
+                "[7] [FTL] Can't start: mkdir /data: permission denied\n" * 10000,
+                "".join(f"/etc/nats.conf:{i}:1: interface conversion: interface {{}} is bool\n"
+                        for i in range(10000))):
+        objects, logs = _crashing(log)
+        run(objects, logs)
+        began = time.perf_counter()
+        run(objects, logs)
+        assert time.perf_counter() - began < 0.5, log[:40]

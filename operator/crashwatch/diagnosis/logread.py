@@ -752,14 +752,14 @@ LOGFMT_VALUE_LINES = 60
 """How many lines one quoted logfmt value may run over, at most."""
 
 
-#: The head of a logfmt record: a key and ``=`` at the start of the line.
-_RECORD_HEAD = rx.compile(r"^[\w.@-]+=")
+#: The head of a logfmt record of its own: two ``key=value`` pairs at the start of the line
+#: (a value's continuation lines are the error's text, indented).
+_RECORD_HEAD = rx.compile(r'^[\w.@-]+=(?:"(?:[^"\\]|\\.)*"|[^\s"]*)\s+[\w.@-]+=')
 
 
 def _starts_record(line: str) -> bool:
     """Whether a line is a logfmt record of its own (whole, or itself cut in a value)."""
-    return _RECORD_HEAD.search(line) is not None and (
-        parse_logfmt(line) is not None or parse_logfmt(line + '"') is not None)
+    return _RECORD_HEAD.search(line) is not None
 
 
 def _logfmt_values(lines: list[str]) -> list[str]:
@@ -773,7 +773,7 @@ def _logfmt_values(lines: list[str]) -> list[str]:
     i = 0
     while i < len(lines):
         line = lines[i]
-        if _OPEN_VALUE.search(line) is None or parse_logfmt(line + '"') is None:
+        if _OPEN_VALUE.search(line) is None:
             out.append(line)
             i += 1
             continue
@@ -787,7 +787,7 @@ def _logfmt_values(lines: list[str]) -> list[str]:
         else:
             if i + 1 < len(lines) <= i + 1 + LOGFMT_VALUE_LINES:
                 end = len(lines) - 1  # the log ends inside the value (an excerpt cut there)
-        if end is None:
+        if end is None or parse_logfmt(line + '"') is None:  # (the costly check last)
             out.append(line)
             i += 1
             continue
