@@ -207,3 +207,15 @@ def test_hostile_logs_for_the_round_16_mechanisms_stay_cheap() -> None:
         began = time.perf_counter()
         run(objects, logs)
         assert time.perf_counter() - began < 0.5, log[:40]
+
+
+def test_a_field_missing_from_a_configuration_file_is_not_suggested_as_an_env_variable() -> None:
+    # https://github.com/dudo/turing-pi/issues/6 (Mimir), https://github.com/k8sstormcenter/
+    # soc/issues/15 (Vector): the suggestion was set-env with variable 's3 endpoint'
+    for log, field in (("failed to create bucket client: no s3 endpoint in config file\n",
+                        "s3 endpoint"),
+                       ("ERROR vector::cli: Configuration error. error=missing field `topics`\n",
+                        "topics")):
+        f = only(run(*_crashing(log)))
+        assert f.reason is Reason.MISSING_ENV and f.details["variable"] == field
+        assert f.remediation == {"action": "set-config", "container": "app", "field": field}
