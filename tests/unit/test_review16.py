@@ -219,3 +219,40 @@ def test_a_field_missing_from_a_configuration_file_is_not_suggested_as_an_env_va
         f = only(run(*_crashing(log)))
         assert f.reason is Reason.MISSING_ENV and f.details["variable"] == field
         assert f.remediation == {"action": "set-config", "container": "app", "field": field}
+
+
+def _init_failed_once_pod() -> dict[str, Any]:
+    """A pod whose regular init container failed once (its dependency was not up yet), then
+    completed; its app has run, ready, for an hour."""
+    init = k.container(name="wait-db")
+    app = k.container()
+    p = k.pod(containers=[app], init_containers=[init])
+    p["status"]["containerStatuses"] = [k.running_status(app, started_ago=3000)]
+    completed = k.crashed_status(init, k.terminated("Completed", 0, finished_ago=3001, ran_for=20),
+                                 restarts=1, last=k.terminated("Error", 1, finished_ago=3100,
+                                                               ran_for=5, instance=1))
+    completed["ready"] = True  # the kubelet's mark of an init container that completed
+    p["status"]["initContainerStatuses"] = [completed]
+    return p
+
+
+def test_a_regular_init_container_that_failed_once_then_completed_keeps_the_pod_quiet() -> None:
+    """Before native sidecars were read its pod was quiet; since, it was kept by the watch
+    and diagnosed on every pass for nothing (invented; a common wait-for-db pattern)."""
+    from crashwatch.watch.store import is_quiet
+
+    p = _init_failed_once_pod()
+    assert is_quiet_status(p["status"], p["spec"])
+    assert is_quiet(p)
+    assert run([p]) == []
+
+
+def test_a_sidecar_that_keeps_exiting_0_is_no_quiet_pod() -> None:
+    proxy = k.container(name="proxy", restartPolicy="Always")
+    app = k.container()
+    p = k.pod(containers=[app], init_containers=[proxy])
+    p["status"]["containerStatuses"] = [k.running_status(app)]
+    p["status"]["initContainerStatuses"] = [
+        k.crashed_status(proxy, k.terminated("Completed", 0, finished_ago=3), restarts=4)]
+    assert not is_quiet_status(p["status"], p["spec"])
+    assert not is_quiet_status(p["status"])

@@ -262,9 +262,23 @@ def _job_complete(view: ClusterView, pod: Obj) -> bool:
     )
 
 
-def is_quiet_status(status: Mapping[str, Any]) -> bool:
+def _completed_regular_init(cs: Mapping[str, Any], spec: Mapping[str, Any]) -> bool:
+    """Whether an init container's status is a regular init container's (no native sidecar)
+    that completed."""
+    done = as_dict(as_dict(cs.get("state")).get("terminated"))
+    if not done or done.get("exitCode") != 0:
+        return False
+    name = cs.get("name")
+    return any(type(c) is dict and c.get("name") == name and c.get("restartPolicy") != "Always"
+               for c in as_list(spec.get("initContainers")))
+
+
+def is_quiet_status(status: Mapping[str, Any], spec: Mapping[str, Any] | None = None) -> bool:
     """A running pod whose containers all run, are ready and never restarted: the fast,
-    common case that needs no further look."""
+    common case that needs no further look. With the pod's ``spec``, a regular init
+    container (no native sidecar) that completed is quiet however often it restarted
+    before (a wait for a dependency that failed once is history, as it was before native
+    sidecars were read)."""
     if status.get("phase") != "Running" or status.get("reason"):
         return False
     statuses = status.get("containerStatuses")
@@ -284,7 +298,11 @@ def is_quiet_status(status: Mapping[str, Any]) -> bool:
         if type(inits) is not list:
             return False
         for cs in inits:
-            if type(cs) is not dict or cs.get("restartCount") != 0:
+            if type(cs) is not dict:
+                return False
+            if cs.get("restartCount") != 0:
+                if spec is not None and _completed_regular_init(cs, spec):
+                    continue
                 return False
             state = cs.get("state")
             if type(state) is not dict:
@@ -433,7 +451,7 @@ def diagnose_pod(
     if md.get("deletionTimestamp"):
         return _terminating(view, pod, time_budget, clock, pt)
     status = as_dict(pod.get("status"))
-    if is_quiet_status(status):
+    if is_quiet_status(status, as_dict(pod.get("spec"))):
         if pt is not None:
             pt.step("quick look", "running, every container ready and never restarted: "
                     "healthy, nothing more is read")
