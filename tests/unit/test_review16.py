@@ -10,12 +10,13 @@ import time
 from typing import Any
 
 import kube as k
-from helpers import evidence_text, generic_reading, only, run
+from helpers import generic_reading, only, run
 
 from crashwatch.diagnosis.engine import is_quiet_status
 from crashwatch.diagnosis.logcause import read_crash
 from crashwatch.diagnosis.logread import read_log
 from crashwatch.model import Reason
+from crashwatch.watch.store import is_quiet
 
 
 def _crashing(log: str, exit_code: int = 1) -> tuple[list[dict[str, Any]],
@@ -239,8 +240,6 @@ def _init_failed_once_pod() -> dict[str, Any]:
 def test_a_regular_init_container_that_failed_once_then_completed_keeps_the_pod_quiet() -> None:
     """Before native sidecars were read its pod was quiet; since, it was kept by the watch
     and diagnosed on every pass for nothing (invented; a common wait-for-db pattern)."""
-    from crashwatch.watch.store import is_quiet
-
     p = _init_failed_once_pod()
     assert is_quiet_status(p["status"], p["spec"])
     assert is_quiet(p)

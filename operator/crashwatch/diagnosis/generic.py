@@ -335,8 +335,9 @@ RULES: tuple[Rule, ...] = (
           # ``ValidationError(DaemonSet.spec): missing required field "selector" in
           # io.k8s.api.apps.v1.DaemonSetSpec``), nor a report that a file has nothing wrong
           # (``no errors found in config file``)
-          veto=r"\b(?:response|request|payload|reply)\b|\b(?:from|of|by|to) (?:the )?(?:\w+ )?API\b|"
-          r"\bAPI (?:response|call|request|error)|ValidationError\(|error validating data|"
+          veto=r"\b(?:response|request|payload|reply)\b|"
+          r"\b(?:from|of|by|to) (?:the )?(?:\w+ )?API\b|\bAPI (?:response|call|request|error)|"
+          r"ValidationError\(|error validating data|"
           r"missing required field ['\"`]?[\w.-]+['\"`]? in [\w.]+\.v\d|"
           r"\bno (?:errors?|changes?|issues?|problems?|warnings?|differences?|updates?|"
           r"modifications?)\b(?: \w+)? (?:in|from) (?:the )?config"),
@@ -420,11 +421,11 @@ RULES: tuple[Rule, ...] = (
           # util-linux's and the like's runners, in another namespace or root (Longhorn's
           # ``nsenter [--mount=/host/proc/1/ns/mnt ...] ... nsenter: failed to execute
           # iscsiadm: No such file or directory``: the host lacks the program)
-          # (coreutils' chroot quotes ``‘/bin/bash’`` in a UTF-8 locale; busybox's says
-          # ``chroot: can't execute '/bin/bash'``)
+          # (coreutils' chroot quotes ``/bin/bash`` with U+2018 and U+2019 in a UTF-8 locale;
+          # busybox's says ``chroot: can't execute '/bin/bash'``)
           r"\b(?:nsenter|chroot|setpriv|unshare|runuser|gosu|su-exec): (?:failed to "
-          r"(?:execute|run command)|can't execute) ['\"`‘]?(?P<command12>[\w./-]+)"
-          r"['\"`’]?: No such file or directory",
+          r"(?:execute|run command)|can't execute) ['\"`\x{2018}]?(?P<command12>[\w./-]+)"
+          r"['\"`\x{2019}]?: No such file or directory",
           ("not found", "cannot run program", "enoent", "no such file", "open"),
           extract="command"),
     _rule("connection-refused", Reason.DEPENDENCY_UNREACHABLE,
