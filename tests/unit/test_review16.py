@@ -255,3 +255,31 @@ def test_a_sidecar_that_keeps_exiting_0_is_no_quiet_pod() -> None:
         k.crashed_status(proxy, k.terminated("Completed", 0, finished_ago=3), restarts=4)]
     assert not is_quiet_status(p["status"], p["spec"])
     assert not is_quiet_status(p["status"])
+
+
+def test_the_toml_crates_report_of_a_missing_field_is_a_missing_setting() -> None:
+    # https://github.com/cea-sec/openwec/issues/112: the toml crate says the field on a line
+    # of its own, below the file's position
+    log = ("An error occurred: Failed to retrieve configuration: TOML parse error at line 1, "
+           "column 1\n"
+           "  |\n"
+           "1 | # /etc/openwec.conf.toml\n"
+           "  | ^\n"
+           "missing field `logging`\n")
+    f = only(run(*_crashing(log)))
+    assert f.reason is Reason.MISSING_ENV and f.details["variable"] == "logging"
+    # https://github.com/tisonkun/morax/pull/17 (indented, under error-stack's report)
+    log = ("Error: failed to parse config content\n"
+           "\u251c\u2574at cmd/morax/src/command.rs:66:18\n"
+           "\u2502\n"
+           "\u2570\u2500\u25b6 TOML parse error at line 18, column 1\n"
+           "       |\n"
+           "    18 | [server.kafka_broker]\n"
+           "       | ^^^^^^^^^^^^^^^^^^^^^\n"
+           "    missing field `listen_addr`\n"
+           "    \u2570\u2574at cmd/morax/src/command.rs:66:18\n")
+    f = only(run(*_crashing(log)))
+    assert f.reason is Reason.MISSING_ENV and f.details["variable"] == "listen_addr"
+    # serde_json's words about an API's answer stay no setting (the line says where in the
+    # answer: https://github.com/llm-edge/hal-9100/issues/96)
+    assert generic_reading("missing field `id` at line 8 column 1")[0] is None

@@ -327,7 +327,11 @@ RULES: tuple[Rule, ...] = (
           r"(?i:config(?:uration)?|settings|options|\.toml|\.ya?ml)\b[^\n]{0,80}?"
           r"missing (?:required )?field,? ['\"`]?(?P<variable>[A-Za-z_][\w.-]*)['\"`]?"
           r"|\bno (?P<variable2>[\w.-]+(?: [\w.-]+){0,2}) (?:in|from) (?:the )?"
-          r"config(?:uration)? file(?:\s*$|[.,;:)'\"])",
+          r"config(?:uration)? file(?:\s*$|[.,;:)'\"])"
+          # the toml crate's report says the field on a line of its own, below the file's
+          # position (``TOML parse error at line 1, column 1`` ... ``missing field
+          # `logging```); serde_json's about an answer says where in it (``at line 8``)
+          r"|^\s*missing field `(?P<variable3>[A-Za-z_][\w.-]*)`\s*$",
           ("missing field", "missing required field", "config file", "configuration file"),
           extract="variable",
           # not an API's answer or request (``settings from the API: Deserialization
