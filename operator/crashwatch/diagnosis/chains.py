@@ -83,13 +83,15 @@ _RUNTIME_HEAD = rx.compile(
 _TRACEBACK = "Traceback (most recent call last):"
 _LINKS = ("During handling of the above exception, another exception occurred:",
           "The above exception was the direct cause of the following exception:")
-#: A frame of a crash report. ``[N] `` numbers a frame, unless a date follows (nats-server's
-#: ``[40] 2024/04/26 18:15:07.716450 [FTL] ...`` is its process id).
+#: A frame of a crash report. ``[N] `` numbers a frame, unless a date or a bracketed level
+#: follows (nats-server's ``[40] 2024/04/26 18:15:07.716450 [FTL] ...`` is its process id,
+#: and so is its ``[7] [FTL] ...`` with -logtime=false).
 _FRAME = rx.compile(
     r"^(?:\s+at |\s+\.\.\. \d+ (?:more|common frames omitted)|\s+File \"|\s+from \S+:\d+:in |"
     r"goroutine \d+ \[|\t\S+\.go:\d+|\s+--- End of |\s*#\d+ |\s*[~^]+\s*$|\[signal SIG|"
     r"\s+\d+: \S|\s+in \S+:\d+|\s+\| |created by \S|"
-    r"\s*\[\d+\] (?:\D|\d{1,3}\D|\d{4}[^/]|\d{5})|\s+[\w$.<>]+\(.*\)$|"
+    r"\s*\[\d+\] (?:[^\d\[]|\[[^A-Z]|\[[A-Z]{4}|\[[A-Z]{0,2}[^A-Z]|\d{1,3}\D|\d{4}[^/-]|"
+    r"\d{5})|\s+[\w$.<>]+\(.*\)$|"
     # Erlang's stack in RabbitMQ's ``BOOT FAILED`` report: ``    rabbit:start_it/1 line 444``
     r"\s+[a-z][\w]*:(?:'[^'\n]+'|[a-z][\w]*)/\d+(?: line \d+)?\s*$|"
     r"\s+\w+: .*,$|\s*\}\s*$|Stack trace:$|\s*\.\.\. \d+ more|"

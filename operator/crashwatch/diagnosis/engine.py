@@ -190,6 +190,11 @@ def diagnose_container(ctx: ContainerContext, logs: LogSource | None = None) -> 
             if t is not None:
                 t.step("state", "terminated with exit code 0: it completed, not failing")
             return None
+        if ctx.is_sidecar and _stopped_after_app(ctx, terminated):
+            if t is not None:
+                t.step("state", "a sidecar stopped after every app container exited (the "
+                       "kubelet ends sidecars then, with SIGTERM and SIGKILL): not failing")
+            return None
         if t is not None:
             t.step("state", "terminated abnormally (a kubelet leaves a crash loop here "
                    "between restarts): why did it exit?")
@@ -225,6 +230,25 @@ def diagnose_container(ctx: ContainerContext, logs: LogSource | None = None) -> 
     return None
 
 
+def _stopped_after_app(ctx: ContainerContext, terminated: Mapping[str, Any]) -> bool:
+    """Whether a native sidecar ended after every app container of its pod had exited: the
+    kubelet stops sidecars then (a Job's pod, whose sidecar exits 143 or, killed after the
+    grace period, 137 while the phase is still Running), and does not restart them."""
+    apps = as_list(as_dict(ctx.pod.get("status")).get("containerStatuses"))
+    if not apps:
+        return False
+    ended: list[float] = []
+    for cs in apps:
+        done = as_dict(as_dict(as_dict(cs).get("state")).get("terminated"))
+        if not done:
+            return False
+        at = parse_time(done.get("finishedAt"))
+        if at is not None:
+            ended.append(at)
+    own = parse_time(terminated.get("finishedAt"))
+    return own is None or not ended or own >= max(ended)
+
+
 def _job_complete(view: ClusterView, pod: Obj) -> bool:
     ref = controller_ref(pod)
     if ref is None or ref[0] != "Job":
@@ -238,9 +262,23 @@ def _job_complete(view: ClusterView, pod: Obj) -> bool:
     )
 
 
-def is_quiet_status(status: Mapping[str, Any]) -> bool:
+def _completed_regular_init(cs: Mapping[str, Any], spec: Mapping[str, Any]) -> bool:
+    """Whether an init container's status is a regular init container's (no native sidecar)
+    that completed."""
+    done = as_dict(as_dict(cs.get("state")).get("terminated"))
+    if not done or done.get("exitCode") != 0:
+        return False
+    name = cs.get("name")
+    return any(type(c) is dict and c.get("name") == name and c.get("restartPolicy") != "Always"
+               for c in as_list(spec.get("initContainers")))
+
+
+def is_quiet_status(status: Mapping[str, Any], spec: Mapping[str, Any] | None = None) -> bool:
     """A running pod whose containers all run, are ready and never restarted: the fast,
-    common case that needs no further look."""
+    common case that needs no further look. With the pod's ``spec``, a regular init
+    container (no native sidecar) that completed is quiet however often it restarted
+    before (a wait for a dependency that failed once is history, as it was before native
+    sidecars were read)."""
     if status.get("phase") != "Running" or status.get("reason"):
         return False
     statuses = status.get("containerStatuses")
@@ -260,7 +298,11 @@ def is_quiet_status(status: Mapping[str, Any]) -> bool:
         if type(inits) is not list:
             return False
         for cs in inits:
-            if type(cs) is not dict or cs.get("restartCount") != 0:
+            if type(cs) is not dict:
+                return False
+            if cs.get("restartCount") != 0:
+                if spec is not None and _completed_regular_init(cs, spec):
+                    continue
                 return False
             state = cs.get("state")
             if type(state) is not dict:
@@ -409,7 +451,7 @@ def diagnose_pod(
     if md.get("deletionTimestamp"):
         return _terminating(view, pod, time_budget, clock, pt)
     status = as_dict(pod.get("status"))
-    if is_quiet_status(status):
+    if is_quiet_status(status, as_dict(pod.get("spec"))):
         if pt is not None:
             pt.step("quick look", "running, every container ready and never restarted: "
                     "healthy, nothing more is read")

@@ -330,11 +330,26 @@ RULES: tuple[Rule, ...] = (
           r"config(?:uration)? file(?:\s*$|[.,;:)'\"])"
           # Keycloak: ``Strict hostname resolution configured but no hostname setting
           # provided``
-          r"|\bno (?P<variable3>[\w.-]+) (?:setting|option|property|parameter) (?:was |has been )?"
-          r"(?:provided|given|configured|specified|set)\b",
+          r"|\bno (?P<variable4>[\w.-]+) (?:setting|option|property|parameter) (?:was |has been )?"
+          r"(?:provided|given|configured|specified|set)\b"
+          # the toml crate's report says the field on a line of its own, below the file's
+          # position (``TOML parse error at line 1, column 1`` ... ``missing field
+          # `logging```); serde_json's about an answer says where in it (``at line 8``)
+          r"|^\s*missing field `(?P<variable3>[A-Za-z_][\w.-]*)`\s*$",
           ("missing field", "missing required field", "config file", "configuration file",
            " setting ", " option ", " property ", " parameter "),
-          extract="variable", veto=_CARRIES_ON),
+          extract="variable",
+          # not an API's answer or request (``settings from the API: Deserialization
+          # Error: missing field `id```), a manifest's schema (kubectl's
+          # ``ValidationError(DaemonSet.spec): missing required field "selector" in
+          # io.k8s.api.apps.v1.DaemonSetSpec``), nor a report that a file has nothing wrong
+          # (``no errors found in config file``), nor a program that carries on without it
+          veto=r"\b(?:response|request|payload|reply)\b|"
+          r"\b(?:from|of|by|to) (?:the )?(?:\w+ )?API\b|\bAPI (?:response|call|request|error)|"
+          r"ValidationError\(|error validating data|"
+          r"missing required field ['\"`]?[\w.-]+['\"`]? in [\w.]+\.v\d|"
+          r"\bno (?:errors?|changes?|issues?|problems?|warnings?|differences?|updates?|"
+          r"modifications?)\b(?: \w+)? (?:in|from) (?:the )?config|" + _CARRIES_ON),
     # ``error: Environment variable not found: DATABASE_URL.`` (Prisma), ``Required setting
     # missing: X``: the kind, what is wrong with it, a colon, then the name.
     _rule("missing-setting-label-colon", Reason.MISSING_ENV,
@@ -415,9 +430,11 @@ RULES: tuple[Rule, ...] = (
           # util-linux's and the like's runners, in another namespace or root (Longhorn's
           # ``nsenter [--mount=/host/proc/1/ns/mnt ...] ... nsenter: failed to execute
           # iscsiadm: No such file or directory``: the host lacks the program)
-          r"\b(?:nsenter|chroot|setpriv|unshare|runuser|gosu|su-exec): failed to "
-          r"(?:execute|run command) ['\"`]?(?P<command12>[\w./-]+)['\"`]?: "
-          r"No such file or directory",
+          # (coreutils' chroot quotes ``/bin/bash`` with U+2018 and U+2019 in a UTF-8 locale;
+          # busybox's says ``chroot: can't execute '/bin/bash'``)
+          r"\b(?:nsenter|chroot|setpriv|unshare|runuser|gosu|su-exec): (?:failed to "
+          r"(?:execute|run command)|can't execute) ['\"`\x{2018}]?(?P<command12>[\w./-]+)"
+          r"['\"`\x{2019}]?: No such file or directory",
           ("not found", "cannot run program", "enoent", "no such file", "open"),
           extract="command"),
     _rule("connection-refused", Reason.DEPENDENCY_UNREACHABLE,

@@ -796,6 +796,9 @@ _REPEATED_MESSAGE = rx.compile(
     r"^(?:panic: |[\w.$]*(?:Exception|Error)(?: \(\d+\))?: )(?P<message>.+)$")
 OUTER_WORDS = 12
 """How long an inner exception's message must be to be looked for in an outer one's."""
+RESTATED_WORDS = 5
+"""How many words a panic's value or an exception's message must have to be looked for in
+a line above (``context deadline exceeded`` is in many a line about something else)."""
 
 
 def _telling(lines: list[LogLine], sh: chains.Shape) -> list[str]:
@@ -847,7 +850,7 @@ def _telling(lines: list[LogLine], sh: chains.Shape) -> list[str]:
     # TypeORM's ``QueryFailedError: column ... already exists``
     said = _REPEATED_MESSAGE.search(lines[best].text.strip())
     words = said["message"].strip().rstrip(".").lower() if said else ""
-    if len(words) >= OUTER_WORDS:
+    if len(words) >= OUTER_WORDS and len(words.split()) >= RESTATED_WORDS:
         partners[:0] = [j for j in range(best - 1, max(-1, best - 1 - HINT_REACH), -1)
                         if words in lines[j].text.lower()
                         and len(lines[j].text.strip()) > len(lines[best].text.strip())

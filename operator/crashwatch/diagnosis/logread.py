@@ -370,12 +370,32 @@ def _scalar(value: object) -> str:
         return ""
 
 
+#: A Go frame as pkg/errors' ``%+v`` prints it in an error: the function on one line
+#: (``github.com/grafana/dskit/modules.(*Manager).initModule``), its file below it.
+_GO_FUNC = rx.compile(r"^\s*[\w.@~/-]*\.[\w.()*$-]+\s*$")
+_GO_FILE = rx.compile(r"^\s+\S+\.go:\d+(?: \+0x[0-9a-f]+)?\s*$")
+
+
+def _go_frames_at(lines: list[str]) -> int | None:
+    """Where the Go frames an error's text carries below its message begin (None: none, or
+    nothing of the message above them)."""
+    for k in range(1, len(lines) - 1):
+        if _GO_FUNC.search(lines[k]) is not None and _GO_FILE.search(lines[k + 1]) is not None:
+            return k if any(line.strip() for line in lines[:k]) else None
+    return None
+
+
 def _error_parts(value: object) -> tuple[str, str]:
     """(message, stack) of an error field: a string, or an object such as pino's ``err``
     ``{type, message, stack}``, log4j2's ``thrown`` or ECS's ``error``."""
     if isinstance(value, str):
         if value.startswith(("Traceback", "Exception in thread")) and "\n" in value:
             return "", value  # a whole traceback: its lines, as the runtime printed them
+        if "\n" in value and ".go:" in value:
+            at = _go_frames_at(value.split("\n"))
+            if at is not None:
+                parts = value.split("\n")
+                return "\n".join(parts[:at]), "\n".join(parts[at:])
         return value, ""  # a message over several lines (``yaml: unmarshal errors:\n  line 661``)
     if isinstance(value, Mapping):
         message = _first(value, ("message", "msg", "Message", "error", "localizedMessage"))
@@ -743,6 +763,16 @@ LOGFMT_VALUE_LINES = 60
 """How many lines one quoted logfmt value may run over, at most."""
 
 
+#: The head of a logfmt record of its own: two ``key=value`` pairs at the start of the line
+#: (a value's continuation lines are the error's text, indented).
+_RECORD_HEAD = rx.compile(r'^[\w.@-]+=(?:"(?:[^"\\]|\\.)*"|[^\s"]*)\s+[\w.@-]+=')
+
+
+def _starts_record(line: str) -> bool:
+    """Whether a line is a logfmt record of its own (whole, or itself cut in a value)."""
+    return _RECORD_HEAD.search(line) is not None
+
+
 def _logfmt_values(lines: list[str]) -> list[str]:
     """Lines with each logfmt record whose quoted value runs over several lines joined into
     one text (its newlines kept), as the writer meant it, up to its closing quote or the
@@ -754,15 +784,21 @@ def _logfmt_values(lines: list[str]) -> list[str]:
     i = 0
     while i < len(lines):
         line = lines[i]
-        if _OPEN_VALUE.search(line) is None or parse_logfmt(line + '"') is None:
+        if _OPEN_VALUE.search(line) is None:
             out.append(line)
             i += 1
             continue
-        end = next((j for j in range(i + 1, min(len(lines), i + 1 + LOGFMT_VALUE_LINES))
-                    if _CLOSED_VALUE.search(lines[j]) is not None), None)
-        if end is None and i + 1 < len(lines) <= i + 1 + LOGFMT_VALUE_LINES:
-            end = len(lines) - 1  # the log ends inside the value (an excerpt cut there)
-        if end is None:
+        end: int | None = None
+        for j in range(i + 1, min(len(lines), i + 1 + LOGFMT_VALUE_LINES)):
+            if _starts_record(lines[j]):
+                break  # a record of its own: the value above was cut, not continued
+            if _CLOSED_VALUE.search(lines[j]) is not None:
+                end = j
+                break
+        else:
+            if i + 1 < len(lines) <= i + 1 + LOGFMT_VALUE_LINES:
+                end = len(lines) - 1  # the log ends inside the value (an excerpt cut there)
+        if end is None or parse_logfmt(line + '"') is None:  # (the costly check last)
             out.append(line)
             i += 1
             continue

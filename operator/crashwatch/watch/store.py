@@ -43,7 +43,7 @@ _KEPT_ANNOTATIONS = ("vpaUpdates", "vpaObservedContainers")
 
 def is_quiet(pod: Mapping[str, Any]) -> bool:
     """Running, every container ready and never restarted: nothing to diagnose."""
-    return is_quiet_status(as_dict(pod.get("status")))
+    return is_quiet_status(as_dict(pod.get("status")), as_dict(pod.get("spec")))
 
 
 def published_annotations(obj: Mapping[str, Any]) -> dict[str, str]:

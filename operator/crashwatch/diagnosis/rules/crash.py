@@ -452,7 +452,13 @@ def _from_cause(ctx: ContainerContext, cause: Cause, evidence: list[str],
         remediation = {"action": "set-env", "container": ctx.name,
                        "variable": g.get("variable")}
         confidence = Confidence.HIGH if "variable" in g else Confidence.MEDIUM
-        given = _spec_sets(ctx, names) if "variable" in g else []
+        in_file = cause.rule == "generic-missing-config-field"
+        if in_file:
+            # a field of a configuration file (``no s3 endpoint in config file``, serde's
+            # ``missing field `topics```): no env variable of that name to set
+            remediation = {"action": "set-config", "container": ctx.name,
+                           "field": g.get("variable")}
+        given = _spec_sets(ctx, names) if "variable" in g and not in_file else []
         literal = [n for n in given if _env_entry(ctx, n).get("valueFrom") is None]
         referenced = [n for n in given if n not in literal]
         if literal:
