@@ -28,6 +28,7 @@ from tests.realnode.helpers import (
     create_pod,
     describe,
     evidence,
+    pod_spec,
     published,
     wait_for,
 )
@@ -404,3 +405,38 @@ def test_a_native_sidecar_whose_liveness_probe_port_is_not_listening(
     ann = published(core, namespace, "app=meshprobe", "CrashLoop.LivenessProbe")
     assert "sidecar container proxy" in ann[SUMMARY].lower(), describe(core, namespace)
     assert "15021" in ann[SUMMARY] + " ".join(evidence(ann)), evidence(ann)
+
+
+def test_a_jobs_sidecar_the_kubelet_stops_after_the_app_completes_is_no_failure(
+        cluster: RealCluster, core: client.CoreV1Api, api: client.ApiClient,
+        namespace: str) -> None:
+    """A Job's app exits 0 and the kubelet stops its native sidecar (a server with no
+    SIGTERM handler: it dies of the signal, exit 143). The Job completed; nothing failed."""
+    batch = client.BatchV1Api(api)
+    app = container(cluster.image("testapp:1"), "exit", "-code", "0", "-msg", "migrated")
+    proxy = {**container(cluster.image("testapp:1"), "serve", "-listen", ":8080"),
+             "name": "proxy", "restartPolicy": "Always"}
+    with PodRecorder(core, namespace) as pods:
+        batch.create_namespaced_job(namespace, {
+            "apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": "jobside"},
+            "spec": {"backoffLimit": 0, "template": {
+                "metadata": {"labels": {"app": "jobside"}},
+                "spec": {**pod_spec(app, initContainers=[proxy]), "restartPolicy": "Never"}}}})
+
+        def complete() -> bool:
+            st = batch.read_namespaced_job_status("jobside", namespace).status
+            return any(c.type == "Complete" and c.status == "True" for c in st.conditions or [])
+        wait_for("the Job complete", complete, timeout=120)
+        stopped = [t for p in list(pods.pods) for cs in p.status.init_container_statuses or []
+                   for t in (cs.state.terminated, cs.last_state.terminated) if t is not None]
+        assert stopped, describe(core, namespace)  # the kubelet stopped the sidecar
+        # crashwatch handles pods in the order the API server wrote them: once it has
+        # published a later crash in this namespace, it has judged the Job's pod too
+        create_pod(core, namespace, "sentinel", container(
+            cluster.image("testapp:1"), "exit", "-code", "1", "-msg", "sentinel"))
+        published(core, namespace, "app=sentinel")
+        assert pods.annotated("jobside-") == [], (
+            [t.to_dict() for t in stopped], describe(core, namespace))
+        (pod,) = core.list_namespaced_pod(namespace, label_selector="app=jobside").items
+        assert crashwatch_events(core, namespace, pod.metadata.name) == []
+        assert crashwatch_events(core, namespace, "jobside") == []
