@@ -905,6 +905,25 @@ def _telling(lines: list[LogLine], sh: chains.Shape) -> list[str]:
         where = _raised_at(lines, sh, best)
         if where is not None:
             out.append(where)
+    if len(out) == 1:
+        # what the process then gave up on, when a later error says it (a controller's
+        # ``Failed to update lock: etcdserver: request timed out``, then ``problem running
+        # manager: leader election lost``): the cause and the exit, each in its own words
+        spoken = [j for j in range(best + 1, len(lines))
+                if not chains.is_quiet(lines, sh, j) and lines[j].text.strip()
+                and sh.roles[j] is not chains.Role.DETAIL]
+        # a record of its own at error level (not a line that continues one), naming no
+        # secret
+        last = next((j for j in reversed(spoken)
+                     if chains.effective_level(lines, sh, j) >= Level.ERROR
+                     and (lines[j].structured or prefix_level(lines[j].text) >= Level.ERROR)
+                     and _NAMES_A_SECRET.search(lines[j].text) is None), None)
+        if (last is not None and len(spoken) <= EXIT_REACH
+                and not chains.is_generic(lines[last].text)
+                and chains.specificity(lines[last].text) > 0):
+            text = lines[last].text.strip()
+            if text not in out[0] and out[0] not in text:
+                out.append(text)
     # one error of a list of the same kind (a configuration parser's ``nats.conf:31:1: ...``
     # then ``nats.conf:32:1: ...``): the first is the first to fix, and tells first
     first = best
@@ -922,6 +941,9 @@ def _telling(lines: list[LogLine], sh: chains.Shape) -> list[str]:
 _STATUS_ONLY = rx.compile(r"(?i)\bstatus(?: code)?\b[^\n]{0,40}?\b[1-5]\d\d\b")
 DEFER_REQUEST = 3
 """How far above a status that names no request the line that names it is looked for."""
+EXIT_REACH = 6
+"""How many lines that say something may follow the most telling line for the last error
+among them to be shown as what the process gave up on."""
 FIX_REACH = 8
 """How far above the most telling line advice that gives a command is looked for."""
 #: A command in advice: ```UPDATE x set ...```, ``run `kubectl ...```.
