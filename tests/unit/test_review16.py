@@ -60,13 +60,18 @@ def test_a_failed_jobs_app_is_the_finding_not_its_stopped_sidecar() -> None:
     assert [f.container for f in run([p], logs)] == ["job"]
 
 
-def test_a_sidecar_that_crashes_beside_a_running_app_is_still_diagnosed() -> None:
+def _beside_a_running_app(term: dict[str, Any], restarts: int) -> dict[str, Any]:
+    """A pod whose app runs and whose native sidecar ``proxy`` just exited with ``term``."""
     proxy = k.container(name="proxy", restartPolicy="Always")
     app = k.container()
     p = k.pod(containers=[app], init_containers=[proxy])
     p["status"]["containerStatuses"] = [k.running_status(app)]
-    p["status"]["initContainerStatuses"] = [
-        k.crashed_status(proxy, k.terminated("Error", 137, finished_ago=3), restarts=0)]
+    p["status"]["initContainerStatuses"] = [k.crashed_status(proxy, term, restarts=restarts)]
+    return p
+
+
+def test_a_sidecar_that_crashes_beside_a_running_app_is_still_diagnosed() -> None:
+    p = _beside_a_running_app(k.terminated("Error", 137, finished_ago=3), restarts=0)
     assert not is_quiet_status(p["status"])
     assert only(run([p])).container == "proxy"
 
@@ -247,12 +252,7 @@ def test_a_regular_init_container_that_failed_once_then_completed_keeps_the_pod_
 
 
 def test_a_sidecar_that_keeps_exiting_0_is_no_quiet_pod() -> None:
-    proxy = k.container(name="proxy", restartPolicy="Always")
-    app = k.container()
-    p = k.pod(containers=[app], init_containers=[proxy])
-    p["status"]["containerStatuses"] = [k.running_status(app)]
-    p["status"]["initContainerStatuses"] = [
-        k.crashed_status(proxy, k.terminated("Completed", 0, finished_ago=3), restarts=4)]
+    p = _beside_a_running_app(k.terminated("Completed", 0, finished_ago=3), restarts=4)
     assert not is_quiet_status(p["status"], p["spec"])
     assert not is_quiet_status(p["status"])
 

@@ -26,6 +26,7 @@ from __future__ import annotations
 from bisect import bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from itertools import islice
 
 from crashwatch.diagnosis import chains, generic, rx
 from crashwatch.diagnosis.budget import Budget
@@ -909,9 +910,10 @@ def _telling(lines: list[LogLine], sh: chains.Shape) -> list[str]:
         # what the process then gave up on, when a later error says it (a controller's
         # ``Failed to update lock: etcdserver: request timed out``, then ``problem running
         # manager: leader election lost``): the cause and the exit, each in its own words
-        spoken = [j for j in range(best + 1, len(lines))
-                if not chains.is_quiet(lines, sh, j) and lines[j].text.strip()
-                and sh.roles[j] is not chains.Role.DETAIL]
+        # (at most one more than may follow: more, and none is shown)
+        spoken = list(islice((j for j in range(best + 1, len(lines))
+                              if not chains.is_quiet(lines, sh, j) and lines[j].text.strip()
+                              and sh.roles[j] is not chains.Role.DETAIL), EXIT_REACH + 1))
         # a record of its own at error level (not a line that continues one), naming no
         # secret
         last = next((j for j in reversed(spoken)

@@ -392,9 +392,9 @@ def _error_parts(value: object) -> tuple[str, str]:
         if value.startswith(("Traceback", "Exception in thread")) and "\n" in value:
             return "", value  # a whole traceback: its lines, as the runtime printed them
         if "\n" in value and ".go:" in value:
-            at = _go_frames_at(value.split("\n"))
+            parts = value.split("\n")
+            at = _go_frames_at(parts)
             if at is not None:
-                parts = value.split("\n")
                 return "\n".join(parts[:at]), "\n".join(parts[at:])
         return value, ""  # a message over several lines (``yaml: unmarshal errors:\n  line 661``)
     if isinstance(value, Mapping):
@@ -778,7 +778,7 @@ def _logfmt_values(lines: list[str]) -> list[str]:
     one text (its newlines kept), as the writer meant it, up to its closing quote or the
     log's end; a value not closed within :data:`LOGFMT_VALUE_LINES` lines leaves the lines
     as they are."""
-    if not any(line.endswith('="') or '="' in line[-200:] for line in lines):
+    if not any('="' in line[-200:] for line in lines):
         return lines
     out: list[str] = []
     i = 0

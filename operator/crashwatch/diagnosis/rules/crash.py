@@ -376,16 +376,13 @@ def _both_set(ctx: ContainerContext, cause: Cause) -> tuple[str, str] | None:
     if m is None:
         return None
     both = (m["a"], m["b"])
-    return both if len(_spec_sets(ctx, list(both))) == 2 else None
+    return both if len(_spec_sets(_env_entries(ctx), list(both))) == 2 else None
 
 
-def _env_entry(ctx: ContainerContext, name: str) -> Mapping[str, Any]:
-    """The container's env entry for ``name`` (the last one wins), or an empty mapping."""
-    found: Mapping[str, Any] = {}
-    for e in map(as_dict, as_list(ctx.spec.get("env"))):
-        if e.get("name") == name:
-            found = e
-    return found
+def _env_entries(ctx: ContainerContext) -> dict[str, Mapping[str, Any]]:
+    """The container's env entries by name (the last entry of a name wins, as the kubelet
+    gives it)."""
+    return {as_str(e.get("name")): e for e in map(as_dict, as_list(ctx.spec.get("env")))}
 
 
 def _describe_ref(ref: Mapping[str, Any]) -> str:
@@ -401,11 +398,10 @@ def _describe_ref(ref: Mapping[str, Any]) -> str:
     return "a reference"
 
 
-def _spec_sets(ctx: ContainerContext, names: list[str]) -> list[str]:
-    """Which of ``names`` the container's env sets to a value that is not empty (the last
-    entry of a name wins; a reference that is not optional counts)."""
-    env = {as_str(e.get("name")): _env_value(e) for e in map(as_dict, as_list(ctx.spec.get("env")))}
-    return [n for n in names if n in env and env[n] != ""]
+def _spec_sets(env: Mapping[str, Mapping[str, Any]], names: list[str]) -> list[str]:
+    """Which of ``names`` the env entries (:func:`_env_entries`) set to a value that is not
+    empty (a reference that is not optional counts)."""
+    return [n for n in names if n in env and _env_value(env[n]) != ""]
 
 
 def _log_lines(cause: Cause) -> list[str]:
@@ -458,8 +454,9 @@ def _from_cause(ctx: ContainerContext, cause: Cause, evidence: list[str],
             # ``missing field `topics```): no env variable of that name to set
             remediation = {"action": "set-config", "container": ctx.name,
                            "field": g.get("variable")}
-        given = _spec_sets(ctx, names) if "variable" in g and not in_file else []
-        literal = [n for n in given if _env_entry(ctx, n).get("valueFrom") is None]
+        env = _env_entries(ctx)
+        given = _spec_sets(env, names) if "variable" in g and not in_file else []
+        literal = [n for n in given if env[n].get("valueFrom") is None]
         referenced = [n for n in given if n not in literal]
         if literal:
             # the app says it lacks a setting its env gives a value: it reads it from somewhere
@@ -475,7 +472,7 @@ def _from_cause(ctx: ContainerContext, cause: Cause, evidence: list[str],
         for name in referenced:
             # a reference the kubelet resolved (the container started): the value it holds
             # may be empty, which most apps take for unset
-            ref = _describe_ref(as_dict(_env_entry(ctx, name).get("valueFrom")))
+            ref = _describe_ref(as_dict(env[name].get("valueFrom")))
             details.setdefault("fromReference", []).append(name)
             evidence.append(f"env {name} of container {ctx.name} comes from {ref}: is that "
                             "value empty?")
