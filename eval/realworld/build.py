@@ -1216,17 +1216,18 @@ class Case:
             s.event(ns, cj, "SuccessfulCreate", f"Created job {jname}", kind="CronJob",
                     api="batch/v1", component="cronjob-controller", first=started, last=started)
 
-    def _pod(self, name: str) -> dict[str, Any]:
-        return next(o for o in self.s.items if o.get("kind") == "Pod"
-                    and o["metadata"]["name"] == name and o["metadata"]["namespace"] == self.ns)
+    def _item(self, kind: str, name: str) -> dict[str, Any]:
+        """The case's namespaced object of that kind and name, as built so far."""
+        return next(o for o in self.s.items if o.get("kind") == kind
+                    and o["metadata"]["name"] == name and o["metadata"].get("namespace") == self.ns)
 
     def _phase(self, name: str) -> str:
-        return str(self._pod(name)["status"].get("phase"))
+        return str(self._item("Pod", name)["status"].get("phase"))
 
     def _finished(self, name: str) -> dt.datetime:
         """When a completed pod's last container finished."""
         ends = [cs["state"]["terminated"]["finishedAt"]
-                for cs in self._pod(name)["status"].get("containerStatuses") or []
+                for cs in self._item("Pod", name)["status"].get("containerStatuses") or []
                 if "terminated" in cs["state"]]
         return dt.datetime.fromisoformat(max(ends).replace("Z", "+00:00"))
 
@@ -1264,8 +1265,7 @@ class Case:
         kind, name = self.w["kind"], self.w["name"]
         if kind not in ("StatefulSet", "DaemonSet"):
             return
-        obj = next(o for o in self.s.items if o.get("kind") == kind
-                   and o["metadata"]["name"] == name and o["metadata"].get("namespace") == self.ns)
+        obj = self._item(kind, name)
         pods = [o for o in self.s.items if o.get("kind") == "Pod"
                 and any(r.get("name") == name and r.get("kind") == kind
                         for r in o["metadata"].get("ownerReferences", []))]
@@ -1291,9 +1291,7 @@ class Case:
         if not entries:
             return
         api = {"Job": "batch/v1", "CronJob": "batch/v1", "Pod": "v1"}.get(self.w["kind"], "apps/v1")
-        obj = next(o for o in self.s.items if o.get("kind") == self.w["kind"]
-                   and o["metadata"]["name"] == self.w["name"]
-                   and o["metadata"].get("namespace") == self.ns)
+        obj = self._item(self.w["kind"], self.w["name"])
         out = []
         for mf in entries:
             e = {"apiVersion": mf.get("apiVersion", api), "fieldsType": "FieldsV1",
