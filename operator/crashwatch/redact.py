@@ -330,8 +330,10 @@ def _shell_location_follows(text: str, start: int, end: int) -> bool:
     return bool(colon) and number.isdigit()
 
 
-#: A quoted name and a lower-case word (``"matrix-secret" not found``) ...
-_QUOTED_NAME_THEN_WORD = _compile(r"^ (?:\"[\w.:/-]{1,253}\"|'[\w.:/-]{1,253}') [a-z]")
+#: A quoted name and a lower-case word (``"matrix-secret" not found``, its quotes escaped when
+#: the message is inside a JSON string) ...
+_QUOTED_NAME_THEN_WORD = _compile(
+    r"^ (?:\\*\"[\w.:/-]{1,253}\\*\"|\\*'[\w.:/-]{1,253}\\*') [a-z]")
 QUOTED_NAME_REACH = 260
 """How far after a value a quoted object name (at most 253 characters) is looked for."""
 #: ... after the kind of a Kubernetes object, as the kubelet and the API server name one.
@@ -348,15 +350,20 @@ def _names_an_object(text: str, start: int, end: int) -> bool:
             and _QUOTED_NAME_THEN_WORD.search(text[end : end + QUOTED_NAME_REACH]) is not None)
 
 
-#: Between a quoted key and its value: a colon alone (the kubelet's ``volume "x" : secret``).
-_COLON_ONLY = _compile(r"^\\*[\"']\s*:\s*$")
+#: Between a quoted key and its value: a colon alone with a space on each side (the kubelet's
+#: ``volume "x" : secret``; JSON's ``"password": secret`` has none before the colon).
+_COLON_ONLY = _compile(r"^\\*[\"']\s+:\s+$")
+#: Before the quoted key: the kubelet's word ``volume`` (``MountVolume.SetUp failed for volume``).
+_VOLUME_BEFORE = _compile(r"(?i)(?:^|[^\w])volume\s+\\*[\"']$")
 
 
 def _quoted_key_colon(text: str, key: Span, value_start: int) -> bool:
-    """``volume "secret" : secret ...``: the kubelet quotes the volume's name and puts a colon
-    after it; in ``password=secret "db" failed`` or ``password: secret ...`` the value is the
-    key's (``secret`` is a common password), whatever follows."""
+    """``volume "secret" : secret ...``: the kubelet quotes the volume's name after the word
+    ``volume`` and puts a space and a colon after it; in ``password=secret "db" failed``,
+    ``password: secret ...`` or ``"password": secret "x" y`` the value is the key's
+    (``secret`` is a common password), whatever follows."""
     return (key[0] > 0 and text[key[0] - 1] in "\"'"
+            and _VOLUME_BEFORE.search(text[max(0, key[0] - 12) : key[0]]) is not None
             and _COLON_ONLY.search(text[key[1] : value_start]) is not None)
 
 

@@ -305,3 +305,19 @@ def test_a_volume_named_like_a_secret_key_keeps_the_kubelets_object_name() -> No
     # a value that is no object's kind is still masked, whatever follows it (invented)
     assert redact('password: hunter "x" y', 1000) == 'password: *** "x" y'
     assert redact('{"secret": "secret"}', 1000) == '{"secret": "***"}'
+
+
+def test_a_secret_valued_key_outside_the_kubelets_volume_shape_is_masked() -> None:
+    """Only the kubelet's own shape, ``for volume "X" : secret "Y" not found`` (the word
+    ``volume``, a space before the colon), keeps an object's kind as the value: a JSON-ish
+    ``"password": secret "x" y`` whose password is ``secret`` is masked (invented: the
+    shape the earlier rule let through)."""
+    assert redact('"password": secret "x" y', 1000) == '"password": *** "x" y'
+    assert redact('{"token": configmap "abc" set}', 1000) == '{"token": *** "abc" set}'
+    assert redact('login "password" : secret "x" y', 1000) == 'login "password" : *** "x" y'
+    # the kubelet's shape, also escaped inside a JSON string (a controller logging the Event)
+    said = 'MountVolume.SetUp failed for volume "password" : secret "db" not found'
+    assert redact(said, 1000) == said
+    escaped = ('{"msg":"MountVolume.SetUp failed for volume \\"secret\\" : '
+               'secret \\"db-creds\\" not found"}')
+    assert redact(escaped, 1000) == escaped
