@@ -549,6 +549,12 @@ def _key_value(pattern: Pattern) -> Callable[[Match], Iterable[Span]]:
                 if _http_status_follows(text, start, end) or \
                         _shell_location_follows(text, start, end):
                     return []
+                key_start = m.span(key_group)[0]
+                if key_start > 0 and text[key_start - 1] == "/":
+                    # the last part of a path and the error about it (Go's ``mkdir
+                    # /run/secrets: read-only file system``, ``open /etc/token: permission
+                    # denied``), not a key and its value
+                    return []
                 if sep != ":" and len(segments) == 1 and _sentence_follows(text, start, end):
                     return []
         quote = text[end : end + 1]

@@ -135,6 +135,9 @@ _GENERIC = rx.compile(
     r"failed to run '[^']*' command|error: 1$|unhandled error$|caught exception$|"
     r"exception during pool initialization|application failed to start|"
     r"one or more errors occurred|"
+    # gunicorn's master after a worker said why (``Reason: App failed to load.``, ``Reason:
+    # Worker failed to boot.``)
+    r"(?:app|worker) failed to (?:load|boot)\b|"
     # a traceback's header, whose exception line the log lost (cut where it was pasted or
     # read): the line above it says what (Celery's ``[...: CRITICAL/MainProcess]
     # Unrecoverable error: AccessRefused(403, ...)``)

@@ -469,7 +469,11 @@ RULES: tuple[Rule, ...] = (
           r"(?:[\w-]+ ){0,3}?(?:host ?name|host)\b|"
           # Cassandra's seed provider: ``Seed provider couldn't lookup host cassandra-0...``
           r"(?:can't|cannot|could not|couldn't|unable to|failed to) look ?up (?:the )?"
-          r"(?:host ?name|host|address)\b",
+          r"(?:host ?name|host|address)\b|"
+          # Varnish's VCL compiler: ``Backend host '"drupal-wxt-varnish-drupal"' could not be
+          # resolved to an IP address:``
+          r"\bhost ['\"`]+[A-Za-z0-9][\w.-]*['\"`]+ (?:could not|cannot|can't|couldn't) be "
+          r"resolved\b",
           ("host", "name", "enotfound", "eai_again", "nxdomain", "getaddrinfo", "lookup", "dns",
            "resolv"),
           extract="host"),
@@ -594,6 +598,8 @@ _URL_HOST = rx.compile(
 )
 _NAMED_HOST = rx.compile(
     r"host not found in upstream \"(?P<host4>[^\":]+)(?::(?P<port4>\d+))?\"|"
+    r"\bhost ['\"`]+(?P<host5>[A-Za-z0-9][\w.-]*)['\"`]+ (?:could not|cannot|can't|couldn't) "
+    r"be resolved\b|"
     r"(?:look ?up(?: the)?(?: host(?: ?name)?| address)?|ENOTFOUND|EAI_AGAIN|UnknownHostException:|"
     r"could not translate host name|"
     r"Could not resolve host:?|unknown host:?|host not found:?|resolve host|"
@@ -610,10 +616,20 @@ _BIND = rx.compile(r"(?i)(?:listen|bind)\w*[^\n]{0,80}?(?:[\w.\]\[]*):(?P<port>\
                    r"(?i)(?:listen|bind)\w*[^\n]{0,40}?\bport (?P<port3>\d{1,5})\b")
 
 
+#: HAProxy's ``Binding [/etc/haproxy/haproxy.cfg:58] for frontend http: cannot bind socket
+#: (Permission denied) for [:::80]``: the address at the end, not the configuration's line.
+_BIND_SOCKET_FOR = rx.compile(
+    r"(?i)cannot bind socket[^\n]{0,80}? for \[[^\]\s]*:(?P<port>\d{1,5})\]")
+#: A line about a failed bind (``cannot bind socket``, ``bind() to 0.0.0.0:80 failed``,
+#: ``could not bind to address``): the port is what was denied, not a path it names.
+BIND_FAILED = rx.compile(r"(?i)\b(?:cannot|can't|could not|couldn't|unable to|failed to) bind\b|"
+                         r"\bbind\(\) to\b")
+
+
 def bound_port(text: str) -> str | None:
     """The port a line says the process listens on or binds (``listen tcp :80``,
     ``Opening ipv4 listen socket on port 443.``)."""
-    m = _BIND.search(text)
+    m = _BIND_SOCKET_FOR.search(text) or _BIND.search(text)
     return _first_group(m, "port") if m is not None else None
 _NOT_HOSTS = frozenset({"http", "https", "tcp", "udp", "error", "line", "port", "at", "file",
                         "name", "of", "address", "information",
@@ -651,6 +667,8 @@ def host_and_port(text: str) -> dict[str, str]:
     for m in _NAMED_HOST.finditer(text):
         if m["host4"]:
             return {"host": m["host4"], **({"port": m["port4"]} if m["port4"] else {})}
+        if m["host5"]:
+            return {"host": m["host5"]}
         if m["host"]:
             host = m["host"].rstrip(".")
             if host.lower() not in _NOT_HOSTS:
@@ -735,7 +753,11 @@ def _match_rule(rule: Rule, text: str) -> GenericMatch | None:
             groups["variable"] = variable
         elif rule.extract == "path":
             named = path_near(text, m.start(), m.end()) or rule.default
-            if named:
+            port = (bound_port(text) if rule.reason is Reason.PERMISSION_DENIED
+                    and BIND_FAILED.search(text) is not None else None)
+            if port is not None:
+                groups["port"] = port  # a failed bind: any path is where it is configured
+            elif named:
                 groups["path"] = named
             elif rule.reason is Reason.PERMISSION_DENIED:
                 port = bound_port(text)

@@ -24,7 +24,7 @@ application error is reported with.
 from __future__ import annotations
 
 from bisect import bisect_right
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from itertools import islice
 
@@ -32,7 +32,13 @@ from crashwatch.diagnosis import chains, generic, rx
 from crashwatch.diagnosis.budget import Budget
 from crashwatch.diagnosis.evidence import TELLING
 from crashwatch.diagnosis.logread import Level, LogLine, prefix_level, read_log, starts_record
-from crashwatch.diagnosis.signatures import UNLESS_ABOVE_LINES, Signature, catalogue, plausible
+from crashwatch.diagnosis.signatures import (
+    EACH_BELOW_LINES,
+    UNLESS_ABOVE_LINES,
+    Signature,
+    catalogue,
+    plausible,
+)
 from crashwatch.diagnosis.trace import LogCandidate, LogLineTrace, LogTrace
 from crashwatch.model import Reason
 
@@ -179,13 +185,48 @@ def _catalogue_candidates(lines: list[LogLine], sh: chains.Shape, budget: Budget
                 continue
             if chains.effective_level(lines, sh, last) <= Level.INFO:
                 continue
-            out.append(_Candidate(
+            head = _Candidate(
                 score=chains.score(lines, sh, last) + CATALOGUE_BONUS, line=last, order=order,
                 reason=sig.reason, rule=sig.id, layer="catalogue",
                 span=_record_span(lines, sh, first, last),
                 groups=_groups(sig, m.groupdict()),
-            ))
+            )
+            out.append(head)
+            if sig.each_below is not None:
+                listed = list(_each_below(lines, sig, head))
+                out.extend(listed)
+                _alternative_below(lines, sig, head, listed[-1].line if listed else head.line)
     return out
+
+
+def _each_below(lines: Sequence[LogLine], sig: Signature, head: _Candidate
+                ) -> Iterator[_Candidate]:
+    """The rest of a list a signature's match starts (:attr:`Signature.each_below`): one
+    candidate per line below it that names one more variable, up to the first that does
+    not; each ranks just below the match itself, which stays the cause (the list's head)."""
+    assert sig.each_below is not None
+    for j in range(head.line + 1, min(len(lines), head.line + 1 + EACH_BELOW_LINES)):
+        m = sig.each_below.search(lines[j].text)
+        if m is None or not plausible(m):
+            return
+        yield _Candidate(
+            score=head.score - 1, line=j, order=head.order, reason=head.reason, rule=head.rule,
+            layer=head.layer, span=(lines[j].text.strip(),), groups=_groups(sig, m.groupdict()))
+
+
+def _alternative_below(lines: Sequence[LogLine], sig: Signature, head: _Candidate,
+                       end: int) -> None:
+    """The list that may replace the one a signature's match starts
+    (:attr:`Signature.alternative`: ``Or the following environment variable:`` and its
+    first name, right below the list): its name goes to the match's groups as
+    ``alternative``, its lines to the match's span."""
+    if sig.alternative is None:
+        return
+    below = "\n".join(line.text for line in lines[end + 1 : end + 3])
+    m = sig.alternative.search(below)
+    if m is not None and m.group("variable"):
+        head.groups["alternative"] = m.group("variable")
+        head.span = head.span + tuple(t.strip() for t in below.split("\n") if t.strip())
 
 
 RECORD_REACH = 2
@@ -542,6 +583,22 @@ def _port_of(lines: list[LogLine], sh: chains.Shape, i: int, host: str
     return None
 
 
+FRAME_REACH = 8
+"""How far below a native crash's signal line its runtime's ``Problematic frame:`` is
+looked for."""
+_PROBLEMATIC_FRAME = rx.compile(r"^#?\s*Problematic frame:\s*$")
+
+
+def _problematic_frame(lines: list[LogLine], at: int) -> str | None:
+    """The frame a native crash happened in, as HotSpot's fatal-error report names it under
+    ``# Problematic frame:`` (``# V  [libjvm.so+0xe20f33]  PhaseIdealLoop::spinup(...)``)."""
+    for j in range(at + 1, min(len(lines) - 1, at + 1 + FRAME_REACH)):
+        if _PROBLEMATIC_FRAME.search(lines[j].text) is not None:
+            frame = lines[j + 1].text.strip().lstrip("#").strip()
+            return f"Problematic frame: {frame}" if frame else None
+    return None
+
+
 def _merge(best: _Candidate, candidates: list[_Candidate], lines: list[LogLine],
            sh: chains.Shape) -> Cause:
     """The winner, with what other lines of the same reason name and it does not."""
@@ -567,7 +624,13 @@ def _merge(best: _Candidate, candidates: list[_Candidate], lines: list[LogLine],
             if found[1] not in span:
                 span.append(found[1])
 
+    if best.reason is Reason.SEGFAULT:
+        frame = _problematic_frame(lines, best.line)
+        if frame is not None and frame not in span:
+            span.append(frame)
     want = _WANTS.get(best.reason)
+    if best.reason is Reason.PERMISSION_DENIED and "port" in groups:
+        want = None  # a denied bind: the port is what was denied, no path to look for
     if want and want not in groups:
         lend(_from_report(lines, sh, best.line, want)
              or _from_burst(lines, sh, best.line, want)
@@ -893,6 +956,13 @@ def _telling(lines: list[LogLine], sh: chains.Shape) -> list[str]:
         if advice is not None and chains.is_advice(lines[advice].text):
             out.append(lines[advice].text.strip())
     if len(out) == 1:
+        # what is there instead, listed under a heading just below (the .NET host's
+        # ``Framework: 'Microsoft.NETCore.App', version '8.0.0'`` then ``The following
+        # frameworks were found:`` and ``  7.0.16 at [/usr/share/dotnet/shared/...]``)
+        found = _inventory_below(lines, best)
+        if found is not None:
+            out.append(found)
+    if len(out) == 1:
         # advice that gives the command that fixes it, in the error's own report (Ghost's
         # knex-migrator: ``MigrationsAreLockedError`` with ``... you can manually release the
         # lock by running `UPDATE migrations_lock set locked=0 ...`.``)
@@ -936,6 +1006,28 @@ def _telling(lines: list[LogLine], sh: chains.Shape) -> list[str]:
         head = lines[first].text.strip()
         out = [head, *(t for t in out if t != head)][:2]
     return out
+
+
+INVENTORY_REACH = 6
+"""How far below the most telling line a list of what is there instead is looked for."""
+#: A heading over a list of what is there: ``The following frameworks were found:``,
+#: ``Available versions:``, ``Installed SDKs:``.
+_INVENTORY = rx.compile(
+    r"^(?:The following\b[^:\n]{1,60}\b(?:were|was|are|is) (?:found|installed|available)|"
+    r"(?:Available|Installed|Found|Supported)\b[^:\n]{1,40}):\s*$")
+
+
+def _inventory_below(lines: list[LogLine], best: int) -> str | None:
+    """``The following frameworks were found: 7.0.16 at [...]``: a heading a little below
+    the most telling line and the first item indented under it, as one line."""
+    for j in range(best + 1, min(len(lines) - 1, best + 1 + INVENTORY_REACH)):
+        if _INVENTORY.search(lines[j].text.strip()) is None:
+            continue
+        item = lines[j + 1].text
+        if item[:1] in (" ", "\t") and item.strip():
+            return f"{lines[j].text.strip()} {item.strip()}"
+        return None
+    return None
 
 
 #: A response's status with no request: ``Response status code does not indicate success:

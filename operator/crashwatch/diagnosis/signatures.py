@@ -21,7 +21,7 @@ from crashwatch.diagnosis import rx
 from crashwatch.diagnosis.generic import NOT_A_VARIABLE
 from crashwatch.model import Reason
 
-__all__ = ["UNLESS_ABOVE_LINES", "Signature", "catalogue", "load", "plausible"]
+__all__ = ["EACH_BELOW_LINES", "UNLESS_ABOVE_LINES", "Signature", "catalogue", "load", "plausible"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,10 +37,21 @@ class Signature:
     """A line a little above the match (:data:`UNLESS_ABOVE_LINES`) that says the match
     means something else: the Software Collections images print their list of variables
     under ``error: Invalid password`` too, when the settings are there but wrong."""
+    each_below: rx.Regex | None = None
+    """A line right below the match, and each one below it in turn, that names one more
+    ``variable`` of the same list (the Software Collections images print one name per
+    indented line under ``You must either specify the following environment
+    variables:``)."""
+    alternative: rx.Regex | None = None
+    """Right below that list: another that would do instead, its first name the
+    ``variable`` group (``Or the following environment variable:`` then
+    ``MYSQL_ROOT_PASSWORD``); named as the alternative, not as missing."""
 
 
 UNLESS_ABOVE_LINES = 6
 """How far above a match's first line a signature's ``unless_above`` looks."""
+EACH_BELOW_LINES = 12
+"""How many lines below a match a signature's ``each_below`` list may run over."""
 
 
 def load(raw: list[dict[str, Any]]) -> tuple[Signature, ...]:
@@ -61,6 +72,10 @@ def load(raw: list[dict[str, Any]]) -> tuple[Signature, ...]:
                 window=entry.get("window"),
                 unless_above=(rx.compile(str(entry["unless_above"]))
                               if entry.get("unless_above") else None),
+                each_below=(rx.compile(str(entry["each_below"]))
+                            if entry.get("each_below") else None),
+                alternative=(rx.compile(str(entry["alternative"]), multiline=True)
+                             if entry.get("alternative") else None),
             )
         )
     return tuple(out)

@@ -433,28 +433,41 @@ def _from_cause(ctx: ContainerContext, cause: Cause, evidence: list[str],
     if reason is Reason.MISSING_ENV:
         var = g.get("variable", "?")
         names = list(cause.variables) or [var]
+        in_file = cause.rule == "generic-missing-config-field"
+        env = _env_entries(ctx)
+        listed_set = _spec_sets(env, names) if len(names) > 1 and not in_file else []
+        if listed_set and len(listed_set) < len(names):
+            # a list of settings some of which the env gives (the Software Collections
+            # images print their whole usage whatever is missing): the others are missing
+            details["listedButSet"] = listed_set
+            evidence.append(f"the container's env sets {', '.join(listed_set)}")
+            names = [n for n in names if n not in listed_set]
+            var = names[0]
+            g = {**g, "variable": var}
+            details["variable"] = var
+        alternative = g.get("alternative")
+        instead = f" (or {alternative} instead)" if alternative else ""
         if len(names) > 1:
             details["variables"] = names
             evidence.append(f"missing variables: {', '.join(names)}")
             listed = ", ".join(names[:-1]) + f" and {names[-1]}"
-            summary = (f"Container {ctx.name} exits because required settings {listed} "
-                       "are not set.")
+            summary = (f"Container {ctx.name} exits because required settings {listed}"
+                       f"{instead} are not set.")
         elif "variable" not in g:
             summary = (f"Container {ctx.name} exits because a required environment variable "
                        "is not set (the log does not name it).")
         else:
             evidence.append(f"missing variable: {var}")
-            summary = f"Container {ctx.name} exits because required setting {var} is not set."
+            summary = (f"Container {ctx.name} exits because required setting {var}{instead} "
+                       "is not set.")
         remediation = {"action": "set-env", "container": ctx.name,
                        "variable": g.get("variable")}
         confidence = Confidence.HIGH if "variable" in g else Confidence.MEDIUM
-        in_file = cause.rule == "generic-missing-config-field"
         if in_file:
             # a field of a configuration file (``no s3 endpoint in config file``, serde's
             # ``missing field `topics```): no env variable of that name to set
             remediation = {"action": "set-config", "container": ctx.name,
                            "field": g.get("variable")}
-        env = _env_entries(ctx)
         given = _spec_sets(env, names) if "variable" in g and not in_file else []
         literal = [n for n in given if env[n].get("valueFrom") is None]
         referenced = [n for n in given if n not in literal]
@@ -543,6 +556,20 @@ def _from_cause(ctx: ContainerContext, cause: Cause, evidence: list[str],
             summary = (f"Container {ctx.name} exits because it may not listen on port "
                        f"{g['port']} (permission denied): a port below 1024 needs root or "
                        "NET_BIND_SERVICE.")
+            user = _non_root_with_bind_capability(ctx)
+            if user is not None:
+                blocked = as_dict(ctx.spec.get("securityContext")).get(
+                    "allowPrivilegeEscalation") is False
+                evidence.append(f"securityContext: runAsUser {user}, capabilities.add "
+                                "NET_BIND_SERVICE"
+                                + (", allowPrivilegeEscalation false" if blocked else ""))
+                summary = (f"Container {ctx.name} exits because it may not listen on port "
+                           f"{g['port']} (permission denied): it runs as user {user}, and "
+                           "the NET_BIND_SERVICE its securityContext adds does not reach a "
+                           "process that is not root (only file capabilities on the binary "
+                           "grant it" + (", and allowPrivilegeEscalation: false blocks those"
+                                         if blocked else "")
+                           + "); listen on a port above 1023.")
             remediation = {"action": "fix-permissions", "container": ctx.name,
                            "port": g["port"]}
         else:
@@ -821,7 +848,8 @@ def diagnose_termination(
             _verdict(t, f"exit code {exit_code}", f"a shell's code for a command that {what}",
                      found)
         return found
-    found = _app_error(ctx, reading, evidence, exit_code, t_reason)
+    image = as_str(ctx.spec.get("image")) if loader else ""
+    found = _app_error(ctx, reading, evidence, exit_code, t_reason, image=image)
     if t is not None:
         _verdict(t, "application error", "nothing more specific: it keeps exiting; the most "
                  "telling log lines are its evidence", found)
@@ -832,14 +860,47 @@ def _verdict(t: ContainerTrace, rule: str, why: str, found: Finding) -> None:
     t.step(rule, f"{why} -> {found.reason.value}: {found.summary}", decided=True)
 
 
+def _non_root_with_bind_capability(ctx: ContainerContext) -> str | None:
+    """The user a container runs as when it is not root and its securityContext adds
+    ``NET_BIND_SERVICE`` (or ``ALL``): the kubelet sets no ambient capabilities, so the
+    process does not get it (the HAProxy ingress chart's ``cannot bind socket (Permission
+    denied)`` on port 80)."""
+    sc = as_dict(ctx.spec.get("securityContext"))
+    pod_sc = as_dict(ctx.pod_spec.get("securityContext"))
+    added = {str(c).upper().removeprefix("CAP_")
+             for c in as_list(as_dict(sc.get("capabilities")).get("add"))}
+    user = sc.get("runAsUser", pod_sc.get("runAsUser"))
+    if not added & {"NET_BIND_SERVICE", "ALL"} or not isinstance(user, int) or user == 0:
+        return None
+    return str(user)
+
+
+#: The signals that end a process by default and that end containers (an exit code of
+#: 128 + N); another code above 128 is the program's own (the .NET host's 150 for a missing
+#: framework is no SIGTTOU).
+_FATAL_SIGNALS = {1: "SIGHUP", 2: "SIGINT", 3: "SIGQUIT", 4: "SIGILL", 5: "SIGTRAP",
+                  6: "SIGABRT", 7: "SIGBUS", 8: "SIGFPE", 9: "SIGKILL", 11: "SIGSEGV",
+                  13: "SIGPIPE", 14: "SIGALRM", 15: "SIGTERM", 24: "SIGXCPU", 25: "SIGXFSZ",
+                  31: "SIGSYS"}
+
+
 def _app_error(ctx: ContainerContext, reading: LogReading, evidence: list[str],
-               exit_code: int | None, t_reason: str) -> Finding:
+               exit_code: int | None, t_reason: str, image: str = "") -> Finding:
+    """``image``: the image whose program the dynamic loader refused (a library, or the
+    version it needs, is not in it: pin or rebuild that image)."""
     line = reading.telling[0] if reading.telling else None
     evidence = evidence + [f"log: {text}" for text in reading.telling[:2]]
+    details: dict[str, Any] = {"exitCode": exit_code, "terminationReason": t_reason or None,
+                               "logLine": line}
+    if image:
+        evidence.append(f"image: {image} (a library the program needs, or its version, is "
+                        "not in it)")
+        details["image"] = image
     if exit_code == 0:
         what = "exits with code 0 (Completed) but its pod restarts it"
     elif exit_code is not None:
-        signal = f", signal {exit_code - 128}" if 128 < exit_code < 160 else ""
+        name = _FATAL_SIGNALS.get(exit_code - 128)
+        signal = f", signal {exit_code - 128} ({name})" if name else ""
         what = f"keeps exiting with code {exit_code}{signal}"
     else:
         what = "keeps failing"
@@ -848,7 +909,7 @@ def _app_error(ctx: ContainerContext, reading: LogReading, evidence: list[str],
         Reason.APP_ERROR,
         summary,
         evidence,
-        details={"exitCode": exit_code, "terminationReason": t_reason or None, "logLine": line},
+        details=details,
         confidence=Confidence.MEDIUM if line else Confidence.LOW,
     )
 
