@@ -367,6 +367,23 @@ def _quoted_key_colon(text: str, key: Span, value_start: int) -> bool:
             and _COLON_ONLY.search(text[key[1] : value_start]) is not None)
 
 
+#: The operating system's error messages (``strerror``, as Go, Rust and the C library word
+#: them) that follow a path and a colon: ``open /etc/app/token: permission denied``, ``dial
+#: unix /run/secrets/token: connect: connection refused``.
+_OS_ERROR = _compile(
+    r"(?i)^(?:(?:connect|bind|read|write|accept|sendmsg|recvmsg): )?"
+    r"(?:read-only file system|permission denied|no such file or directory|"
+    r"not a directory|is a directory|file exists|operation not permitted|"
+    r"device or resource busy|no space left on device|too many open files|"
+    r"input/output error|directory not empty|file name too long|invalid argument|"
+    r"(?:operation )?not supported|bad file descriptor|disk quota exceeded|text file busy|"
+    r"too many levels of symbolic links|transport endpoint is not connected|"
+    r"stale (?:nfs )?file handle|invalid cross-device link|no such device(?: or address)?|"
+    r"resource temporarily unavailable|connection refused|not found|does not exist)\b")
+OS_ERROR_REACH = 40
+"""How much of the text after a path's colon an operating system's error is looked for in."""
+
+
 def _sentence_follows(text: str, start: int, end: int) -> bool:
     """``fetch anonymous token: unexpected status``: the value is a word and more words
     follow (not ``key=value`` pairs): Go's error chain or prose, not a key and its value."""
@@ -550,10 +567,12 @@ def _key_value(pattern: Pattern) -> Callable[[Match], Iterable[Span]]:
                         _shell_location_follows(text, start, end):
                     return []
                 key_start = m.span(key_group)[0]
-                if key_start > 0 and text[key_start - 1] == "/":
-                    # the last part of a path and the error about it (Go's ``mkdir
-                    # /run/secrets: read-only file system``, ``open /etc/token: permission
-                    # denied``), not a key and its value
+                if key_start > 0 and text[key_start - 1] == "/" and \
+                        _OS_ERROR.search(text[start : start + OS_ERROR_REACH]) is not None:
+                    # the last part of a path and the operating system's error about it (Go's
+                    # ``mkdir /run/secrets: read-only file system``, ``open /etc/token:
+                    # permission denied``), not a key and its value; a key path and its value
+                    # (``secret/data/app/password: hunter2``) is one
                     return []
                 if sep != ":" and len(segments) == 1 and _sentence_follows(text, start, end):
                     return []

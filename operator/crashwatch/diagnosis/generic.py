@@ -626,10 +626,24 @@ BIND_FAILED = rx.compile(r"(?i)\b(?:cannot|can't|could not|couldn't|unable to|fa
                          r"\bbind\(\) to\b")
 
 
+#: A configuration file's line in brackets (HAProxy's ``Binding [/etc/haproxy/haproxy.cfg:58]
+#: for ...``): its number is no port.
+_CONFIG_LINE = rx.compile(r"\[[^\]\s]*/[^\]\s]*:\d+\]")
+#: A failed bind of a unix socket (HAProxy's ``cannot bind UNIX socket (Permission denied)
+#: [/var/run/haproxy.stat]``, nginx's ``bind() to unix:/var/run/x.sock failed``, PostgreSQL's
+#: ``could not bind Unix address "/var/run/postgresql/.s.PGSQL.5432"``): the path is what
+#: was denied.
+UNIX_BIND = rx.compile(r"(?i)\bunix\b")
+
+
 def bound_port(text: str) -> str | None:
     """The port a line says the process listens on or binds (``listen tcp :80``,
     ``Opening ipv4 listen socket on port 443.``)."""
-    m = _BIND_SOCKET_FOR.search(text) or _BIND.search(text)
+    m = _BIND_SOCKET_FOR.search(text)
+    if m is None:
+        if _CONFIG_LINE.search(text) is not None:
+            text = _CONFIG_LINE.sub("[]", text)
+        m = _BIND.search(text)
     return _first_group(m, "port") if m is not None else None
 _NOT_HOSTS = frozenset({"http", "https", "tcp", "udp", "error", "line", "port", "at", "file",
                         "name", "of", "address", "information",
@@ -754,7 +768,8 @@ def _match_rule(rule: Rule, text: str) -> GenericMatch | None:
         elif rule.extract == "path":
             named = path_near(text, m.start(), m.end()) or rule.default
             port = (bound_port(text) if rule.reason is Reason.PERMISSION_DENIED
-                    and BIND_FAILED.search(text) is not None else None)
+                    and BIND_FAILED.search(text) is not None
+                    and not (named and UNIX_BIND.search(text) is not None) else None)
             if port is not None:
                 groups["port"] = port  # a failed bind: any path is where it is configured
             elif named:

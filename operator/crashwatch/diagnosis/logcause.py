@@ -1017,12 +1017,36 @@ _INVENTORY = rx.compile(
     r"(?:Available|Installed|Found|Supported)\b[^:\n]{1,40}):\s*$")
 
 
+#: The words of an inventory's heading that say nothing of what it lists.
+_INVENTORY_WORDS = rx.compile(r"[A-Za-z][A-Za-z.-]{2,}")
+_NOT_LISTED = frozenset({"the", "following", "were", "was", "are", "found", "installed",
+                         "available", "supported", "and", "for", "other", "these", "this"})
+
+
+def _lists_what_it_names(heading: str, telling: str) -> bool:
+    """Whether a heading lists things of the kind the telling line names (``frameworks``
+    under ``Framework: 'Microsoft.NETCore.App', version '8.0.0'``): cobra's ``Available
+    Commands:`` under ``Error: unknown flag: --foo`` does not."""
+    said = telling.lower()
+    for m in _INVENTORY_WORDS.finditer(heading):
+        word = m.group(0).lower()
+        if word in _NOT_LISTED:
+            continue
+        stem = word[:-1] if word.endswith("s") else word
+        if len(stem) >= 3 and stem in said:
+            return True
+    return False
+
+
 def _inventory_below(lines: list[LogLine], best: int) -> str | None:
     """``The following frameworks were found: 7.0.16 at [...]``: a heading a little below
-    the most telling line and the first item indented under it, as one line."""
+    the most telling line, of the kind of thing that line names, and the first item
+    indented under it, as one line."""
     for j in range(best + 1, min(len(lines) - 1, best + 1 + INVENTORY_REACH)):
         if _INVENTORY.search(lines[j].text.strip()) is None:
             continue
+        if not _lists_what_it_names(lines[j].text.strip(), lines[best].text):
+            return None
         item = lines[j + 1].text
         if item[:1] in (" ", "\t") and item.strip():
             return f"{lines[j].text.strip()} {item.strip()}"

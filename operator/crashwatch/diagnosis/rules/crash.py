@@ -556,15 +556,17 @@ def _from_cause(ctx: ContainerContext, cause: Cause, evidence: list[str],
             summary = (f"Container {ctx.name} exits because it may not listen on port "
                        f"{g['port']} (permission denied): a port below 1024 needs root or "
                        "NET_BIND_SERVICE.")
-            user = _non_root_with_bind_capability(ctx)
+            user = (_non_root_with_bind_capability(ctx)
+                    if g["port"].isdigit() and int(g["port"]) < 1024 else None)
             if user is not None:
                 blocked = as_dict(ctx.spec.get("securityContext")).get(
                     "allowPrivilegeEscalation") is False
-                evidence.append(f"securityContext: runAsUser {user}, capabilities.add "
-                                "NET_BIND_SERVICE"
+                runs = "runAsNonRoot true" if user == NON_ROOT else f"runAsUser {user}"
+                evidence.append(f"securityContext: {runs}, capabilities.add NET_BIND_SERVICE"
                                 + (", allowPrivilegeEscalation false" if blocked else ""))
+                who = "a non-root user" if user == NON_ROOT else f"user {user}"
                 summary = (f"Container {ctx.name} exits because it may not listen on port "
-                           f"{g['port']} (permission denied): it runs as user {user}, and "
+                           f"{g['port']} (permission denied): it runs as {who}, and "
                            "the NET_BIND_SERVICE its securityContext adds does not reach a "
                            "process that is not root (only file capabilities on the binary "
                            "grant it" + (", and allowPrivilegeEscalation: false blocks those"
@@ -870,18 +872,35 @@ def _non_root_with_bind_capability(ctx: ContainerContext) -> str | None:
     added = {str(c).upper().removeprefix("CAP_")
              for c in as_list(as_dict(sc.get("capabilities")).get("add"))}
     user = sc.get("runAsUser", pod_sc.get("runAsUser"))
-    if not added & {"NET_BIND_SERVICE", "ALL"} or not isinstance(user, int) or user == 0:
+    if not added & {"NET_BIND_SERVICE", "ALL"} or user == 0:
         return None
-    return str(user)
+    if isinstance(user, int) and not isinstance(user, bool):
+        return str(user)
+    if user is None and sc.get("runAsNonRoot", pod_sc.get("runAsNonRoot")) is True:
+        # no user given, but the kubelet starts the container only as a non-root user
+        return NON_ROOT
+    return None
+
+
+NON_ROOT = "non-root"
+"""What :func:`_non_root_with_bind_capability` returns when only ``runAsNonRoot`` says the
+user is not root."""
 
 
 #: The signals that end a process by default and that end containers (an exit code of
-#: 128 + N); another code above 128 is the program's own (the .NET host's 150 for a missing
-#: framework is no SIGTTOU).
+#: 128 + N; Linux's numbers, signal(7)); another code above 128 is the program's own (the
+#: .NET host's 150 for a missing framework is no SIGTTOU).
 _FATAL_SIGNALS = {1: "SIGHUP", 2: "SIGINT", 3: "SIGQUIT", 4: "SIGILL", 5: "SIGTRAP",
-                  6: "SIGABRT", 7: "SIGBUS", 8: "SIGFPE", 9: "SIGKILL", 11: "SIGSEGV",
-                  13: "SIGPIPE", 14: "SIGALRM", 15: "SIGTERM", 24: "SIGXCPU", 25: "SIGXFSZ",
-                  31: "SIGSYS"}
+                  6: "SIGABRT", 7: "SIGBUS", 8: "SIGFPE", 9: "SIGKILL", 10: "SIGUSR1",
+                  11: "SIGSEGV", 12: "SIGUSR2", 13: "SIGPIPE", 14: "SIGALRM", 15: "SIGTERM",
+                  16: "SIGSTKFLT", 24: "SIGXCPU", 25: "SIGXFSZ", 26: "SIGVTALRM",
+                  27: "SIGPROF", 29: "SIGIO", 30: "SIGPWR", 31: "SIGSYS"}
+#: The .NET host's own failures (``A fatal error occurred. The required library
+#: libhostfxr.so could not be found.``, ``You must install or update .NET to run this
+#: application.``): it exits with the low byte of its 0x800080xx status, 129 to 159 (131 for
+#: a missing hostfxr), none of them a signal.
+_DOTNET_HOST = rx.compile(r"(?i)\bhostfxr\b|\bhostpolicy\b|^A fatal error occurred[.,] |"
+                          r"\binstall (?:or update )?\.NET\b|\.NET location:")
 
 
 def _app_error(ctx: ContainerContext, reading: LogReading, evidence: list[str],
@@ -899,7 +918,9 @@ def _app_error(ctx: ContainerContext, reading: LogReading, evidence: list[str],
     if exit_code == 0:
         what = "exits with code 0 (Completed) but its pod restarts it"
     elif exit_code is not None:
-        name = _FATAL_SIGNALS.get(exit_code - 128)
+        name = (None if any(_DOTNET_HOST.search(text) is not None
+                            for text in reading.telling[:2])
+                else _FATAL_SIGNALS.get(exit_code - 128))
         signal = f", signal {exit_code - 128} ({name})" if name else ""
         what = f"keeps exiting with code {exit_code}{signal}"
     else:
