@@ -45,8 +45,9 @@ def test_a_zap_record_is_matched_on_its_message_with_escapes_undone(crashing):
 def test_logfmt_records_give_their_message_and_error():
     (line,) = read_log(LOKI_LOGFMT)
     assert line.structured and line.level is Level.ERROR
-    assert line.text == ('error loading config: parsing time "0" as "2006-01-02": cannot parse '
-                         '"0" as "2006"')
+    # the file the record names in a field of its own comes with the message it is about
+    assert line.text == ('error loading config (/etc/loki/loki.yaml): parsing time "0" as '
+                         '"2006-01-02": cannot parse "0" as "2006"')
 
 
 def test_a_logfmt_error_names_the_errno_text(crashing):

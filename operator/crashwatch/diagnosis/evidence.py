@@ -36,6 +36,7 @@ TELLING = rx.compile(
     r"i/o timeout|timed out|deadline exceeded|timeout exceeded|connection refused|"
     r"connection reset|no route to host|network is unreachable|no such host|"
     r"server misbehaving|unauthori[sz]ed|forbidden|access denied|not found|"
+    r"authentication failed|password is incorrect|"
     r"manifest unknown|too many requests|rate limit|x509: [a-z ]{1,60}|"
     r"invalid argument|device or resource busy|cannot allocate memory|"
     r"too many open files|input/output error|text file busy|broken pipe)"
@@ -86,17 +87,25 @@ def shorten(text: str, limit: int) -> str:
     that says why, when neither holds it) joined by :data:`ELIDED`, at most ``limit``."""
     if len(text) <= limit:
         return text
+    text = collapse_repeats(text)
+    if len(text) <= limit:
+        return text
     room = limit - len(ELIDED)
     if room < 2 * _MIN_HEAD:
         return text[:limit - 1] + ELIDED.strip()
     head_room = int(room * _HEAD_SHARE)
     tail_start = len(text) - (room - head_room)
-    last = None
-    for m in TELLING.finditer(text):
-        last = m
+    found = list(TELLING.finditer(text))
+    last = found[-1] if found else None
     if last is None or last.start() >= tail_start or last.end() <= head_room:
         return _join(_head(text, head_room), _from(text, tail_start))
     clause = _clause_start(text, last.start())
+    for m in reversed(found[:-1]):
+        # a telling phrase that ends where the last one's clause starts says why first
+        # (``Authentication failed: password is incorrect``): the clause starts with it
+        if m.end() < clause - 2:
+            break
+        clause = _clause_start(text, m.start())
     if len(text) - clause <= room - _MIN_HEAD:  # the end from the telling clause on fits
         head = _head(text, room - (len(text) - clause))
         return _join(head, _from(text, clause, snap=False))
@@ -109,6 +118,30 @@ def shorten(text: str, limit: int) -> str:
     end_room = room - len(head) - len(middle)
     out = _join(head, middle, _from(text, max(clause + middle_room, len(text) - end_room)))
     return out if len(out) <= limit else text[:limit - 1] + ELIDED.strip()
+
+
+REPEAT_SEPARATOR = "; "
+
+
+def collapse_repeats(text: str) -> str:
+    """``...; no existing monitoring routine is running; no existing monitoring routine is
+    running; ...`` (Go's joined errors, each shutdown step saying the same): a clause said
+    again right after itself is said once, with how many times (``(x4)``)."""
+    parts = text.split(REPEAT_SEPARATOR)
+    if len(parts) < 3:
+        return text
+    out: list[str] = []
+    i = 0
+    while i < len(parts):
+        base, count = parts[i], 1
+        # the same clause again, or again without the wrapper the first one had
+        # (``failed to shutdown pipelines: X; X; X``)
+        while (i + count < len(parts) and parts[i + count].strip()
+               and (parts[i + count] == base or base.endswith(": " + parts[i + count]))):
+            count += 1
+        out.append(f"{base} (x{count})" if count > 1 else base)
+        i += count
+    return REPEAT_SEPARATOR.join(out)
 
 
 def _join(*pieces: str) -> str:

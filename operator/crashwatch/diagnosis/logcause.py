@@ -583,6 +583,35 @@ def _port_of(lines: list[LogLine], sh: chains.Shape, i: int, host: str
     return None
 
 
+PLACE_REACH = 6
+"""How far apart a cause line and another of its reason (that may name the place) are, and
+how far above the first of them the line that gives that place its path is looked for."""
+#: A place named by its kind (``the log directory``, ``data folder``, ``config file``).
+_NAMED_PLACE = rx.compile(r"(?i)\b(?P<place>[a-z][a-z-]{1,20} (?:directory|dir|folder|file))\b")
+
+
+def _named_place_above(lines: list[LogLine], at: Sequence[int]
+                       ) -> tuple[dict[str, str], str] | None:
+    """The path of a place the failing lines name only by its kind (rustfs's ``Error reading
+    the log directory/files: Permission denied`` under ``Initializing log directory:
+    /logs``): the nearest line above them that names the same place with a path."""
+    places = {m["place"].lower() for i in at for m in _NAMED_PLACE.finditer(lines[i].text)}
+    if not places:
+        return None
+    top = min(at)
+    for j in range(top - 1, max(-1, top - 1 - PLACE_REACH), -1):
+        text = lines[j].text
+        low = text.lower()
+        for place in places:
+            k = low.find(place)
+            if k < 0:
+                continue
+            path = generic.path_near(text, k, k + len(place))
+            if path:
+                return {"path": path}, text.strip()
+    return None
+
+
 FRAME_REACH = 8
 """How far below a native crash's signal line its runtime's ``Problematic frame:`` is
 looked for."""
@@ -604,6 +633,15 @@ def _merge(best: _Candidate, candidates: list[_Candidate], lines: list[LogLine],
     """The winner, with what other lines of the same reason name and it does not."""
     groups = dict(best.groups)
     span = list(best.span)
+    if _WANTS.get(best.reason) == "path" and "path" not in groups:
+        # a place the failing lines name by its kind, given its path above: before any
+        # other line of the same reason lends a path of its own guessing
+        near = [c.line for c in candidates
+                if c.reason is best.reason and abs(c.line - best.line) <= PLACE_REACH]
+        place = _named_place_above(lines, sorted({best.line, *near}))
+        if place is not None:
+            groups.update(place[0])
+            span.append(place[1])
     block = sh.block_of[best.line]
     same = [c for c in candidates if c is not best and c.reason is best.reason]
     same.sort(key=lambda c: (sh.block_of[c.line] != block or block < 0, -c.score, -c.line))

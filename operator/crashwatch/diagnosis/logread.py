@@ -303,6 +303,8 @@ _ERROR_KEYS = ("error", "err", "error.message", "exception", "exc_info", "@x", "
 #: ``msg="Server shutdown" reason="Service init failed: ..."``, Hasura's ``{"error":
 #: "connection error","internal":"connection to server at ... failed: Connection refused"}``.
 _DETAIL_KEYS = ("reason", "internal", "detail", "details")
+#: Fields that name the file an error record is about.
+_PATH_KEYS = ("file", "path", "filename", "config_file", "configFile", "config.file")
 
 
 def _folded_keys(keys: tuple[str, ...]) -> tuple[str, ...]:
@@ -489,6 +491,13 @@ def _from_record(record: Mapping[str, Any]) -> tuple[Level, list[str], int] | No
             "@m" not in record and "RenderedMessage" not in record):
         message = _render_template(message, record)
     text = _scalar(message) if message is not None else ""
+    if level >= Level.ERROR:
+        named = _first(record, _PATH_KEYS)
+        if isinstance(named, str) and named.startswith("/") and named not in text:
+            # the file an error is about, in a field of its own (Alertmanager's ``msg="Loading
+            # configuration file failed" file=/etc/alertmanager/config/alertmanager.yaml
+            # err="yaml: ..."``)
+            text = f"{text} ({named})" if text else named
     err_text, stack = _error_parts(error)
     kind = _first(record, _TYPE_KEYS)
     if isinstance(kind, str) and kind and kind not in err_text:
