@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from helpers import evidence_text, only, run
 from test_holdout11_mechanisms import SCLORG
+from test_holdout19_mechanisms import HS_ERR
 
 from crashwatch.model import Reason
 
@@ -58,3 +59,27 @@ def test_a_list_that_ends_stops_the_names(crashing) -> None:
     assert f.details.get("variables") is None
     assert f.summary.endswith(
         "required setting POSTGRESQL_USER (or POSTGRESQL_ADMIN_PASSWORD instead) is not set.")
+
+
+# --- left by the review of round 19 --------------------------------------------------------
+
+def test_a_jvm_fatal_error_other_than_a_segfault_leads_with_its_signal(crashing) -> None:
+    # https://github.com/adoptium/adoptium-support/issues/682's banner with SIGBUS in place of
+    # its SIGSEGV (invented: SIGBUS is what a truncated mmap'd file or a full /dev/shm gives)
+    f = only(run(*crashing(HS_ERR.replace("#  SIGSEGV (0xb)", "#  SIGBUS (0x7)"),
+                           exit_code=134)))
+    assert f.reason is Reason.APP_ERROR
+    assert "SIGBUS (0x7) at pc=" in f.summary
+    assert "Problematic frame: V  [libjvm.so+0xe20f33]" in evidence_text(f)
+
+
+def test_a_denied_bind_on_a_high_port_gets_no_low_port_advice(crashing) -> None:
+    # invented: the nginx shape with an unprivileged port
+    log = ('2024/01/01 00:00:00 [emerg] 1#1: bind() to 0.0.0.0:8080 failed (13: Permission '
+           'denied)\n')
+    f = only(run(*crashing(log)))
+    assert f.reason is Reason.PERMISSION_DENIED
+    assert "may not listen on port 8080" in f.summary
+    assert "below 1024" not in f.summary and "ip_unprivileged_port_start" in f.summary
+    low = only(run(*crashing(log.replace("8080", "80"))))
+    assert "a port below 1024 needs root or NET_BIND_SERVICE" in low.summary

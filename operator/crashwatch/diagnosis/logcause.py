@@ -618,6 +618,20 @@ looked for."""
 _PROBLEMATIC_FRAME = rx.compile(r"^#?\s*Problematic frame:\s*$")
 
 
+#: HotSpot's fatal-error report's headline: ``#  SIGBUS (0x7) at pc=0x...``,
+#: ``#  EXCEPTION_ACCESS_VIOLATION (0xc0000005) at pc=...``.
+_FATAL_ERROR_SIGNAL = rx.compile(r"^#\s+(?:SIG[A-Z]+|EXCEPTION_\w+) \(0x[0-9a-fA-F]+\) at pc=")
+
+
+def _fatal_error_signal(lines: list[LogLine], best: int) -> int | None:
+    """The signal line of the fatal-error report whose ``Problematic frame:`` line is
+    ``best``, when it is."""
+    if best < 1 or _PROBLEMATIC_FRAME.search(lines[best - 1].text) is None:
+        return None
+    return next((j for j in range(best - 2, max(-1, best - 2 - FRAME_REACH), -1)
+                 if _FATAL_ERROR_SIGNAL.search(lines[j].text) is not None), None)
+
+
 def _problematic_frame(lines: list[LogLine], at: int) -> str | None:
     """The frame a native crash happened in, as HotSpot's fatal-error report names it under
     ``# Problematic frame:`` (``# V  [libjvm.so+0xe20f33]  PhaseIdealLoop::spinup(...)``)."""
@@ -915,6 +929,12 @@ def _telling(lines: list[LogLine], sh: chains.Shape) -> list[str]:
                       if lines[j].text.strip()), None)
         if after is not None and not chains.is_quiet(lines, sh, after):
             return [lines[after].text.strip(), lines[best].text.strip()]
+    signal = _fatal_error_signal(lines, best)
+    if signal is not None:
+        # a JVM's fatal-error report whose frame line won: its signal line says what
+        # happened (``#  SIGBUS (0x7) at pc=...``), the frame where
+        frame = _problematic_frame(lines, signal)
+        return [lines[signal].text.strip(), *([frame] if frame else [])]
     out = [_record_message(lines, sh, best)
            or " ".join([lines[best].text.strip(), *_details(lines, sh, best)])]
     block = sh.block(best)

@@ -553,11 +553,14 @@ def _from_cause(ctx: ContainerContext, cause: Cause, evidence: list[str],
                        "fsGroup.")
             remediation = {"action": "fix-permissions", "container": ctx.name, "path": path}
         elif g.get("port"):
+            privileged = g["port"].isdigit() and int(g["port"]) < 1024
             summary = (f"Container {ctx.name} exits because it may not listen on port "
-                       f"{g['port']} (permission denied): a port below 1024 needs root or "
-                       "NET_BIND_SERVICE.")
-            user = (_non_root_with_bind_capability(ctx)
-                    if g["port"].isdigit() and int(g["port"]) < 1024 else None)
+                       f"{g['port']} (permission denied)" + (
+                           ": a port below 1024 needs root or NET_BIND_SERVICE."
+                           if privileged else
+                           ": not a privileged port, so a policy denies it (SELinux, "
+                           "AppArmor, or net.ipv4.ip_unprivileged_port_start set above it)."))
+            user = _non_root_with_bind_capability(ctx) if privileged else None
             if user is not None:
                 blocked = as_dict(ctx.spec.get("securityContext")).get(
                     "allowPrivilegeEscalation") is False
