@@ -639,11 +639,7 @@ UNIX_BIND = rx.compile(r"(?i)\bunix\b")
 def bound_port(text: str) -> str | None:
     """The port a line says the process listens on or binds (``listen tcp :80``,
     ``Opening ipv4 listen socket on port 443.``)."""
-    m = _BIND_SOCKET_FOR.search(text)
-    if m is None:
-        if _CONFIG_LINE.search(text) is not None:
-            text = _CONFIG_LINE.sub("[]", text)
-        m = _BIND.search(text)
+    m = _BIND_SOCKET_FOR.search(text) or _BIND.search(_CONFIG_LINE.sub("[]", text))
     return _first_group(m, "port") if m is not None else None
 _NOT_HOSTS = frozenset({"http", "https", "tcp", "udp", "error", "line", "port", "at", "file",
                         "name", "of", "address", "information",
@@ -767,17 +763,16 @@ def _match_rule(rule: Rule, text: str) -> GenericMatch | None:
             groups["variable"] = variable
         elif rule.extract == "path":
             named = path_near(text, m.start(), m.end()) or rule.default
-            port = (bound_port(text) if rule.reason is Reason.PERMISSION_DENIED
-                    and BIND_FAILED.search(text) is not None
-                    and not (named and UNIX_BIND.search(text) is not None) else None)
+            # a denial naming no path may be of a port; a failed bind's port wins over the
+            # path it names (where it is configured), unless it binds a unix socket (the
+            # path is what was denied)
+            port = (bound_port(text) if rule.reason is Reason.PERMISSION_DENIED and (
+                not named or (BIND_FAILED.search(text) is not None
+                              and UNIX_BIND.search(text) is None)) else None)
             if port is not None:
-                groups["port"] = port  # a failed bind: any path is where it is configured
+                groups["port"] = port
             elif named:
                 groups["path"] = named
-            elif rule.reason is Reason.PERMISSION_DENIED:
-                port = bound_port(text)
-                if port is not None:
-                    groups["port"] = port
         elif rule.extract == "host":
             groups.update(host_and_port(text))
             service = _first_group(m, "service")

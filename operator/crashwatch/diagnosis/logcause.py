@@ -637,9 +637,14 @@ def _problematic_frame(lines: list[LogLine], at: int) -> str | None:
     ``# Problematic frame:`` (``# V  [libjvm.so+0xe20f33]  PhaseIdealLoop::spinup(...)``)."""
     for j in range(at + 1, min(len(lines) - 1, at + 1 + FRAME_REACH)):
         if _PROBLEMATIC_FRAME.search(lines[j].text) is not None:
-            frame = lines[j + 1].text.strip().lstrip("#").strip()
-            return f"Problematic frame: {frame}" if frame else None
+            return _frame_under(lines, j)
     return None
+
+
+def _frame_under(lines: list[LogLine], heading: int) -> str | None:
+    """The frame on the line under a ``# Problematic frame:`` heading, as evidence."""
+    frame = lines[heading + 1].text.strip().lstrip("#").strip()
+    return f"Problematic frame: {frame}" if frame else None
 
 
 def _merge(best: _Candidate, candidates: list[_Candidate], lines: list[LogLine],
@@ -647,7 +652,8 @@ def _merge(best: _Candidate, candidates: list[_Candidate], lines: list[LogLine],
     """The winner, with what other lines of the same reason name and it does not."""
     groups = dict(best.groups)
     span = list(best.span)
-    if _WANTS.get(best.reason) == "path" and "path" not in groups:
+    want = _WANTS.get(best.reason)
+    if want == "path" and "path" not in groups:
         # a place the failing lines name by its kind, given its path above: before any
         # other line of the same reason lends a path of its own guessing
         near = [c.line for c in candidates
@@ -680,7 +686,6 @@ def _merge(best: _Candidate, candidates: list[_Candidate], lines: list[LogLine],
         frame = _problematic_frame(lines, best.line)
         if frame is not None and frame not in span:
             span.append(frame)
-    want = _WANTS.get(best.reason)
     if best.reason is Reason.PERMISSION_DENIED and "port" in groups:
         want = None  # a denied bind: the port is what was denied, no path to look for
     if want and want not in groups:
@@ -933,7 +938,7 @@ def _telling(lines: list[LogLine], sh: chains.Shape) -> list[str]:
     if signal is not None:
         # a JVM's fatal-error report whose frame line won: its signal line says what
         # happened (``#  SIGBUS (0x7) at pc=...``), the frame where
-        frame = _problematic_frame(lines, signal)
+        frame = _frame_under(lines, best - 1)
         return [lines[signal].text.strip(), *([frame] if frame else [])]
     out = [_record_message(lines, sh, best)
            or " ".join([lines[best].text.strip(), *_details(lines, sh, best)])]

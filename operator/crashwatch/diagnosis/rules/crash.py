@@ -554,12 +554,12 @@ def _from_cause(ctx: ContainerContext, cause: Cause, evidence: list[str],
             remediation = {"action": "fix-permissions", "container": ctx.name, "path": path}
         elif g.get("port"):
             privileged = g["port"].isdigit() and int(g["port"]) < 1024
-            summary = (f"Container {ctx.name} exits because it may not listen on port "
-                       f"{g['port']} (permission denied)" + (
-                           ": a port below 1024 needs root or NET_BIND_SERVICE."
-                           if privileged else
-                           ": not a privileged port, so a policy denies it (SELinux, "
-                           "AppArmor, or net.ipv4.ip_unprivileged_port_start set above it)."))
+            denied = (f"Container {ctx.name} exits because it may not listen on port "
+                      f"{g['port']} (permission denied): ")
+            summary = denied + (
+                "a port below 1024 needs root or NET_BIND_SERVICE." if privileged else
+                "not a privileged port, so a policy denies it (SELinux, AppArmor, or "
+                "net.ipv4.ip_unprivileged_port_start set above it).")
             user = _non_root_with_bind_capability(ctx) if privileged else None
             if user is not None:
                 blocked = as_dict(ctx.spec.get("securityContext")).get(
@@ -568,8 +568,7 @@ def _from_cause(ctx: ContainerContext, cause: Cause, evidence: list[str],
                 evidence.append(f"securityContext: {runs}, capabilities.add NET_BIND_SERVICE"
                                 + (", allowPrivilegeEscalation false" if blocked else ""))
                 who = "a non-root user" if user == NON_ROOT else f"user {user}"
-                summary = (f"Container {ctx.name} exits because it may not listen on port "
-                           f"{g['port']} (permission denied): it runs as {who}, and "
+                summary = (denied + f"it runs as {who}, and "
                            "the NET_BIND_SERVICE its securityContext adds does not reach a "
                            "process that is not root (only file capabilities on the binary "
                            "grant it" + (", and allowPrivilegeEscalation: false blocks those"
