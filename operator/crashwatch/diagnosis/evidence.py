@@ -39,7 +39,11 @@ TELLING = rx.compile(
     r"authentication failed|password is incorrect|"
     r"manifest unknown|too many requests|rate limit|x509: [a-z ]{1,60}|"
     r"invalid argument|device or resource busy|cannot allocate memory|"
-    r"too many open files|input/output error|text file busy|broken pipe)"
+    r"too many open files|input/output error|text file busy|broken pipe|"
+    # a thread the process could not start (a pids or thread limit: RabbitMQ's ``Failed to
+    # create poll thread``; not the JVM's ``unable to create native thread``, whose errno a
+    # warning above gives)
+    r"failed to create (?:an? |new )?(?:\w+ )?thread)"
     # an errno's name, as Erlang and Node print it (``Error when reading
     # /root/.erlang.cookie: eacces``)
     r"|\b(?i:e(?:acces|perm|noent|nospc|rofs|connrefused|connreset|timedout|hostunreach|"

@@ -123,6 +123,12 @@ _DB_PRIVILEGE = (r"permission denied for (?:table|schema|relation|database|seque
 _HTTP_DENIAL = (r"\b(?:code|status(?: code)?|HTTP(?:/\d(?:\.\d)?)?)[\"']?[:=]? ?40[13]\b|"
                 r"\b403 Forbidden\b|\b401 Unauthorized\b")
 
+#: A thread the kernel refused to start (Go's ``runtime/cgo: pthread_create failed: Operation
+#: not permitted``: a seccomp filter older than the image's libc, which calls clone3): no
+#: file, directory or port is denied.
+_THREAD_DENIED = (r"pthread_create failed|\bclone3?\b[^\n]{0,40}(?:not permitted|EPERM)|"
+                  r"(?:failed|unable) to create (?:a |new |native )?(?:OS )?thread")
+
 #: The AWS SDK for Go v2 naming a service's operation that failed (``operation error
 #: ec2imds: GetMetadata, ``); one operation's error may hold another's (``operation error
 #: Elastic Load Balancing v2: DescribeLoadBalancers, get identity: get credentials: ...
@@ -136,7 +142,8 @@ RULES: tuple[Rule, ...] = (
     _rule("too-many-open-files", Reason.TOO_MANY_OPEN_FILES,
           r"too many open files|\bE[MN]FILE\b|inotify.{0,80}(?:limit|no space left|too many|"
           r"reached|exceeded)|(?:limit|number) of inotify|max_user_(?:watches|instances)|"
-          r"user limit \(\d+\) on the number of inotify|(?:limit|number) (?:for|of) (?:the )?"
+          r"user limit \(\d+\) on the number of inotify|cannot raise (?:the )?FD limit|"
+          r"(?:limit|number) (?:for|of) (?:the )?"
           r"(?:number of )?file watchers|file watchers? limit|watch(?:es|er)? limit (?:reached|"
           r"exceeded)|ulimit -n|"
           # a start-up check of the descriptor limit (Elasticsearch's bootstrap check:
@@ -144,7 +151,7 @@ RULES: tuple[Rule, ...] = (
           r"(?:max(?:imum)?|number of|open) (?:number of )?(?:open )?file descriptors\b"
           r"[^\n]{0,80}(?:too low|increase|at least|insufficient|not enough)",
           ("open files", "emfile", "enfile", "inotify", "max_user_", "watcher", "watch limit",
-           "ulimit -n", "file descriptors"),
+           "ulimit -n", "file descriptors", "fd limit"),
           extract="path"),
     _rule("disk-full", Reason.DISK_FULL,
           r"no space left on device|\bENOSPC\b|disk quota exceeded|\bEDQUOT\b|"
@@ -201,6 +208,13 @@ RULES: tuple[Rule, ...] = (
           r"no usable temporary directory found|could not get a writable temporary directory",
           ("gettemppath", "6410", "temporary directory"), extract="path", errors_only=True,
           default="/tmp", read_only_explains=True),
+    # A program that must become root and may not: ``su: must be suid to work properly``
+    # (su run by a non-root user), sudo's ``effective uid is not 0, is sudo installed setuid
+    # root?`` and ``The "no new privileges" flag is set`` (allowPrivilegeEscalation: false)
+    _rule("no-privilege-escalation", Reason.PERMISSION_DENIED,
+          r"must be suid to work properly|effective uid is not 0|"
+          r"\"no new privileges\" flag is set",
+          ("must be suid", "effective uid is not 0", "no new privileges")),
     _rule("permission-denied", Reason.PERMISSION_DENIED,
           r"permission denied|\bEACCES\b|operation not permitted|\bEPERM\b|"
           r"AccessDeniedException|UnauthorizedAccessException|"
@@ -211,7 +225,7 @@ RULES: tuple[Rule, ...] = (
           ("permission", "eacces", "not permitted", "eperm", "accessdenied", "unauthorizedaccess",
            "access to the path", "socketexception (13)", "13", "access rights",
            "file access denied"),
-          extract="path", veto=_DB_PRIVILEGE + "|" + _HTTP_DENIAL),
+          extract="path", veto=_DB_PRIVILEGE + "|" + _HTTP_DENIAL + "|" + _THREAD_DENIED),
     _rule("unbound-variable", Reason.MISSING_ENV,
           r"(?:^|[\s:])\$?\{?(?P<variable>[A-Za-z_][A-Za-z0-9_]*)\}?: (?:unbound variable|"
           r"parameter (?:null or )?not set)",

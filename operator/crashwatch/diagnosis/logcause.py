@@ -303,6 +303,10 @@ def _generic_candidates(lines: list[LogLine], sh: chains.Shape,
                 span = (lines[above[0]].text.strip(), *span)
         read_only = context.read_only_root and bool(path) and not context.writable(path or "")
         reason = found.rule.reason
+        if reason is Reason.DISK_FULL and not path and _watches_files(lines):
+            # ENOSPC naming no file, from a program that watches files (a config reloader):
+            # inotify's watch limit, not a full disk
+            reason = Reason.TOO_MANY_OPEN_FILES
         if found.rule.only_read_only:
             if not read_only:
                 continue
@@ -315,6 +319,16 @@ def _generic_candidates(lines: list[LogLine], sh: chains.Shape,
             groups=dict(found.groups),
         ))
     return out
+
+
+#: A program that watches files, as its log names itself or what it does: a config reloader
+#: (``Starting NATS Server Reloader v0.16.0``), fsnotify, a file watcher.
+_WATCHER = rx.compile(r"(?i)\b(?:(?:config[- ]?)?reloader|fsnotify|inotify|file ?watcher|"
+                      r"watching (?:for changes|files?|director(?:y|ies)))\b")
+
+
+def _watches_files(lines: list[LogLine]) -> bool:
+    return any(_WATCHER.search(line.text) is not None for line in lines)
 
 
 #: A line's first word that is a word of its message, not a prefix naming its writer.
@@ -1003,6 +1017,11 @@ def _telling(lines: list[LogLine], sh: chains.Shape) -> list[str]:
         # to retrieve credentials`` above ``caused by: AccessDenied: ...``)
         above = _line_above(lines, sh, best)
         partners[:0] = [above] if above is not None else []
+    # the heading an indented item was listed under, when it names what the list is of
+    # (Loki's ``failed parsing config: /etc/loki/local-config.yaml: yaml: unmarshal
+    # errors:`` above ``  line 29: field metric_aggregation_enabled not found in type ...``)
+    heading = _heading_above(lines, sh, best)
+    partners[:0] = [heading] if heading is not None else []
     # the generic wrapper a specific line was preferred to, when it is next to it
     partners += [j for j in ranked[1:2]
                  if abs(j - best) <= chains.DEFER_SPAN and chains.is_generic(lines[j].text)]
@@ -1073,6 +1092,25 @@ def _telling(lines: list[LogLine], sh: chains.Shape) -> list[str]:
 
 INVENTORY_REACH = 6
 """How far below the most telling line a list of what is there instead is looked for."""
+
+
+def _heading_above(lines: list[LogLine], sh: chains.Shape, best: int) -> int | None:
+    """The unindented line ending with a colon that an indented line ``best`` is listed
+    under (over its indented siblings, at most :data:`LIST_REACH` lines up), when that
+    heading names something; or None."""
+    if lines[best].text[:1] not in (" ", "\t") or lines[best].structured:
+        return None
+    for j in range(best - 1, max(-1, best - 1 - LIST_REACH), -1):
+        text = lines[j].text
+        if not text.strip():
+            return None
+        if text[:1] in (" ", "\t"):
+            continue
+        if (text.rstrip().endswith(":") and not lines[j].structured
+                and not chains.is_quiet(lines, sh, j) and chains.specificity(text) > 0):
+            return j
+        return None
+    return None
 #: A heading over a list of what is there: ``The following frameworks were found:``,
 #: ``Available versions:``, ``Installed SDKs:``.
 _INVENTORY = rx.compile(

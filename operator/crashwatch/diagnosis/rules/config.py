@@ -22,6 +22,13 @@ _MISSING_OBJECT = rx.compile(r"(?i)\b(?P<kind>configmaps?|secrets?) \"(?P<name>[
 _MOUNT_MISSING_KEY = rx.compile(
     r"(?i)(?P<kind>configmap|secret) references non-existent (?:config|secret) key:? (?P<key>\S+)"
 )
+#: A security profile the runtime cannot apply: the node lacks it or the kubelet forbids
+#: it (``cannot load seccomp profile "/var/lib/kubelet/seccomp/x.json": open ...: no such
+#: file or directory``, ``empty localhost AppArmor profile is forbidden``, ``apparmor profile
+#: not found``).
+_PROFILE = rx.compile(r"(?i)\b(?P<kind>seccomp|apparmor)(?: security)?(?: options)?"
+                      r"(?: for container)?[^\n]{0,40}?\bprofiles?\b")
+_PROFILE_PATH = rx.compile(r'(?i)\bprofile "(?P<path>/[^"]+)"')
 _MOUNT_VOLUME = rx.compile(r'for volume "(?P<volume>[^"]+)"')
 _SECURITY = rx.compile(
     r"(?i)runAsNonRoot and image will run as root|runAsNonRoot and image has non-numeric user|"
@@ -130,7 +137,35 @@ def classify_message(
             remediation={"action": "set-run-as-user", "container": ctx.name},
             details={"message": message},
         )
+    m = _PROFILE.search(message)
+    if m:
+        return _profile_refused(ctx, m, message, evidence)
     return None
+
+
+def _profile_refused(ctx: ContainerContext, m: rx.Match, message: str,
+                     evidence: list[str]) -> Finding:
+    """A seccomp or AppArmor profile the pod asks for that the runtime cannot apply."""
+    kind = "seccomp" if m["kind"].lower() == "seccomp" else "AppArmor"
+    field = "seccompProfile" if kind == "seccomp" else "appArmorProfile"
+    asked = {where: as_dict(as_dict(sc).get(field)) for where, sc in (
+        ("pod", ctx.pod_spec.get("securityContext")),
+        ("container", ctx.spec.get("securityContext")))}
+    asked = {where: profile for where, profile in asked.items() if profile}
+    for where, profile in asked.items():
+        evidence.append(f"{where} securityContext.{field}: {dict(sorted(profile.items()))}")
+    path = _PROFILE_PATH.search(message)
+    what = f"the {kind} profile {path['path']}" if path else f"its {kind} profile"
+    return ctx.finding(
+        Reason.SECURITY_CONTEXT,
+        f"Container {ctx.name} cannot be created: {what} cannot be applied "
+        f"(securityContext.{field}): {message.removeprefix('Error: ')}",
+        evidence,
+        remediation={"action": "fix-security-profile", "container": ctx.name,
+                     "profile": kind},
+        details={"message": message, "profile": kind,
+                 "path": path["path"] if path else None},
+    )
 
 
 def diagnose_config_error(ctx: ContainerContext, waiting: Mapping[str, Any]) -> Finding:
