@@ -271,6 +271,7 @@ def _generic_candidates(lines: list[LogLine], sh: chains.Shape,
                         context: Context) -> list[_Candidate]:
     out: list[_Candidate] = []
     base = len(catalogue())
+    watcher: bool | None = None
     for i, line in enumerate(lines):
         if chains.is_quiet(lines, sh, i) or not line.text.strip():
             continue
@@ -303,10 +304,13 @@ def _generic_candidates(lines: list[LogLine], sh: chains.Shape,
                 span = (lines[above[0]].text.strip(), *span)
         read_only = context.read_only_root and bool(path) and not context.writable(path or "")
         reason = found.rule.reason
-        if reason is Reason.DISK_FULL and not path and _watches_files(lines):
-            # ENOSPC naming no file, from a program that watches files (a config reloader):
-            # inotify's watch limit, not a full disk
-            reason = Reason.TOO_MANY_OPEN_FILES
+        if reason is Reason.DISK_FULL and not path:
+            if watcher is None:  # read once, for the first ENOSPC naming no file
+                watcher = _watches_files(lines)
+            if watcher:
+                # ENOSPC naming no file, from a program that watches files (a config
+                # reloader): inotify's watch limit, not a full disk
+                reason = Reason.TOO_MANY_OPEN_FILES
         if found.rule.only_read_only:
             if not read_only:
                 continue
@@ -1094,23 +1098,6 @@ INVENTORY_REACH = 6
 """How far below the most telling line a list of what is there instead is looked for."""
 
 
-def _heading_above(lines: list[LogLine], sh: chains.Shape, best: int) -> int | None:
-    """The unindented line ending with a colon that an indented line ``best`` is listed
-    under (over its indented siblings, at most :data:`LIST_REACH` lines up), when that
-    heading names something; or None."""
-    if lines[best].text[:1] not in (" ", "\t") or lines[best].structured:
-        return None
-    for j in range(best - 1, max(-1, best - 1 - LIST_REACH), -1):
-        text = lines[j].text
-        if not text.strip():
-            return None
-        if text[:1] in (" ", "\t"):
-            continue
-        if (text.rstrip().endswith(":") and not lines[j].structured
-                and not chains.is_quiet(lines, sh, j) and chains.specificity(text) > 0):
-            return j
-        return None
-    return None
 #: A heading over a list of what is there: ``The following frameworks were found:``,
 #: ``Available versions:``, ``Installed SDKs:``.
 _INVENTORY = rx.compile(
@@ -1151,6 +1138,25 @@ def _inventory_below(lines: list[LogLine], best: int) -> str | None:
         item = lines[j + 1].text
         if item[:1] in (" ", "\t") and item.strip():
             return f"{lines[j].text.strip()} {item.strip()}"
+        return None
+    return None
+
+
+def _heading_above(lines: list[LogLine], sh: chains.Shape, best: int) -> int | None:
+    """The unindented line ending with a colon that an indented line ``best`` is listed
+    under (over its indented siblings, at most :data:`LIST_REACH` lines up), when that
+    heading names something; or None."""
+    if lines[best].text[:1] not in (" ", "\t") or lines[best].structured:
+        return None
+    for j in range(best - 1, max(-1, best - 1 - LIST_REACH), -1):
+        text = lines[j].text
+        if not text.strip():
+            return None
+        if text[:1] in (" ", "\t"):
+            continue
+        if (text.rstrip().endswith(":") and not lines[j].structured
+                and not chains.is_quiet(lines, sh, j) and chains.specificity(text) > 0):
+            return j
         return None
     return None
 

@@ -148,12 +148,10 @@ def _profile_refused(ctx: ContainerContext, m: rx.Match, message: str,
     """A seccomp or AppArmor profile the pod asks for that the runtime cannot apply."""
     kind = "seccomp" if m["kind"].lower() == "seccomp" else "AppArmor"
     field = "seccompProfile" if kind == "seccomp" else "appArmorProfile"
-    asked = {where: as_dict(as_dict(sc).get(field)) for where, sc in (
-        ("pod", ctx.pod_spec.get("securityContext")),
-        ("container", ctx.spec.get("securityContext")))}
-    asked = {where: profile for where, profile in asked.items() if profile}
-    for where, profile in asked.items():
-        evidence.append(f"{where} securityContext.{field}: {dict(sorted(profile.items()))}")
+    for where, spec in (("pod", ctx.pod_spec), ("container", ctx.spec)):
+        profile = as_dict(as_dict(spec.get("securityContext")).get(field))
+        if profile:
+            evidence.append(f"{where} securityContext.{field}: {dict(sorted(profile.items()))}")
     path = _PROFILE_PATH.search(message)
     what = f"the {kind} profile {path['path']}" if path else f"its {kind} profile"
     return ctx.finding(
