@@ -31,7 +31,9 @@ real node (tests/cluster/nodes/real/observed-1.36.txt):
 
 from __future__ import annotations
 
+import os
 import shutil
+import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -55,6 +57,18 @@ class PodLogAnswer:
 
     status: int
     body: str
+
+
+def _replace(p: Path, text: str) -> Path:
+    """Write ``p`` whole, in one rename: a reader (the operator under test, reading the file
+    the next crash rewrites) sees the old text or the new, never the empty file a truncating
+    write shows for a moment. A kubelet never empties a dead instance's log under a reader;
+    the truncation once left an e2e diagnosis without its log (exit 126, no path)."""
+    p.parent.mkdir(parents=True, exist_ok=True)
+    tmp = p.with_name(f".{p.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+    tmp.write_text(text if text.endswith("\n") or not text else text + "\n")
+    os.replace(tmp, p)
+    return p
 
 
 def _bare(container_id: str) -> str:
@@ -83,10 +97,7 @@ class DirectoryLogSource:
         return text
 
     def write(self, namespace: str, pod: str, container: str, text: str) -> Path:
-        p = self.path(namespace, pod, container)
-        p.parent.mkdir(parents=True, exist_ok=True)
-        p.write_text(text if text.endswith("\n") or not text else text + "\n")
-        return p
+        return _replace(self.path(namespace, pod, container), text)
 
     # -- one log per container instance ------------------------------------------------
     def instance_path(self, namespace: str, pod: str, container: str,
@@ -95,10 +106,7 @@ class DirectoryLogSource:
 
     def write_instance(self, namespace: str, pod: str, container: str, container_id: str,
                        text: str) -> Path:  # fmt: skip
-        p = self.instance_path(namespace, pod, container, container_id)
-        p.parent.mkdir(parents=True, exist_ok=True)
-        p.write_text(text if text.endswith("\n") or not text else text + "\n")
-        return p
+        return _replace(self.instance_path(namespace, pod, container, container_id), text)
 
     def instance_log(self, namespace: str, pod: str, container: str,
                      container_id: str) -> str | None:  # fmt: skip
