@@ -49,8 +49,10 @@ KINDS = ["Deployment", "StatefulSet", "DaemonSet", "Job", "CronJob", "Pod"]
 TYPES = ["crashloop", "crashloop-terminated", "oom", "start-error", "create-config-error",
          "create-error", "image-pull", "image-never-pull", "liveness", "startup-probe",
          "readiness", "post-start-hook", "pre-stop-hook", "evicted", "unschedulable",
-         "volume-mount", "job-failed", "custom"]
+         "volume-mount", "job-failed", "refused", "custom"]
 POD_LEVEL_TYPES = {"evicted", "unschedulable", "volume-mount"}
+#: The controller is refused every pod it asks for: no pod exists (a workload's failure).
+REFUSED_KINDS = ("Deployment", "StatefulSet", "DaemonSet")
 
 # Allowed fields, per place in the case. Values: True = required, False = optional.
 TOP = {"id": True, "ecosystem": True, "title": True, "sources": True, "quoted": True,
@@ -217,7 +219,7 @@ def validate(case: Any, filename: str, reasons: list[str]) -> dict[str, Any]:
             if "ago" in ev:
                 _duration(cid, f"{fw}.events[{j}].ago", ev["ago"])
         needs_msg = {"start-error", "create-config-error", "create-error", "image-pull",
-                     "evicted", "unschedulable"}
+                     "evicted", "unschedulable", "refused"}
         if t in needs_msg and not str(f.get("message") or "").strip():
             raise CaseError(f"case {cid}: {fw}.message: required for type {t}")
         if t in ("liveness", "startup-probe", "readiness", "volume-mount") and not f.get("events"):
@@ -237,6 +239,11 @@ def validate(case: Any, filename: str, reasons: list[str]) -> dict[str, Any]:
             for k in ("state", "lastState", "restartCount", "ready", "started"):
                 if k in f:
                     raise CaseError(f"case {cid}: {fw}.{k}: only for type custom")
+        if t == "refused" and w["kind"] not in REFUSED_KINDS:
+            raise CaseError(f"case {cid}: {fw}.type: refused needs a {', '.join(REFUSED_KINDS)}")
+        if t == "refused" and (ct.get("init") or c.get("history")):
+            raise CaseError(f"case {cid}: {fw}.type: refused is about the workload (no init "
+                            "container, no history)")
         if t == "job-failed" and w["kind"] not in ("Job", "CronJob"):
             raise CaseError(f"case {cid}: {fw}.type: job-failed needs a Job or CronJob")
         if "jobReason" in f and (t != "job-failed" or f["jobReason"] not in JOB_REASONS):
@@ -253,7 +260,7 @@ def validate(case: Any, filename: str, reasons: list[str]) -> dict[str, Any]:
             _check_log_is_quoted(cid, f"{fw}.log", f["log"], c["quoted"])
     if len(set(names)) != len(names):
         raise CaseError(f"case {cid}: containers: duplicate container names")
-    pod_level = [t for t in types if t in POD_LEVEL_TYPES | {"job-failed"}]
+    pod_level = [t for t in types if t in POD_LEVEL_TYPES | {"job-failed", "refused"}]
     if len(set(pod_level)) > 1 or (pod_level and len(types) > 1 and pod_level[0] != "volume-mount"):
         raise CaseError(f"case {cid}: containers: a pod-level failure ({pod_level[0]}) must be "
                         "the only failure of the pod")
@@ -273,7 +280,7 @@ def validate(case: Any, filename: str, reasons: list[str]) -> dict[str, Any]:
     haystack = "\n".join([c["quoted"], *_strings(c["containers"]), *_strings(c.get("pod")),
                           *_strings(c.get("objects")), *_strings(c.get("history")),
                           *_strings(c["workload"])]).lower()
-    job_failed = "job-failed" in types
+    job_failed = "job-failed" in types or "refused" in types
     for section, allowed in (("expected", EXPECTED), ("optional", OPTIONAL)):
         entries = c.get(section) or []
         if not isinstance(entries, list):
@@ -285,7 +292,8 @@ def validate(case: Any, filename: str, reasons: list[str]) -> dict[str, Any]:
                 raise CaseError(f"case {cid}: {where}.pod: each or null")
             if job_failed and e.get("pod", "each") is not None:
                 raise CaseError(f"case {cid}: {where}.pod: null for a failed Job (its failed "
-                                "pods get no finding of their own)")
+                                "pods get no finding of their own) or a refused workload (it "
+                                "has no pod)")
             if e["container"] is not None and e["container"] not in names:
                 raise CaseError(f"case {cid}: {where}.container: no container "
                                 f"{e['container']!r} in the case")
@@ -830,8 +838,11 @@ class Case:
             phase = rw.get_phase(restart, cst, ist, sidecars=frozenset(sidecars))
         all_ready = bool(cst) and all(x.get("ready") for x in cst) and all(
             x.get("ready") for x in ist if x["name"] in sidecars)
+        # a regular init container that runs has not finished: the pod is not initialized
+        # (ContainersNotInitialized); a native sidecar that started has done its part
         initialized = all(("terminated" in x["state"] and x["state"]["terminated"]["exitCode"] == 0)
-                          or ("running" in x["state"] and x.get("started"))
+                          or ("running" in x["state"] and x.get("started")
+                              and x["name"] in sidecars)
                           or x["name"] in started_sidecars for x in ist)
         status_extra: dict[str, Any] = {}
         extra_conditions = []
@@ -909,6 +920,34 @@ class Case:
     def failing_count(self) -> int:
         return int(self.w.get("replicas", 1))
 
+    def refusal(self) -> dict[str, Any] | None:
+        """The ``refused`` failure: the controller is refused every pod it asks for."""
+        return next((ct["failure"] for ct in self.c["containers"]
+                     if (ct.get("failure") or {}).get("type") == "refused"), None)
+
+    def refused(self, kind: str, oname: str, pod: str, first: dt.datetime,
+                words: str) -> str:
+        """The controller's Warning ``FailedCreate`` Event (``words`` + the API server's error,
+        retried with a back-off since ``first``), unless the case quotes its own; returns the
+        error, placeholders filled (``{pod}``: the pod it asked for)."""
+        f = self.refusal()
+        assert f is not None
+        ct = next(c for c in self.c["containers"] if c.get("failure") is f)
+        vals = self.values(pod, None, ct["name"], ct["spec"]["image"], None)
+        message = rw.fill(str(f["message"]), vals).strip()
+        component = {"ReplicaSet": "replicaset-controller",
+                     "StatefulSet": "statefulset-controller",
+                     "DaemonSet": "daemonset-controller"}[kind]
+        if not f.get("events"):
+            count = max(2, min(25, int((self.T - first).total_seconds() // 60) + 9))
+            self.s.event(self.ns, oname, "FailedCreate", words + message, type_="Warning",
+                         count=count, first=first, last=self.T - D(minutes=2), kind=kind,
+                         api="apps/v1", component=component,
+                         obj_uid=kf.mkuid(f"{self.ns}/{kind}/{oname}"))
+        else:
+            self.events_for(pod, None, ct, f, first, None)
+        return message
+
     def pod_created(self, base: dt.datetime, i: int) -> dt.datetime:
         return base + D(seconds=2 + i * 3)
 
@@ -934,6 +973,7 @@ class Case:
                               "replicas": running, "ready": running, "available": running,
                               "gen": 2 if running else 3})
         rollout_age = self.age(D(minutes=26) if history else D(minutes=38))
+        refused = self.refusal() is not None
         cur_rev = max([h["revision"] for h in history], default=0) + 1
         current = self.template(labels, "Always")
         created = T - rollout_age
@@ -946,7 +986,8 @@ class Case:
         ready = old_running + ready_new
         max_unavail = desired * 25 // 100
         avail_ok = ready >= desired - max_unavail
-        if (ready_new == n_fail and not old_running) or (rollout_age > D(hours=2) and not history):
+        if not refused and ((ready_new == n_fail and not old_running)
+                            or (rollout_age > D(hours=2) and not history)):
             prog = "complete"
         elif rollout_age > D(minutes=10):
             prog = "deadline"
@@ -978,6 +1019,9 @@ class Case:
                                  for c2 in tm["spec"].get("initContainers", [])] or None)
         rsname, rsuid, _, tm = out[cur_rev]
         owner = ("apps/v1", "ReplicaSet", rsname, rsuid)
+        if refused:
+            self.refused_deployment(name, rsname, created, n_fail)
+            return
         for i in range(n_fail):
             p = f"{rsname}-{kf.safe(rsname + str(i), 5)}"
             self.make_pod(p, owner, tm, self.nodes[i % 3], self.pod_created(created, i))
@@ -999,12 +1043,42 @@ class Case:
                     kind="Deployment", api="apps/v1", component="deployment-controller",
                     first=created, last=created)
 
+    def refused_deployment(self, name: str, rsname: str, created: dt.datetime,
+                           asked: int) -> None:
+        """The newest ReplicaSet has no pod: ``ReplicaFailure=True FailedCreate`` on it and,
+        copied, on the Deployment (kube-controller-manager v1.36.3, captured in
+        tests/cluster/controlplane/observed-failed-create-1.36.json)."""
+        pod = f"{rsname}-{kf.safe(rsname + '0', 5)}"
+        message = self.refused("ReplicaSet", rsname, pod, created + D(seconds=1),
+                               "Error creating: ")
+        since = kf.iso(created + D(seconds=1))
+        rs, dep = self._item("ReplicaSet", rsname), self._item("Deployment", name)
+        rs["status"] = {"conditions": [{"lastTransitionTime": since, "message": message,
+                                        "reason": "FailedCreate", "status": "True",
+                                        "type": "ReplicaFailure"}],
+                        "observedGeneration": 1, "replicas": 0, "terminatingReplicas": 0}
+        st = dep["status"]
+        for k in ("readyReplicas", "availableReplicas", "updatedReplicas"):
+            st.pop(k, None)
+        st["replicas"] = 0
+        st["unavailableReplicas"] = asked
+        st["conditions"].append({"lastTransitionTime": since, "lastUpdateTime": since,
+                                 "message": message, "reason": "FailedCreate",
+                                 "status": "True", "type": "ReplicaFailure"})
+
     def statefulset(self) -> None:
         s, ns, name = self.s, self.ns, self.w["name"]
         tmpl = self.template(self.labels(), "Always")
         n = self.failing_count()
         created = self.T - self.age(D(minutes=38))
         suid, rev = s.statefulset(ns, name, template=tmpl, replicas=n, created=created, ready=0)
+        if self.refusal() is not None:  # the first pod is refused: the ordinals stop there
+            self.refused("StatefulSet", name, f"{name}-0", created + D(seconds=1),
+                         f"create Pod {name}-0 in StatefulSet {name} failed error: ")
+            self._item("StatefulSet", name)["status"] = {
+                "availableReplicas": 0, "collisionCount": 0, "currentRevision": rev,
+                "observedGeneration": 3, "replicas": 0, "updateRevision": rev}
+            return
         vcts = copy.deepcopy(self.w.get("volumeClaimTemplates") or [])
         if vcts:
             sts = s.items[-1]
@@ -1041,6 +1115,12 @@ class Case:
         created = self.T - self.age(D(minutes=38))
         duid = s.daemonset(ns, name, template=tmpl, created=created, nodes=len(self.nodes),
                            ready=len(self.nodes) - n)
+        if self.refusal() is not None:  # every node's pod is refused
+            pod = f"{name}-{kf.safe(name + self.nodes[0], 5)}"
+            self.refused("DaemonSet", name, pod, created + D(seconds=1), "Error creating: ")
+            st = self._item("DaemonSet", name)["status"]
+            st.update(currentNumberScheduled=0, updatedNumberScheduled=0)
+            return
         extra = {"controller-revision-hash": kf.safe(name + "crh", 10),
                  "pod-template-generation": "4"}
         owner = ("apps/v1", "DaemonSet", name, duid)

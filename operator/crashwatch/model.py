@@ -51,6 +51,8 @@ class Reason(StrEnum):
     RUNTIME_START_ERROR = "Runtime.StartError"
     JOB_BACKOFF_LIMIT_EXCEEDED = "Job.BackoffLimitExceeded"
     JOB_DEADLINE_EXCEEDED = "Job.DeadlineExceeded"
+    WORKLOAD_FAILED_CREATE = "Workload.FailedCreate"
+    INIT_STUCK = "Init.Stuck"
 
     def __str__(self) -> str:
         return self.value

@@ -22,7 +22,7 @@ SECTIONS = ("## What it means", "## Confirm it", "## Fix it", "## What crashwatc
 # Findings with no pod (`pod` null in the JSON) are exported as crashwatch_failing_workload;
 # every other finding as crashwatch_failing_containers (crashwatch/metrics.py).
 WORKLOAD_LEVEL = {Reason.ROLLOUT_REGRESSION, Reason.JOB_BACKOFF_LIMIT_EXCEEDED,
-                  Reason.JOB_DEADLINE_EXCEEDED}
+                  Reason.JOB_DEADLINE_EXCEEDED, Reason.WORKLOAD_FAILED_CREATE}
 BY_REASON = "{{ $labels.reason }}"
 
 

@@ -9,6 +9,7 @@ recovery, and must write nothing while healthy workloads churn.
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import json
 import os
 import re
@@ -522,3 +523,104 @@ def test_a_job_stopped_at_its_deadline_is_published_on_the_job(
     assert any(e.reason == "Job.DeadlineExceeded" for e in own_events(core, namespace, "reindex"))
     # no pod of it was ever published as failing
     assert operator.sample("crashwatch_failing_containers", namespace=namespace) == 0
+
+
+def test_pods_refused_by_pod_security_are_published_on_the_deployment_and_cleared(
+    operator: Operator, core: client.CoreV1Api, apps: client.AppsV1Api, namespace: str,
+) -> None:
+    """The real API server's Pod Security Admission refuses every pod the real ReplicaSet
+    controller asks for: no pod exists, the Deployment shows ``ReplicaFailure``. crashwatch
+    says so on the Deployment (the violations and the fields that fix them); once the
+    template complies, pods are created and the finding is cleared."""
+    core.patch_namespace(namespace, {"metadata": {"labels": {
+        "pod-security.kubernetes.io/enforce": "restricted"}}})
+    make_deployment(apps, namespace, "locked", replicas=2)
+    dep = wait_for("Workload.FailedCreate on the Deployment", lambda: (
+        annotations(d := apps.read_namespaced_deployment("locked", namespace)).get(REASON)
+        == "Workload.FailedCreate" and d), timeout=60, op=operator)
+    conds = {c.type: c for c in dep.status.conditions or []}
+    assert conds["ReplicaFailure"].reason == "FailedCreate"
+    assert not core.list_namespaced_pod(namespace, label_selector="app=locked").items
+    ann = annotations(dep)
+    assert 'PodSecurity "restricted:latest"' in ann["crashwatch.dev/summary"]
+    assert "allowPrivilegeEscalation != false" in ann["crashwatch.dev/summary"]
+    evidence = json.loads(ann["crashwatch.dev/evidence"])
+    assert any("must set securityContext.runAsNonRoot=true" in e for e in evidence), evidence
+    assert any(e.reason == "Workload.FailedCreate" for e in own_events(core, namespace, "locked"))
+    assert operator.sample("crashwatch_failing_workload", namespace=namespace,
+                           owner_name="locked", reason="Workload.FailedCreate") == 1
+
+    # The template complies: the new ReplicaSet's pods are admitted, the refusal is over.
+    apps.patch_namespaced_deployment("locked", namespace, {"spec": {"template": {"spec": {
+        "containers": [{"name": "app", "securityContext": {
+            "allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]},
+            "runAsNonRoot": True, "runAsUser": 1000,
+            "seccompProfile": {"type": "RuntimeDefault"}}}]}}}})
+    running_pods(core, namespace, "locked", n=2)
+    wait_for("the Deployment's finding cleared", lambda: REASON not in annotations(
+        apps.read_namespaced_deployment("locked", namespace)), timeout=60, op=operator)
+    assert operator.sample("crashwatch_failing_workload", namespace=namespace,
+                           owner_name="locked", reason="Workload.FailedCreate") == 0
+
+
+def test_an_init_container_that_waits_forever_is_stuck_then_cleared(
+    operator: Operator, api: client.ApiClient, core: client.CoreV1Api, apps: client.AppsV1Api,
+    namespace: str,
+) -> None:
+    """An init container loops on a name that does not resolve (apache/superset#14538's
+    log): it runs, nothing restarts, the kubelet writes no new status. crashwatch reads its
+    current log once it has run 10 minutes and says what it waits for; once it completes and
+    the app runs, the finding is cleared."""
+    from tests.cluster.nodes.kwok.realtime import LivePod  # noqa: PLC0415
+
+    apps.create_namespaced_deployment(namespace, {
+        "apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "superset"},
+        "spec": {"replicas": 1, "selector": {"matchLabels": {"app": "superset"}}, "template": {
+            "metadata": {"labels": {"app": "superset"},
+                         "annotations": {kubelet.SIMULATED_ANNOTATION: "true"}},
+            "spec": {"initContainers": [{
+                "name": "wait-for-postgres", "image": "busybox:1.36",
+                "command": ["sh", "-c", "until nc -z superset-postgresql 5432; do echo "
+                            "waiting for db; sleep 1; done"]}],
+                "containers": [{"name": "superset", "image": "apache/superset:1.1.0"}]}}}})
+    pod = wait_for("the Deployment's pod", lambda: core.list_namespaced_pod(
+        namespace, label_selector="app=superset").items, timeout=60)[0]
+    ref = (namespace, pod.metadata.name)
+    body = kubelet.take_over(core, ref)
+    live = LivePod(core, body, "wait-for-postgres", init=True)
+    started = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=11)
+    kubelet.write_log(operator.logs_dir, body, "wait-for-postgres",
+                      "nc: bad address 'superset-postgresql'\nwaiting for db\n" * 40)
+    live.write(kubelet._running(body, live.spec_c, kubelet.rfc3339(started), 0, ready=False),
+               "Pending")
+    name = pod.metadata.name
+    got = wait_for("Init.Stuck on the pod", lambda: (
+        annotations(p := core.read_namespaced_pod(name, namespace)).get(REASON) == "Init.Stuck"
+        and p), timeout=60, op=operator)
+    ann = annotations(got)
+    assert ann["crashwatch.dev/summary"].startswith(
+        "Init container wait-for-postgres has run 11m without finishing, so the pod never "
+        "starts: it waits for superset-postgresql")
+    assert "log: nc: bad address 'superset-postgresql'" in json.loads(
+        ann["crashwatch.dev/evidence"])
+    assert any(e.reason == "Init.Stuck" for e in own_events(core, namespace, pod.metadata.name))
+    assert operator.sample("crashwatch_failing_containers", namespace=namespace,
+                           container="wait-for-postgres", reason="Init.Stuck") == 1
+
+    # The Service appears: the loop ends, the init container completes, the app runs.
+    now = kubelet.rfc3339()
+    spec_init = live.spec_c
+    done = kubelet._base_status(live.pod, spec_init)
+    done.update(restartCount=0, ready=False, started=False,
+                containerID=kubelet.container_id(live.pod, "wait-for-postgres", 0),
+                state={"terminated": {"exitCode": 0, "reason": "Completed",
+                                      "startedAt": kubelet.rfc3339(started), "finishedAt": now,
+                                      "containerID": kubelet.container_id(
+                                          live.pod, "wait-for-postgres", 0)}})
+    app_spec = live.pod["spec"]["containers"][0]
+    kubelet._write_status(core, live.pod, "superset", kubelet._running(
+        live.pod, app_spec, now, 0), phase="Running", extra={"initContainerStatuses": [done]})
+    wait_for("the pod's finding cleared", lambda: REASON not in annotations(
+        core.read_namespaced_pod(name, namespace)), timeout=60, op=operator)
+    assert operator.sample("crashwatch_failing_containers", namespace=namespace,
+                           reason="Init.Stuck") == 0

@@ -231,7 +231,7 @@ TYPE_SHAPES = [
 def test_every_failure_type_builds_the_kubelets_shape(
         tmp_path: Path, ftype: str, kind: str, phase: str, shape: dict[str, object]) -> None:
     case = _failure_case(ftype, kind)
-    assert {t[0] for t in TYPE_SHAPES} == set(build.TYPES)
+    assert {t[0] for t in TYPE_SHAPES} | {"refused"} == set(build.TYPES)  # refused: no pod
     build.build_all(str(tmp_path / "build"), str(_write(tmp_path, case)))
     out = tmp_path / "build" / str(case["id"])
     items = json.loads((out / "snapshot.json").read_text())["items"]
@@ -292,6 +292,58 @@ def test_every_failure_type_builds_the_kubelets_shape(
                                                                      "name": "api"})]
     if ftype in ("crashloop", "oom", "crashloop-terminated", "custom", "job-failed"):
         assert (out / "logs" / "shop" / pod["metadata"]["name"] / "api.log").exists()
+
+
+REFUSAL = ('pods "api-7c9d8f6b5-x2x9k" is forbidden: violates PodSecurity "restricted:latest": '
+           'runAsNonRoot != true (pod or container "api" must set '
+           'securityContext.runAsNonRoot=true)')
+
+
+@pytest.mark.parametrize("kind", ["Deployment", "StatefulSet", "DaemonSet"])
+def test_refused_builds_no_pod_and_the_controllers_own_record(tmp_path: Path,
+                                                              kind: str) -> None:
+    """``refused``: as kube-controller-manager v1.36.3 leaves it
+    (tests/cluster/controlplane/observed-failed-create-1.36.json): no pod of the workload, a
+    Warning FailedCreate Event from its controller and, for a Deployment, ReplicaFailure on
+    the newest ReplicaSet and on the Deployment."""
+    case = json.loads(json.dumps(GOOD))
+    case["id"] = f"go-refused-{kind.lower()}"
+    case["quoted"] = REFUSAL
+    case["workload"] = {"kind": kind, "name": "api", "replicas": 2}
+    case["containers"][0]["failure"] = {"type": "refused", "message": REFUSAL}
+    case["expected"] = [{"pod": None, "container": None, "reason": "Workload.FailedCreate",
+                         "evidence_contains": ["runAsNonRoot"]}]
+    items = _build_one(tmp_path, case)
+    assert not [o for o in items if o["kind"] == "Pod" and o["metadata"]["namespace"] == "shop"
+                and o["metadata"]["name"].startswith("api")]
+    (ev,) = [o for o in items if o["kind"] == "Event" and o["reason"] == "FailedCreate"]
+    assert ev["type"] == "Warning" and ev["count"] > 1
+    if kind == "Deployment":
+        (rs,) = [o for o in items if o["kind"] == "ReplicaSet"
+                 and o["metadata"]["name"].startswith("api-")]
+        (dep,) = [o for o in items if o["kind"] == "Deployment"
+                  and o["metadata"]["name"] == "api"]
+        assert ev["involvedObject"]["name"] == rs["metadata"]["name"]
+        assert ev["message"] == "Error creating: " + REFUSAL
+        assert ev["source"] == {"component": "replicaset-controller"}
+        for obj in (rs, dep):
+            (cond,) = [c for c in obj["status"]["conditions"] if c["type"] == "ReplicaFailure"]
+            assert (cond["status"], cond["reason"], cond["message"]) == (
+                "True", "FailedCreate", REFUSAL)
+        assert rs["status"]["replicas"] == dep["status"]["replicas"] == 0
+    elif kind == "StatefulSet":
+        assert ev["message"] == ("create Pod api-0 in StatefulSet api failed error: "
+                                 + REFUSAL)
+        (sts,) = [o for o in items if o["kind"] == "StatefulSet"]
+        assert sts["status"]["replicas"] == 0 and sts["spec"]["replicas"] == 2
+    else:
+        assert ev["message"] == "Error creating: " + REFUSAL
+        (ds,) = [o for o in items if o["kind"] == "DaemonSet"]
+        assert ds["status"]["currentNumberScheduled"] == 0
+        assert ds["status"]["desiredNumberScheduled"] > 0
+    expected = json.loads((tmp_path / "build" / case["id"] / "expected.json").read_text())
+    assert [(f["pod"], f["owner"]) for f in expected["findings"]] == [
+        (None, {"kind": kind, "name": "api"})]
 
 
 def _build_one(tmp_path: Path, case: dict[str, object]) -> list[dict[str, object]]:

@@ -304,3 +304,31 @@ def test_pods_log_answers_as_the_real_kubelet_did(pod, drive, tmp_path: Path) ->
             assert got.body == body, previous
         else:
             assert got.body and not got.body.startswith("unable to retrieve"), previous
+
+
+def test_a_status_write_retried_after_a_conflict_keeps_what_was_asked() -> None:
+    """A status written while crashwatch annotates the pod meets a 409; the retry once
+    dropped the phase, the conditions and the extra statuses it was asked to write (an init
+    container's Completed), so the pod kept looking stuck."""
+    from kubernetes.client.exceptions import ApiException  # noqa: PLC0415
+
+    class Conflicting(MemoryCore):
+        conflicts = 1
+
+        def replace_namespaced_pod_status(self, name: str, namespace: str, body: Any,
+                                          **kw: Any) -> Any:  # fmt: skip
+            if self.conflicts:
+                self.conflicts -= 1
+                raise ApiException(status=409, reason="Conflict")
+            return super().replace_namespaced_pod_status(name, namespace, body, **kw)
+
+    core = Conflicting()
+    pod = core.add_pod("p", {})
+    done = {"name": "init", "state": {"terminated": {"exitCode": 0, "reason": "Completed"}}}
+    conds = [{"type": "Initialized", "status": "True"}]
+    kubelet._write_status(core, pod, "app", None, phase="Succeeded", conditions=conds,
+                          extra={"initContainerStatuses": [done]})
+    (written,) = core.writes
+    assert written["status"]["phase"] == "Succeeded"
+    assert written["status"]["initContainerStatuses"] == [done]
+    assert written["status"]["conditions"] == conds

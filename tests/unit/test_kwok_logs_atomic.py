@@ -12,8 +12,9 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
-from crashwatch.logsource import LogsDir
 from tests.cluster.nodes.kwok.logs import DirectoryLogSource
+
+from crashwatch.logsource import LogsDir
 
 TEXT = "/bin/sh: 1: /app/start.sh: Permission denied\n" * 200
 

@@ -315,6 +315,16 @@ def test_the_instance_read_is_the_one_that_tells_why_it_failed():
     ]
 
 
+def test_a_running_init_container_asked_of_is_read_as_it_runs() -> None:
+    """The diagnosis asks the log of an init container that has run too long
+    (rules/init.py): the instance that runs, previous=false."""
+    from test_init_stuck import stuck_pod  # noqa: PLC0415
+
+    p = stuck_pod("wait-for-db", 3600)
+    assert log_requests([p], [("shop", p["metadata"]["name"], "wait-for-db")]) == [
+        LogRequest("shop", p["metadata"]["name"], "wait-for-db", previous=False)]
+
+
 def test_logs_are_read_bounded_a_few_at_a_time_and_refusals_are_one_note(monkeypatch):
     calls: list[dict[str, Any]] = []
     refusal = ('pods "web-{n}" is forbidden: User "system:serviceaccount:shop:viewer" cannot '

@@ -1048,3 +1048,47 @@ def test_where_listings_cannot_be_followed_ready_after_the_starts_grace():
     assert not d.listed()
     clock.t += START_GRACE_SECONDS + 1
     assert d.listed()
+
+
+def test_an_init_container_that_runs_on_is_held_and_called_stuck_once_it_has_run_long_enough():
+    """No watch event comes while an init container loops (the kubelet writes nothing new):
+    the pod is held, looked at again when it would be stuck, and its current log is read
+    then (previous=false), once."""
+    from test_init_stuck import APISIX, stuck_pod  # noqa: PLC0415
+
+    from crashwatch.diagnosis.rules.init import INIT_STUCK_SECONDS  # noqa: PLC0415
+
+    reads: list[tuple[str, str, str, bool]] = []
+
+    async def reader(ns, pod, container, previous):
+        reads.append((ns, pod, container, previous))
+        return APISIX
+
+    d, rec, clock = make(log_reader=reader)
+    p = stuck_pod("wait-for-apisix", 0)
+    started = k.NOW.timestamp()
+    p["status"]["initContainerStatuses"][0]["state"]["running"]["startedAt"] = k.ts(0)
+    clock.t = started + 10  # ran 10 s: not stuck yet
+    key = (p["metadata"]["namespace"], p["metadata"]["name"])
+
+    async def go():
+        d.on_pod("ADDED", p)
+        for _ in range(50):
+            await asyncio.sleep(0.05)
+            if WKEY in d._timers and d._timers[WKEY].when() - (
+                    asyncio.get_running_loop().time()) > 60:
+                break
+        assert key in d.store.pods, "the initializing pod was dropped"
+        delay = d._timers[WKEY].when() - asyncio.get_running_loop().time()
+        assert INIT_STUCK_SECONDS - 10 < delay <= INIT_STUCK_SECONDS - 10 + 1.5
+        assert not rec.calls and not reads
+        d._timers.pop(WKEY).cancel()
+        clock.t = started + INIT_STUCK_SECONDS + 5  # the look it scheduled, now due
+        d._start(WKEY)
+        await d.drain()
+
+    _run(go())
+    assert reads == [(*key, "wait-for-apisix", False)]
+    (ann,) = [c[3] for c in rec.writes("Pod") if c[0] == "annotate"]
+    assert ann[ANN_REASON] == "Init.Stuck"
+    assert "apisix-admin.ingress-apisix.svc.cluster.local" in ann[ANN_SUMMARY]

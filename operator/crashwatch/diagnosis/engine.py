@@ -8,12 +8,11 @@ specific reason. Then each Deployment is checked for a rollout regression.
 from __future__ import annotations
 
 import contextlib
-import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from crashwatch.diagnosis.budget import DEFAULT_TIME_BUDGET, Budget, Clock
+from crashwatch.diagnosis.budget import DEFAULT_TIME_BUDGET, Budget, Clock, work_time
 from crashwatch.diagnosis.context import (
     EVENT_WINDOW_SECONDS,
     RECENT_CRASH_SECONDS,
@@ -31,8 +30,16 @@ from crashwatch.diagnosis.rules.crash import (
     diagnose_start_failure,
     diagnose_termination,
     hook_failure,
+    log_reading,
 )
+from crashwatch.diagnosis.rules.create import diagnose_failed_creates
 from crashwatch.diagnosis.rules.image import IMAGE_WAITING, diagnose_image
+from crashwatch.diagnosis.rules.init import (
+    INIT_STUCK_SECONDS,
+    diagnose_stuck_init,
+    may_be_stuck,
+    stuck_seconds,
+)
 from crashwatch.diagnosis.rules.job import (
     diagnose_failed_job,
     failed_jobs,
@@ -217,6 +224,17 @@ def diagnose_container(ctx: ContainerContext, logs: LogSource | None = None) -> 
                        + ("the crash is older than the time a container must run to count "
                           f"as recovered ({ctx.view.stable_after:g} s)" if not recent else
                           "one restart, ready, and no probe kill"))
+        if ctx.is_init and not ctx.is_sidecar and may_be_stuck(ctx):
+            if t is not None:
+                t.step("state", f"an init container running for over {INIT_STUCK_SECONDS:g} s"
+                       if stuck_seconds(ctx.status, ctx.view.now) is not None else
+                       "an init container running, for how long the snapshot cannot say: "
+                       "does its current log show a wait that does not end?")
+            _load_log(ctx, logs)
+            found = diagnose_stuck_init(ctx, log_reading(ctx))
+            if t is not None:
+                _decided(t, "init container stuck (rules/init.py)", found)
+            return found
         if ctx.status.get("ready") is False and (not ctx.is_init or ctx.is_sidecar):
             found = diagnose_readiness(ctx, running)
             if t is not None:
@@ -439,7 +457,7 @@ def diagnose_pod(
     logs: LogSource | None = None,
     *,
     time_budget: float | None = DEFAULT_TIME_BUDGET,
-    clock: Clock = time.thread_time,
+    clock: Clock = work_time,
     trace: Trace | None = None,
 ) -> list[Finding]:
     """Findings for one pod: one per failing container, or one about the whole pod (an
@@ -510,7 +528,7 @@ def diagnose(
     stable_after: float = RECENT_CRASH_SECONDS,
     *,
     time_budget: float | None = DEFAULT_TIME_BUDGET,
-    clock: Clock = time.thread_time,
+    clock: Clock = work_time,
     trace: Trace | None = None,
 ) -> list[Finding]:
     """Every finding in a set of objects (a snapshot or the operator's view), judged at
@@ -573,6 +591,8 @@ def diagnose(
         if trace is not None:
             _trace_links(trace, findings, linked)
         findings = linked
+    with contextlib.suppress(Exception):  # same contract as above
+        findings.extend(diagnose_failed_creates(view, trace=trace))
     with contextlib.suppress(Exception):  # same contract as above
         findings.extend(diagnose_regressions(view, findings, trace=trace))
     findings.sort(key=_sort_key)

@@ -347,6 +347,10 @@ class ClusterView:
         self.now: float | None = now if now is not None else clock.now()
         """The time the objects are judged at: the caller's clock (the live operator), else
         the snapshot's own newest timestamp (None when it has none)."""
+        self.clock_given = now is not None
+        """Whether :attr:`now` is a clock's (the operator's, the API server's) rather than the
+        snapshot's newest timestamp: a snapshot says when things last changed, not how long
+        nothing has changed since (an init container that loops writes no new status)."""
 
     def events_for(self, namespace: str, kind: str, name: str, uid: str = "") -> list[Event]:
         """Events about one object, oldest first; events about a namesake with another uid

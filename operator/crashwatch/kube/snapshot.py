@@ -444,7 +444,7 @@ class LogRequest:
 def log_requests(objects: Iterable[Mapping[str, Any]],
                  asked: Iterable[tuple[str, str, str]]) -> list[LogRequest]:
     """For each container a diagnosis asked a log of, the instance to read (none for a
-    container that never ran)."""
+    container that never ran; the current one of a container that runs and never failed)."""
     pods = {(namespace_of(o), name_of(o)): o for o in objects if o.get("kind") == "Pod"}
     out = []
     for ns, pod_name, container in dict.fromkeys(asked):
@@ -460,6 +460,10 @@ def log_requests(objects: Iterable[Mapping[str, Any]],
                 which = failed_instance(cs)
                 if which is not None:
                     out.append(LogRequest(ns, pod_name, container, which[1]))
+                elif "running" in as_dict(cs.get("state")):
+                    # asked of a container that has not failed: an init container that runs
+                    # on (rules/init.py), whose current log says what it waits for
+                    out.append(LogRequest(ns, pod_name, container, False))
     return out
 
 

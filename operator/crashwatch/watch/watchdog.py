@@ -27,6 +27,8 @@ import structlog
 from crashwatch.diagnosis import diagnose
 from crashwatch.diagnosis.history import HISTORY_ANNOTATION
 from crashwatch.diagnosis.owners import REVISION_ANNOTATION
+from crashwatch.diagnosis.rules.create import replica_failure
+from crashwatch.diagnosis.rules.init import INIT_STUCK_SECONDS, running_init, stuck_seconds
 from crashwatch.diagnosis.rules.job import job_failed
 from crashwatch.diagnosis.view import (
     ClusterView,
@@ -343,6 +345,13 @@ class Watchdog:
                 # scheduled now, run after the upsert below has stored the Job
                 self.workloads[top] = WorkloadRecord()
                 self._schedule(top)
+        if kind in ("Deployment", "ReplicaSet") and replica_failure(body) is not None:
+            # Refused its pods (rules/create.py): there is no pod to bring the workload here.
+            parent = controller_ref(body)
+            top = (ns, *parent) if kind == "ReplicaSet" and parent else (ns, kind, name)
+            if top not in self.workloads:
+                self.workloads[top] = WorkloadRecord()
+                self._schedule(top)
         if self.store.upsert_owner(kind, body) or (ns, kind, name) in self.workloads:
             for wkey in self._workloads_of(kind, ns, name, body):
                 self._schedule(wkey)
@@ -490,6 +499,7 @@ class Watchdog:
         if not self.settings.logs.read_logs or self.log_reader is None:
             return out, pending
         reader = self.log_reader
+        now = self.clock()
         wanted: list[tuple[PodRecord, Key, str, str, bool]] = []
         for key in keys:
             rec, pod = self.pods.get(key), self.store.pods.get(key)
@@ -502,6 +512,13 @@ class Watchdog:
                     cs = as_dict(cs)
                     container = as_str(cs.get("name"))
                     which = _instance(cs) if container else None
+                    if which is None and container and group == "initContainerStatuses" \
+                            and (found := running_init(pod)) is not None \
+                            and found[0].get("name") == container \
+                            and stuck_seconds(cs, now) is not None:
+                        # An init container that has run past the threshold: what its
+                        # current log says it waits for (read once, after the threshold).
+                        which = (as_str(cs.get("containerID")) or "running/0", False)
                     if which is None:
                         continue
                     current.add(which[0])
@@ -605,6 +622,12 @@ class Watchdog:
                 # its grace is over (rules/probes.py), and the kubelet writes no new status
                 # for it. Held, so that its Unhealthy Events and the sweep look again.
                 pass
+            elif not new and pod is not None and (init := running_init(pod)) is not None:
+                # An init container runs: stuck only once it has run INIT_STUCK_SECONDS
+                # (rules/init.py), and a kubelet writes nothing new meanwhile. Held, and
+                # looked at again then.
+                due = init[1] + INIT_STUCK_SECONDS - self.clock()
+                self._schedule(wkey, delay=max(due, 0.0) + 1.0)
             elif not new:
                 if pod is not None and meta(pod).get("deletionTimestamp"):
                     # On its way out (a preStop hook that fails is still news): nothing to

@@ -692,6 +692,12 @@ def _context(ctx: ContainerContext) -> Context:
     )
 
 
+def log_reading(ctx: ContainerContext) -> LogReading:
+    """The reading of the container's log alone (a container that has not exited: no
+    termination message)."""
+    return _reading(ctx, "")[1]
+
+
 def _reading(ctx: ContainerContext, message: str) -> tuple[str, LogReading]:
     log = ctx.log
     if message and message not in log:

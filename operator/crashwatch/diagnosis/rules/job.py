@@ -44,7 +44,7 @@ def job_failed(job: Obj) -> Mapping[str, object] | None:
     return None
 
 
-def _completed(job: Obj) -> bool:
+def job_completed(job: Obj) -> bool:
     return any(as_dict(c).get("type") == "Complete" and as_dict(c).get("status") == "True"
                for c in as_list(as_dict(job.get("status")).get("conditions")))
 
@@ -58,7 +58,7 @@ def _recovered(view: ClusterView) -> dict[tuple[str, str], float]:
     out: dict[tuple[str, str], float] = {}
     for (ns, _), job in view.jobs.items():
         parent = controller_ref(job)
-        if parent is not None and parent[0] == "CronJob" and _completed(job):
+        if parent is not None and parent[0] == "CronJob" and job_completed(job):
             key = (ns, parent[1])
             out[key] = max(out.get(key, 0.0), _created(job))
     return out
@@ -80,7 +80,7 @@ def settled_jobs(view: ClusterView) -> dict[tuple[str, str], str]:
     recovered = _recovered(view)
     out: dict[tuple[str, str], str] = {}
     for key, job in view.jobs.items():
-        if _completed(job):
+        if job_completed(job):
             out[key] = "it completed"
             continue
         parent = controller_ref(job)

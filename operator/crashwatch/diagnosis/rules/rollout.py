@@ -13,6 +13,7 @@ from crashwatch.diagnosis.owners import (
     pod_template,
     revision,
 )
+from crashwatch.diagnosis.rules.create import refused_workloads
 from crashwatch.diagnosis.rules.memory import last_healthy_record
 from crashwatch.diagnosis.trace import Trace
 from crashwatch.diagnosis.view import (
@@ -115,10 +116,18 @@ def diagnose_regressions(view: ClusterView, pod_findings: Iterable[Finding],
     for f in pod_findings:
         if f.pod is not None:
             by_pod.setdefault((f.namespace, f.pod), []).append(f)
+    refused = refused_workloads(pod_findings)
     out = []
     for (ns, name), dep in sorted(view.deployments.items()):
         why: list[str] | None = [] if trace is not None else None
-        found = _regression(view, ns, name, dep, by_pod, why)
+        if (ns, "Deployment", name) in refused:
+            # No pod of the newest revision could be created: that is the finding
+            # (Workload.FailedCreate), not a regression of what its pods do.
+            found = None
+            if why is not None:
+                why.append("its pods are refused at creation (Workload.FailedCreate)")
+        else:
+            found = _regression(view, ns, name, dep, by_pod, why)
         if found is not None:
             out.append(found)
         if trace is not None:

@@ -405,7 +405,11 @@ def _write_status(core: client.CoreV1Api, pod: dict[str, Any], container: str | 
     """Replace the pod's status via pods/status: ``new_cs`` for ``container``, the other
     containers kept as they are (or Running if never reported), conditions recomputed."""
     ns, name = pod["metadata"]["namespace"], pod["metadata"]["name"]
+    asked = dict(pod_fields)
     for _ in range(10):
+        # every attempt from what was asked: a retry after a conflict (crashwatch annotated
+        # the pod meanwhile) once lost the phase, the conditions and the extra statuses
+        pod_fields = dict(asked)
         status = copy.deepcopy(pod.get("status") or {})
         now = rfc3339()
         statuses = []
@@ -440,7 +444,6 @@ def _write_status(core: client.CoreV1Api, pod: dict[str, Any], container: str | 
             if e.status != 409:
                 raise
             pod = _read(core, ns, name)
-            pod_fields = dict(pod_fields)
     raise RuntimeError(f"could not write status of {ns}/{name}: conflicts")
 
 

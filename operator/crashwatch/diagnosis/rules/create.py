@@ -1,0 +1,288 @@
+"""``Workload.FailedCreate``: a controller asks the API server for a pod and is refused.
+
+There is no pod to diagnose: the workload shows ``0/3`` and nothing else. What refused it
+is said in the controller's own words, in one of two places:
+
+* a ReplicaSet's status condition ``ReplicaFailure=True reason=FailedCreate`` (its message
+  is the API server's error, ``pods "web-7c9d8f6b5-" is forbidden: ...``), which the
+  Deployment controller copies onto the Deployment (``getReplicaFailures`` in
+  pkg/controller/deployment/progress.go) and removes once a create succeeds;
+* a Warning Event ``FailedCreate`` on the workload: ``Error creating: ...`` (ReplicaSet,
+  DaemonSet, Job controllers), ``create Pod web-0 in StatefulSet web failed error: ...``
+  (StatefulSet controller). StatefulSets, DaemonSets and Jobs have no such condition, so
+  their refusal counts while its Event is recent and the workload is short of pods.
+
+The message names what refused it; :func:`refusal` reads the kinds met in practice (Pod
+Security Admission, a ResourceQuota exceeded or asking for limits, a LimitRange, an
+admission webhook that denied or could not be called, a missing ServiceAccount, an
+OpenShift SCC) and keeps the API server's words as evidence for any other.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+
+from crashwatch.diagnosis import rx
+from crashwatch.diagnosis.rules.job import job_completed, job_failed
+from crashwatch.diagnosis.trace import Trace
+from crashwatch.diagnosis.view import (
+    MAX_MESSAGE_CHARS,
+    ClusterView,
+    Event,
+    Obj,
+    as_dict,
+    as_int,
+    as_list,
+    as_str,
+    controller_ref,
+    meta,
+)
+from crashwatch.model import Confidence, Finding, OwnerRef, Reason
+from crashwatch.redact import redact
+
+#: How long a ``FailedCreate`` Event counts when no condition says the refusal goes on
+#: (the controllers retry with a back-off capped well below this, and post again).
+RECENT_SECONDS = 600.0
+
+_PREFIX = rx.compile(
+    r"^(?:\(combined from similar events\): )?"
+    r"(?:Error creating: |create Pod \S+ in StatefulSet \S+ failed error: )?"
+    r"(?:unable to create pods: )?", ignorecase=True)
+_FORBIDDEN = rx.compile(r'(?s)^pods? "?[^"\s]*"? is forbidden: (?P<rest>.*)$')
+_PSA = rx.compile(r'(?s)violates PodSecurity "(?P<policy>[^"]+)": (?P<violations>.*)$',
+                  ignorecase=True)
+_QUOTA_EXCEEDED = rx.compile(
+    r"(?s)exceeded quota: (?P<quota>[^,]+), requested: (?P<requested>.+?), used: "
+    r"(?P<used>.+?), limited: (?P<limited>[^\n]+?)\s*$", ignorecase=True)
+_QUOTA_SPECIFY = rx.compile(r"(?s)failed quota: (?P<quota>[^:]+): must specify (?P<what>.+)$",
+                            ignorecase=True)
+_LIMIT_RANGE = rx.compile(
+    r"(?P<bound>maximum|minimum) (?P<resource>[\w.-]+) usage per (?P<scope>Container|Pod|"
+    r"PersistentVolumeClaim) is (?P<allowed>\S+?),? (?:but|and) (?P<what>limit|request) is "
+    r"(?P<asked>\S+?)\.?(?:$|[,;\s\]])"
+    r"|(?:^|[^\w.-])(?P<ratio>[\w.-]+) max limit to request ratio per (?P<rscope>Container|Pod) "
+    r"is (?P<rallowed>[^,\s]+), but (?P<rasked>[^,\]]+)", ignorecase=True)
+_WEBHOOK_DENIED = rx.compile(r'(?s)admission webhook "(?P<webhook>[^"]+)" denied the request:?'
+                             r"\s*(?P<said>.*)$")
+_WEBHOOK_FAILED = rx.compile(r'(?s)failed calling webhook "(?P<webhook>[^"]+)": (?P<said>.*)$')
+_SERVICE_ACCOUNT = rx.compile(
+    r'error looking up service account (?P<ns>[^/\s]+)/(?P<sa>[^:\s]+): serviceaccount '
+    r'"[^"]*" not found')
+_SCC = rx.compile(r"unable to validate against any security context constraint")
+#: One PodSecurity violation: ``name (container "x" must ...)``, separated by ", ".
+_VIOLATION = rx.compile(r"([^,(]+?)(?: \((?:[^()]|\([^()]*\))*\))?(?:, |$)")
+
+
+@dataclass(slots=True)
+class Refusal:
+    """What refused a pod, read from the API server's error."""
+
+    cause: str
+    """PodSecurity, ResourceQuota, LimitRange, AdmissionWebhook, ServiceAccount,
+    SecurityContextConstraints, or Other."""
+    said: str
+    """The short fact a person acts on (the violations, the quota and what it limits)."""
+    details: dict[str, object] = field(default_factory=dict)
+    words: str = ""
+    """The API server's error without its ``pods "NAME" is forbidden:`` head."""
+    items: tuple[str, ...] = ()
+    """Each violation with the field that fixes it (PodSecurity), one evidence line each."""
+
+
+def refusal(message: str) -> Refusal:
+    """Read a ``FailedCreate`` message (an Event's or a ReplicaFailure condition's)."""
+    message = message[:MAX_MESSAGE_CHARS]
+    r = _read(message)
+    if not r.words:
+        text = _PREFIX.sub("", message.strip())
+        forbidden = _FORBIDDEN.search(text)
+        r.words = (forbidden.group("rest") if forbidden else text).strip()
+    return r
+
+
+def _read(message: str) -> Refusal:
+    text = _PREFIX.sub("", message.strip())
+    forbidden = _FORBIDDEN.search(text)
+    rest = forbidden.group("rest") if forbidden else text
+    if m := _PSA.search(rest):
+        found = [(v.group(1).strip(), v.group(0).rstrip(", ").strip())
+                 for v in _VIOLATION.finditer(m.group("violations")) if v.group(1).strip()]
+        names = [name for name, _ in found]
+        return Refusal("PodSecurity", f'the namespace enforces PodSecurity "{m["policy"]}" '
+                       f"and the pod template violates it: {', '.join(names)}",
+                       {"policy": m["policy"], "violations": names},
+                       words=f'violates PodSecurity "{m["policy"]}"',
+                       items=tuple(whole for _, whole in found))
+    if m := _QUOTA_EXCEEDED.search(rest):
+        return Refusal("ResourceQuota", f"ResourceQuota {m['quota'].strip()} is used up "
+                       f"(requested {m['requested']}, used {m['used']}, limited "
+                       f"{m['limited']})",
+                       {"quota": m["quota"].strip(), "requested": m["requested"],
+                        "used": m["used"], "limited": m["limited"]})
+    if m := _QUOTA_SPECIFY.search(rest):
+        what = m["what"].strip().rstrip(".")
+        return Refusal("ResourceQuota", f"ResourceQuota {m['quota'].strip()} requires what "
+                       f"the pod template does not set: must specify {what}",
+                       {"quota": m["quota"].strip(), "mustSpecify": what})
+    if m := _LIMIT_RANGE.search(rest):
+        if m["ratio"]:
+            said = (f"a LimitRange allows a {m['ratio']} limit-to-request ratio of at most "
+                    f"{m['rallowed']} per {m['rscope']}, but {m['rasked'].strip()}")
+            return Refusal("LimitRange", said, {"resource": m["ratio"], "allowed": m["rallowed"],
+                                                "asked": m["rasked"]})
+        said = (f"a LimitRange's {m['bound']} {m['resource']} per {m['scope']} is "
+                f"{m['allowed']}, the template's {m['what']} is {m['asked']}")
+        return Refusal("LimitRange", said, {"resource": m["resource"], "bound": m["bound"],
+                                            "allowed": m["allowed"], "asked": m["asked"]})
+    if m := _WEBHOOK_DENIED.search(rest):
+        said = m["said"].strip()
+        return Refusal("AdmissionWebhook", f'admission webhook "{m["webhook"]}" denied it'
+                       + (f": {said}" if said else ""),
+                       {"webhook": m["webhook"], "denied": True})
+    if m := _WEBHOOK_FAILED.search(rest):
+        return Refusal("AdmissionWebhook", f'admission webhook "{m["webhook"]}" could not be '
+                       f"called: {m['said'].strip()}",
+                       {"webhook": m["webhook"], "denied": False})
+    if m := _SERVICE_ACCOUNT.search(rest):
+        return Refusal("ServiceAccount", f"its ServiceAccount {m['sa']} does not exist in "
+                       f"namespace {m['ns']}", {"serviceAccount": m["sa"]})
+    if _SCC.search(rest):
+        return Refusal("SecurityContextConstraints", "no SecurityContextConstraints the pod's "
+                       "service account may use admits the pod template: " + rest.strip(),
+                       {})
+    return Refusal("Other", rest.strip(), {})
+
+
+def replica_failure(obj: Obj) -> Mapping[str, object] | None:
+    """The ``ReplicaFailure=True`` condition of a Deployment or ReplicaSet whose reason is
+    FailedCreate."""
+    for cond in as_list(as_dict(obj.get("status")).get("conditions")):
+        cond = as_dict(cond)
+        if (cond.get("type") == "ReplicaFailure" and cond.get("status") == "True"
+                and cond.get("reason") == "FailedCreate" and as_str(cond.get("message"))):
+            return cond
+    return None
+
+
+def _recent_refusal(view: ClusterView, ns: str, kind: str, name: str) -> Event | None:
+    """The newest ``FailedCreate`` Event on the object, if recent."""
+    found = [ev for ev in view.events_for(ns, kind, name)
+             if ev.reason == "FailedCreate" and ev.message
+             and view.is_recent(ev.last, RECENT_SECONDS)]
+    return found[-1] if found else None
+
+
+def _short(obj: Obj, kind: str) -> bool:
+    """The workload has fewer pods than it asks for (a refusal is still in effect)."""
+    spec, status = as_dict(obj.get("spec")), as_dict(obj.get("status"))
+    if kind == "StatefulSet":
+        return as_int(status.get("replicas")) < as_int(spec.get("replicas"), 1)
+    if kind == "DaemonSet":
+        return as_int(status.get("currentNumberScheduled")) < as_int(
+            status.get("desiredNumberScheduled"))
+    if kind == "Job":
+        return (job_failed(obj) is None and not job_completed(obj)
+                and as_int(status.get("active")) == 0)
+    return as_int(status.get("replicas")) < as_int(spec.get("replicas"), 1)
+
+
+@dataclass(slots=True)
+class _Seen:
+    owner: OwnerRef
+    where: str
+    """Which object said it: ``ReplicaSet web-7c9d8f6b5``."""
+    message: str
+    source: str
+    """``condition ReplicaFailure`` or ``Event FailedCreate (xN)``."""
+
+
+def _finding(ns: str, seen: _Seen) -> Finding:
+    r = refusal(seen.message)
+    kind, name = seen.owner.kind, seen.owner.name
+    summary = f"{kind} {name} cannot create its pods: {r.said}."
+    evidence = [f"{seen.where}: {seen.source}: {r.words}", *r.items]
+    return Finding(
+        namespace=ns,
+        pod=None,
+        container=None,
+        owner=seen.owner,
+        reason=Reason.WORKLOAD_FAILED_CREATE,
+        summary=redact(summary, limit=400),
+        evidence=tuple(redact(e) for e in evidence),
+        remediation={"action": "fix-admission", "cause": r.cause,
+                     "target": {"kind": kind, "name": name}},
+        confidence=Confidence.HIGH if r.cause != "Other" else Confidence.MEDIUM,
+        details={"cause": r.cause, **r.details},
+    )
+
+
+def _refused(view: ClusterView) -> dict[tuple[str, str, str], _Seen]:
+    out: dict[tuple[str, str, str], _Seen] = {}
+    for (ns, name), dep in sorted(view.deployments.items()):
+        cond = replica_failure(dep)
+        newest = max(view.replicasets_of(ns, name),
+                     key=lambda rs: as_int(as_dict(meta(rs).get("annotations")).get(
+                         "deployment.kubernetes.io/revision")), default=None)
+        rs_name = as_str(meta(newest).get("name")) if newest is not None else ""
+        if cond is None and newest is not None:
+            cond = replica_failure(newest)
+        owner = OwnerRef("Deployment", name)
+        if cond is not None:
+            out[(ns, "Deployment", name)] = _Seen(
+                owner, f"Deployment {name}", as_str(cond.get("message")),
+                "condition ReplicaFailure=True FailedCreate")
+        elif newest is not None and _short(newest, "ReplicaSet") and (
+                ev := _recent_refusal(view, ns, "ReplicaSet", rs_name)) is not None:
+            out[(ns, "Deployment", name)] = _Seen(owner, f"ReplicaSet {rs_name}", ev.message,
+                                                  _event_source(ev))
+    for (ns, name), rs in sorted(view.replicasets.items()):
+        if controller_ref(rs) is not None:
+            continue  # a Deployment's: said above, once, on the Deployment
+        cond = replica_failure(rs)
+        if cond is not None:
+            out[(ns, "ReplicaSet", name)] = _Seen(
+                OwnerRef("ReplicaSet", name), f"ReplicaSet {name}",
+                as_str(cond.get("message")), "condition ReplicaFailure=True FailedCreate")
+        elif _short(rs, "ReplicaSet") and (ev := _recent_refusal(
+                view, ns, "ReplicaSet", name)) is not None:
+            out[(ns, "ReplicaSet", name)] = _Seen(OwnerRef("ReplicaSet", name),
+                                                  f"ReplicaSet {name}", ev.message,
+                                                  _event_source(ev))
+    for kind, table in (("StatefulSet", view.statefulsets), ("DaemonSet", view.daemonsets),
+                        ("Job", view.jobs)):
+        for (ns, name), obj in sorted(table.items()):
+            if not _short(obj, kind):
+                continue
+            ev = _recent_refusal(view, ns, kind, name)
+            if ev is None:
+                continue
+            owner = OwnerRef(kind, name)
+            parent = controller_ref(obj)
+            if kind == "Job" and parent is not None and parent[0] == "CronJob":
+                owner = OwnerRef(*parent)
+            out[(ns, owner.kind, owner.name)] = _Seen(owner, f"{kind} {name}", ev.message,
+                                                      _event_source(ev))
+    return out
+
+
+def _event_source(ev: Event) -> str:
+    return "Event FailedCreate" + (f" (x{ev.count})" if ev.count and ev.count > 1 else "")
+
+
+def diagnose_failed_creates(view: ClusterView, trace: Trace | None = None) -> list[Finding]:
+    """One finding per workload whose controller is refused its pods."""
+    out = []
+    for (ns, kind, name), seen in _refused(view).items():
+        found = _finding(ns, seen)
+        out.append(found)
+        if trace is not None:
+            trace.workload(ns, kind, name, "pods refused at creation (rules/create.py)",
+                           f"{found.reason.value}: {found.summary}", decided=True)
+    return out
+
+
+def refused_workloads(findings: Iterable[Finding]) -> set[tuple[str, str, str]]:
+    """(namespace, kind, name) of the workloads a FailedCreate finding is about."""
+    return {(f.namespace, f.owner.kind, f.owner.name) for f in findings
+            if f.reason is Reason.WORKLOAD_FAILED_CREATE and f.owner is not None}
