@@ -624,3 +624,45 @@ def test_an_init_container_that_waits_forever_is_stuck_then_cleared(
         core.read_namespaced_pod(name, namespace)), timeout=60, op=operator)
     assert operator.sample("crashwatch_failing_containers", namespace=namespace,
                            reason="Init.Stuck") == 0
+
+
+def test_a_statefulset_refused_its_pods_is_published_from_its_events_and_cleared(
+    operator: Operator, core: client.CoreV1Api, apps: client.AppsV1Api, namespace: str,
+) -> None:
+    """A StatefulSet keeps no condition for a refusal: the real StatefulSet controller's
+    FailedCreate Event (`create Pod db-0 in StatefulSet db failed error: ...`) is the only
+    record, and crashwatch watches pods' Events only. It reads that Event of a StatefulSet
+    short of pods, says why on the StatefulSet, and clears it once the pods exist."""
+    core.patch_namespace(namespace, {"metadata": {"labels": {
+        "pod-security.kubernetes.io/enforce": "restricted"}}})
+    apps.create_namespaced_stateful_set(namespace, {
+        "apiVersion": "apps/v1", "kind": "StatefulSet", "metadata": {"name": "db"},
+        "spec": {"replicas": 2, "serviceName": "db",
+                 "selector": {"matchLabels": {"app": "db"}},
+                 "template": {"metadata": {"labels": {"app": "db"}}, "spec": {"containers": [
+                     {"name": "db", "image": "postgres:17"}]}}}})
+    sts = wait_for("Workload.FailedCreate on the StatefulSet", lambda: (
+        annotations(s := apps.read_namespaced_stateful_set("db", namespace)).get(REASON)
+        == "Workload.FailedCreate" and s), timeout=90, op=operator)
+    ann = annotations(sts)
+    assert ann["crashwatch.dev/summary"].startswith(
+        'StatefulSet db cannot create its pods: the namespace enforces PodSecurity '
+        '"restricted:latest"')
+    evidence = json.loads(ann["crashwatch.dev/evidence"])
+    assert evidence[0].startswith("StatefulSet db: Event FailedCreate")
+    assert any('must set securityContext.runAsNonRoot=true' in e for e in evidence), evidence
+    assert any(e.reason == "Workload.FailedCreate" for e in own_events(core, namespace, "db"))
+    assert operator.sample("crashwatch_failing_workload", namespace=namespace,
+                           owner_kind="StatefulSet", owner_name="db",
+                           reason="Workload.FailedCreate") == 1
+
+    apps.patch_namespaced_stateful_set("db", namespace, {"spec": {"template": {"spec": {
+        "containers": [{"name": "db", "securityContext": {
+            "allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]},
+            "runAsNonRoot": True, "runAsUser": 999,
+            "seccompProfile": {"type": "RuntimeDefault"}}}]}}}})
+    running_pods(core, namespace, "db", n=2)
+    wait_for("the StatefulSet's finding cleared", lambda: REASON not in annotations(
+        apps.read_namespaced_stateful_set("db", namespace)), timeout=90, op=operator)
+    assert operator.sample("crashwatch_failing_workload", namespace=namespace,
+                           owner_name="db", reason="Workload.FailedCreate") == 0

@@ -1092,3 +1092,81 @@ def test_an_init_container_that_runs_on_is_held_and_called_stuck_once_it_has_run
     (ann,) = [c[3] for c in rec.writes("Pod") if c[0] == "annotate"]
     assert ann[ANN_REASON] == "Init.Stuck"
     assert "apisix-admin.ingress-apisix.svc.cluster.local" in ann[ANN_SUMMARY]
+
+
+def _captured(kind: str, name: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """A workload of the real control plane's capture, and its FailedCreate Events."""
+    import json  # noqa: PLC0415
+    from pathlib import Path  # noqa: PLC0415
+
+    items = json.loads((Path(__file__).parents[1] / "cluster" / "controlplane"
+                        / "observed-failed-create-1.36.json").read_text())["items"]
+    obj = next(o for o in items if o["kind"] == kind and o["metadata"]["name"] == name)
+    events = [o for o in items if o["kind"] == "Event" and o["reason"] == "FailedCreate"
+              and o["involvedObject"]["name"] == name]
+    return obj, events
+
+
+def test_a_statefulset_short_of_pods_has_its_failed_create_events_read_and_published():
+    """No condition says a StatefulSet is refused and the watch of Events is of pods' only:
+    a StatefulSet short of pods is looked at REFUSAL_LOOK_SECONDS later, its FailedCreate
+    Events read (at most every REFUSAL_READ_SECONDS), and the refusal published on it."""
+    from crashwatch.diagnosis.view import parse_time  # noqa: PLC0415
+    from crashwatch.watch.watchdog import (  # noqa: PLC0415
+        REFUSAL_LOOK_SECONDS,
+        REFUSAL_READ_SECONDS,
+    )
+
+    sts, events = _captured("StatefulSet", "psa-sts")
+    reads: list[tuple[str, str, str]] = []
+
+    async def refusals(ns, kind, name):
+        reads.append((ns, kind, name))
+        return events
+
+    d, rec, clock = make(refusals=refusals)
+    clock.t = max(parse_time(e["lastTimestamp"]) or 0.0 for e in events) + 5
+    wkey = ("fc", "StatefulSet", "psa-sts")
+
+    async def go():
+        d.on_owner("StatefulSet", "ADDED", sts)
+        await d.drain()  # the first look: short, but perhaps merely starting
+        assert not reads
+        delay = d._timers[wkey].when() - asyncio.get_running_loop().time()
+        assert REFUSAL_LOOK_SECONDS - 1 < delay <= REFUSAL_LOOK_SECONDS + 0.1
+        d._timers.pop(wkey).cancel()
+        clock.t += REFUSAL_LOOK_SECONDS
+        d._start(wkey)
+        await d.drain()
+        d._start(wkey)  # looked at again at once: the Events read are reused
+        await d.drain()
+        clock.t += REFUSAL_READ_SECONDS
+        d._start(wkey)
+        await d.drain()
+
+    _run(go())
+    assert reads == [("fc", "StatefulSet", "psa-sts")] * 2
+    (ann,) = {c[3][ANN_REASON] for c in rec.writes("StatefulSet") if c[0] == "annotate"}
+    assert ann == "Workload.FailedCreate"
+
+
+def test_a_workload_with_its_pods_has_no_events_read():
+    """Not short of pods (or with pods held: their own findings say why): nothing is read."""
+    sts, events = _captured("StatefulSet", "psa-sts")
+    full = copy.deepcopy(sts)
+    full["status"]["replicas"] = full["spec"]["replicas"]
+    reads: list[Any] = []
+
+    async def refusals(ns, kind, name):
+        reads.append(name)
+        return events
+
+    d, rec, _ = make(refusals=refusals)
+
+    async def go():
+        d.on_owner("StatefulSet", "ADDED", full)
+        assert ("fc", "StatefulSet", "psa-sts") not in d._timers
+        await d.drain()
+
+    _run(go())
+    assert not reads and not rec.calls

@@ -230,6 +230,25 @@ class KubeClient:
         found = str(body.get("metadata", {}).get("uid", "")) if isinstance(body, dict) else ""
         return not uid or not found or found == uid
 
+    async def failed_creates(self, namespace: str, kind: str, name: str) -> list[dict[str, Any]]:
+        """The ``FailedCreate`` Events about one workload (empty when they cannot be read):
+        the only record of a StatefulSet's, DaemonSet's or Job's refused pods, and the watch
+        of Events is of pods' only."""
+        selector = (f"involvedObject.kind={kind},involvedObject.name={name},"
+                    "reason=FailedCreate")
+        try:
+            response = await asyncio.to_thread(self.core.list_namespaced_event, namespace,
+                                               field_selector=selector,
+                                               _preload_content=False, _request_timeout=10)
+            body = await asyncio.to_thread(_read_json, response)
+        except (ApiException, OSError, ValueError, TransportError) as err:
+            log.warning("events unreadable", namespace=namespace, kind=kind, name=name,
+                        error=str(err)[:200])
+            return []
+        items = body.get("items") if isinstance(body, dict) else None
+        return [{"apiVersion": "v1", "kind": "Event", **x} for x in items or []
+                if isinstance(x, dict)]
+
 
 def _read_json(response: Any) -> Any:
     try:

@@ -298,7 +298,7 @@ async def run(settings: Settings, stop_flag: asyncio.Event | None = None) -> Non
 
         reader = from_api
     dog = Watchdog(settings, store, kube, metrics, reader, remedy=remediator,
-                   verifier=kube.exists)
+                   verifier=kube.exists, refusals=kube.failed_creates)
     table = handlers(dog, settings, remediator)
     admit = shard_filter(shard, metrics, server=server_shards)
     registry = kopf.OperatorRegistry()

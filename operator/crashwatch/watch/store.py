@@ -79,7 +79,9 @@ def trim_owner(kind: str, obj: Mapping[str, Any]) -> dict[str, Any]:
     status = as_dict(obj.get("status"))
     kept_status = {k: status[k] for k in ("availableReplicas", "readyReplicas", "replicas",
                                           "conditions", "recommendation", "failed",
-                                          "succeeded", "active", "startTime") if k in status}
+                                          "succeeded", "active", "startTime",
+                                          "currentNumberScheduled", "desiredNumberScheduled")
+                   if k in status}
     kept_meta = {k: md[k] for k in _OWNER_META if k in md}
     if kind in _MANAGED_KINDS and "managedFields" in md:
         kept_meta["managedFields"] = md["managedFields"]
@@ -207,6 +209,10 @@ class Store:
             self._rs_by_deployment[(key[0], ref[1])].discard(key[1])
         elif kind == "Job" and ref and ref[0] == "CronJob":
             self._jobs_by_cronjob[(key[0], ref[1])].discard(key[1])
+
+    def jobs_of(self, namespace: str, cronjob: str) -> set[str]:
+        """The names of a CronJob's Jobs held."""
+        return set(self._jobs_by_cronjob.get((namespace, cronjob), ()))
 
     def owner(self, kind: str, namespace: str, name: str) -> dict[str, Any] | None:
         table = self.owners.get(kind)

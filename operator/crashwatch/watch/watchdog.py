@@ -27,7 +27,7 @@ import structlog
 from crashwatch.diagnosis import diagnose
 from crashwatch.diagnosis.history import HISTORY_ANNOTATION
 from crashwatch.diagnosis.owners import REVISION_ANNOTATION
-from crashwatch.diagnosis.rules.create import replica_failure
+from crashwatch.diagnosis.rules.create import EVENT_ONLY_KINDS, replica_failure, short_of_pods
 from crashwatch.diagnosis.rules.init import INIT_STUCK_SECONDS, running_init, stuck_seconds
 from crashwatch.diagnosis.rules.job import job_failed
 from crashwatch.diagnosis.view import (
@@ -69,6 +69,13 @@ answer for a container that has just died before its log is there)."""
 LogReader = Callable[[str, str, str, bool], Awaitable[str | None]]
 #: ``(kind, namespace, name, uid)`` -> does it still exist (None: could not tell).
 Verifier = Callable[[str, str, str, str], Awaitable[bool | None]]
+RefusalReader = Callable[[str, str, str], Awaitable[list[dict[str, Any]]]]
+"""The FailedCreate Events of one object (namespace, kind, name)."""
+REFUSAL_LOOK_SECONDS = 10.0
+"""A StatefulSet, DaemonSet or Job short of pods is looked at this long after: most have
+their pods by then, and only one that is still short has its Events read."""
+REFUSAL_READ_SECONDS = 30.0
+"""Such a workload's FailedCreate Events are read again at most this often."""
 
 TOP_KINDS = frozenset({"Deployment", "StatefulSet", "DaemonSet", "Job", "CronJob",
                        "ReplicaSet"})
@@ -101,6 +108,14 @@ class WorkloadRecord:
     pods: set[Key] = field(default_factory=set)
     finding: Finding | None = None
     """The workload-level finding (a rollout regression, a failed Job)."""
+
+
+@dataclass(slots=True)
+class _Refusals:
+    since: float
+    """When the workload was first seen short of pods."""
+    read_at: float | None = None
+    events: list[dict[str, Any]] = field(default_factory=list)
 
 
 @dataclass(slots=True)
@@ -174,6 +189,7 @@ class Watchdog:
         clock: Callable[[], float] = time.time,
         remedy: Remedy | None = None,
         verifier: Verifier | None = None,
+        refusals: RefusalReader | None = None,
     ) -> None:
         self.settings = settings
         self.store = store
@@ -182,6 +198,9 @@ class Watchdog:
         self.clock = clock
         self.remedy = remedy
         self.verifier = verifier
+        self.refusals = refusals
+        self._refused: dict[WorkloadKey, _Refusals] = {}
+        """A workload short of pods: since when, and its objects' FailedCreate Events."""
         self.ignore = parse_selector(settings.watch.ignore_selector)
         self.namespace_match = parse_selector(settings.watch.namespace_selector)
         self.namespaces: dict[str, bool] = {}  # namespace -> matches the selector
@@ -349,6 +368,16 @@ class Watchdog:
             # Refused its pods (rules/create.py): there is no pod to bring the workload here.
             parent = controller_ref(body)
             top = (ns, *parent) if kind == "ReplicaSet" and parent else (ns, kind, name)
+            if top not in self.workloads:
+                self.workloads[top] = WorkloadRecord()
+                self._schedule(top)
+        if kind in EVENT_ONLY_KINDS and self.refusals is not None \
+                and short_of_pods(body, kind):
+            # Refused its pods? Only an Event would say (rules/create.py): looked at a moment
+            # later, when a workload that is merely starting has its pods.
+            parent = controller_ref(body)
+            top = (ns, "CronJob", parent[1]) if kind == "Job" and parent and (
+                parent[0] == "CronJob") else (ns, kind, name)
             if top not in self.workloads:
                 self.workloads[top] = WorkloadRecord()
                 self._schedule(top)
@@ -561,6 +590,10 @@ class Watchdog:
         logs, pending = await self._read_logs([k for k in keys if k in self.store.pods])
         held = [k for k in keys if k in self.store.pods]
         objects = self.store.objects_for(wkey, held)
+        if self.refusals is not None and not held:
+            objects += await self._refusal_events(wkey)
+        if self.workloads.get(wkey) is not wl:
+            return  # gone while its Events were read
         # Off the event loop: a long diagnosis (bounded by the engine's budget) must not
         # hold up /healthz, the metrics, or the watch streams.
         found = await asyncio.to_thread(self._diagnose, objects, logs, self.clock())
@@ -661,8 +694,40 @@ class Watchdog:
             # look again then rather than wait for the next sweep.
             self._schedule(wkey, delay=self.settings.watch.stable_after_seconds + 1.0)
         if not wl.pods and wl.finding is None and (wkey[1], wkey[0], wkey[2]) not in (
-                self.publisher.targets):
+                self.publisher.targets) and wkey not in self._refused:
+            # (a workload short of pods is kept until its look at its Events)
             self.workloads.pop(wkey, None)
+
+    async def _refusal_events(self, wkey: WorkloadKey) -> list[dict[str, Any]]:
+        """The FailedCreate Events of the workload's objects that are short of pods (the
+        StatefulSet, DaemonSet or Job; a CronJob's Jobs), read at most every
+        REFUSAL_READ_SECONDS; none when no object is short."""
+        ns, kind, name = wkey
+        if kind == "CronJob":
+            short = [("Job", job) for job in sorted(self.store.jobs_of(ns, name))
+                     if (obj := self.store.owner("Job", ns, job)) is not None
+                     and short_of_pods(obj, "Job")]
+        elif kind in EVENT_ONLY_KINDS:
+            obj = self.store.owner(kind, ns, name)
+            short = [(kind, name)] if obj is not None and short_of_pods(obj, kind) else []
+        else:
+            return []
+        if not short:
+            self._refused.pop(wkey, None)
+            return []
+        now = self.clock()
+        seen = self._refused.setdefault(wkey, _Refusals(since=now))
+        if now - seen.since < REFUSAL_LOOK_SECONDS:
+            # merely starting, perhaps (a Job that was just created): looked at again then
+            self._schedule(wkey, delay=seen.since + REFUSAL_LOOK_SECONDS - now + 0.1)
+            return []
+        if seen.read_at is None or now - seen.read_at >= REFUSAL_READ_SECONDS:
+            assert self.refusals is not None
+            found: list[dict[str, Any]] = []
+            for k, n in short[:5]:
+                found += (await self.refusals(ns, k, n))[-5:]
+            seen.read_at, seen.events = now, found
+        return list(seen.events)
 
     def _cleared(self, target: tuple[str, str, str]) -> None:
         """An object's clear landed: a record kept only for it goes."""
@@ -677,7 +742,8 @@ class Watchdog:
             wkey = rec.workload
         wl = self.workloads.get(wkey)
         if wl is not None and not wl.pods and wl.finding is None and (
-                (wkey[1], wkey[0], wkey[2]) not in self.publisher.targets):
+                (wkey[1], wkey[0], wkey[2]) not in self.publisher.targets) and (
+                wkey not in self._refused):
             del self.workloads[wkey]
 
     def _restarted_recently(self, pod: Mapping[str, Any]) -> bool:

@@ -41,9 +41,15 @@ from crashwatch.diagnosis.view import (
 from crashwatch.model import Confidence, Finding, OwnerRef, Reason
 from crashwatch.redact import redact
 
-#: How long a ``FailedCreate`` Event counts when no condition says the refusal goes on
-#: (the controllers retry with a back-off capped well below this, and post again).
-RECENT_SECONDS = 600.0
+#: The kinds whose refusals only an Event tells (no condition): the live operator reads those
+#: Events when such a workload is short of pods (the watch of Events is of pods' only).
+EVENT_ONLY_KINDS = ("StatefulSet", "DaemonSet", "Job")
+
+#: How long a ``FailedCreate`` Event counts when no condition says the refusal goes on: the
+#: controllers retry with a back-off that grows to about 17 minutes between tries (the
+#: workqueue's per-item limit, 1000 s), so a refusal that goes on may post nothing newer for
+#: that long; while the workload is still short of pods, half an hour.
+RECENT_SECONDS = 1800.0
 
 _PREFIX = rx.compile(
     r"^(?:\(combined from similar events\): )?"
@@ -173,7 +179,7 @@ def _recent_refusal(view: ClusterView, ns: str, kind: str, name: str) -> Event |
     return found[-1] if found else None
 
 
-def _short(obj: Obj, kind: str) -> bool:
+def short_of_pods(obj: Obj, kind: str) -> bool:
     """The workload has fewer pods than it asks for (a refusal is still in effect)."""
     spec, status = as_dict(obj.get("spec")), as_dict(obj.get("status"))
     if kind == "StatefulSet":
@@ -232,7 +238,7 @@ def _refused(view: ClusterView) -> dict[tuple[str, str, str], _Seen]:
             out[(ns, "Deployment", name)] = _Seen(
                 owner, f"Deployment {name}", as_str(cond.get("message")),
                 "condition ReplicaFailure=True FailedCreate")
-        elif newest is not None and _short(newest, "ReplicaSet") and (
+        elif newest is not None and short_of_pods(newest, "ReplicaSet") and (
                 ev := _recent_refusal(view, ns, "ReplicaSet", rs_name)) is not None:
             out[(ns, "Deployment", name)] = _Seen(owner, f"ReplicaSet {rs_name}", ev.message,
                                                   _event_source(ev))
@@ -244,7 +250,7 @@ def _refused(view: ClusterView) -> dict[tuple[str, str, str], _Seen]:
             out[(ns, "ReplicaSet", name)] = _Seen(
                 OwnerRef("ReplicaSet", name), f"ReplicaSet {name}",
                 as_str(cond.get("message")), "condition ReplicaFailure=True FailedCreate")
-        elif _short(rs, "ReplicaSet") and (ev := _recent_refusal(
+        elif short_of_pods(rs, "ReplicaSet") and (ev := _recent_refusal(
                 view, ns, "ReplicaSet", name)) is not None:
             out[(ns, "ReplicaSet", name)] = _Seen(OwnerRef("ReplicaSet", name),
                                                   f"ReplicaSet {name}", ev.message,
@@ -252,7 +258,7 @@ def _refused(view: ClusterView) -> dict[tuple[str, str, str], _Seen]:
     for kind, table in (("StatefulSet", view.statefulsets), ("DaemonSet", view.daemonsets),
                         ("Job", view.jobs)):
         for (ns, name), obj in sorted(table.items()):
-            if not _short(obj, kind):
+            if not short_of_pods(obj, kind):
                 continue
             ev = _recent_refusal(view, ns, kind, name)
             if ev is None:
