@@ -940,10 +940,11 @@ class Case:
                      "DaemonSet": "daemonset-controller"}[kind]
         if not f.get("events"):
             count = max(2, min(25, int((self.T - first).total_seconds() // 60) + 9))
+            # the Event names the object by its uid, as the controller's recorder does
+            uid = self._item(kind, oname)["metadata"]["uid"]
             self.s.event(self.ns, oname, "FailedCreate", words + message, type_="Warning",
                          count=count, first=first, last=self.T - D(minutes=2), kind=kind,
-                         api="apps/v1", component=component,
-                         obj_uid=kf.mkuid(f"{self.ns}/{kind}/{oname}"))
+                         api="apps/v1", component=component, obj_uid=uid)
         else:
             self.events_for(pod, None, ct, f, first, None)
         return message

@@ -122,9 +122,9 @@ def test_what_is_not_stuck(why: str) -> None:
 
 def test_a_snapshot_without_a_clock_is_stuck_only_when_its_log_shows_the_wait_loop() -> None:
     """``crashwatch diagnose -f`` judges a dump at its own newest timestamp, which may be the
-    init container's start itself: how long it has run is unknown. Its log's wait loop tells
-    (the line said again and again, a name that does not resolve named twice); a log that
-    does not loop is no finding."""
+    init container's start itself: how long it has run is unknown. Its log tells: a line said
+    again and again, or a dependency it cannot reach (a running init container that failed to
+    reach something and goes on is retrying it); a log that says neither is no finding."""
     p = stuck_pod("wait-for-postgres", 0)  # no later time in the snapshot than its start
     looping = diagnose([p], lambda ns, pod, c: SUPERSET)
     (f,) = [f for f in looping if f.reason is Reason.INIT_STUCK]
@@ -133,7 +133,9 @@ def test_a_snapshot_without_a_clock_is_stuck_only_when_its_log_shows_the_wait_lo
                                 "superset-postgresql")
     assert "runningSeconds" not in f.details
     once = "nc: bad address 'superset-postgresql'\nwaiting for db\n"
-    assert not [f for f in diagnose([p], lambda ns, pod, c: once)
+    assert [f.reason for f in diagnose([p], lambda ns, pod, c: once)] == [Reason.INIT_STUCK]
+    waiting = "waiting for db\nwaiting for db\n"
+    assert not [f for f in diagnose([p], lambda ns, pod, c: waiting)
                 if f.reason is Reason.INIT_STUCK]
     working = "".join(f"migrating table {t}\n" for t in ("users", "orders", "items"))
     assert not [f for f in diagnose([p], lambda ns, pod, c: working)

@@ -1120,7 +1120,7 @@ def test_a_statefulset_short_of_pods_has_its_failed_create_events_read_and_publi
     sts, events = _captured("StatefulSet", "psa-sts")
     reads: list[tuple[str, str, str]] = []
 
-    async def refusals(ns, kind, name):
+    async def refusals(ns, kind, name, uid=""):
         reads.append((ns, kind, name))
         return events
 
@@ -1157,7 +1157,7 @@ def test_a_workload_with_its_pods_has_no_events_read():
     full["status"]["replicas"] = full["spec"]["replicas"]
     reads: list[Any] = []
 
-    async def refusals(ns, kind, name):
+    async def refusals(ns, kind, name, uid=""):
         reads.append(name)
         return events
 

@@ -480,7 +480,7 @@ RULES: tuple[Rule, ...] = (
           r"No such host is known|no resolvable bootstrap urls|"
           # busybox's nc, wget and nslookup (an init container's wait loop): ``nc: bad
           # address 'superset-postgresql'``, ``nslookup: can't resolve 'myservice'``
-          r"\bbad address ['\"]|\bcan't resolve ['\"]|"
+          r"\b(?:nc|nslookup|wget|ping|telnet): (?:bad address|can't resolve) ['\"]|"
           # Redis Sentinel: ``Can't resolve master instance hostname.``
           r"(?:can't|cannot|could not|couldn't|unable to|failed to) resolve (?:the )?"
           r"(?:[\w-]+ ){0,3}?(?:host ?name|host)\b|"
@@ -620,7 +620,8 @@ _NAMED_HOST = rx.compile(
     r"(?:look ?up(?: the)?(?: host(?: ?name)?| address)?|ENOTFOUND|EAI_AGAIN|UnknownHostException:|"
     r"could not translate host name|"
     r"Could not resolve host:?|unknown host:?|host not found:?|resolve host|"
-    r"Name or service not known:?|getaddrinfo \w+|bad address|can't resolve)\s+[\"'`]?"
+    r"Name or service not known:?|getaddrinfo \w+|"
+    r"\b(?:nc|nslookup|wget|ping|telnet): (?:bad address|can't resolve))\s+[\"'`]?"
     r"(?P<host>[A-Za-z0-9][\w.-]*)"
     r"|host[= ]['\"]?(?P<host2>[A-Za-z0-9][\w.-]*)['\"]?,? port[= ](?P<port2>\d{1,5})"
     r"|[\"']?(?P<host3>[A-Za-z0-9][\w.-]*)[\"']?\s+\(?[\d.:a-f]*\)?,? port (?P<port3>\d{1,5})"

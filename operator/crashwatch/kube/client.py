@@ -230,12 +230,15 @@ class KubeClient:
         found = str(body.get("metadata", {}).get("uid", "")) if isinstance(body, dict) else ""
         return not uid or not found or found == uid
 
-    async def failed_creates(self, namespace: str, kind: str, name: str) -> list[dict[str, Any]]:
-        """The ``FailedCreate`` Events about one workload (empty when they cannot be read):
-        the only record of a StatefulSet's, DaemonSet's or Job's refused pods, and the watch
-        of Events is of pods' only."""
-        selector = (f"involvedObject.kind={kind},involvedObject.name={name},"
-                    "reason=FailedCreate")
+    async def failed_creates(self, namespace: str, kind: str, name: str,
+                             uid: str = "") -> list[dict[str, Any]]:
+        """The ``FailedCreate`` and ``SuccessfulCreate`` Events about one workload (this one:
+        ``uid``), the newest few of each (empty when they cannot be read): the only record of
+        a StatefulSet's, DaemonSet's or Job's refused pods, and whether a pod was created
+        since. crashwatch's watch of Events is of pods' only."""
+        selector = f"involvedObject.kind={kind},involvedObject.name={name}"
+        if uid:
+            selector += f",involvedObject.uid={uid}"
         try:
             response = await asyncio.to_thread(self.core.list_namespaced_event, namespace,
                                                field_selector=selector,
@@ -246,9 +249,15 @@ class KubeClient:
                         error=str(err)[:200])
             return []
         items = body.get("items") if isinstance(body, dict) else None
-        return [{"apiVersion": "v1", "kind": "Event", **x} for x in items or []
-                if isinstance(x, dict)]
-
+        kept: dict[str, list[dict[str, Any]]] = {"FailedCreate": [], "SuccessfulCreate": []}
+        for x in items or []:
+            if isinstance(x, dict) and x.get("reason") in kept:
+                kept[str(x["reason"])].append({"apiVersion": "v1", "kind": "Event", **x})
+        out: list[dict[str, Any]] = []
+        for found in kept.values():
+            found.sort(key=lambda ev: str(ev.get("lastTimestamp") or ev.get("eventTime") or ""))
+            out += found[-3:]
+        return out
 
 def _read_json(response: Any) -> Any:
     try:

@@ -73,7 +73,8 @@ def trim_owner(kind: str, obj: Mapping[str, Any]) -> dict[str, Any]:
             "spec": as_dict(template.get("spec")),
         }
     for k in ("targetRef", "resourcePolicy", "updatePolicy", "strategy", "replicas",
-              "backoffLimit", "activeDeadlineSeconds", "jobTemplate", "selector"):
+              "backoffLimit", "activeDeadlineSeconds", "jobTemplate", "selector", "suspend",
+              "parallelism"):
         if k in spec:
             kept_spec[k] = spec[k]
     status = as_dict(obj.get("status"))

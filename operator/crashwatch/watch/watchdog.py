@@ -69,13 +69,17 @@ answer for a container that has just died before its log is there)."""
 LogReader = Callable[[str, str, str, bool], Awaitable[str | None]]
 #: ``(kind, namespace, name, uid)`` -> does it still exist (None: could not tell).
 Verifier = Callable[[str, str, str, str], Awaitable[bool | None]]
-RefusalReader = Callable[[str, str, str], Awaitable[list[dict[str, Any]]]]
-"""The FailedCreate Events of one object (namespace, kind, name)."""
+RefusalReader = Callable[[str, str, str, str], Awaitable[list[dict[str, Any]]]]
+"""The FailedCreate and SuccessfulCreate Events of one object (namespace, kind, name, uid)."""
 REFUSAL_LOOK_SECONDS = 10.0
 """A StatefulSet, DaemonSet or Job short of pods is looked at this long after: most have
 their pods by then, and only one that is still short has its Events read."""
 REFUSAL_READ_SECONDS = 30.0
-"""Such a workload's FailedCreate Events are read again at most this often."""
+"""Such a workload's FailedCreate Events are read again at most this often..."""
+REFUSAL_IDLE_SECONDS = 300.0
+"""... and this often while the last read found no refusal (a workload short of pods for
+another reason: a StatefulSet waiting on its pod-0, a DaemonSet on a tainted node)."""
+REFUSAL_READS_AT_ONCE = 4
 
 TOP_KINDS = frozenset({"Deployment", "StatefulSet", "DaemonSet", "Job", "CronJob",
                        "ReplicaSet"})
@@ -200,6 +204,7 @@ class Watchdog:
         self.verifier = verifier
         self.refusals = refusals
         self._refused: dict[WorkloadKey, _Refusals] = {}
+        self._refusal_reads = asyncio.Semaphore(REFUSAL_READS_AT_ONCE)
         """A workload short of pods: since when, and its objects' FailedCreate Events."""
         self.ignore = parse_selector(settings.watch.ignore_selector)
         self.namespace_match = parse_selector(settings.watch.namespace_selector)
@@ -354,7 +359,9 @@ class Watchdog:
             # What it says is checked by a reconcile of its own (it may have recovered
             # while crashwatch was away).
             self.workloads.setdefault((ns, kind, name), WorkloadRecord())
-        if kind == "Job" and job_failed(body) is not None:
+        watched = self._namespace_allowed(ns) and not (
+            self.settings.watch.ignore_selector and self.ignore(as_dict(md.get("labels"))))
+        if kind == "Job" and watched and job_failed(body) is not None:
             # A Job that gave up is a finding of its own, with or without a failing pod
             # seen: one stopped at its deadline may have had only a running pod, now gone.
             parent = controller_ref(body)
@@ -364,14 +371,17 @@ class Watchdog:
                 # scheduled now, run after the upsert below has stored the Job
                 self.workloads[top] = WorkloadRecord()
                 self._schedule(top)
-        if kind in ("Deployment", "ReplicaSet") and replica_failure(body) is not None:
+        if kind in ("Deployment", "ReplicaSet") and watched and (
+                replica_failure(body) is not None):
             # Refused its pods (rules/create.py): there is no pod to bring the workload here.
+            # A ReplicaSet's is said on its Deployment, else (bare, or an Argo Rollout's) on it.
             parent = controller_ref(body)
-            top = (ns, *parent) if kind == "ReplicaSet" and parent else (ns, kind, name)
+            top = (ns, "Deployment", parent[1]) if kind == "ReplicaSet" and parent and (
+                parent[0] == "Deployment") else (ns, kind, name)
             if top not in self.workloads:
                 self.workloads[top] = WorkloadRecord()
                 self._schedule(top)
-        if kind in EVENT_ONLY_KINDS and self.refusals is not None \
+        if kind in EVENT_ONLY_KINDS and self.refusals is not None and watched \
                 and short_of_pods(body, kind):
             # Refused its pods? Only an Event would say (rules/create.py): looked at a moment
             # later, when a workload that is merely starting has its pods.
@@ -547,7 +557,8 @@ class Watchdog:
                             and stuck_seconds(cs, now) is not None:
                         # An init container that has run past the threshold: what its
                         # current log says it waits for (read once, after the threshold).
-                        which = (as_str(cs.get("containerID")) or "running/0", False)
+                        # Its own key: once the same instance exits, its log is read anew.
+                        which = (f"running:{as_str(cs.get('containerID'))}", False)
                     if which is None:
                         continue
                     current.add(which[0])
@@ -703,13 +714,16 @@ class Watchdog:
         StatefulSet, DaemonSet or Job; a CronJob's Jobs), read at most every
         REFUSAL_READ_SECONDS; none when no object is short."""
         ns, kind, name = wkey
+        short: list[tuple[str, str, str]] = []
         if kind == "CronJob":
-            short = [("Job", job) for job in sorted(self.store.jobs_of(ns, name))
+            short = [("Job", job, as_str(meta(obj).get("uid")))
+                     for job in sorted(self.store.jobs_of(ns, name))
                      if (obj := self.store.owner("Job", ns, job)) is not None
                      and short_of_pods(obj, "Job")]
         elif kind in EVENT_ONLY_KINDS:
             obj = self.store.owner(kind, ns, name)
-            short = [(kind, name)] if obj is not None and short_of_pods(obj, kind) else []
+            if obj is not None and short_of_pods(obj, kind):
+                short = [(kind, name, as_str(meta(obj).get("uid")))]
         else:
             return []
         if not short:
@@ -721,11 +735,14 @@ class Watchdog:
             # merely starting, perhaps (a Job that was just created): looked at again then
             self._schedule(wkey, delay=seen.since + REFUSAL_LOOK_SECONDS - now + 0.1)
             return []
-        if seen.read_at is None or now - seen.read_at >= REFUSAL_READ_SECONDS:
+        every = REFUSAL_READ_SECONDS if any(
+            ev.get("reason") == "FailedCreate" for ev in seen.events) else REFUSAL_IDLE_SECONDS
+        if seen.read_at is None or now - seen.read_at >= every:
             assert self.refusals is not None
             found: list[dict[str, Any]] = []
-            for k, n in short[:5]:
-                found += (await self.refusals(ns, k, n))[-5:]
+            async with self._refusal_reads:
+                for k, n, uid in short[:5]:
+                    found += await self.refusals(ns, k, n, uid)
             seen.read_at, seen.events = now, found
         return list(seen.events)
 

@@ -24,6 +24,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from crashwatch.diagnosis import rx
+from crashwatch.diagnosis.context import clean_evidence, clean_summary
 from crashwatch.diagnosis.rules.job import job_completed, job_failed
 from crashwatch.diagnosis.trace import Trace
 from crashwatch.diagnosis.view import (
@@ -39,7 +40,6 @@ from crashwatch.diagnosis.view import (
     meta,
 )
 from crashwatch.model import Confidence, Finding, OwnerRef, Reason
-from crashwatch.redact import redact
 
 #: The kinds whose refusals only an Event tells (no condition): the live operator reads those
 #: Events when such a workload is short of pods (the watch of Events is of pods' only).
@@ -153,10 +153,22 @@ def _read(message: str) -> Refusal:
     if m := _SERVICE_ACCOUNT.search(rest):
         return Refusal("ServiceAccount", f"its ServiceAccount {m['sa']} does not exist in "
                        f"namespace {m['ns']}", {"serviceAccount": m["sa"]})
-    if _SCC.search(rest):
+    if m := _SCC.search(rest):
+        listed = rest[m.end():].strip().lstrip(":").strip()
+        if listed.startswith("[") and listed.endswith("]"):
+            listed = listed[1:-1]
+        # one line per provider: ``provider restricted-v2: .containers[0]...: Invalid value``
+        if listed.startswith("provider "):
+            items = tuple(f"provider {p.strip()}" for p in
+                          listed.removeprefix("provider ").split(", provider ") if p.strip())
+        else:
+            items = (listed,) if listed else ()
+        refused_by = [i for i in items if "not usable by" not in i]
         return Refusal("SecurityContextConstraints", "no SecurityContextConstraints the pod's "
-                       "service account may use admits the pod template: " + rest.strip(),
-                       {})
+                       "service account may use admits the pod template"
+                       + (f": {refused_by[0]}" if refused_by else ""),
+                       {}, words="unable to validate against any security context constraint",
+                       items=items)
     return Refusal("Other", rest.strip(), {})
 
 
@@ -171,12 +183,22 @@ def replica_failure(obj: Obj) -> Mapping[str, object] | None:
     return None
 
 
-def _recent_refusal(view: ClusterView, ns: str, kind: str, name: str) -> Event | None:
-    """The newest ``FailedCreate`` Event on the object, if recent."""
-    found = [ev for ev in view.events_for(ns, kind, name)
-             if ev.reason == "FailedCreate" and ev.message
+def _recent_refusal(view: ClusterView, ns: str, kind: str, obj: Obj) -> Event | None:
+    """The newest ``FailedCreate`` Event on the object (this one: a deleted namesake's do
+    not count), if recent and no pod was created after it (``SuccessfulCreate``: the refusal
+    was over, and what is short now is a scale-up or a node added)."""
+    events = view.events_for(ns, kind, as_str(meta(obj).get("name")),
+                             as_str(meta(obj).get("uid")))
+    found = [ev for ev in events if ev.reason == "FailedCreate" and ev.message
              and view.is_recent(ev.last, RECENT_SECONDS)]
-    return found[-1] if found else None
+    if not found:
+        return None
+    newest = found[-1]
+    created = [ev.last for ev in events if ev.reason == "SuccessfulCreate"
+               and ev.last is not None]
+    if created and newest.last is not None and max(created) > newest.last:
+        return None
+    return newest
 
 
 def short_of_pods(obj: Obj, kind: str) -> bool:
@@ -188,7 +210,11 @@ def short_of_pods(obj: Obj, kind: str) -> bool:
         return as_int(status.get("currentNumberScheduled")) < as_int(
             status.get("desiredNumberScheduled"))
     if kind == "Job":
-        return (job_failed(obj) is None and not job_completed(obj)
+        suspended = spec.get("suspend") is True or (
+            "parallelism" in spec and as_int(spec.get("parallelism"), 1) == 0) or any(
+            as_dict(c).get("type") == "Suspended" and as_dict(c).get("status") == "True"
+            for c in as_list(status.get("conditions")))
+        return (not suspended and job_failed(obj) is None and not job_completed(obj)
                 and as_int(status.get("active")) == 0)
     return as_int(status.get("replicas")) < as_int(spec.get("replicas"), 1)
 
@@ -214,8 +240,8 @@ def _finding(ns: str, seen: _Seen) -> Finding:
         container=None,
         owner=seen.owner,
         reason=Reason.WORKLOAD_FAILED_CREATE,
-        summary=redact(summary, limit=400),
-        evidence=tuple(redact(e) for e in evidence),
+        summary=clean_summary(summary),
+        evidence=clean_evidence(evidence),
         remediation={"action": "fix-admission", "cause": r.cause,
                      "target": {"kind": kind, "name": name}},
         confidence=Confidence.HIGH if r.cause != "Other" else Confidence.MEDIUM,
@@ -239,19 +265,22 @@ def _refused(view: ClusterView) -> dict[tuple[str, str, str], _Seen]:
                 owner, f"Deployment {name}", as_str(cond.get("message")),
                 "condition ReplicaFailure=True FailedCreate")
         elif newest is not None and short_of_pods(newest, "ReplicaSet") and (
-                ev := _recent_refusal(view, ns, "ReplicaSet", rs_name)) is not None:
+                ev := _recent_refusal(view, ns, "ReplicaSet", newest)) is not None:
             out[(ns, "Deployment", name)] = _Seen(owner, f"ReplicaSet {rs_name}", ev.message,
                                                   _event_source(ev))
     for (ns, name), rs in sorted(view.replicasets.items()):
-        if controller_ref(rs) is not None:
+        parent = controller_ref(rs)
+        if parent is not None and parent[0] == "Deployment":
             continue  # a Deployment's: said above, once, on the Deployment
+        # a bare ReplicaSet, or one of a controller crashwatch does not read (an Argo
+        # Rollout): said on the ReplicaSet
         cond = replica_failure(rs)
         if cond is not None:
             out[(ns, "ReplicaSet", name)] = _Seen(
                 OwnerRef("ReplicaSet", name), f"ReplicaSet {name}",
                 as_str(cond.get("message")), "condition ReplicaFailure=True FailedCreate")
         elif short_of_pods(rs, "ReplicaSet") and (ev := _recent_refusal(
-                view, ns, "ReplicaSet", name)) is not None:
+                view, ns, "ReplicaSet", rs)) is not None:
             out[(ns, "ReplicaSet", name)] = _Seen(OwnerRef("ReplicaSet", name),
                                                   f"ReplicaSet {name}", ev.message,
                                                   _event_source(ev))
@@ -260,7 +289,7 @@ def _refused(view: ClusterView) -> dict[tuple[str, str, str], _Seen]:
         for (ns, name), obj in sorted(table.items()):
             if not short_of_pods(obj, kind):
                 continue
-            ev = _recent_refusal(view, ns, kind, name)
+            ev = _recent_refusal(view, ns, kind, obj)
             if ev is None:
                 continue
             owner = OwnerRef(kind, name)

@@ -21,7 +21,16 @@ from crashwatch.diagnosis import rx
 from crashwatch.diagnosis.context import ContainerContext
 from crashwatch.diagnosis.logcause import LogReading
 from crashwatch.diagnosis.logread import LogLine
-from crashwatch.diagnosis.view import as_dict, as_int, as_list, as_str, meta, parse_time
+from crashwatch.diagnosis.view import (
+    ClusterView,
+    as_dict,
+    as_int,
+    as_list,
+    as_str,
+    controller_ref,
+    meta,
+    parse_time,
+)
 from crashwatch.model import Confidence, Finding, Reason
 
 INIT_STUCK_SECONDS = 600.0
@@ -31,6 +40,11 @@ INIT_STUCK_SECONDS = 600.0
 #: A wait loop's line said this many times in the log's tail is what the container does.
 _REPEATS = 3
 _DIGITS = rx.compile(r"\d+")
+#: What a wait loop's line says (a line whose only change is a number, with these words).
+_WAITING = rx.compile(r"\b(?:wait|waiting|retry|retrying|sleep|sleeping|not (?:yet )?ready|"
+                      r"unavailable|refused|timed? ?out|attempt|trying|pending|not found|"
+                      r"yet|no response|can't|cannot|unable|fail(?:ed|s|ure)?|bad address)\b",
+                      ignorecase=True)
 
 
 def stuck_seconds(cs: Mapping[str, Any], now: float | None,
@@ -69,17 +83,28 @@ def _duration(seconds: float) -> str:
 
 
 def _repeated(lines: Sequence[LogLine]) -> tuple[str, int] | None:
-    """The line the log's tail says most often, digits aside (a counter, a timestamp), and
-    how often, if it is said at least :data:`_REPEATS` times: a wait loop's line."""
+    """The line a wait loop says again and again in the log's tail, and how often, if it is
+    said at least :data:`_REPEATS` times: the same words exactly, or with only its numbers
+    changing (a counter, a timestamp) when it says it waits, retries or fails. Lines whose
+    numbers change without such words are progress (``shard 12/40``, ``Applying migration
+    0012``), not a loop. Of several looping lines, one that says what is wrong or awaited
+    (``Have not found myself in list yet``) before one that does not (``My Hostname: x``)."""
     tail = [line.text.strip() for line in lines[-200:] if line.text.strip()]
     if not tail:
         return None
+    exact = Counter(tail)
     shapes = Counter(_DIGITS.sub("#", text) for text in tail)
-    shape, count = shapes.most_common(1)[0]
-    if count < _REPEATS:
+    found: list[tuple[bool, int, int, str]] = []
+    for i, text in enumerate(tail):
+        telling = _WAITING.search(text) is not None
+        count = exact[text] if exact[text] >= _REPEATS else (
+            shapes[_DIGITS.sub("#", text)] if telling else 0)
+        if count >= _REPEATS:
+            found.append((telling, count, i, text))
+    if not found:
         return None
-    last = next(text for text in reversed(tail) if _DIGITS.sub("#", text) == shape)
-    return last, count
+    _, count, _, text = max(found)
+    return text, count
 
 
 def _initialized_condition(pod: Mapping[str, Any]) -> str | None:
@@ -96,20 +121,40 @@ def may_be_stuck(ctx: ContainerContext) -> bool:
     threshold, or the time it has run is unknown (a snapshot, judged at its own newest
     timestamp: its log's wait loop is then what tells)."""
     return not meta(ctx.pod).get("deletionTimestamp") and (
-        stuck_seconds(ctx.status, ctx.view.now) is not None or not ctx.view.clock_given)
+        stuck_seconds(ctx.status, ctx.view.now) is not None or not ctx.view.clock_given
+        or stalled_rollout(ctx.view, ctx.pod) is not None)
 
 
 def _waits(reading: LogReading | None, repeated: tuple[str, int] | None) -> bool:
-    """The log shows a wait loop: a line said :data:`_REPEATS` times, or a dependency it
-    cannot reach named twice."""
+    """The log shows the container waiting: a line said :data:`_REPEATS` times, or a
+    dependency it cannot reach (a running init container that failed to reach something and
+    goes on is retrying it)."""
     if repeated is not None:
         return True
     cause = reading.cause if reading is not None else None
-    if reading is None or cause is None or cause.reason is not Reason.DEPENDENCY_UNREACHABLE \
-            or not cause.lines:
-        return False
-    said = cause.lines[0].strip()
-    return sum(1 for line in reading.lines if line.text.strip() == said) >= 2
+    return cause is not None and cause.reason is Reason.DEPENDENCY_UNREACHABLE
+
+
+def stalled_rollout(view: ClusterView, pod: Mapping[str, Any]) -> str | None:
+    """The Deployment controller's own verdict that the pod's rollout stalled: its
+    Deployment is ``Progressing=False ProgressDeadlineExceeded`` for the pod's ReplicaSet
+    (no new pod became available in ``progressDeadlineSeconds``). The evidence line, or
+    None."""
+    ref = controller_ref(pod)
+    if ref is None or ref[0] != "ReplicaSet":
+        return None
+    ns = as_str(meta(pod).get("namespace"))
+    rs = view.replicasets.get((ns, ref[1]))
+    parent = controller_ref(rs) if rs is not None else None
+    dep = view.deployments.get((ns, parent[1])) if parent and parent[0] == "Deployment" else None
+    for cond in as_list(as_dict((dep or {}).get("status")).get("conditions")):
+        cond = as_dict(cond)
+        message = as_str(cond.get("message"))
+        if cond.get("type") == "Progressing" and cond.get("status") == "False" and cond.get(
+                "reason") == "ProgressDeadlineExceeded" and f'"{ref[1]}"' in message:
+            return (f"Deployment {parent[1] if parent else ''}: condition Progressing=False "
+                    f"ProgressDeadlineExceeded: {message}")
+    return None
 
 
 def diagnose_stuck_init(ctx: ContainerContext, reading: LogReading | None) -> Finding | None:
@@ -120,7 +165,9 @@ def diagnose_stuck_init(ctx: ContainerContext, reading: LogReading | None) -> Fi
         return None
     ran = stuck_seconds(ctx.status, ctx.view.now)
     repeated = _repeated(reading.lines) if reading is not None else None
-    if ran is None and (ctx.view.clock_given or not _waits(reading, repeated)):
+    stalled = stalled_rollout(ctx.view, ctx.pod)
+    if ran is None and stalled is None and (ctx.view.clock_given
+                                            or not _waits(reading, repeated)):
         return None
     running = as_dict(ctx.state.get("running"))
     dur = _duration(ran) if ran is not None else ""
@@ -130,7 +177,11 @@ def diagnose_stuck_init(ctx: ContainerContext, reading: LogReading | None) -> Fi
     initialized = _initialized_condition(ctx.pod)
     if initialized:
         evidence.append(initialized)
+    if stalled is not None:
+        evidence.append(stalled)
     details: dict[str, Any] = {"runningSeconds": int(ran)} if ran is not None else {}
+    if stalled is not None:
+        details["progressDeadlineExceeded"] = True
     head = (f"Container {ctx.name} has run {dur} without finishing, so the pod never starts"
             if dur else f"Container {ctx.name} runs a wait that does not end, so the pod "
             "never starts")
