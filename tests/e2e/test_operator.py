@@ -525,6 +525,12 @@ def test_a_job_stopped_at_its_deadline_is_published_on_the_job(
     assert operator.sample("crashwatch_failing_containers", namespace=namespace) == 0
 
 
+def restricted(user: int) -> dict[str, Any]:
+    """A container securityContext that Pod Security "restricted" admits."""
+    return {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]},
+            "runAsNonRoot": True, "runAsUser": user, "seccompProfile": {"type": "RuntimeDefault"}}
+
+
 def test_pods_refused_by_pod_security_are_published_on_the_deployment_and_cleared(
     operator: Operator, core: client.CoreV1Api, apps: client.AppsV1Api, namespace: str,
 ) -> None:
@@ -552,10 +558,7 @@ def test_pods_refused_by_pod_security_are_published_on_the_deployment_and_cleare
 
     # The template complies: the new ReplicaSet's pods are admitted, the refusal is over.
     apps.patch_namespaced_deployment("locked", namespace, {"spec": {"template": {"spec": {
-        "containers": [{"name": "app", "securityContext": {
-            "allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]},
-            "runAsNonRoot": True, "runAsUser": 1000,
-            "seccompProfile": {"type": "RuntimeDefault"}}}]}}}})
+        "containers": [{"name": "app", "securityContext": restricted(1000)}]}}}})
     running_pods(core, namespace, "locked", n=2)
     wait_for("the Deployment's finding cleared", lambda: REASON not in annotations(
         apps.read_namespaced_deployment("locked", namespace)), timeout=60, op=operator)
@@ -657,10 +660,7 @@ def test_a_statefulset_refused_its_pods_is_published_from_its_events_and_cleared
                            reason="Workload.FailedCreate") == 1
 
     apps.patch_namespaced_stateful_set("db", namespace, {"spec": {"template": {"spec": {
-        "containers": [{"name": "db", "securityContext": {
-            "allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]},
-            "runAsNonRoot": True, "runAsUser": 999,
-            "seccompProfile": {"type": "RuntimeDefault"}}}]}}}})
+        "containers": [{"name": "db", "securityContext": restricted(999)}]}}}})
     running_pods(core, namespace, "db", n=2)
     wait_for("the StatefulSet's finding cleared", lambda: REASON not in annotations(
         apps.read_namespaced_stateful_set("db", namespace)), timeout=90, op=operator)

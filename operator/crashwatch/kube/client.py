@@ -259,6 +259,7 @@ class KubeClient:
             out += found[-3:]
         return out
 
+
 def _read_json(response: Any) -> Any:
     try:
         return json.loads(response.read())

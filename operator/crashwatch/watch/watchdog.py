@@ -204,8 +204,8 @@ class Watchdog:
         self.verifier = verifier
         self.refusals = refusals
         self._refused: dict[WorkloadKey, _Refusals] = {}
-        self._refusal_reads = asyncio.Semaphore(REFUSAL_READS_AT_ONCE)
         """A workload short of pods: since when, and its objects' FailedCreate Events."""
+        self._refusal_reads = asyncio.Semaphore(REFUSAL_READS_AT_ONCE)
         self.ignore = parse_selector(settings.watch.ignore_selector)
         self.namespace_match = parse_selector(settings.watch.namespace_selector)
         self.namespaces: dict[str, bool] = {}  # namespace -> matches the selector
@@ -349,7 +349,8 @@ class Watchdog:
         if event_type == "DELETED":
             self._owner_gone(kind, (ns, name))
             return
-        if kind in TOP_KINDS and controller_ref(body) is None and (
+        parent = controller_ref(body)
+        if kind in TOP_KINDS and parent is None and (
                 "crashwatch.dev/reason" in as_dict(md.get("annotations"))
                 or (kind, ns, name) in self.publisher.targets):
             # Only a top owner is written to (the Deployment controller copies a
@@ -361,36 +362,24 @@ class Watchdog:
             self.workloads.setdefault((ns, kind, name), WorkloadRecord())
         watched = self._namespace_allowed(ns) and not (
             self.settings.watch.ignore_selector and self.ignore(as_dict(md.get("labels"))))
-        if kind == "Job" and watched and job_failed(body) is not None:
-            # A Job that gave up is a finding of its own, with or without a failing pod
-            # seen: one stopped at its deadline may have had only a running pod, now gone.
-            parent = controller_ref(body)
-            top = (ns, "CronJob", parent[1]) if parent and parent[0] == "CronJob" else (
-                ns, "Job", name)
-            if top not in self.workloads:
-                # scheduled now, run after the upsert below has stored the Job
-                self.workloads[top] = WorkloadRecord()
-                self._schedule(top)
-        if kind in ("Deployment", "ReplicaSet") and watched and (
-                replica_failure(body) is not None):
-            # Refused its pods (rules/create.py): there is no pod to bring the workload here.
-            # A ReplicaSet's is said on its Deployment, else (bare, or an Argo Rollout's) on it.
-            parent = controller_ref(body)
-            top = (ns, "Deployment", parent[1]) if kind == "ReplicaSet" and parent and (
-                parent[0] == "Deployment") else (ns, kind, name)
-            if top not in self.workloads:
-                self.workloads[top] = WorkloadRecord()
-                self._schedule(top)
-        if kind in EVENT_ONLY_KINDS and self.refusals is not None and watched \
-                and short_of_pods(body, kind):
-            # Refused its pods? Only an Event would say (rules/create.py): looked at a moment
-            # later, when a workload that is merely starting has its pods.
-            parent = controller_ref(body)
-            top = (ns, "CronJob", parent[1]) if kind == "Job" and parent and (
-                parent[0] == "CronJob") else (ns, kind, name)
-            if top not in self.workloads:
-                self.workloads[top] = WorkloadRecord()
-                self._schedule(top)
+        # Workloads that are news with no pod to bring them here: each taken in and looked
+        # at (scheduled now, run after the upsert below has stored the owner).
+        # a Job is said on its CronJob; a ReplicaSet on its Deployment, else (bare, or an
+        # Argo Rollout's) on itself
+        top = (ns, *parent) if parent and (kind, parent[0]) in (
+            ("Job", "CronJob"), ("ReplicaSet", "Deployment")) else (ns, kind, name)
+        if watched and top not in self.workloads and (
+                # a Job that gave up is a finding of its own, with or without a failing pod
+                # seen: one stopped at its deadline may have had only a running pod, now gone
+                (kind == "Job" and job_failed(body) is not None)
+                # refused its pods (rules/create.py): its condition says so ...
+                or (kind in ("Deployment", "ReplicaSet") and replica_failure(body) is not None)
+                # ... or only an Event would: looked at a moment later (_refusal_events), when
+                # a workload that is merely starting has its pods
+                or (kind in EVENT_ONLY_KINDS and self.refusals is not None
+                    and short_of_pods(body, kind))):
+            self.workloads[top] = WorkloadRecord()
+            self._schedule(top)
         if self.store.upsert_owner(kind, body) or (ns, kind, name) in self.workloads:
             for wkey in self._workloads_of(kind, ns, name, body):
                 self._schedule(wkey)
@@ -545,19 +534,20 @@ class Watchdog:
             if rec is None or pod is None:
                 continue
             status = as_dict(pod.get("status"))
+            init = running_init(pod)
+            # An init container that has run past the threshold: what its current log says
+            # it waits for (read once, after the threshold), under a key of its own: once
+            # the same instance exits, its log is read anew.
+            stuck = as_str(init[0].get("name")) if init is not None and stuck_seconds(
+                init[0], now) is not None else None
             current: set[str] = set()
             for group in ("initContainerStatuses", "containerStatuses"):
                 for cs in as_list(status.get(group)):
                     cs = as_dict(cs)
                     container = as_str(cs.get("name"))
                     which = _instance(cs) if container else None
-                    if which is None and container and group == "initContainerStatuses" \
-                            and (found := running_init(pod)) is not None \
-                            and found[0].get("name") == container \
-                            and stuck_seconds(cs, now) is not None:
-                        # An init container that has run past the threshold: what its
-                        # current log says it waits for (read once, after the threshold).
-                        # Its own key: once the same instance exits, its log is read anew.
+                    if which is None and container and container == stuck and (
+                            group == "initContainerStatuses"):
                         which = (f"running:{as_str(cs.get('containerID'))}", False)
                     if which is None:
                         continue

@@ -25,7 +25,8 @@ from dataclasses import dataclass, field
 
 from crashwatch.diagnosis import rx
 from crashwatch.diagnosis.context import clean_evidence, clean_summary
-from crashwatch.diagnosis.rules.job import job_completed, job_failed
+from crashwatch.diagnosis.owners import revision
+from crashwatch.diagnosis.rules.job import job_completed, job_failed, job_owner
 from crashwatch.diagnosis.trace import Trace
 from crashwatch.diagnosis.view import (
     MAX_MESSAGE_CHARS,
@@ -98,19 +99,18 @@ class Refusal:
 
 def refusal(message: str) -> Refusal:
     """Read a ``FailedCreate`` message (an Event's or a ReplicaFailure condition's)."""
-    message = message[:MAX_MESSAGE_CHARS]
-    r = _read(message)
+    text = _PREFIX.sub("", message[:MAX_MESSAGE_CHARS].strip())
+    forbidden = _FORBIDDEN.search(text)
+    rest = forbidden.group("rest") if forbidden else text
+    r = _read(rest)
     if not r.words:
-        text = _PREFIX.sub("", message.strip())
-        forbidden = _FORBIDDEN.search(text)
-        r.words = (forbidden.group("rest") if forbidden else text).strip()
+        r.words = rest.strip()
     return r
 
 
-def _read(message: str) -> Refusal:
-    text = _PREFIX.sub("", message.strip())
-    forbidden = _FORBIDDEN.search(text)
-    rest = forbidden.group("rest") if forbidden else text
+def _read(rest: str) -> Refusal:
+    """What refused the pod, from the API server's error (its ``pods "x" is forbidden:``
+    head gone)."""
     if m := _PSA.search(rest):
         found = [(v.group(1).strip(), v.group(0).rstrip(", ").strip())
                  for v in _VIOLATION.finditer(m.group("violations")) if v.group(1).strip()]
@@ -204,8 +204,6 @@ def _recent_refusal(view: ClusterView, ns: str, kind: str, obj: Obj) -> Event | 
 def short_of_pods(obj: Obj, kind: str) -> bool:
     """The workload has fewer pods than it asks for (a refusal is still in effect)."""
     spec, status = as_dict(obj.get("spec")), as_dict(obj.get("status"))
-    if kind == "StatefulSet":
-        return as_int(status.get("replicas")) < as_int(spec.get("replicas"), 1)
     if kind == "DaemonSet":
         return as_int(status.get("currentNumberScheduled")) < as_int(
             status.get("desiredNumberScheduled"))
@@ -216,7 +214,7 @@ def short_of_pods(obj: Obj, kind: str) -> bool:
             for c in as_list(status.get("conditions")))
         return (not suspended and job_failed(obj) is None and not job_completed(obj)
                 and as_int(status.get("active")) == 0)
-    return as_int(status.get("replicas")) < as_int(spec.get("replicas"), 1)
+    return as_int(status.get("replicas")) < as_int(spec.get("replicas"), 1)  # RS, StatefulSet
 
 
 @dataclass(slots=True)
@@ -226,7 +224,17 @@ class _Seen:
     """Which object said it: ``ReplicaSet web-7c9d8f6b5``."""
     message: str
     source: str
-    """``condition ReplicaFailure`` or ``Event FailedCreate (xN)``."""
+    """``condition ReplicaFailure=True FailedCreate`` or ``Event FailedCreate (xN)``."""
+
+    @classmethod
+    def condition(cls, owner: OwnerRef, where: str, cond: Mapping[str, object]) -> _Seen:
+        return cls(owner, where, as_str(cond.get("message")),
+                   "condition ReplicaFailure=True FailedCreate")
+
+    @classmethod
+    def event(cls, owner: OwnerRef, where: str, ev: Event) -> _Seen:
+        return cls(owner, where, ev.message, "Event FailedCreate"
+                   + (f" (x{ev.count})" if ev.count and ev.count > 1 else ""))
 
 
 def _finding(ns: str, seen: _Seen) -> Finding:
@@ -249,41 +257,44 @@ def _finding(ns: str, seen: _Seen) -> Finding:
     )
 
 
+def _replicaset_refusal(view: ClusterView, ns: str, owner: OwnerRef, rs: Obj,
+                        cond: Mapping[str, object] | None) -> _Seen | None:
+    """A ReplicaSet's refusal said on ``owner``: its (or its Deployment's) condition, else a
+    recent Event while it is short of pods."""
+    name = as_str(meta(rs).get("name"))
+    if cond is not None:
+        return _Seen.condition(owner, f"{owner.kind} {owner.name}", cond)
+    if short_of_pods(rs, "ReplicaSet") and (
+            ev := _recent_refusal(view, ns, "ReplicaSet", rs)) is not None:
+        return _Seen.event(owner, f"ReplicaSet {name}", ev)
+    return None
+
+
 def _refused(view: ClusterView) -> dict[tuple[str, str, str], _Seen]:
     out: dict[tuple[str, str, str], _Seen] = {}
+    found: _Seen | None
     for (ns, name), dep in sorted(view.deployments.items()):
+        newest = max(view.replicasets_of(ns, name), key=revision, default=None)
         cond = replica_failure(dep)
-        newest = max(view.replicasets_of(ns, name),
-                     key=lambda rs: as_int(as_dict(meta(rs).get("annotations")).get(
-                         "deployment.kubernetes.io/revision")), default=None)
-        rs_name = as_str(meta(newest).get("name")) if newest is not None else ""
-        if cond is None and newest is not None:
-            cond = replica_failure(newest)
-        owner = OwnerRef("Deployment", name)
-        if cond is not None:
-            out[(ns, "Deployment", name)] = _Seen(
-                owner, f"Deployment {name}", as_str(cond.get("message")),
-                "condition ReplicaFailure=True FailedCreate")
-        elif newest is not None and short_of_pods(newest, "ReplicaSet") and (
-                ev := _recent_refusal(view, ns, "ReplicaSet", newest)) is not None:
-            out[(ns, "Deployment", name)] = _Seen(owner, f"ReplicaSet {rs_name}", ev.message,
-                                                  _event_source(ev))
+        if newest is not None:
+            found = _replicaset_refusal(view, ns, OwnerRef("Deployment", name), newest,
+                                        cond or replica_failure(newest))
+        elif cond is not None:
+            found = _Seen.condition(OwnerRef("Deployment", name), f"Deployment {name}", cond)
+        else:
+            found = None
+        if found is not None:
+            out[(ns, "Deployment", name)] = found
     for (ns, name), rs in sorted(view.replicasets.items()):
         parent = controller_ref(rs)
         if parent is not None and parent[0] == "Deployment":
             continue  # a Deployment's: said above, once, on the Deployment
         # a bare ReplicaSet, or one of a controller crashwatch does not read (an Argo
         # Rollout): said on the ReplicaSet
-        cond = replica_failure(rs)
-        if cond is not None:
-            out[(ns, "ReplicaSet", name)] = _Seen(
-                OwnerRef("ReplicaSet", name), f"ReplicaSet {name}",
-                as_str(cond.get("message")), "condition ReplicaFailure=True FailedCreate")
-        elif short_of_pods(rs, "ReplicaSet") and (ev := _recent_refusal(
-                view, ns, "ReplicaSet", rs)) is not None:
-            out[(ns, "ReplicaSet", name)] = _Seen(OwnerRef("ReplicaSet", name),
-                                                  f"ReplicaSet {name}", ev.message,
-                                                  _event_source(ev))
+        found = _replicaset_refusal(view, ns, OwnerRef("ReplicaSet", name), rs,
+                                    replica_failure(rs))
+        if found is not None:
+            out[(ns, "ReplicaSet", name)] = found
     for kind, table in (("StatefulSet", view.statefulsets), ("DaemonSet", view.daemonsets),
                         ("Job", view.jobs)):
         for (ns, name), obj in sorted(table.items()):
@@ -292,17 +303,9 @@ def _refused(view: ClusterView) -> dict[tuple[str, str, str], _Seen]:
             ev = _recent_refusal(view, ns, kind, obj)
             if ev is None:
                 continue
-            owner = OwnerRef(kind, name)
-            parent = controller_ref(obj)
-            if kind == "Job" and parent is not None and parent[0] == "CronJob":
-                owner = OwnerRef(*parent)
-            out[(ns, owner.kind, owner.name)] = _Seen(owner, f"{kind} {name}", ev.message,
-                                                      _event_source(ev))
+            owner = job_owner(view, ns, obj) if kind == "Job" else OwnerRef(kind, name)
+            out[(ns, owner.kind, owner.name)] = _Seen.event(owner, f"{kind} {name}", ev)
     return out
-
-
-def _event_source(ev: Event) -> str:
-    return "Event FailedCreate" + (f" (x{ev.count})" if ev.count and ev.count > 1 else "")
 
 
 def diagnose_failed_creates(view: ClusterView, trace: Trace | None = None) -> list[Finding]:

@@ -21,13 +21,12 @@ from crashwatch.diagnosis import rx
 from crashwatch.diagnosis.context import ContainerContext
 from crashwatch.diagnosis.logcause import LogReading
 from crashwatch.diagnosis.logread import LogLine
+from crashwatch.diagnosis.owners import owning_replicaset, workload
 from crashwatch.diagnosis.view import (
-    ClusterView,
     as_dict,
     as_int,
     as_list,
     as_str,
-    controller_ref,
     meta,
     parse_time,
 )
@@ -47,12 +46,16 @@ _WAITING = rx.compile(r"\b(?:wait|waiting|retry|retrying|sleep|sleeping|not (?:y
                       ignorecase=True)
 
 
+def _running_since(cs: Mapping[str, Any]) -> float | None:
+    """When a running container started (None: it does not run, or says no time)."""
+    return parse_time(as_dict(as_dict(cs.get("state")).get("running")).get("startedAt"))
+
+
 def stuck_seconds(cs: Mapping[str, Any], now: float | None,
                   after: float = INIT_STUCK_SECONDS) -> float | None:
     """How long a running container has run, once that is at least ``after`` (else None)."""
-    running = as_dict(as_dict(cs.get("state")).get("running"))
-    started = parse_time(running.get("startedAt"))
-    if not running or started is None or now is None or now - started < after:
+    started = _running_since(cs)
+    if started is None or now is None or now - started < after:
         return None
     return now - started
 
@@ -67,9 +70,8 @@ def running_init(pod: Mapping[str, Any]) -> tuple[Mapping[str, Any], float] | No
         if as_dict(c).get("restartPolicy") == "Always"}
     for cs in as_list(as_dict(pod.get("status")).get("initContainerStatuses")):
         cs = as_dict(cs)
-        running = as_dict(as_dict(cs.get("state")).get("running"))
-        started = parse_time(running.get("startedAt"))
-        if running and started is not None and as_str(cs.get("name")) not in sidecars:
+        started = _running_since(cs)
+        if started is not None and as_str(cs.get("name")) not in sidecars:
             return cs, started
     return None
 
@@ -122,7 +124,7 @@ def may_be_stuck(ctx: ContainerContext) -> bool:
     timestamp: its log's wait loop is then what tells)."""
     return not meta(ctx.pod).get("deletionTimestamp") and (
         stuck_seconds(ctx.status, ctx.view.now) is not None or not ctx.view.clock_given
-        or stalled_rollout(ctx.view, ctx.pod) is not None)
+        or stalled_rollout(ctx) is not None)
 
 
 def _waits(reading: LogReading | None, repeated: tuple[str, int] | None) -> bool:
@@ -135,24 +137,23 @@ def _waits(reading: LogReading | None, repeated: tuple[str, int] | None) -> bool
     return cause is not None and cause.reason is Reason.DEPENDENCY_UNREACHABLE
 
 
-def stalled_rollout(view: ClusterView, pod: Mapping[str, Any]) -> str | None:
+def stalled_rollout(ctx: ContainerContext) -> str | None:
     """The Deployment controller's own verdict that the pod's rollout stalled: its
     Deployment is ``Progressing=False ProgressDeadlineExceeded`` for the pod's ReplicaSet
     (no new pod became available in ``progressDeadlineSeconds``). The evidence line, or
     None."""
-    ref = controller_ref(pod)
-    if ref is None or ref[0] != "ReplicaSet":
+    rs = owning_replicaset(ctx.view, ctx.pod)
+    owner = ctx.owner
+    if rs is None or owner is None or owner.kind != "Deployment":
         return None
-    ns = as_str(meta(pod).get("namespace"))
-    rs = view.replicasets.get((ns, ref[1]))
-    parent = controller_ref(rs) if rs is not None else None
-    dep = view.deployments.get((ns, parent[1])) if parent and parent[0] == "Deployment" else None
+    dep = workload(ctx.view, ctx.namespace, owner)
+    rs_name = as_str(meta(rs).get("name"))
     for cond in as_list(as_dict((dep or {}).get("status")).get("conditions")):
         cond = as_dict(cond)
         message = as_str(cond.get("message"))
         if cond.get("type") == "Progressing" and cond.get("status") == "False" and cond.get(
-                "reason") == "ProgressDeadlineExceeded" and f'"{ref[1]}"' in message:
-            return (f"Deployment {parent[1] if parent else ''}: condition Progressing=False "
+                "reason") == "ProgressDeadlineExceeded" and f'"{rs_name}"' in message:
+            return (f"Deployment {owner.name}: condition Progressing=False "
                     f"ProgressDeadlineExceeded: {message}")
     return None
 
@@ -165,7 +166,7 @@ def diagnose_stuck_init(ctx: ContainerContext, reading: LogReading | None) -> Fi
         return None
     ran = stuck_seconds(ctx.status, ctx.view.now)
     repeated = _repeated(reading.lines) if reading is not None else None
-    stalled = stalled_rollout(ctx.view, ctx.pod)
+    stalled = stalled_rollout(ctx)
     if ran is None and stalled is None and (ctx.view.clock_given
                                             or not _waits(reading, repeated)):
         return None
